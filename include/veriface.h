@@ -1,0 +1,152 @@
+/* veriface.h - the one public C header of veriface.
+ *
+ * veriface is a face-verification engine: capture quality, passive liveness and face embedding,
+ * in the browser (WebAssembly) and on a server (native). This header is its stable C API.
+ *
+ * Tutorial: run a model
+ *
+ *     vf_context *ctx;
+ *     vf_context_options co = vf_context_default_options();   // log callback, threads
+ *     if (vf_context_create(&co, &ctx) != VF_OK) ...;
+ *
+ *     vf_model *m;
+ *     vf_model_options mo = vf_model_default_options();       // backend: VF_BACKEND_AUTO
+ *     if (vf_model_load(ctx, bytes, n_bytes, &mo, &m) != VF_OK)
+ *         fprintf(stderr, "%s\n", vf_context_last_error(ctx));
+ *     // bytes may be freed now: the model keeps its own copy of the weights.
+ *
+ *     vf_tensor_info in;
+ *     vf_model_input(m, 0, &in);          // in.data points at the model's input buffer
+ *     fill(in.data, in.dims);             // NHWC float32
+ *     vf_model_invoke(m);                 // allocates nothing
+ *     vf_tensor_info out;
+ *     vf_model_output(m, 0, &out);        // out.data valid until the next invoke or free
+ *     vf_model_free(m);
+ *     vf_context_free(ctx);
+ *
+ * Conventions
+ * - Every call that can fail returns a vf_status; results come back through trailing *_out
+ *   pointers. Nothing exits or aborts on bad input; asserts guard internal invariants only.
+ * - The detailed message of the last failure is kept per context (vf_context_last_error), never
+ *   in a global. A context and the handles made from it are used by one thread at a time.
+ * - Ownership: the caller owns what it passes in (copied where kept), and frees each handle it
+ *   got with the matching *_free. Pointers returned inside structs stay valid for the lifetime
+ *   stated at the call.
+ */
+#ifndef VERIFACE_H
+#define VERIFACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VF_VERSION_MAJOR 0
+#define VF_VERSION_MINOR 1
+#define VF_VERSION_PATCH 0
+#define VF_VERSION_NUMBER (VF_VERSION_MAJOR * 10000 + VF_VERSION_MINOR * 100 + VF_VERSION_PATCH)
+#define VF_VERSION_STRING "0.1.0"
+
+/* Runtime version, to compare with the macros the caller was compiled with. */
+const char *vf_version(void);
+
+/* Status codes. Values are pinned: they travel in JSON and across the JS boundary. */
+typedef enum vf_status {
+    VF_OK = 0,
+    VF_E_INVALID_ARG = 1,   /* a NULL pointer, out-of-range index or bad option */
+    VF_E_NO_MEMORY = 2,     /* an allocation failed or a size overflowed */
+    VF_E_MODEL = 3,         /* model bytes are corrupt, truncated or inconsistent */
+    VF_E_NO_MODEL = 4,      /* a required model is not available (e.g. PAD weights not fetched) */
+    VF_E_UNSUPPORTED = 5,   /* valid request that this build or backend cannot do */
+    VF_E_BACKEND = 6,       /* the backend library failed (message has its status) */
+    VF_E_IMAGE = 7,         /* an image is corrupt, too large or of a bad format */
+    VF_E_IO = 8,            /* a file could not be read or written */
+    VF_E_INTERNAL = 9       /* a bug: please report with the message */
+} vf_status;
+
+/* A short, static, English description of a status ("model is corrupt or truncated"). */
+const char *vf_status_string(vf_status s);
+
+/* ---- context ---------------------------------------------------------------------------- */
+
+typedef enum vf_log_level { VF_LOG_DEBUG = 0, VF_LOG_INFO = 1, VF_LOG_WARN = 2, VF_LOG_ERROR = 3 } vf_log_level;
+typedef void (*vf_log_fn)(vf_log_level level, const char *message, void *user);
+
+typedef struct vf_context_options {
+    int threads;          /* worker threads for backends that use them; 0 = 1 (default) */
+    vf_log_fn log;        /* optional; NULL = silent */
+    void *log_user;       /* passed to log */
+    vf_log_level log_level; /* messages below this level are dropped; default VF_LOG_WARN */
+} vf_context_options;
+
+typedef struct vf_context vf_context;
+
+vf_context_options vf_context_default_options(void);
+vf_status vf_context_create(const vf_context_options *opt, vf_context **ctx_out);
+void vf_context_free(vf_context *ctx);
+/* Message of the last failing call made with this context (or its handles); "" if none.
+ * Valid until the next call with this context. */
+const char *vf_context_last_error(const vf_context *ctx);
+
+/* ---- models ------------------------------------------------------------------------------ */
+
+typedef enum vf_backend {
+    VF_BACKEND_AUTO = 0,     /* the fastest one compiled in */
+    VF_BACKEND_REF = 1,      /* plain C, the oracle; always available */
+    VF_BACKEND_SIMD = 2,     /* own vector kernels (browser); not built yet */
+    VF_BACKEND_XNNPACK = 3   /* native only: Debian's libXNNPACK */
+} vf_backend;
+
+/* Name of a backend ("ref", "simd", "xnnpack"), and whether this build has it. */
+const char *vf_backend_name(vf_backend b);
+int vf_backend_available(vf_backend b);
+
+typedef struct vf_model_options {
+    vf_backend backend;      /* default VF_BACKEND_AUTO */
+} vf_model_options;
+
+typedef struct vf_model vf_model;
+
+#define VF_MAX_DIMS 4
+typedef struct vf_tensor_info {
+    const char *name;        /* owned by the model */
+    int rank;
+    int32_t dims[VF_MAX_DIMS]; /* rank-4 tensors are NHWC */
+    size_t count;            /* number of float elements */
+    float *data;             /* owned by the model; see vf_model_input/output for lifetime */
+} vf_tensor_info;
+
+typedef struct vf_model_stats {
+    size_t weight_bytes;     /* constants after widening to f32 */
+    size_t arena_bytes;      /* planned activation memory (all activations, reused by lifetime) */
+    size_t naive_bytes;      /* activation memory without reuse, for comparison */
+    double mflops;           /* multiply-adds count as 2 FLOPs */
+    int n_ops;
+    vf_backend backend;      /* the backend that actually runs */
+    const char *meta;        /* the model's description string, "" if none */
+} vf_model_stats;
+
+/* Parse and validate a .vfm from memory (see models/FORMAT.md), plan its memory and prepare the
+ * backend. `bytes` is only read during the call. Corrupt bytes give VF_E_MODEL with a message
+ * that names the field. */
+vf_status vf_model_load(vf_context *ctx, const void *bytes, size_t size,
+                        const vf_model_options *opt, vf_model **model_out);
+void vf_model_free(vf_model *m);
+vf_model_options vf_model_default_options(void);
+
+int vf_model_input_count(const vf_model *m);
+int vf_model_output_count(const vf_model *m);
+/* Input i: write the input there before vf_model_invoke. Valid until vf_model_free. */
+vf_status vf_model_input(vf_model *m, int i, vf_tensor_info *info_out);
+/* Output i: data is valid after vf_model_invoke, until the next invoke or vf_model_free. */
+vf_status vf_model_output(vf_model *m, int i, vf_tensor_info *info_out);
+/* Run the graph on the current inputs. Allocates nothing. */
+vf_status vf_model_invoke(vf_model *m);
+vf_status vf_model_get_stats(const vf_model *m, vf_model_stats *stats_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VERIFACE_H */

@@ -1,0 +1,226 @@
+/* main.c - the veriface command line (native and WASI; also built by Emscripten for node).
+ *
+ *   veriface version
+ *   veriface model-info  MODEL.vfm [--backend B]
+ *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--skip-missing]
+ *
+ * model-check runs the model on the golden's seeded input with backend B and with the reference
+ * backend, and prints one JSON object: max abs / rel error of each against the golden outputs
+ * (recorded from the source model's own runtime) and against each other. Exit 0 when every
+ * error is within the tolerance, 1 when not, 2 on bad usage or input. */
+#include "golden.h"
+#include "veriface.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE_BYTES ((size_t)256 << 20)
+
+static int read_file(const char *path, uint8_t **data, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "veriface: cannot open %s\n", path); return -1; }
+    size_t cap = 1 << 20, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        if (cap >= MAX_FILE_BYTES) { free(buf); buf = NULL; fprintf(stderr, "veriface: %s is over 256 MiB\n", path); break; }
+        uint8_t *nb = realloc(buf, cap * 2);
+        if (!nb) { free(buf); buf = NULL; break; }
+        buf = nb;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err) { free(buf); if (err) fprintf(stderr, "veriface: read error on %s\n", path); return -1; }
+    *data = buf;
+    *size = n;
+    return 0;
+}
+
+static int parse_backend(const char *s, vf_backend *b) {
+    const vf_backend all[] = {VF_BACKEND_AUTO, VF_BACKEND_REF, VF_BACKEND_SIMD, VF_BACKEND_XNNPACK};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, vf_backend_name(all[i])) == 0) { *b = all[i]; return 0; }
+    fprintf(stderr, "veriface: unknown backend '%s' (auto, ref, simd, xnnpack)\n", s);
+    return -1;
+}
+
+typedef struct opts {
+    const char *pos[4];
+    int n_pos;
+    vf_backend backend;
+    int threads;
+    double tol;
+    bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
+} opts;
+
+static int parse_opts(int argc, char **argv, opts *o) {
+    memset(o, 0, sizeof *o);
+    o->backend = VF_BACKEND_AUTO;
+    o->threads = 1;
+    o->tol = 1e-4;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+            if (parse_backend(argv[++i], &o->backend)) return -1;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            o->threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--tol") && i + 1 < argc) {
+            o->tol = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--skip-missing")) {
+            o->skip_missing = true;
+        } else if (argv[i][0] == '-' || o->n_pos == 4) {
+            fprintf(stderr, "veriface: unexpected argument '%s'\n", argv[i]);
+            return -1;
+        } else {
+            o->pos[o->n_pos++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+static vf_model *load_model(vf_context *ctx, const char *path, vf_backend b) {
+    uint8_t *bytes;
+    size_t n;
+    if (read_file(path, &bytes, &n)) return NULL;
+    vf_model_options mo = vf_model_default_options();
+    mo.backend = b;
+    vf_model *m = NULL;
+    vf_status s = vf_model_load(ctx, bytes, n, &mo, &m);
+    free(bytes);
+    if (s) fprintf(stderr, "veriface: %s: %s: %s\n", path, vf_status_string(s), vf_context_last_error(ctx));
+    return m;
+}
+
+static void print_tensor(const vf_tensor_info *t) {
+    printf("{\"name\":\"%s\",\"dims\":[", t->name);
+    for (int d = 0; d < t->rank; d++) printf("%s%d", d ? "," : "", t->dims[d]);
+    printf("]}");
+}
+
+static int cmd_info(vf_context *ctx, const opts *o) {
+    if (o->n_pos != 1) { fprintf(stderr, "usage: veriface model-info MODEL.vfm [--backend B]\n"); return 2; }
+    vf_model *m = load_model(ctx, o->pos[0], o->backend);
+    if (!m) return 2;
+    vf_model_stats st;
+    vf_model_get_stats(m, &st);
+    printf("{\"model\":\"%s\",\"backend\":\"%s\",\"ops\":%d,\"mflops\":%.3f,\"weight_bytes\":%zu,"
+           "\"arena_bytes\":%zu,\"naive_arena_bytes\":%zu,\"meta\":\"%s\",\"inputs\":[",
+           o->pos[0], vf_backend_name(st.backend), st.n_ops, st.mflops, st.weight_bytes, st.arena_bytes,
+           st.naive_bytes, st.meta);
+    vf_tensor_info t;
+    for (int i = 0; i < vf_model_input_count(m); i++) { vf_model_input(m, i, &t); if (i) printf(","); print_tensor(&t); }
+    printf("],\"outputs\":[");
+    for (int i = 0; i < vf_model_output_count(m); i++) { vf_model_output(m, i, &t); if (i) printf(","); print_tensor(&t); }
+    printf("]}\n");
+    vf_model_free(m);
+    return 0;
+}
+
+typedef struct errs { double abs, rel; } errs;
+
+static errs compare(const float *a, const float *b, size_t n) {
+    errs e = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= e.abs)) e.abs = d; /* NaN propagates as failure */
+        double r = d / fmax(fabs((double)b[i]), 1e-3);
+        if (!(r <= e.rel)) e.rel = r;
+    }
+    return e;
+}
+
+/* Run `m` on the golden input; return 0 and fill outs[k] pointers (owned by m). */
+static int run_golden(vf_context *ctx, vf_model *m, const vf_golden *gd) {
+    vf_tensor_info in;
+    vf_model_input(m, 0, &in);
+    size_t want = 1;
+    for (int d = 0; d < gd->in_rank; d++) want *= (size_t)gd->in_dims[d];
+    if (want != in.count) { fprintf(stderr, "veriface: golden input has %zu values, model wants %zu\n", want, in.count); return -1; }
+    vf_golden_fill(gd->seed, gd->lo, gd->hi, in.data, in.count);
+    vf_status s = vf_model_invoke(m);
+    if (s) { fprintf(stderr, "veriface: invoke: %s: %s\n", vf_status_string(s), vf_context_last_error(ctx)); return -1; }
+    if (vf_model_output_count(m) != gd->n_out) { fprintf(stderr, "veriface: model has %d outputs, golden %d\n", vf_model_output_count(m), gd->n_out); return -1; }
+    for (int k = 0; k < gd->n_out; k++) {
+        vf_tensor_info t;
+        vf_model_output(m, k, &t);
+        if (t.count != gd->out[k].count || strcmp(t.name, gd->out[k].name) != 0) {
+            fprintf(stderr, "veriface: output %d is '%s' (%zu values), golden has '%s' (%zu)\n", k, t.name, t.count, gd->out[k].name, gd->out[k].count);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int cmd_check(vf_context *ctx, const opts *o) {
+    if (o->n_pos != 2) { fprintf(stderr, "usage: veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--tol T]\n"); return 2; }
+    uint8_t *gb;
+    size_t gn;
+    FILE *probe = o->skip_missing ? fopen(o->pos[0], "rb") : NULL;
+    if (o->skip_missing && !probe) {
+        printf("SKIP: %s is absent (MiniFASNet is fetched by tools/fetch-models; PAD reports VF_E_NO_MODEL without it)\n", o->pos[0]);
+        return 77;
+    }
+    if (probe) fclose(probe);
+    if (read_file(o->pos[1], &gb, &gn)) return 2;
+    vf_golden gd;
+    char msg[256];
+    vf_status s = vf_golden_parse(gb, gn, &gd, msg, sizeof msg);
+    free(gb);
+    if (s) { fprintf(stderr, "veriface: %s: %s\n", o->pos[1], msg); return 2; }
+    vf_model *m = load_model(ctx, o->pos[0], o->backend);
+    vf_model *r = m ? load_model(ctx, o->pos[0], VF_BACKEND_REF) : NULL;
+    int rc = 2;
+    if (m && r && run_golden(ctx, m, &gd) == 0 && run_golden(ctx, r, &gd) == 0) {
+        vf_model_stats st;
+        vf_model_get_stats(m, &st);
+        rc = 0;
+        printf("{\"model\":\"%s\",\"backend\":\"%s\",\"tol\":%g,\"outputs\":[", o->pos[0], vf_backend_name(st.backend), o->tol);
+        for (int k = 0; k < gd.n_out; k++) {
+            vf_tensor_info tm, tr;
+            vf_model_output(m, k, &tm);
+            vf_model_output(r, k, &tr);
+            errs eg = compare(tm.data, gd.out[k].data, tm.count);
+            errs er = compare(tr.data, gd.out[k].data, tr.count);
+            errs ex = compare(tm.data, tr.data, tm.count);
+            bool ok = eg.abs <= o->tol && er.abs <= o->tol && ex.abs <= o->tol;
+            if (!ok) rc = 1;
+            printf("%s{\"name\":\"%s\",\"count\":%zu,\"backend_vs_golden\":{\"max_abs\":%.3g,\"max_rel\":%.3g},"
+                   "\"ref_vs_golden\":{\"max_abs\":%.3g,\"max_rel\":%.3g},\"backend_vs_ref\":{\"max_abs\":%.3g},\"ok\":%s}",
+                   k ? "," : "", tm.name, tm.count, eg.abs, eg.rel, er.abs, er.rel, ex.abs, ok ? "true" : "false");
+        }
+        printf("],\"pass\":%s}\n", rc == 0 ? "true" : "false");
+    }
+    vf_model_free(m);
+    vf_model_free(r);
+    vf_golden_free(&gd);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: veriface <version|model-info|model-check> ...\n");
+        return 2;
+    }
+    if (!strcmp(argv[1], "version")) {
+        printf("veriface %s (ref%s%s)\n", vf_version(), vf_backend_available(VF_BACKEND_XNNPACK) ? ", xnnpack" : "",
+               vf_backend_available(VF_BACKEND_SIMD) ? ", simd" : "");
+        return 0;
+    }
+    opts o;
+    if (parse_opts(argc, argv, &o)) return 2;
+    vf_context_options co = vf_context_default_options();
+    co.threads = o.threads;
+    vf_context *ctx;
+    if (vf_context_create(&co, &ctx) != VF_OK) { fprintf(stderr, "veriface: bad options\n"); return 2; }
+    int rc;
+    if (!strcmp(argv[1], "model-info")) rc = cmd_info(ctx, &o);
+    else if (!strcmp(argv[1], "model-check")) rc = cmd_check(ctx, &o);
+    else { fprintf(stderr, "veriface: unknown command '%s'\n", argv[1]); rc = 2; }
+    vf_context_free(ctx);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* vfm_builder.h - build small .vfm graphs in memory for tests (the writer side of models/FORMAT.md). */
+#ifndef VF_TESTS_VFM_BUILDER_H
+#define VF_TESTS_VFM_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VFB_NONE 0xFFFFFFFFu
+
+typedef struct vfb vfb;
+
+vfb *vfb_new(void);
+void vfb_free(vfb *b);
+/* Tensors; dims has `rank` entries. Constants are copied (stored as f16 when f16 != 0). */
+uint32_t vfb_input(vfb *b, const char *name, int rank, const int32_t *dims);
+uint32_t vfb_const(vfb *b, int rank, const int32_t *dims, const float *data, int f16);
+uint32_t vfb_tensor(vfb *b, const char *name, int rank, const int32_t *dims);
+void vfb_op(vfb *b, int op, int n_in, const uint32_t *in, uint32_t out, const int32_t ip[8], const float fp[2]);
+void vfb_output(vfb *b, uint32_t id);
+/* Serialise; returns malloc'd bytes (caller frees). */
+uint8_t *vfb_finish(vfb *b, size_t *size);
+
+#endif
