@@ -68,6 +68,7 @@ typedef enum vf_status {
 
 /* A short, static, English description of a status ("model is corrupt or truncated"). */
 const char *vf_status_string(vf_status s);
+#define vf_strerror vf_status_string /* the same function under the familiar C name */
 
 /* ---- context ---------------------------------------------------------------------------- */
 
