@@ -88,6 +88,8 @@ int main(int argc, char **argv) {
         uint8_t *b = read_all(argv[i], &n);
         if (!b) { printf("%s: cannot read\n", argv[i]); continue; }
         bench_one(argv[i], b, n, VF_BACKEND_REF, 1, ref_runs);
+        bench_one(argv[i], b, n, VF_BACKEND_SIMD, 1, runs);
+        bench_one(argv[i], b, n, VF_BACKEND_SIMD, 2, runs);
         if (vf_backend_available(VF_BACKEND_XNNPACK)) {
             bench_one(argv[i], b, n, VF_BACKEND_XNNPACK, 1, runs);
             bench_one(argv[i], b, n, VF_BACKEND_XNNPACK, 2, runs);

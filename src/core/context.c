@@ -1,5 +1,6 @@
 /* context.c - the context: options, last error, log callback. No global state. */
 #include "core.h"
+#include "threadpool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,19 @@ vf_status vf_context_create(const vf_context_options *opt, vf_context **ctx_out)
     vf_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return VF_E_NO_MEMORY;
     ctx->opt = o;
+    if (o.threads > 1 && !(ctx->pool = vf_threadpool_create(o.threads))) {
+        free(ctx);
+        return VF_E_NO_MEMORY;
+    }
     *ctx_out = ctx;
     return VF_OK;
 }
 
-void vf_context_free(vf_context *ctx) { free(ctx); }
+void vf_context_free(vf_context *ctx) {
+    if (!ctx) return;
+    vf_threadpool_free(ctx->pool);
+    free(ctx);
+}
 
 const char *vf_context_last_error(const vf_context *ctx) { return ctx ? ctx->last_error : ""; }
 

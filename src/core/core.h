@@ -11,8 +11,11 @@
 #define VF_ERROR_MAX 512
 #define VF_ALIGN 64   /* cache line; also the .vfm payload alignment */
 
+struct vf_threadpool;
+
 struct vf_context {
     vf_context_options opt;
+    struct vf_threadpool *pool; /* opt.threads - 1 workers for the simd backend; NULL when 1 */
     char last_error[VF_ERROR_MAX];
 };
 

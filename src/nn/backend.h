@@ -16,6 +16,7 @@ typedef struct vf_backend_impl {
 } vf_backend_impl;
 
 extern const vf_backend_impl vf_backend_ref_impl;
+extern const vf_backend_impl vf_backend_simd_impl;
 #ifdef VF_HAVE_XNNPACK
 extern const vf_backend_impl vf_backend_xnnpack_impl;
 #endif

@@ -25,11 +25,12 @@ const char *vf_backend_name(vf_backend b) {
 const vf_backend_impl *vf_backend_find(vf_backend b) {
     switch (b) {
     case VF_BACKEND_REF: return &vf_backend_ref_impl;
+    case VF_BACKEND_SIMD: return &vf_backend_simd_impl;
 #ifdef VF_HAVE_XNNPACK
     case VF_BACKEND_XNNPACK: return &vf_backend_xnnpack_impl;
     case VF_BACKEND_AUTO: return &vf_backend_xnnpack_impl;
 #else
-    case VF_BACKEND_AUTO: return &vf_backend_ref_impl;
+    case VF_BACKEND_AUTO: return &vf_backend_simd_impl;
 #endif
     default: return NULL;
     }
