@@ -2,7 +2,7 @@
  *
  * The 1x1 convolution (64-95% of every model's FLOPs), the KxK convolutions (through a small
  * per-thread im2col of MR rows) and the fully connected layers all run on one register-blocked
- * micro-kernel: MR=6 rows x NR=8 columns held in 12 vector accumulators, K streamed. W is
+ * micro-kernel: MR=4 rows x NR=8 columns held in 8 vector accumulators, K streamed. W is
  * repacked once at load into NR-wide panels [n/NR][K][NR] (zero-padded), so the kernel reads it
  * sequentially; A rows are reached through row pointers, so strided and im2col rows need no copy
  * of the whole input. Bias and activation are applied on the accumulators before the store. */
@@ -47,26 +47,37 @@ static inline vf_v4 epilogue(const vf_gemm_w *gw, vf_v4 acc, const float *alpha,
     return acc;
 }
 
-/* MR x NR block: rows a[0..MR-1] (K floats each), panel b ([K][NR]), outputs c[r] + 0..ncols-1. */
-static void kernel_6x8(const vf_gemm_w *gw, const float *const *a, const float *b, float *const *c, int nrows,
-                       int ncols, const float *bias, const float *alpha) {
+/* MR x NR block: rows a[0..MR-1] (K floats each), panel b ([K][NR]), outputs c[r] + 0..ncols-1.
+ * The accumulators live in registers: VF_MR * 2 of them, plus two weight vectors and one
+ * broadcast input. */
+static void kernel_mrx8(const vf_gemm_w *gw, const float *const *a, const float *b, float *const *c, int nrows,
+                        int ncols, const float *bias, const float *alpha) {
     const int K = gw->K;
-    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     vf_v4 b0 = v4_load(bias), b1 = v4_load(bias + 4);
-    vf_v4 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1;
-    vf_v4 c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
+#define ROWS(X) X(0) X(1) X(2) X(3) VF_MORE_ROWS(X)
+#if VF_MR == 6
+#define VF_MORE_ROWS(X) X(4) X(5)
+#elif VF_MR == 5
+#define VF_MORE_ROWS(X) X(4)
+#else
+#define VF_MORE_ROWS(X)
+#endif
+#define DECL(r) const float *a##r = a[r]; vf_v4 c##r##0 = b0, c##r##1 = b1;
+#define STEP(r) { vf_v4 x = v4_load_splat(a##r + k); c##r##0 = v4_madd(x, w0, c##r##0); c##r##1 = v4_madd(x, w1, c##r##1); }
+#define SAVE(r) acc[r][0] = c##r##0; acc[r][1] = c##r##1;
+    ROWS(DECL)
     for (int k = 0; k < K; k++, b += VF_NR) {
         vf_v4 w0 = v4_load(b), w1 = v4_load(b + 4);
-        vf_v4 x;
-        x = v4_load_splat(a0 + k); c00 = v4_madd(x, w0, c00); c01 = v4_madd(x, w1, c01);
-        x = v4_load_splat(a1 + k); c10 = v4_madd(x, w0, c10); c11 = v4_madd(x, w1, c11);
-        x = v4_load_splat(a2 + k); c20 = v4_madd(x, w0, c20); c21 = v4_madd(x, w1, c21);
-        x = v4_load_splat(a3 + k); c30 = v4_madd(x, w0, c30); c31 = v4_madd(x, w1, c31);
-        x = v4_load_splat(a4 + k); c40 = v4_madd(x, w0, c40); c41 = v4_madd(x, w1, c41);
-        x = v4_load_splat(a5 + k); c50 = v4_madd(x, w0, c50); c51 = v4_madd(x, w1, c51);
+        ROWS(STEP)
     }
+    vf_v4 acc[VF_MR][2];
+    ROWS(SAVE)
+#undef ROWS
+#undef VF_MORE_ROWS
+#undef DECL
+#undef STEP
+#undef SAVE
     vf_v4 lo = v4_splat(gw->lo), hi = v4_splat(gw->hi);
-    vf_v4 acc[VF_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     for (int r = 0; r < nrows; r++) {
         vf_v4 v0 = epilogue(gw, acc[r][0], alpha, lo, hi), v1 = epilogue(gw, acc[r][1], alpha + 4, lo, hi);
         if (ncols == VF_NR) {
@@ -93,6 +104,6 @@ void vf_gemm_block(const vf_gemm_w *gw, const float *const *arows, int nrows, fl
         int ncols = gw->N - p * VF_NR < VF_NR ? gw->N - p * VF_NR : VF_NR;
         float *cp[VF_MR];
         for (int r = 0; r < VF_MR; r++) cp[r] = c[r] + p * VF_NR;
-        kernel_6x8(gw, a, gw->panels + (size_t)p * gw->K * VF_NR, cp, nrows, ncols, gw->bias + p * VF_NR, gw->alpha + p * VF_NR);
+        kernel_mrx8(gw, a, gw->panels + (size_t)p * gw->K * VF_NR, cp, nrows, ncols, gw->bias + p * VF_NR, gw->alpha + p * VF_NR);
     }
 }
