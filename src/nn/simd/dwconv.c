@@ -43,12 +43,21 @@ void vf_dw_rows(const vf_dw_w *dw, const vf_graph *g, const vf_op *op, const flo
         int n = r / OH, oy = r % OH;
         const float *xn = x->data + (size_t)n * H * W * C;
         float *yrow = y->data + (size_t)r * OW * C;
+        const int iy0 = oy * sh - pt;
+        const bool rows_inside = iy0 >= 0 && iy0 + KH <= H;
         for (int ox = 0; ox < OW; ox++) {
-            for (int ky = 0, t = 0; ky < KH; ky++) {
-                int iy = oy * sh + ky - pt;
-                for (int kx = 0; kx < KW; kx++, t++) {
-                    int ix = ox * sw + kx - pl;
-                    tap[t] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xn + ((size_t)iy * W + ix) * C : zeros;
+            const int ix0 = ox * sw - pl;
+            if (rows_inside && ix0 >= 0 && ix0 + KW <= W) { /* interior: fixed offsets, no tests */
+                const float *base = xn + ((size_t)iy0 * W + ix0) * C;
+                for (int ky = 0, t = 0; ky < KH; ky++)
+                    for (int kx = 0; kx < KW; kx++, t++) tap[t] = base + ((size_t)ky * W + kx) * C;
+            } else {
+                for (int ky = 0, t = 0; ky < KH; ky++) {
+                    int iy = iy0 + ky;
+                    for (int kx = 0; kx < KW; kx++, t++) {
+                        int ix = ix0 + kx;
+                        tap[t] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xn + ((size_t)iy * W + ix) * C : zeros;
+                    }
                 }
             }
             float *out = yrow + (size_t)ox * C;
@@ -56,7 +65,19 @@ void vf_dw_rows(const vf_dw_w *dw, const vf_graph *g, const vf_op *op, const flo
             for (int b = 0; b < full; b++, wb += stride) {
                 const int c = b * 4;
                 vf_v4 acc = v4_load(wb);
-                for (int t = 0; t < taps; t++) acc = v4_madd(v4_load(tap[t] + c), v4_load(wb + 4 + 4 * t), acc);
+                if (taps == 9) { /* the common 3x3: unrolled */
+                    acc = v4_madd(v4_load(tap[0] + c), v4_load(wb + 4), acc);
+                    acc = v4_madd(v4_load(tap[1] + c), v4_load(wb + 8), acc);
+                    acc = v4_madd(v4_load(tap[2] + c), v4_load(wb + 12), acc);
+                    acc = v4_madd(v4_load(tap[3] + c), v4_load(wb + 16), acc);
+                    acc = v4_madd(v4_load(tap[4] + c), v4_load(wb + 20), acc);
+                    acc = v4_madd(v4_load(tap[5] + c), v4_load(wb + 24), acc);
+                    acc = v4_madd(v4_load(tap[6] + c), v4_load(wb + 28), acc);
+                    acc = v4_madd(v4_load(tap[7] + c), v4_load(wb + 32), acc);
+                    acc = v4_madd(v4_load(tap[8] + c), v4_load(wb + 36), acc);
+                } else {
+                    for (int t = 0; t < taps; t++) acc = v4_madd(v4_load(tap[t] + c), v4_load(wb + 4 + 4 * t), acc);
+                }
                 if (dw->act == VF_ACT_CLAMP) acc = v4_min(v4_max(acc, lo), hi);
                 else if (dw->act == VF_ACT_PRELU) acc = v4_add(v4_max(acc, z), v4_mul(v4_load(dw->alpha + c), v4_min(acc, z)));
                 v4_store(out + c, acc);

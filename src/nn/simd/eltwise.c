@@ -60,13 +60,38 @@ void vf_simd_binary(const vf_graph *g, const vf_op *op, size_t r0, size_t r1) {
     const float *A = ta->data, *B = tb->data;
     if (k == BC_A_PER_CHANNEL) { const float *t = A; A = B; B = t; } /* commutative ops only */
     const vf_v4 lo = v4_splat(op->act.lo), hi = v4_splat(op->act.hi);
-    for (size_t r = r0; r < r1; r++) {
-        const float *a = A + r * C, *b = k == BC_SAME ? B + r * C : B;
-        float *o = y->data + r * C;
-        size_t c = 0;
-        for (; c + 4 <= C; c += 4) v4_store(o + c, act4(&op->act, binop(op->type, v4_load(a + c), v4_load(b + c)), c, lo, hi));
-        for (; c < C; c++) o[c] = vf_act_apply(&op->act, binop1(op->type, a[c], b[c]), c);
+    const vf_act *act = &op->act;
+    /* one loop body per (operator, activation): the switch must not run per vector */
+#define ROWS_LOOP(OPV, OP1, ACTV)                                                              \
+    for (size_t r = r0; r < r1; r++) {                                                         \
+        const float *a = A + r * C, *b = k == BC_SAME ? B + r * C : B;                          \
+        float *o = y->data + r * C;                                                            \
+        size_t c = 0;                                                                          \
+        for (; c + 4 <= C; c += 4) { vf_v4 v = OPV(v4_load(a + c), v4_load(b + c)); v4_store(o + c, ACTV); } \
+        for (; c < C; c++) o[c] = vf_act_apply(act, OP1(op->type, a[c], b[c]), c);            \
     }
+#define NO_ACT v
+#define CLAMP_ACT v4_min(v4_max(v, lo), hi)
+#define PRELU_ACT v4_add(v4_max(v, z), v4_mul(v4_load(act->alpha + c), v4_min(v, z)))
+    const vf_v4 z = v4_splat(0.0f);
+    (void)z;
+    if (op->type == VF_OP_ADD && act->kind == VF_ACT_NONE) ROWS_LOOP(v4_add, binop1, NO_ACT)
+    else if (op->type == VF_OP_ADD && act->kind == VF_ACT_CLAMP) ROWS_LOOP(v4_add, binop1, CLAMP_ACT)
+    else if (op->type == VF_OP_ADD && act->kind == VF_ACT_PRELU) ROWS_LOOP(v4_add, binop1, PRELU_ACT)
+    else if (op->type == VF_OP_MUL && act->kind == VF_ACT_NONE) ROWS_LOOP(v4_mul, binop1, NO_ACT)
+    else {
+        for (size_t r = r0; r < r1; r++) {
+            const float *a = A + r * C, *b = k == BC_SAME ? B + r * C : B;
+            float *o = y->data + r * C;
+            size_t c = 0;
+            for (; c + 4 <= C; c += 4) v4_store(o + c, act4(act, binop(op->type, v4_load(a + c), v4_load(b + c)), c, lo, hi));
+            for (; c < C; c++) o[c] = vf_act_apply(act, binop1(op->type, a[c], b[c]), c);
+        }
+    }
+#undef ROWS_LOOP
+#undef NO_ACT
+#undef CLAMP_ACT
+#undef PRELU_ACT
 }
 
 void vf_simd_act(const vf_graph *g, const vf_op *op, size_t r0, size_t r1) {

@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef VF_PROFILE_OPS /* developer aid: time per kernel kind, printed when the model is freed */
+#include <stdio.h>
+#include <time.h>
+static double prof_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+#endif
+
 typedef enum { K_REF, K_GEMM_DIRECT, K_GEMM_IM2COL, K_DW, K_BINARY, K_ACT, K_MAXPOOL, K_GAP, K_PAD } kernel_kind;
 
 typedef struct op_state {
@@ -19,6 +25,11 @@ typedef struct op_state {
 } op_state;
 
 typedef struct sstate {
+#ifdef VF_PROFILE_OPS
+    double prof_ms[16];
+    const char *prof_name[16];
+    double prof_gemm_k[4]; /* direct GEMM time by K: <=64, <=128, <=256, more */
+#endif
     op_state *ops;
     float *packed;           /* all repacked weights */
     float *scratch;          /* per thread: VF_MR im2col rows */
@@ -127,8 +138,13 @@ static void im2col(const vf_graph *g, const vf_op *op, size_t m, int nrows, floa
             int iy = oy * op->ip[0] + ky - op->ip[2];
             for (int kx = 0; kx < KW; kx++, row += C) {
                 int ix = ox * op->ip[1] + kx - op->ip[3];
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(row, 0, (size_t)C * sizeof(float));
-                else memcpy(row, x->data + (((size_t)n * H + iy) * W + ix) * C, (size_t)C * sizeof(float));
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                    for (int c = 0; c < C; c++) row[c] = 0.0f;
+                } else {
+                    const float *src = x->data + (((size_t)n * H + iy) * W + ix) * C;
+                    if (C >= 16) memcpy(row, src, (size_t)C * sizeof(float)); /* small memcpy is a call in wasm */
+                    else for (int c = 0; c < C; c++) row[c] = src[c];
+                }
             }
         }
     }
@@ -145,16 +161,30 @@ static void gemm_task(void *arg, int t, int thread) {
     size_t b0 = j->by_panels ? 0 : u0, b1 = j->by_panels ? (M + VF_MR - 1) / VF_MR : u1;
     int p0 = j->by_panels ? (int)u0 : 0, p1 = j->by_panels ? (int)u1 : panels;
     float *scratch = j->st->scratch + (size_t)thread * j->st->scratch_floats;
+    if (j->os->kind == K_GEMM_DIRECT) {
+        /* Chunks of rows whose A block stays in L1/L2 (~48 KiB) while every weight panel passes
+         * over it: W then streams from memory once per chunk instead of once per 4 rows. */
+        size_t chunk = (48 * 1024) / (K * sizeof(float) * VF_MR);
+        if (chunk < 1) chunk = 1;
+        for (size_t c0 = b0; c0 < b1; c0 += chunk) {
+            size_t c1 = c0 + chunk < b1 ? c0 + chunk : b1;
+            for (int p = p0; p < p1; p++)
+                for (size_t blk = c0; blk < c1; blk++) {
+                    size_t m = blk * VF_MR;
+                    int nrows = M - m < VF_MR ? (int)(M - m) : VF_MR;
+                    const float *rows[VF_MR];
+                    for (int r = 0; r < nrows; r++) rows[r] = x->data + (m + r) * K;
+                    vf_gemm_block(gw, rows, nrows, y->data + m * ldc, ldc, p, p + 1);
+                }
+        }
+        return;
+    }
     for (size_t blk = b0; blk < b1; blk++) {
         size_t m = blk * VF_MR;
         int nrows = M - m < VF_MR ? (int)(M - m) : VF_MR;
         const float *rows[VF_MR];
-        if (j->os->kind == K_GEMM_DIRECT) {
-            for (int r = 0; r < nrows; r++) rows[r] = x->data + (m + r) * K;
-        } else {
-            im2col(j->g, j->op, m, nrows, scratch);
-            for (int r = 0; r < nrows; r++) rows[r] = scratch + (size_t)r * K;
-        }
+        im2col(j->g, j->op, m, nrows, scratch);
+        for (int r = 0; r < nrows; r++) rows[r] = scratch + (size_t)r * K;
         vf_gemm_block(gw, rows, nrows, y->data + m * ldc, ldc, p0, p1);
     }
 }
@@ -197,6 +227,9 @@ static vf_status s_invoke(vf_context *ctx, const vf_graph *g, void *state) {
         const op_state *os = &st->ops[i];
         const vf_tensor *y = &g->tensors[op->out];
         job j = {st, g, op, os, 0, 1, false};
+#ifdef VF_PROFILE_OPS
+        double t0 = prof_now();
+#endif
         switch (os->kind) {
         case K_GEMM_DIRECT:
         case K_GEMM_IM2COL: {
@@ -229,6 +262,13 @@ static vf_status s_invoke(vf_context *ctx, const vf_graph *g, void *state) {
         case K_PAD: vf_simd_pad(g, op); break;
         default: vf_ref_run_op(g, op); break;
         }
+#ifdef VF_PROFILE_OPS
+        double dt = prof_now() - t0;
+        int kk = os->kind == K_REF ? 9 + (op->type % 7) : (int)os->kind;
+        st->prof_ms[kk] += dt;
+        st->prof_name[kk] = os->kind == K_REF ? vf_op_name(op->type) : vf_op_name(op->type);
+        if (os->kind == K_GEMM_DIRECT) st->prof_gemm_k[os->gw.K <= 64 ? 0 : os->gw.K <= 128 ? 1 : os->gw.K <= 256 ? 2 : 3] += dt;
+#endif
     }
     return VF_OK;
 }
@@ -236,6 +276,12 @@ static vf_status s_invoke(vf_context *ctx, const vf_graph *g, void *state) {
 static void s_release(void *state) {
     sstate *st = state;
     if (!st) return;
+#ifdef VF_PROFILE_OPS
+    for (int k = 0; k < 16; k++)
+        if (st->prof_ms[k] > 0) fprintf(stderr, "  kind %2d %-14s %9.2f ms\n", k, st->prof_name[k], st->prof_ms[k]);
+    fprintf(stderr, "  direct GEMM by K: <=64 %.2f, <=128 %.2f, <=256 %.2f, >256 %.2f ms\n", st->prof_gemm_k[0],
+            st->prof_gemm_k[1], st->prof_gemm_k[2], st->prof_gemm_k[3]);
+#endif
     free(st->ops);
     vf__free_aligned(st->packed);
     vf__free_aligned(st->scratch);
