@@ -56,7 +56,9 @@ static void drain(vf_threadpool *p, int thread) {
 static void *worker_main(void *arg) {
     worker *w = arg;
     vf_threadpool *p = w->pool;
-    unsigned seen = atomic_load(&p->generation);
+    /* Generation 0 is "no job yet". Not the current value: a worker that starts after the
+     * first job was posted must still see that job as new, or the caller waits forever. */
+    unsigned seen = 0;
     for (;;) {
         unsigned g;
         int spins = 0;
