@@ -2,6 +2,7 @@
  *
  *   veriface version
  *   veriface model-info  MODEL.vfm [--backend B]
+ *   veriface detect IMG... [--models DIR]     faces (boxes, keypoints, scores) as JSON lines
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *
  * model-check runs the model on the golden's seeded input with backend B and with the reference
@@ -11,6 +12,7 @@
  * every element passes, 1 when not, 2 on bad usage or input. */
 #include "golden.h"
 #include "veriface.h"
+#include "../face/face.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -52,11 +54,12 @@ static int parse_backend(const char *s, vf_backend *b) {
 }
 
 typedef struct opts {
-    const char *pos[4];
+    const char *pos[64];
     int n_pos;
     vf_backend backend;
     int threads;
     double tol, rtol;
+    const char *models;   /* directory with the .vfm files; default "models" */
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
 
@@ -65,6 +68,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
     o->backend = VF_BACKEND_AUTO;
     o->threads = 1;
     o->tol = 1e-4;
+    o->models = "models";
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             if (parse_backend(argv[++i], &o->backend)) return -1;
@@ -72,11 +76,13 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->threads = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--tol") && i + 1 < argc) {
             o->tol = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--models") && i + 1 < argc) {
+            o->models = argv[++i];
         } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
             o->rtol = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--skip-missing")) {
             o->skip_missing = true;
-        } else if (argv[i][0] == '-' || o->n_pos == 4) {
+        } else if (argv[i][0] == '-' || o->n_pos == (int)(sizeof o->pos / sizeof o->pos[0])) {
             fprintf(stderr, "veriface: unexpected argument '%s'\n", argv[i]);
             return -1;
         } else {
@@ -208,6 +214,43 @@ static int cmd_check(vf_context *ctx, const opts *o) {
     return rc;
 }
 
+static int cmd_detect(vf_context *ctx, const opts *o) {
+    if (o->n_pos < 1) { fprintf(stderr, "usage: veriface detect IMG... [--models DIR]\n"); return 2; }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/blazeface-front.vfm", o->models);
+    vf_model *det = load_model(ctx, path, o->backend);
+    if (!det) return 2;
+    int rc = 0;
+    for (int i = 0; i < o->n_pos; i++) {
+        uint8_t *bytes;
+        size_t n;
+        if (read_file(o->pos[i], &bytes, &n)) { rc = 2; continue; }
+        vf_image_buffer buf;
+        vf_status s = vf_image_decode(ctx, bytes, n, NULL, &buf, NULL);
+        free(bytes);
+        if (s) {
+            printf("{\"image\":\"%s\",\"error\":\"%s\",\"message\":\"%s\"}\n", o->pos[i], vf_status_string(s), vf_context_last_error(ctx));
+            rc = 1;
+            continue;
+        }
+        vf_image img = vf_image_buffer_view(&buf);
+        vf_face_box faces[VF_DETECT_MAX_FACES];
+        int nf = 0;
+        s = vf_detect_faces(ctx, det, &img, NULL, faces, &nf);
+        printf("{\"image\":\"%s\",\"width\":%d,\"height\":%d,\"faces\":[", o->pos[i], img.width, img.height);
+        for (int f = 0; f < nf; f++) {
+            printf("%s{\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.4f,\"keypoints\":[", f ? "," : "", faces[f].x0, faces[f].y0,
+                   faces[f].x1, faces[f].y1, faces[f].score);
+            for (int k = 0; k < VF_DETECT_KEYPOINTS; k++) printf("%s[%.1f,%.1f]", k ? "," : "", faces[f].kp[k][0], faces[f].kp[k][1]);
+            printf("]}");
+        }
+        printf("]%s%s%s}\n", s ? ",\"error\":\"" : "", s ? vf_context_last_error(ctx) : "", s ? "\"" : "");
+        vf_image_buffer_free(&buf);
+    }
+    vf_model_free(det);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: veriface <version|model-info|model-check> ...\n");
@@ -227,6 +270,7 @@ int main(int argc, char **argv) {
     int rc;
     if (!strcmp(argv[1], "model-info")) rc = cmd_info(ctx, &o);
     else if (!strcmp(argv[1], "model-check")) rc = cmd_check(ctx, &o);
+    else if (!strcmp(argv[1], "detect")) rc = cmd_detect(ctx, &o);
     else { fprintf(stderr, "veriface: unknown command '%s'\n", argv[1]); rc = 2; }
     vf_context_free(ctx);
     return rc;

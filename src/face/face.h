@@ -1,0 +1,38 @@
+/* face.h - the face layer (internal API): detection, landmarks, quality, liveness, embedding.
+ * Each stage takes its model(s) as vf_model handles and images as vf_image views; results are
+ * plain structs in image pixel coordinates. Nothing here allocates per frame. */
+#ifndef VF_FACE_H
+#define VF_FACE_H
+
+#include "../image/image.h"
+#include "veriface.h"
+
+#define VF_DETECT_MAX_FACES 16
+#define VF_DETECT_KEYPOINTS 6
+
+/* BlazeFace keypoints, in the subject's frame: right eye, left eye, nose tip, mouth centre,
+ * right ear tragion, left ear tragion ("right" = the subject's right = image left when facing
+ * the camera). */
+typedef enum { VF_KP_RIGHT_EYE = 0, VF_KP_LEFT_EYE, VF_KP_NOSE, VF_KP_MOUTH, VF_KP_RIGHT_EAR, VF_KP_LEFT_EAR } vf_kp;
+
+typedef struct vf_face_box {
+    float x0, y0, x1, y1;                  /* image pixels (continuous coordinates) */
+    float score;                           /* 0..1 */
+    float kp[VF_DETECT_KEYPOINTS][2];      /* image pixels */
+} vf_face_box;
+
+typedef struct vf_detect_options {
+    float min_score;       /* candidates below are dropped; default 0.5 (MediaPipe short range) */
+    float iou_threshold;   /* weighted NMS merge threshold; default 0.3 (MediaPipe) */
+    int max_faces;         /* 1..VF_DETECT_MAX_FACES; default VF_DETECT_MAX_FACES */
+} vf_detect_options;
+
+vf_detect_options vf_detect_default_options(void);
+
+/* Run the BlazeFace front-camera detector (models/blazeface-front.vfm) on `img`: the image is
+ * letterboxed into the 128x128 input (aspect kept, black bars), the 896 anchors decoded, weighted
+ * NMS applied. Faces come out by descending score; *n_out may be 0. */
+vf_status vf_detect_faces(vf_context *ctx, vf_model *detector, const vf_image *img, const vf_detect_options *opt,
+                          vf_face_box *faces, int *n_out);
+
+#endif
