@@ -219,7 +219,9 @@ static int cmd_detect(vf_context *ctx, const opts *o) {
     char path[1024];
     snprintf(path, sizeof path, "%s/blazeface-front.vfm", o->models);
     vf_model *det = load_model(ctx, path, o->backend);
-    if (!det) return 2;
+    snprintf(path, sizeof path, "%s/facemesh.vfm", o->models);
+    vf_model *mesh = det ? load_model(ctx, path, o->backend) : NULL;
+    if (!det || !mesh) { vf_model_free(det); return 2; }
     int rc = 0;
     for (int i = 0; i < o->n_pos; i++) {
         uint8_t *bytes;
@@ -242,12 +244,21 @@ static int cmd_detect(vf_context *ctx, const opts *o) {
             printf("%s{\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.4f,\"keypoints\":[", f ? "," : "", faces[f].x0, faces[f].y0,
                    faces[f].x1, faces[f].y1, faces[f].score);
             for (int k = 0; k < VF_DETECT_KEYPOINTS; k++) printf("%s[%.1f,%.1f]", k ? "," : "", faces[f].kp[k][0], faces[f].kp[k][1]);
-            printf("]}");
+            printf("]");
+            vf_face_landmarks lm;
+            if (vf_face_landmarks_run(ctx, mesh, &img, &faces[f], &lm) == VF_OK) {
+                printf(",\"presence\":%.3f,\"yaw\":%.1f,\"pitch\":%.1f,\"roll\":%.1f,\"eyes\":[%.3f,%.3f],\"mouth\":%.3f,\"five\":[",
+                       lm.presence, lm.yaw, lm.pitch, lm.roll, lm.eye_open[0], lm.eye_open[1], lm.mouth_open);
+                for (int k = 0; k < 5; k++) printf("%s[%.1f,%.1f]", k ? "," : "", lm.five[k][0], lm.five[k][1]);
+                printf("]");
+            }
+            printf("}");
         }
         printf("]%s%s%s}\n", s ? ",\"error\":\"" : "", s ? vf_context_last_error(ctx) : "", s ? "\"" : "");
         vf_image_buffer_free(&buf);
     }
     vf_model_free(det);
+    vf_model_free(mesh);
     return rc;
 }
 

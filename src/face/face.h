@@ -36,3 +36,24 @@ vf_status vf_detect_faces(vf_context *ctx, vf_model *detector, const vf_image *i
                           vf_face_box *faces, int *n_out);
 
 #endif
+
+/* ---- landmarks (landmarks.c) ---------------------------------------------------------------- */
+
+#define VF_MESH_POINTS 468
+
+typedef struct vf_face_landmarks {
+    float mesh[VF_MESH_POINTS][3];   /* image pixels (x, y) and relative depth z (pixels, + away) */
+    float presence;                  /* FaceMesh face-presence probability 0..1 */
+    float five[5][2];                /* right eye centre, left eye centre, nose tip, right and left
+                                      * mouth corners ("right" = the subject's right) */
+    float yaw, pitch, roll;          /* degrees; yaw > 0: subject turned to their left (image right),
+                                      * pitch > 0: chin up, roll > 0: clockwise in the image */
+    float eye_open[2];               /* eye aspect ratio (lid gap / eye width), right and left; ~0.25-0.35 open, < 0.15 closed */
+    float mouth_open;                /* lip gap / mouth width */
+    float box[4];                    /* tight box around the mesh: x0, y0, x1, y1 */
+} vf_face_landmarks;
+
+/* Run FaceMesh (models/facemesh.vfm) on the crop around `face`: a square of 1.5x the detector
+ * box, rotated so the eyes are level (MediaPipe's ROI), warped to 192x192. */
+vf_status vf_face_landmarks_run(vf_context *ctx, vf_model *mesh, const vf_image *img, const vf_face_box *face,
+                                vf_face_landmarks *out);
