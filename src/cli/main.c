@@ -3,6 +3,7 @@
  *   veriface version
  *   veriface model-info  MODEL.vfm [--backend B]
  *   veriface detect IMG... [--models DIR]     faces (boxes, keypoints, scores) as JSON lines
+ *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh] [--threshold T]
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *
  * model-check runs the model on the golden's seeded input with backend B and with the reference
@@ -12,7 +13,7 @@
  * every element passes, 1 when not, 2 on bad usage or input. */
 #include "golden.h"
 #include "veriface.h"
-#include "../face/face.h"
+#include "cli.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -60,6 +61,9 @@ typedef struct opts {
     int threads;
     double tol, rtol;
     const char *models;   /* directory with the .vfm files; default "models" */
+    const char *pad_models; /* directory with minifasnet-*.vfm; default "build/models" */
+    const char *box;      /* eval-pad: face box given to liveness */
+    double threshold;
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
 
@@ -69,6 +73,9 @@ static int parse_opts(int argc, char **argv, opts *o) {
     o->threads = 1;
     o->tol = 1e-4;
     o->models = "models";
+    o->pad_models = "build/models";
+    o->box = "detector";
+    o->threshold = 0.5;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             if (parse_backend(argv[++i], &o->backend)) return -1;
@@ -76,6 +83,12 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->threads = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--tol") && i + 1 < argc) {
             o->tol = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--pad-models") && i + 1 < argc) {
+            o->pad_models = argv[++i];
+        } else if (!strcmp(argv[i], "--box") && i + 1 < argc) {
+            o->box = argv[++i];
+        } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
+            o->threshold = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--models") && i + 1 < argc) {
             o->models = argv[++i];
         } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
@@ -282,6 +295,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "model-info")) rc = cmd_info(ctx, &o);
     else if (!strcmp(argv[1], "model-check")) rc = cmd_check(ctx, &o);
     else if (!strcmp(argv[1], "detect")) rc = cmd_detect(ctx, &o);
+    else if (!strcmp(argv[1], "eval-pad")) {
+        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh]\n"); rc = 2; }
+        else rc = vf_cli_eval_pad(ctx, o.models, o.pad_models, o.pos[0], o.box, (float)o.threshold);
+    }
     else { fprintf(stderr, "veriface: unknown command '%s'\n", argv[1]); rc = 2; }
     vf_context_free(ctx);
     return rc;

@@ -57,3 +57,18 @@ typedef struct vf_face_landmarks {
  * box, rotated so the eyes are level (MediaPipe's ROI), warped to 192x192. */
 vf_status vf_face_landmarks_run(vf_context *ctx, vf_model *mesh, const vf_image *img, const vf_face_box *face,
                                 vf_face_landmarks *out);
+
+/* ---- passive liveness (liveness.c) ----------------------------------------------------------- */
+
+/* MiniFASNet V2 (crop scale 2.7) and V1SE (4.0), Silent-Face-Anti-Spoofing, Apache-2.0.
+ * Either may be NULL when the weights were not fetched: scoring then reports VF_E_NO_MODEL. */
+typedef struct vf_liveness_models { vf_model *v2, *v1se; } vf_liveness_models;
+
+typedef struct vf_liveness_score {
+    float live;        /* ensemble live probability: mean of the two softmax "live" outputs */
+    float v2, v1se;    /* each model's live probability */
+} vf_liveness_score;
+
+/* Score the face in `box` (x0, y0, x1, y1 in image pixels; a tight face box). */
+vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
+                          vf_liveness_score *out);
