@@ -30,4 +30,6 @@ int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *pat
 int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_models_dir, const char *labels,
                     const char *box_mode, float threshold);
 
+int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, float lo, float hi);
+
 #endif

@@ -101,3 +101,116 @@ int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_mod
     vf_cli_models_free(&M);
     return 0;
 }
+
+/* ---- eval-match ----------------------------------------------------------------------------- */
+
+#define MAX_IMAGES 1024
+#define MAX_PAIRS 16384
+
+typedef struct pair { int a, b, same; float sim; } pair;
+
+static int image_index(char names[][256], int *n, const char *name) {
+    for (int i = 0; i < *n; i++) if (!strcmp(names[i], name)) return i;
+    if (*n == MAX_IMAGES) return -1;
+    snprintf(names[*n], 256, "%s", name);
+    return (*n)++;
+}
+
+static int cmp_desc(const void *x, const void *y) {
+    float a = *(const float *)x, b = *(const float *)y;
+    return a > b ? -1 : a < b;
+}
+
+/* TMR at the threshold that lets at most floor(fmr * impostors) impostor pairs through. */
+static double tmr_at(const pair *p, int n, const float *imp_sorted_desc, int n_imp, double fmr, float *thr) {
+    int allowed = (int)floor(fmr * n_imp);
+    *thr = allowed < n_imp ? imp_sorted_desc[allowed] : -1.0f; /* accept sim > thr */
+    int gen = 0, acc = 0;
+    for (int i = 0; i < n; i++) if (p[i].same && p[i].sim >= -1) { gen++; acc += p[i].sim > *thr; }
+    return gen ? (double)acc / gen : 0;
+}
+
+int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, float lo, float hi) {
+    vf_cli_models M;
+    if (vf_cli_models_load(ctx, models_dir, models_dir, &M)) return 2;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s.vfm", models_dir, embed_name);
+    vf_model *em = vf_cli_load_model(ctx, p, 0);
+    FILE *f = em ? fopen(pairs_csv, "r") : NULL;
+    if (!f) { if (em) fprintf(stderr, "veriface: cannot open %s\n", pairs_csv); vf_model_free(em); vf_cli_models_free(&M); return 2; }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", pairs_csv);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else strcpy(dir, ".");
+    static char names[MAX_IMAGES][256]; /* paths relative to the CSV */
+    static pair pairs[MAX_PAIRS];
+    static float emb[MAX_IMAGES][VF_EMBED_MAX_DIM];
+    static int have[MAX_IMAGES];
+    int n_img = 0, n = 0, dim = 0;
+    char line[2048];
+    fgets(line, sizeof line, f);
+    while (n < MAX_PAIRS && fgets(line, sizeof line, f)) {
+        char *a, *b, *same;
+        if (split3(line, &a, &b, &same)) continue;
+        int ia = image_index(names, &n_img, a), ib = image_index(names, &n_img, b);
+        if (ia < 0 || ib < 0) break;
+        pairs[n].a = ia; pairs[n].b = ib; pairs[n].same = atoi(same) == 1; n++;
+    }
+    fclose(f);
+    int failed = 0;
+    for (int i = 0; i < n_img; i++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%.1000s/%.255s", dir, names[i]);
+        vf_cli_face face;
+        /* landmarks need no PAD models: analyze returns 2 when liveness is absent, lm is filled */
+        vf_cli_analyze_file(ctx, &M, path, "detector", &face);
+        have[i] = 0;
+        if (face.n_faces > 0 && face.lm.presence > 0) {
+            uint8_t *bytes = NULL;
+            size_t nb = 0;
+            FILE *fi = fopen(path, "rb");
+            if (fi) {
+                fseek(fi, 0, SEEK_END); long sz = ftell(fi); fseek(fi, 0, SEEK_SET);
+                bytes = sz > 0 ? malloc((size_t)sz) : NULL;
+                if (bytes && fread(bytes, 1, (size_t)sz, fi) == (size_t)sz) nb = (size_t)sz;
+                fclose(fi);
+            }
+            vf_image_buffer buf;
+            if (nb && vf_image_decode(ctx, bytes, nb, NULL, &buf, NULL) == VF_OK) {
+                vf_image img = vf_image_buffer_view(&buf);
+                have[i] = vf_embed_run(ctx, em, &img, face.lm.five, lo, hi, emb[i], &dim) == VF_OK;
+                vf_image_buffer_free(&buf);
+            }
+            free(bytes);
+        }
+        if (!have[i]) failed++;
+    }
+    float *imp = malloc(sizeof *imp * (size_t)n);
+    int n_imp = 0, n_gen = 0;
+    for (int i = 0; i < n; i++) {
+        pair *q = &pairs[i];
+        q->sim = (have[q->a] && have[q->b]) ? vf_embed_similarity(emb[q->a], emb[q->b], dim) : -2.0f;
+        if (q->sim < -1) continue;
+        if (q->same) n_gen++; else imp[n_imp++] = q->sim;
+    }
+    qsort(imp, (size_t)n_imp, sizeof *imp, cmp_desc);
+    /* ROC AUC = P(genuine similarity > impostor similarity), ties count half */
+    double wins = 0;
+    for (int i = 0; i < n; i++) {
+        if (!pairs[i].same || pairs[i].sim < -1) continue;
+        for (int k = 0; k < n_imp; k++) wins += pairs[i].sim > imp[k] ? 1.0 : pairs[i].sim == imp[k] ? 0.5 : 0.0;
+    }
+    float t1, t01;
+    double tmr1 = tmr_at(pairs, n, imp, n_imp, 0.01, &t1), tmr01 = tmr_at(pairs, n, imp, n_imp, 0.001, &t01);
+    double gmean = 0, imean = 0;
+    for (int i = 0; i < n; i++) if (pairs[i].sim >= -1) { if (pairs[i].same) gmean += pairs[i].sim; else imean += pairs[i].sim; }
+    printf("{\"summary\":true,\"model\":\"%s\",\"range\":[%g,%g],\"images\":%d,\"no_embedding\":%d,\"genuine_pairs\":%d,"
+           "\"impostor_pairs\":%d,\"auc\":%.4f,\"tmr_at_fmr_1pct\":%.4f,\"threshold_fmr_1pct\":%.4f,\"tmr_at_fmr_0.1pct\":%.4f,"
+           "\"threshold_fmr_0.1pct\":%.4f,\"genuine_mean\":%.4f,\"impostor_mean\":%.4f,\"impostor_max\":%.4f}\n",
+           embed_name, lo, hi, n_img, failed, n_gen, n_imp, n_gen && n_imp ? wins / ((double)n_gen * n_imp) : 0, tmr1, t1,
+           tmr01, t01, n_gen ? gmean / n_gen : 0, n_imp ? imean / n_imp : 0, n_imp ? imp[0] : 0);
+    free(imp);
+    vf_model_free(em);
+    vf_cli_models_free(&M);
+    return 0;
+}

@@ -4,6 +4,7 @@
  *   veriface model-info  MODEL.vfm [--backend B]
  *   veriface detect IMG... [--models DIR]     faces (boxes, keypoints, scores) as JSON lines
  *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh] [--threshold T]
+ *   veriface eval-match PAIRS.csv [--models DIR] [--embed mobilefacenet|faceres] [--range LO..HI]
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *
  * model-check runs the model on the golden's seeded input with backend B and with the reference
@@ -64,6 +65,8 @@ typedef struct opts {
     const char *pad_models; /* directory with minifasnet-*.vfm; default "build/models" */
     const char *box;      /* eval-pad: face box given to liveness */
     double threshold;
+    const char *embed;    /* eval-match: embedding model name */
+    float range_lo, range_hi;
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
 
@@ -76,6 +79,9 @@ static int parse_opts(int argc, char **argv, opts *o) {
     o->pad_models = "build/models";
     o->box = "detector";
     o->threshold = 0.5;
+    o->embed = "mobilefacenet";
+    o->range_lo = 0.0f;
+    o->range_hi = 1.0f;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             if (parse_backend(argv[++i], &o->backend)) return -1;
@@ -87,6 +93,13 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->pad_models = argv[++i];
         } else if (!strcmp(argv[i], "--box") && i + 1 < argc) {
             o->box = argv[++i];
+        } else if (!strcmp(argv[i], "--embed") && i + 1 < argc) {
+            o->embed = argv[++i];
+        } else if (!strcmp(argv[i], "--range") && i + 1 < argc) {
+            const char *r = argv[++i], *dots = strstr(r, ".."); /* "%f..%f" would eat "0." */
+            if (!dots) { fprintf(stderr, "veriface: --range LO..HI\n"); return -1; }
+            o->range_lo = strtof(r, NULL);
+            o->range_hi = strtof(dots + 2, NULL);
         } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
             o->threshold = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--models") && i + 1 < argc) {
@@ -295,6 +308,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "model-info")) rc = cmd_info(ctx, &o);
     else if (!strcmp(argv[1], "model-check")) rc = cmd_check(ctx, &o);
     else if (!strcmp(argv[1], "detect")) rc = cmd_detect(ctx, &o);
+    else if (!strcmp(argv[1], "eval-match")) {
+        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI]\n"); rc = 2; }
+        else rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_lo, o.range_hi);
+    }
     else if (!strcmp(argv[1], "eval-pad")) {
         if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh]\n"); rc = 2; }
         else rc = vf_cli_eval_pad(ctx, o.models, o.pad_models, o.pos[0], o.box, (float)o.threshold);

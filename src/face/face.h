@@ -72,3 +72,16 @@ typedef struct vf_liveness_score {
 /* Score the face in `box` (x0, y0, x1, y1 in image pixels; a tight face box). */
 vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
                           vf_liveness_score *out);
+
+/* ---- embedding and match (embed.c) ------------------------------------------------------------- */
+
+#define VF_EMBED_MAX_DIM 1024
+
+/* Align the 5 points (vf_face_landmarks.five) onto the ArcFace template at the model's input
+ * size (112, or 224 = the template doubled), sample with values mapped 0..255 -> lo..hi, run
+ * the model, take its largest output as the descriptor and L2-normalise it. */
+vf_status vf_embed_run(vf_context *ctx, vf_model *m, const vf_image *img, const float five[5][2], float lo, float hi,
+                       float *out, int *dim_out);
+
+/* Cosine similarity of two L2-normalised embeddings. */
+float vf_embed_similarity(const float *a, const float *b, int dim);
