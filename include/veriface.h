@@ -147,6 +147,72 @@ vf_status vf_model_output(vf_model *m, int i, vf_tensor_info *info_out);
 vf_status vf_model_invoke(vf_model *m);
 vf_status vf_model_get_stats(const vf_model *m, vf_model_stats *stats_out);
 
+/* ---- capture quality ------------------------------------------------------------------------ */
+
+/* What the person should do next. Values are pinned (they travel to the UI, which translates
+ * them); VF_GUIDE_OK means the frame is good. When several checks fail, the frame reports the
+ * first in this order, and every metric in vf_quality. */
+typedef enum vf_guidance {
+    VF_GUIDE_OK = 0,
+    VF_GUIDE_NO_FACE = 1,          /* "Look at the camera" */
+    VF_GUIDE_MULTIPLE_FACES = 2,   /* "Only one person in the picture" */
+    VF_GUIDE_TOO_FAR = 3,          /* "Move closer" */
+    VF_GUIDE_TOO_CLOSE = 4,        /* "Move back a little" */
+    VF_GUIDE_OFF_CENTER = 5,       /* "Center your face in the oval" */
+    VF_GUIDE_OCCLUDED = 6,         /* "Remove anything covering your face" (mask, sunglasses, hand) */
+    VF_GUIDE_TURN_HEAD = 7,        /* "Look straight at the camera" (yaw or pitch) */
+    VF_GUIDE_TILT_HEAD = 8,        /* "Keep your head straight" (roll) */
+    VF_GUIDE_EYES_CLOSED = 9,      /* "Keep your eyes open" */
+    VF_GUIDE_TOO_DARK = 10,        /* "Find more light" */
+    VF_GUIDE_TOO_BRIGHT = 11,      /* "Too much light; avoid direct light" */
+    VF_GUIDE_UNEVEN_LIGHT = 12,    /* "Light your face evenly" */
+    VF_GUIDE_GLARE = 13,           /* "Avoid reflections on your face or glasses" */
+    VF_GUIDE_BLURRY = 14,          /* "Hold the camera steady / clean the lens" */
+    VF_GUIDE_HOLD_STILL = 15,      /* "Hold still" (the face moved between frames) */
+    VF_GUIDE_COUNT_ = 16
+} vf_guidance;
+
+/* A short English text for a guidance code (the UI should translate the code, not this text). */
+const char *vf_guidance_string(vf_guidance g);
+
+/* Thresholds of every check; vf_quality_default_config() documents where each default comes from
+ * (literature or our measurements, see docs/QUALITY.md). */
+typedef struct vf_quality_config {
+    float min_face_width;      /* face box width / frame width; below: TOO_FAR (default 0.20) */
+    float max_face_width;      /* above: TOO_CLOSE (default 0.65) */
+    float max_center_offset;   /* |face centre - frame centre| / frame width; above: OFF_CENTER (default 0.15) */
+    float min_presence;        /* FaceMesh presence; below: OCCLUDED (default 0.5) */
+    float max_yaw, max_pitch;  /* degrees; above: TURN_HEAD (default 20, 20) */
+    float max_roll;            /* degrees; above: TILT_HEAD (default 15) */
+    float min_eye_open;        /* eye aspect ratio, each eye; below: EYES_CLOSED (default 0.15) */
+    float min_brightness;      /* mean face luma 0..255; below: TOO_DARK (default 80) */
+    float max_brightness;      /* above: TOO_BRIGHT (default 200) */
+    float max_light_asymmetry; /* |left - right half luma| / mean; above: UNEVEN_LIGHT (default 0.35) */
+    float max_glare;           /* fraction of near-saturated face pixels; above: GLARE (default 0.02) */
+    float min_sharpness;       /* variance of the Laplacian on the face at 128 px; below: BLURRY (default: measured) */
+    float max_motion;          /* face centre movement between frames / face width; above: HOLD_STILL (default 0.10) */
+} vf_quality_config;
+
+vf_quality_config vf_quality_default_config(void);
+
+/* Every metric of one frame, so a UI can show meters, not just the first failure. */
+typedef struct vf_quality {
+    int face_count;
+    float face_width;          /* face box width / frame width */
+    float center_offset;       /* |face centre - frame centre| / frame width */
+    float presence;            /* FaceMesh face presence 0..1 */
+    float yaw, pitch, roll;    /* degrees */
+    float eye_open;            /* smaller of the two eyes' aspect ratios */
+    float brightness;          /* mean luma of the face region 0..255 */
+    float contrast;            /* luma standard deviation on the face */
+    float light_asymmetry;     /* |left - right| / mean luma of the face halves */
+    float glare;               /* fraction of near-saturated, low-chroma face pixels */
+    float sharpness;           /* variance of the Laplacian (face region resized to 128 px) */
+    float motion;              /* face centre movement since the previous frame / face width; 0 on the first */
+    uint32_t failed;           /* bit g set when the check of guidance g failed */
+    vf_guidance guidance;      /* the first failing check in the order of vf_guidance, or VF_GUIDE_OK */
+} vf_quality;
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,3 +85,18 @@ vf_status vf_embed_run(vf_context *ctx, vf_model *m, const vf_image *img, const 
 
 /* Cosine similarity of two L2-normalised embeddings. */
 float vf_embed_similarity(const float *a, const float *b, int dim);
+
+/* ---- capture quality (quality.c) ------------------------------------------------------------- */
+
+/* What the quality checks remember between frames of one capture (motion). Zero it to start. */
+typedef struct vf_quality_state {
+    int has_prev;
+    float prev_cx, prev_cy;   /* face centre of the previous frame with a face, image pixels */
+} vf_quality_state;
+
+/* Assess one frame: faces from vf_detect_faces (by descending score), lm the landmarks of
+ * faces[0] (NULL when n_faces == 0). Fills every metric that can be computed, sets `failed` and
+ * `guidance`, and updates `state`. cfg NULL = defaults. */
+vf_status vf_quality_assess(vf_context *ctx, const vf_quality_config *cfg, const vf_image *img,
+                            const vf_face_box *faces, int n_faces, const vf_face_landmarks *lm,
+                            vf_quality_state *state, vf_quality *out);
