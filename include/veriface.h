@@ -213,6 +213,111 @@ typedef struct vf_quality {
     vf_guidance guidance;      /* the first failing check in the order of vf_guidance, or VF_GUIDE_OK */
 } vf_quality;
 
+/* ---- engine: every model of the pipeline ------------------------------------------------------ */
+
+/* Model bytes (.vfm) as the host has them (files natively, fetch() in the browser). The detector
+ * and mesh are required; PAD and embedder may be absent (size 0): the steps that need them then
+ * report VF_E_NO_MODEL and never pass. Bytes are only read during vf_engine_create. */
+typedef struct vf_engine_models {
+    const void *detector; size_t detector_size;       /* blazeface-front.vfm */
+    const void *mesh; size_t mesh_size;               /* facemesh.vfm */
+    const void *pad_v2; size_t pad_v2_size;           /* minifasnet-v2.vfm */
+    const void *pad_v1se; size_t pad_v1se_size;       /* minifasnet-v1se.vfm */
+    const void *embedder; size_t embedder_size;       /* faceres.vfm */
+} vf_engine_models;
+
+typedef struct vf_engine vf_engine;
+
+vf_status vf_engine_create(vf_context *ctx, const vf_engine_models *models, const vf_model_options *opt,
+                           vf_engine **engine_out);
+void vf_engine_free(vf_engine *e);
+/* Hex SHA-256 of the bytes each model was loaded from ("" when absent); i = 0 detector, 1 mesh,
+ * 2 pad_v2, 3 pad_v1se, 4 embedder. Valid until vf_engine_free. */
+const char *vf_engine_model_hash(const vf_engine *e, int i);
+
+/* ---- session: one capture, driven one frame at a time ----------------------------------------- */
+
+typedef enum vf_liveness_outcome {
+    VF_LIVENESS_NOT_RUN = 0,   /* no model, or the capture is not complete */
+    VF_LIVENESS_PASS = 1,
+    VF_LIVENESS_UNCERTAIN = 2,
+    VF_LIVENESS_FAIL = 3
+} vf_liveness_outcome;
+
+typedef enum vf_match_band { VF_MATCH_NONE = 0, VF_MATCH_WEAK = 1, VF_MATCH_STRONG = 2 } vf_match_band;
+
+typedef struct vf_session_config {
+    vf_quality_config quality;
+    int good_frames;           /* consecutive good frames that complete the capture; default 5 */
+    int liveness_frames;       /* best frames PAD runs on (median of their scores); default 3 */
+    float live_pass;           /* ensemble live probability >= this: PASS; default 0.60 */
+    float live_fail;           /* < this: FAIL; between: UNCERTAIN; default 0.35 */
+    int32_t max_width, max_height; /* largest frame accepted (memory is planned for it); default 1280x720 */
+} vf_session_config;
+
+vf_session_config vf_session_default_config(void);
+
+/* A frame from the host: 8-bit RGBA (canvas ImageData) or RGB, rows `stride` bytes apart. */
+typedef struct vf_frame {
+    int32_t width, height;
+    size_t stride;
+    int channels;              /* 4 = RGBA, 3 = RGB */
+    const uint8_t *pixels;
+    double timestamp_ms;
+} vf_frame;
+
+typedef struct vf_frame_status {
+    int index;                 /* push order, from 0 */
+    vf_quality quality;        /* every metric and the guidance */
+    int good;                  /* 1 when guidance == VF_GUIDE_OK */
+    int good_streak;           /* consecutive good frames so far */
+    int complete;              /* 1 when the capture has enough good frames: call vf_session_finish */
+    float face_box[4];         /* x0, y0, x1, y1 (image pixels) of the main face; zeros without one */
+    float landmarks5[5][2];    /* eyes, nose tip, mouth corners */
+    double ms;                 /* time spent in this call */
+} vf_frame_status;
+
+#define VF_SESSION_MAX_CHOSEN 8
+
+typedef struct vf_session_result {
+    int frames;                /* frames pushed */
+    int chosen[VF_SESSION_MAX_CHOSEN]; /* frame indices used, best first */
+    int n_chosen;
+    vf_status liveness_status; /* VF_OK, or VF_E_NO_MODEL when the PAD weights are absent */
+    vf_liveness_outcome liveness;
+    float live_score;          /* median over the chosen frames of the ensemble live probability */
+    float live_scores[VF_SESSION_MAX_CHOSEN];
+    vf_status embedding_status;
+    int embedding_dim;
+    const float *embedding;    /* L2-normalised, owned by the session (valid until free) */
+    double liveness_ms, embedding_ms;
+} vf_session_result;
+
+typedef struct vf_session vf_session;
+
+vf_status vf_session_create(vf_engine *e, const vf_session_config *cfg, vf_session **session_out);
+void vf_session_free(vf_session *s);
+/* Analyse one frame (detect, landmarks, quality). Good frames are kept (copied) until the capture
+ * completes. Allocates nothing. VF_E_IMAGE for a frame larger than the configured maximum. */
+vf_status vf_session_push_frame(vf_session *s, const vf_frame *frame, vf_frame_status *status_out);
+/* After `complete`: choose the best kept frames, run passive liveness (median) and the embedding.
+ * Callable once per capture; result pointers stay valid until vf_session_free. */
+vf_status vf_session_finish(vf_session *s, vf_session_result *result_out);
+/* Start a new capture with the same session (keeps the memory). */
+void vf_session_reset(vf_session *s);
+
+/* Canonical JSON (fixed key order and number formats) of a frame status or a result, so the
+ * server can compare the client's numbers field by field. Writes at most `size` bytes including
+ * the terminating NUL; *len_out = the full length (a larger buffer is needed when >= size). */
+vf_status vf_frame_status_json(const vf_frame_status *st, char *buf, size_t size, size_t *len_out);
+vf_status vf_session_result_json(const vf_session *s, const vf_session_result *r, char *buf, size_t size,
+                                 size_t *len_out);
+
+/* Match two embeddings: cosine similarity and its band (thresholds calibrated on our data for the
+ * default embedder, see README). */
+float vf_match_similarity(const float *a, const float *b, int dim);
+vf_match_band vf_match_band_of(float similarity);
+
 #ifdef __cplusplus
 }
 #endif

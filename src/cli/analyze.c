@@ -1,5 +1,6 @@
 /* analyze.c - CLI glue: load the pipeline's models and analyse one image file. */
 #include "cli.h"
+#include "../session/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,5 +79,116 @@ int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *pat
         }
     }
     vf_image_buffer_free(&buf);
+    return rc;
+}
+
+/* ---- engine-based commands: analyze (through the session API) and compare -------------------- */
+
+typedef struct blob { uint8_t *p; size_t n; } blob;
+
+static blob read_blob(const char *dir, const char *name) {
+    char path[1024];
+    blob b = {NULL, 0};
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (read_all(path, &b.p, &b.n)) b.p = NULL, b.n = 0;
+    return b;
+}
+
+vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pad_dir) {
+    blob det = read_blob(models_dir, "blazeface-front.vfm"), mesh = read_blob(models_dir, "facemesh.vfm");
+    blob v2 = read_blob(pad_dir, "minifasnet-v2.vfm"), v1se = read_blob(pad_dir, "minifasnet-v1se.vfm");
+    blob emb = read_blob(models_dir, "faceres.vfm");
+    vf_engine_models mm = {det.p, det.n, mesh.p, mesh.n, v2.p, v2.n, v1se.p, v1se.n, emb.p, emb.n};
+    vf_engine *e = NULL;
+    vf_status s = vf_engine_create(ctx, &mm, NULL, &e);
+    if (s) fprintf(stderr, "veriface: engine: %s: %s\n", vf_status_string(s), vf_context_last_error(ctx));
+    else if (!v2.p || !v1se.p) fprintf(stderr, "veriface: PAD models not found in %s: liveness reports %s\n", pad_dir, vf_status_string(VF_E_NO_MODEL));
+    free(det.p); free(mesh.p); free(v2.p); free(v1se.p); free(emb.p);
+    return e;
+}
+
+static int decode_file(vf_context *ctx, const char *path, vf_image_buffer *buf) {
+    uint8_t *bytes;
+    size_t n;
+    if (read_all(path, &bytes, &n)) { printf("{\"image\":\"%s\",\"error\":\"io\",\"message\":\"cannot read\"}\n", path); return 2; }
+    vf_status s = vf_image_decode(ctx, bytes, n, NULL, buf, NULL);
+    free(bytes);
+    if (s) { printf("{\"image\":\"%s\",\"error\":\"%s\",\"message\":\"%s\"}\n", path, vf_status_string(s), vf_context_last_error(ctx)); return 1; }
+    return 0;
+}
+
+int vf_cli_analyze(vf_context *ctx, const char *models_dir, const char *pad_dir, const char *const *paths, int n) {
+    vf_engine *e = vf_cli_engine(ctx, models_dir, pad_dir);
+    if (!e) return 2;
+    int rc = 0;
+    static char json[1 << 16];
+    for (int i = 0; i < n; i++) {
+        vf_image_buffer buf;
+        int d = decode_file(ctx, paths[i], &buf);
+        if (d) { rc = rc > d ? rc : d; continue; }
+        vf_session_config cfg = vf_session_default_config();
+        cfg.good_frames = 1;          /* a still image is the whole capture */
+        cfg.liveness_frames = 1;
+        cfg.max_width = buf.width;
+        cfg.max_height = buf.height;
+        vf_session *s = NULL;
+        vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
+        vf_frame_status st;
+        vf_status r = vf_session_create(e, &cfg, &s);
+        if (!r) r = vf_session_push_frame(s, &f, &st);
+        if (r) {
+            printf("{\"image\":\"%s\",\"error\":\"%s\",\"message\":\"%s\"}\n", paths[i], vf_status_string(r), vf_context_last_error(ctx));
+            rc = 1;
+        } else {
+            vf_frame_status_json(&st, json, sizeof json, NULL);
+            printf("{\"image\":\"%s\",\"width\":%d,\"height\":%d,\"frame\":%s", paths[i], buf.width, buf.height, json);
+            vf_session_result res;
+            if (st.complete && vf_session_finish(s, &res) == VF_OK) {
+                vf_session_result_json(s, &res, json, sizeof json, NULL);
+                printf(",\"result\":%s", json);
+            }
+            printf("}\n");
+        }
+        vf_session_free(s);
+        vf_image_buffer_free(&buf);
+    }
+    vf_engine_free(e);
+    return rc;
+}
+
+/* Embedding of the largest-score face of an image file, whatever its capture quality (an ID
+ * portrait is judged by its issuer, not by our selfie checks). */
+static int embed_file(vf_context *ctx, vf_engine *e, const char *path, float *emb, int *dim) {
+    vf_image_buffer buf;
+    if (decode_file(ctx, path, &buf)) return 1;
+    vf_image img = vf_image_buffer_view(&buf);
+    vf_face_box faces[VF_DETECT_MAX_FACES];
+    vf_face_landmarks lm;
+    int nf = 0, rc = 1;
+    if (vf_detect_faces(ctx, e->det, &img, NULL, faces, &nf) == VF_OK && nf > 0 &&
+        vf_face_landmarks_run(ctx, e->mesh, &img, &faces[0], &lm) == VF_OK &&
+        vf_embed_run(ctx, e->emb, &img, lm.five, 0.0f, 255.0f, emb, dim) == VF_OK)
+        rc = 0;
+    else if (nf == 0)
+        printf("{\"image\":\"%s\",\"error\":\"no_face\"}\n", path);
+    vf_image_buffer_free(&buf);
+    return rc;
+}
+
+int vf_cli_compare(vf_context *ctx, const char *models_dir, const char *a, const char *b) {
+    vf_engine *e = vf_cli_engine(ctx, models_dir, models_dir);
+    if (!e) return 2;
+    int rc = 2;
+    if (!e->emb) { fprintf(stderr, "veriface: faceres.vfm not found in %s\n", models_dir); vf_engine_free(e); return 2; }
+    static float ea[VF_EMBED_MAX_DIM], eb[VF_EMBED_MAX_DIM];
+    int da = 0, db = 0;
+    if (!embed_file(ctx, e, a, ea, &da) && !embed_file(ctx, e, b, eb, &db) && da == db) {
+        float sim = vf_match_similarity(ea, eb, da);
+        vf_match_band band = vf_match_band_of(sim);
+        printf("{\"a\":\"%s\",\"b\":\"%s\",\"similarity\":%.4f,\"band\":\"%s\"}\n", a, b, sim,
+               band == VF_MATCH_STRONG ? "strong" : band == VF_MATCH_WEAK ? "weak" : "none");
+        rc = 0;
+    }
+    vf_engine_free(e);
     return rc;
 }

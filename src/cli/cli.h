@@ -30,6 +30,9 @@ int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *pat
 int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_models_dir, const char *labels,
                     const char *box_mode, float threshold);
 
+vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pad_dir);
+int vf_cli_analyze(vf_context *ctx, const char *models_dir, const char *pad_dir, const char *const *paths, int n);
+int vf_cli_compare(vf_context *ctx, const char *models_dir, const char *a, const char *b);
 int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, float lo, float hi);
 
 #endif

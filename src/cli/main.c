@@ -2,6 +2,8 @@
  *
  *   veriface version
  *   veriface model-info  MODEL.vfm [--backend B]
+ *   veriface analyze IMG... [--models DIR] [--pad-models DIR]   frame status + result JSON per image
+ *   veriface compare A B [--models DIR]        similarity and band of the two faces
  *   veriface detect IMG... [--models DIR]     faces (boxes, keypoints, scores) as JSON lines
  *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh] [--threshold T]
  *   veriface eval-match PAIRS.csv [--models DIR] [--embed mobilefacenet|faceres] [--range LO..HI]
@@ -290,7 +292,7 @@ static int cmd_detect(vf_context *ctx, const opts *o) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: veriface <version|model-info|model-check> ...\n");
+        fprintf(stderr, "usage: veriface <analyze|compare|detect|eval-pad|eval-match|model-info|model-check|version> ...\n");
         return 2;
     }
     if (!strcmp(argv[1], "version")) {
@@ -308,6 +310,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "model-info")) rc = cmd_info(ctx, &o);
     else if (!strcmp(argv[1], "model-check")) rc = cmd_check(ctx, &o);
     else if (!strcmp(argv[1], "detect")) rc = cmd_detect(ctx, &o);
+    else if (!strcmp(argv[1], "analyze")) rc = o.n_pos < 1 ? 2 : vf_cli_analyze(ctx, o.models, o.pad_models, o.pos, o.n_pos);
+    else if (!strcmp(argv[1], "compare")) rc = o.n_pos != 2 ? 2 : vf_cli_compare(ctx, o.models, o.pos[0], o.pos[1]);
     else if (!strcmp(argv[1], "eval-match")) {
         if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI]\n"); rc = 2; }
         else rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_lo, o.range_hi);

@@ -35,8 +35,6 @@ vf_detect_options vf_detect_default_options(void);
 vf_status vf_detect_faces(vf_context *ctx, vf_model *detector, const vf_image *img, const vf_detect_options *opt,
                           vf_face_box *faces, int *n_out);
 
-#endif
-
 /* ---- landmarks (landmarks.c) ---------------------------------------------------------------- */
 
 #define VF_MESH_POINTS 468
@@ -100,3 +98,5 @@ typedef struct vf_quality_state {
 vf_status vf_quality_assess(vf_context *ctx, const vf_quality_config *cfg, const vf_image *img,
                             const vf_face_box *faces, int n_faces, const vf_face_landmarks *lm,
                             vf_quality_state *state, vf_quality *out);
+
+#endif
