@@ -120,7 +120,7 @@ typedef struct vf_tensor_info {
 } vf_tensor_info;
 
 typedef struct vf_model_stats {
-    size_t weight_bytes;     /* constants after widening to f32 */
+    size_t weight_bytes;     /* resident constants (f32), after the backend released what it repacked */
     size_t arena_bytes;      /* planned activation memory (all activations, reused by lifetime) */
     size_t naive_bytes;      /* activation memory without reuse, for comparison */
     double mflops;           /* multiply-adds count as 2 FLOPs */

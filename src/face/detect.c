@@ -44,6 +44,21 @@ static vf_status find_heads(vf_context *ctx, vf_model *m, head h[2]) {
     return VF_OK;
 }
 
+typedef struct { int16_t head, anchor; float score; } cand;
+
+/* Box and keypoints of a candidate, in 128-pixel model input units. */
+static void decode_box(const head h[2], const cand *c, vf_face_box *b) {
+    const head *hd = &h[c->head];
+    int grid = IN / hd->stride, cell = c->anchor / hd->per_cell;
+    float ax = hd->stride * (cell % grid + 0.5f), ay = hd->stride * (cell / grid + 0.5f);
+    const float *r = hd->regs + (size_t)c->anchor * 16;
+    float cx = ax + r[0], cy = ay + r[1], w = r[2], hh = r[3];
+    b->score = c->score;
+    b->x0 = cx - w * 0.5f; b->x1 = cx + w * 0.5f;
+    b->y0 = cy - hh * 0.5f; b->y1 = cy + hh * 0.5f;
+    for (int i = 0; i < VF_DETECT_KEYPOINTS; i++) { b->kp[i][0] = ax + r[4 + 2 * i]; b->kp[i][1] = ay + r[5 + 2 * i]; }
+}
+
 static float iou(const vf_face_box *a, const vf_face_box *b) {
     float ix = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0), iy = fminf(a->y1, b->y1) - fmaxf(a->y0, b->y0);
     if (ix <= 0 || iy <= 0) return 0;
@@ -72,46 +87,43 @@ vf_status vf_detect_faces(vf_context *ctx, vf_model *m, const vf_image *img, con
     if ((s = vf_image_warp_to_tensor(ctx, img, warp, &so, in.data, IN, IN))) return s;
     if ((s = vf_model_invoke(m))) return s;
 
-    /* Candidates above the threshold (logit test first: sigmoid is monotonic). */
-    vf_face_box cand[N_ANCHORS];
+    /* Candidates above the threshold (logit test first: sigmoid is monotonic). Only their anchor
+     * and score are kept (12 bytes each: the stack stays small, WASI has 64 KiB); boxes are
+     * decoded on demand. */
+    cand c[N_ANCHORS];
     int nc = 0;
     float min_logit = logf(o.min_score / (1.0f - o.min_score));
-    for (int k = 0; k < 2; k++) {
-        int grid = IN / h[k].stride;
+    for (int k = 0; k < 2; k++)
         for (int a = 0; a < h[k].n; a++) {
             float logit = h[k].scores[a];
             if (!(logit >= min_logit)) continue; /* also drops NaN */
-            int cell = a / h[k].per_cell;
-            float ax = h[k].stride * (cell % grid + 0.5f), ay = h[k].stride * (cell / grid + 0.5f);
-            const float *r = h[k].regs + (size_t)a * 16;
-            vf_face_box *b = &cand[nc++];
-            float cx = ax + r[0], cy = ay + r[1], w = r[2], hh = r[3];
             logit = fmaxf(-100.0f, fminf(100.0f, logit));
-            b->score = 1.0f / (1.0f + expf(-logit));
-            b->x0 = cx - w * 0.5f; b->x1 = cx + w * 0.5f;
-            b->y0 = cy - hh * 0.5f; b->y1 = cy + hh * 0.5f;
-            for (int i = 0; i < VF_DETECT_KEYPOINTS; i++) { b->kp[i][0] = ax + r[4 + 2 * i]; b->kp[i][1] = ay + r[5 + 2 * i]; }
+            c[nc].head = (int16_t)k;
+            c[nc].anchor = (int16_t)a;
+            c[nc].score = 1.0f / (1.0f + expf(-logit));
+            nc++;
         }
-    }
     /* Weighted NMS (MediaPipe): the best remaining candidate absorbs every candidate overlapping
      * it by more than the threshold; coordinates are the score-weighted mean of the group. */
-    bool used[N_ANCHORS] = {false};
     int n = 0;
     while (n < o.max_faces) {
         int best = -1;
         for (int i = 0; i < nc; i++)
-            if (!used[i] && (best < 0 || cand[i].score > cand[best].score)) best = i;
+            if (c[i].anchor >= 0 && (best < 0 || c[i].score > c[best].score)) best = i;
         if (best < 0) break;
-        vf_face_box acc;
+        vf_face_box top, acc, b;
+        decode_box(h, &c[best], &top);
         memset(&acc, 0, sizeof acc);
         float wsum = 0;
         for (int i = 0; i < nc; i++) {
-            if (used[i] || iou(&cand[best], &cand[i]) <= o.iou_threshold) continue; /* best itself: IoU 1 */
-            float w = cand[i].score;
-            acc.x0 += w * cand[i].x0; acc.y0 += w * cand[i].y0; acc.x1 += w * cand[i].x1; acc.y1 += w * cand[i].y1;
-            for (int p = 0; p < VF_DETECT_KEYPOINTS; p++) { acc.kp[p][0] += w * cand[i].kp[p][0]; acc.kp[p][1] += w * cand[i].kp[p][1]; }
+            if (c[i].anchor < 0) continue;
+            decode_box(h, &c[i], &b);
+            if (iou(&top, &b) <= o.iou_threshold) continue; /* best itself: IoU 1 */
+            float w = c[i].score;
+            acc.x0 += w * b.x0; acc.y0 += w * b.y0; acc.x1 += w * b.x1; acc.y1 += w * b.y1;
+            for (int p = 0; p < VF_DETECT_KEYPOINTS; p++) { acc.kp[p][0] += w * b.kp[p][0]; acc.kp[p][1] += w * b.kp[p][1]; }
             wsum += w;
-            used[i] = true;
+            c[i].anchor = -1; /* used */
         }
         vf_face_box *f = &faces[n++];
         float inv = 1.0f / wsum;
@@ -122,7 +134,7 @@ vf_status vf_detect_faces(vf_context *ctx, vf_model *m, const vf_image *img, con
             f->kp[p][0] = acc.kp[p][0] * inv * scale + off_x;
             f->kp[p][1] = acc.kp[p][1] * inv * scale + off_y;
         }
-        f->score = cand[best].score;
+        f->score = top.score;
     }
     *n_out = n;
     return VF_OK;

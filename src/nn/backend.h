@@ -9,8 +9,9 @@
 typedef struct vf_backend_impl {
     vf_backend id;
     const char *name;
-    /* Prepare `g` (arena already bound). May keep pointers into g until release. */
-    vf_status (*prepare)(vf_context *ctx, const vf_graph *g, void **state_out);
+    /* Prepare `g` (arena already bound). May keep pointers into g until release, and may release
+     * constants it has repacked (vf_graph_drop_constant). */
+    vf_status (*prepare)(vf_context *ctx, vf_graph *g, void **state_out);
     vf_status (*invoke)(vf_context *ctx, const vf_graph *g, void *state);
     void (*release)(void *state);
 } vf_backend_impl;

@@ -77,8 +77,8 @@ typedef struct vf_graph {
     char *strings;           /* copy of the string table */
     size_t strings_bytes;
     const char *meta;
-    float *weights;          /* one aligned block for every constant, widened to f32 */
-    size_t weight_bytes;
+    size_t weight_bytes;     /* constants after widening to f32 (each its own aligned block) */
+    size_t dropped_bytes;    /* of those, released by the backend after repacking */
     size_t arena_bytes;      /* planned activation arena */
     size_t naive_bytes;      /* sum of all activation sizes */
     double flops;
@@ -87,6 +87,8 @@ typedef struct vf_graph {
 /* Parse and validate .vfm bytes into g (all memory owned by g). */
 vf_status vf_graph_load(vf_context *ctx, const uint8_t *bytes, size_t size, vf_graph *g);
 void vf_graph_free(vf_graph *g);
+/* Release constant `id` (a backend that repacked it and is its only reader); its data becomes NULL. */
+void vf_graph_drop_constant(vf_graph *g, uint32_t id);
 /* Infer op `i`'s output shape from its inputs; fails with a message naming the op. */
 vf_status vf_graph_infer_shape(vf_context *ctx, const vf_graph *g, uint32_t i, int *rank, int32_t dims[VF_MAX_DIMS]);
 /* Assign arena offsets by tensor lifetime; sets g->arena_bytes. */

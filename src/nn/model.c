@@ -121,7 +121,7 @@ vf_status vf_model_invoke(vf_model *m) {
 vf_status vf_model_get_stats(const vf_model *m, vf_model_stats *st) {
     if (!m || !st) return VF_E_INVALID_ARG;
     memset(st, 0, sizeof *st);
-    st->weight_bytes = m->g.weight_bytes;
+    st->weight_bytes = m->g.weight_bytes - m->g.dropped_bytes; /* resident: minus what the backend repacked and released */
     st->arena_bytes = m->g.arena_bytes;
     st->naive_bytes = m->g.naive_bytes;
     st->mflops = m->g.flops / 1e6;

@@ -105,34 +105,33 @@ static vf_status load_tensors(vf_context *ctx, vf_graph *g, const uint8_t *tab, 
     return VF_OK;
 }
 
-/* Widen every constant into one aligned f32 block. */
+/* Widen every constant to f32, each in its own aligned block, so a backend that repacks a
+ * weight tensor can release the original (vf_graph_drop_constant). */
 static vf_status load_weights(vf_context *ctx, vf_graph *g, const uint8_t *data) {
-    size_t total = 0;
-    for (uint32_t i = 0; i < g->n_tensors; i++) {
-        vf_tensor *t = &g->tensors[i];
-        if (t->kind != VF_TENSOR_CONSTANT) continue;
-        size_t nb = vf__align_up(t->count * sizeof(float), VF_ALIGN);
-        if (!vf__add_size(total, nb, &total)) return vf__fail(ctx, VF_E_NO_MEMORY, "weights size overflow");
-    }
-    g->weight_bytes = total;
-    if (total == 0) return VF_OK;
-    g->weights = vf__alloc_aligned(total);
-    if (!g->weights) return vf__fail(ctx, VF_E_NO_MEMORY, "cannot allocate %zu bytes of weights", total);
-    size_t pos = 0;
+    g->weight_bytes = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         vf_tensor *t = &g->tensors[i];
         if (t->kind != VF_TENSOR_CONSTANT) continue;
         const uint8_t *src = data + t->arena_offset;
-        float *dst = (float *)((uint8_t *)g->weights + pos);
+        float *dst = vf__alloc_aligned(t->count * sizeof(float)); /* count <= 2^28: no overflow */
+        if (!dst) return vf__fail(ctx, VF_E_NO_MEMORY, "cannot allocate %zu bytes for tensor %u", t->count * sizeof(float), i);
         if (t->src_dtype == 1)
             for (size_t k = 0; k < t->count; k++) dst[k] = rdf32(src + 4 * k);
         else
             for (size_t k = 0; k < t->count; k++) dst[k] = half_to_float(rd16(src + 2 * k));
         t->data = dst;
         t->arena_offset = 0;
-        pos += vf__align_up(t->count * sizeof(float), VF_ALIGN);
+        g->weight_bytes += t->count * sizeof(float);
     }
     return VF_OK;
+}
+
+void vf_graph_drop_constant(vf_graph *g, uint32_t id) {
+    vf_tensor *t = &g->tensors[id];
+    if (t->kind != VF_TENSOR_CONSTANT || !t->data) return;
+    vf__free_aligned(t->data);
+    t->data = NULL;
+    g->dropped_bytes += t->count * sizeof(float);
 }
 
 static bool has_epilogue(vf_op_type t) {
@@ -331,9 +330,10 @@ vf_status vf_graph_load(vf_context *ctx, const uint8_t *b, size_t size, vf_graph
 
 void vf_graph_free(vf_graph *g) {
     if (!g) return;
+    for (uint32_t i = 0; g->tensors && i < g->n_tensors; i++)
+        if (g->tensors[i].kind == VF_TENSOR_CONSTANT) vf__free_aligned(g->tensors[i].data);
     free(g->tensors);
     free(g->ops);
     free(g->strings);
-    vf__free_aligned(g->weights);
     memset(g, 0, sizeof *g);
 }

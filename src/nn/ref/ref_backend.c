@@ -14,7 +14,7 @@ void vf_ref_run_op(const vf_graph *g, const vf_op *op) {
     }
 }
 
-static vf_status ref_prepare(vf_context *ctx, const vf_graph *g, void **state_out) {
+static vf_status ref_prepare(vf_context *ctx, vf_graph *g, void **state_out) {
     (void)ctx; (void)g;
     *state_out = NULL;
     return VF_OK;

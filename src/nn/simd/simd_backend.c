@@ -46,7 +46,7 @@ static bool is_direct_gemm(const vf_graph *g, const vf_op *op) {
            op->ip[2] == 0 && op->ip[3] == 0 && op->ip[4] == 0 && op->ip[5] == 0;
 }
 
-static vf_status s_prepare(vf_context *ctx, const vf_graph *g, void **state_out) {
+static vf_status s_prepare(vf_context *ctx, vf_graph *g, void **state_out) {
     sstate *st = calloc(1, sizeof *st);
     if (!st) return vf__fail(ctx, VF_E_NO_MEMORY, "simd backend state");
     st->ops = calloc(g->n_ops, sizeof *st->ops);
@@ -104,6 +104,25 @@ static vf_status s_prepare(vf_context *ctx, const vf_graph *g, void **state_out)
         case VF_OP_PAD: os->kind = K_PAD; break;
         default: os->kind = K_REF; break;
         }
+    }
+    /* The packed copies replace the weights and biases they came from: release the originals
+     * when no other op reads them (halves the weight memory in the browser). PReLU slopes stay:
+     * the depthwise epilogue reads them in place. */
+    uint16_t *readers = calloc(g->n_tensors, sizeof *readers);
+    if (readers) {
+        for (uint32_t i = 0; i < g->n_ops; i++) {
+            for (int k = 0; k < g->ops[i].n_in; k++)
+                if (g->ops[i].in[k] != VF_NONE && readers[g->ops[i].in[k]] < UINT16_MAX) readers[g->ops[i].in[k]]++;
+            if (g->ops[i].act.kind == VF_ACT_PRELU && readers[g->ops[i].ip[7]] < UINT16_MAX) readers[g->ops[i].ip[7]] += 2;
+        }
+        for (uint32_t i = 0; i < g->n_ops; i++) {
+            const vf_op *op = &g->ops[i];
+            kernel_kind k = st->ops[i].kind;
+            if (k != K_GEMM_DIRECT && k != K_GEMM_IM2COL && k != K_DW) continue;
+            for (int j = 1; j < op->n_in; j++)
+                if (op->in[j] != VF_NONE && readers[op->in[j]] == 1) vf_graph_drop_constant(g, op->in[j]);
+        }
+        free(readers);
     }
     *state_out = st;
     return VF_OK;

@@ -281,7 +281,7 @@ static void x_release(void *state) {
     free(st);
 }
 
-static vf_status x_prepare(vf_context *ctx, const vf_graph *g, void **state_out) {
+static vf_status x_prepare(vf_context *ctx, vf_graph *g, void **state_out) {
     enum xnn_status xs = xnn_initialize(NULL); /* reference-counted by XNNPACK; idempotent */
     if (xs != xnn_status_success) return vf__fail(ctx, VF_E_BACKEND, "XNNPACK initialize: %s", xnn_status_name(xs));
     xstate *st = calloc(1, sizeof *st);
