@@ -34,22 +34,8 @@ export const PEER_LABEL = { tfjs: 'tfjs-wasm', ort: 'ort-web' };
 
 export const DEFAULT_SEED = 12345; // the seed of tests/golden, so inputs match the parity goldens
 
-/**
- * xorshift32 in [lo, hi), the generator of tools/convert/xorshift.mjs and tests/golden:
- * s ^= s << 13; s ^= s >>> 17; s ^= s << 5; value = lo + (hi - lo) * ((s >>> 8) / 2^24).
- */
-export function xorshiftFill(n, seed, lo, hi) {
-  let s = seed >>> 0;
-  if (!s) throw new Error('xorshift seed must be a non-zero uint32');
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    out[i] = lo + (hi - lo) * ((s >>> 8) / 16777216);
-  }
-  return out;
-}
+// The seeded input generator of tools/golden.mjs and the engine's tests (one definition).
+export { xorshiftFill } from '../convert/xorshift.mjs';
 
 /** The input range from a .vfm meta string ("...;range=-1..1;..."), else [0, 1]. */
 export function rangeFromMeta(meta) {

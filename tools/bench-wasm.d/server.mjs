@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ALLOWED = [
-  'tools/bench-wasm.d/',
+  'tools/bench-wasm.d/', 'tools/convert/xorshift.mjs',
   'build-wasm/veriface-simd.', 'build-wasm/veriface-simd-mt.',
   'models/', 'build/models/', 'build/model-src/human-models/models/', 'build/model-src/minifasnet/',
   'tools/node_modules/@tensorflow/tfjs-core/dist/', 'tools/node_modules/@tensorflow/tfjs-converter/dist/',
