@@ -306,6 +306,19 @@ vf_status vf_session_finish(vf_session *s, vf_session_result *result_out);
 /* Start a new capture with the same session (keeps the memory). */
 void vf_session_reset(vf_session *s);
 
+/* The frames the session keeps: the good frames of the current streak (all of them once the
+ * capture is complete), oldest first. These are the frames a host sends to the server, which
+ * re-runs the same session on them. Frame i (0 <= i < count) comes back with its pixels packed
+ * (stride = width * channels), its timestamp and, in *index_out, its push index; the pixels are
+ * owned by the session and valid until the next push, reset or free. */
+int vf_session_kept_count(const vf_session *s);
+vf_status vf_session_kept_frame(const vf_session *s, int i, vf_frame *frame_out, int *index_out);
+
+/* A cheap 64-bit fingerprint of a frame (FNV-1a over a sample grid of its RGB bytes and its
+ * size): equal frames give equal hashes, so a host can count repeated frames from a camera
+ * (a sign of injected or frozen video) without keeping them. */
+vf_status vf_frame_fingerprint(vf_context *ctx, const vf_frame *frame, uint64_t *hash_out);
+
 /* Canonical JSON (fixed key order and number formats) of a frame status or a result, so the
  * server can compare the client's numbers field by field. Writes at most `size` bytes including
  * the terminating NUL; *len_out = the full length (a larger buffer is needed when >= size). */

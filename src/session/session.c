@@ -73,8 +73,8 @@ static float frame_rank(const vf_quality *q) {
            2.0f * fminf(q->eye_open, 0.4f);
 }
 
-static void keep_frame(vf_session *s, const vf_image *img, const vf_frame_status *st, const vf_face_box *box,
-                       const vf_face_landmarks *lm) {
+static void keep_frame(vf_session *s, const vf_image *img, double timestamp_ms, const vf_frame_status *st,
+                       const vf_face_box *box, const vf_face_landmarks *lm) {
     int slot = s->next_slot;
     s->next_slot = (s->next_slot + 1) % s->cfg.good_frames;
     if (s->n_kept < s->cfg.good_frames) s->n_kept++;
@@ -86,6 +86,7 @@ static void keep_frame(vf_session *s, const vf_image *img, const vf_frame_status
     size_t row = (size_t)img->width * (size_t)img->format;
     for (int32_t y = 0; y < img->height; y++) memcpy(k->pixels + (size_t)y * row, img->data + (size_t)y * img->stride, row);
     k->index = st->index;
+    k->timestamp_ms = timestamp_ms;
     k->box = *box;
     k->lm = *lm;
     k->quality = st->quality;
@@ -121,7 +122,7 @@ vf_status vf_session_push_frame(vf_session *s, const vf_frame *f, vf_frame_statu
     }
     if (st->good) {
         s->streak++;
-        keep_frame(s, &img, st, &faces[0], &lm);
+        keep_frame(s, &img, f->timestamp_ms, st, &faces[0], &lm);
     } else {
         s->streak = 0;
         s->n_kept = s->next_slot = 0; /* frames analysed at the end are consecutive */
@@ -131,6 +132,30 @@ vf_status vf_session_push_frame(vf_session *s, const vf_frame *f, vf_frame_statu
     st->complete = s->complete;
     st->ms = now_ms() - t0;
     return VF_OK;
+}
+
+int vf_session_kept_count(const vf_session *s) { return s ? s->n_kept : 0; }
+
+vf_status vf_session_kept_frame(const vf_session *s, int i, vf_frame *out, int *index_out) {
+    if (!s || !out || i < 0 || i >= s->n_kept) return VF_E_INVALID_ARG;
+    /* The slots are a ring: once full, the oldest frame is the one written next. */
+    int first = s->n_kept == s->cfg.good_frames ? s->next_slot : 0;
+    const vf_kept_frame *k = &s->kept[(first + i) % s->cfg.good_frames];
+    out->width = k->width;
+    out->height = k->height;
+    out->channels = (int)k->format;
+    out->stride = (size_t)k->width * (size_t)k->format;
+    out->pixels = k->pixels;
+    out->timestamp_ms = k->timestamp_ms;
+    if (index_out) *index_out = k->index;
+    return VF_OK;
+}
+
+vf_status vf_frame_fingerprint(vf_context *ctx, const vf_frame *f, uint64_t *hash_out) {
+    if (!ctx || !f || !hash_out) return VF_E_INVALID_ARG;
+    if (f->channels != 3 && f->channels != 4) return vf__fail(ctx, VF_E_IMAGE, "frame: %d channels (3 or 4 expected)", f->channels);
+    vf_image img = {f->width, f->height, f->stride, f->channels == 4 ? VF_PIXEL_RGBA8 : VF_PIXEL_RGB8, f->pixels};
+    return vf_image_frame_hash(ctx, &img, NULL, hash_out);
 }
 
 static int cmp_rank(const void *a, const void *b) {
