@@ -84,15 +84,22 @@ vf_threadpool *vf_threadpool_create(int n_threads) {
     if (p->n > 1) {
         p->workers = calloc((size_t)p->n - 1, sizeof *p->workers);
         if (!p->workers) { vf_threadpool_free(p); return NULL; }
+        /* Workers only run kernels (no recursion, small frames): 256 KiB of stack instead of the
+         * default, which under Emscripten is 2 MiB of wasm heap per thread. */
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
         for (int i = 0; i < p->n - 1; i++) {
             p->workers[i].pool = p;
             p->workers[i].index = i + 1;
-            if (pthread_create(&p->workers[i].tid, NULL, worker_main, &p->workers[i]) != 0) {
+            if (pthread_create(&p->workers[i].tid, &attr, worker_main, &p->workers[i]) != 0) {
+                pthread_attr_destroy(&attr);
                 p->n = i + 1; /* keep the ones that started; free joins them */
                 vf_threadpool_free(p);
                 return NULL;
             }
         }
+        pthread_attr_destroy(&attr);
     }
     return p;
 }
