@@ -1,0 +1,176 @@
+/* glue.c - a flat C API for JavaScript (web/src/engine.js) over include/veriface.h.
+ *
+ * JS cannot easily build or read C structs, so this file owns them: a vf_wasm_engine holds the
+ * context and engine, a vf_wasm_session holds a session, the last frame status, the result and a
+ * JSON buffer. Calls return a vf_status (or a handle, NULL on failure) and JS reads strings back
+ * through the accessors below. Only the browser module links it. */
+#include "veriface.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct vf_wasm_engine {
+    vf_context *ctx;
+    vf_engine *engine;
+    vf_status status;         /* of the create call, for JS to report */
+} vf_wasm_engine;
+
+typedef struct vf_wasm_session {
+    vf_wasm_engine *w;
+    vf_session *session;
+    vf_session_config cfg;
+    vf_frame_status status;   /* of the last push */
+    vf_session_result result; /* after finish */
+    uint32_t fingerprint[2];  /* lo, hi of the last pushed frame's vf_frame_fingerprint */
+    int32_t kept_info[4];     /* index, width, height, channels of the last vf_wasm_session_kept */
+    double kept_timestamp;
+    char *json;               /* grows to the largest JSON written */
+    size_t json_cap;
+} vf_wasm_session;
+
+/* Create the context (threads: 1 = inline) and the engine from model bytes; size 0 = absent.
+ * Always returns a handle unless out of memory: check vf_wasm_engine_status, read the message
+ * with vf_wasm_engine_error, then vf_wasm_engine_free. */
+vf_wasm_engine *vf_wasm_engine_create(int threads, const void *det, size_t det_n, const void *mesh, size_t mesh_n,
+                                      const void *v2, size_t v2_n, const void *v1se, size_t v1se_n, const void *emb,
+                                      size_t emb_n) {
+    vf_wasm_engine *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    vf_context_options co = vf_context_default_options();
+    co.threads = threads;
+    if ((w->status = vf_context_create(&co, &w->ctx)) != VF_OK) return w;
+    vf_engine_models m = {det, det_n, mesh, mesh_n, v2, v2_n, v1se, v1se_n, emb, emb_n};
+    vf_model_options mo = vf_model_default_options();
+    w->status = vf_engine_create(w->ctx, &m, &mo, &w->engine);
+    return w;
+}
+
+int vf_wasm_engine_status(const vf_wasm_engine *w) { return w ? (int)w->status : VF_E_NO_MEMORY; }
+
+const char *vf_wasm_engine_error(const vf_wasm_engine *w) {
+    if (!w) return "out of memory";
+    if (!w->ctx) return vf_status_string(w->status);
+    return vf_context_last_error(w->ctx);
+}
+
+const char *vf_wasm_engine_model_hash(const vf_wasm_engine *w, int i) {
+    return w && w->engine ? vf_engine_model_hash(w->engine, i) : "";
+}
+
+void vf_wasm_engine_free(vf_wasm_engine *w) {
+    if (!w) return;
+    vf_engine_free(w->engine);
+    vf_context_free(w->ctx);
+    free(w);
+}
+
+/* A session with the library defaults, except what the server's session config sets; a value
+ * <= 0 keeps the default. NULL on failure (message: vf_wasm_engine_error). */
+vf_wasm_session *vf_wasm_session_create(vf_wasm_engine *w, int good_frames, int liveness_frames, int max_width,
+                                        int max_height) {
+    if (!w || !w->engine) return NULL;
+    vf_wasm_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->w = w;
+    s->cfg = vf_session_default_config();
+    if (good_frames > 0) s->cfg.good_frames = good_frames;
+    if (liveness_frames > 0) s->cfg.liveness_frames = liveness_frames;
+    if (s->cfg.liveness_frames > s->cfg.good_frames) s->cfg.liveness_frames = s->cfg.good_frames;
+    if (max_width > 0) s->cfg.max_width = max_width;
+    if (max_height > 0) s->cfg.max_height = max_height;
+    if (vf_session_create(w->engine, &s->cfg, &s->session) != VF_OK) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void vf_wasm_session_free(vf_wasm_session *s) {
+    if (!s) return;
+    vf_session_free(s->session);
+    free(s->json);
+    free(s);
+}
+
+void vf_wasm_session_reset(vf_wasm_session *s) {
+    if (s) vf_session_reset(s->session);
+}
+
+/* Fingerprint, then analyse one RGBA frame (rows packed). The status stays readable through
+ * vf_wasm_session_status_json until the next push. */
+int vf_wasm_session_push_rgba(vf_wasm_session *s, const uint8_t *rgba, int width, int height, double timestamp_ms) {
+    if (!s || !rgba) return VF_E_INVALID_ARG;
+    vf_frame f = {width, height, (size_t)width * 4, 4, rgba, timestamp_ms};
+    uint64_t h = 0;
+    vf_status r = vf_frame_fingerprint(s->w->ctx, &f, &h);
+    if (r != VF_OK) return r;
+    s->fingerprint[0] = (uint32_t)h;
+    s->fingerprint[1] = (uint32_t)(h >> 32);
+    return vf_session_push_frame(s->session, &f, &s->status);
+}
+
+/* Word 0 (low) or 1 (high) of the last frame's fingerprint (JS has no portable uint64 return). */
+uint32_t vf_wasm_session_fingerprint(const vf_wasm_session *s, int word) {
+    return s && (word == 0 || word == 1) ? s->fingerprint[word] : 0;
+}
+
+int vf_wasm_session_complete(const vf_wasm_session *s) { return s ? s->status.complete : 0; }
+
+/* Write JSON into the session's buffer, growing it once if it was too small. */
+typedef vf_status (*json_fn)(const vf_wasm_session *s, char *buf, size_t size, size_t *len);
+
+static const char *to_json(vf_wasm_session *s, json_fn fn) {
+    size_t len = 0;
+    vf_status r = fn(s, s->json, s->json_cap, &len);
+    if (r == VF_E_NO_MEMORY || !s->json) {
+        char *bigger = realloc(s->json, len + 1);
+        if (!bigger) return NULL;
+        s->json = bigger;
+        s->json_cap = len + 1;
+        r = fn(s, s->json, s->json_cap, &len);
+    }
+    return r == VF_OK ? s->json : NULL;
+}
+
+static vf_status status_json(const vf_wasm_session *s, char *buf, size_t size, size_t *len) {
+    return vf_frame_status_json(&s->status, buf, size, len);
+}
+
+static vf_status result_json(const vf_wasm_session *s, char *buf, size_t size, size_t *len) {
+    return vf_session_result_json(s->session, &s->result, buf, size, len);
+}
+
+/* The last push's canonical status JSON; valid until the next call on this session. */
+const char *vf_wasm_session_status_json(vf_wasm_session *s) { return s ? to_json(s, status_json) : NULL; }
+
+int vf_wasm_session_finish(vf_wasm_session *s) {
+    return s ? vf_session_finish(s->session, &s->result) : VF_E_INVALID_ARG;
+}
+
+/* The result's canonical JSON (after finish); valid until the next call on this session. */
+const char *vf_wasm_session_result_json(vf_wasm_session *s) { return s ? to_json(s, result_json) : NULL; }
+
+int vf_wasm_session_kept_count(const vf_wasm_session *s) { return s ? vf_session_kept_count(s->session) : 0; }
+
+/* Kept frame i: returns its packed pixels (NULL on a bad index) and fills the info words
+ * (vf_wasm_session_kept_info: 0 index, 1 width, 2 height, 3 channels) and timestamp. */
+const uint8_t *vf_wasm_session_kept(vf_wasm_session *s, int i) {
+    if (!s) return NULL;
+    vf_frame f;
+    int index = -1;
+    if (vf_session_kept_frame(s->session, i, &f, &index) != VF_OK) return NULL;
+    s->kept_info[0] = index;
+    s->kept_info[1] = f.width;
+    s->kept_info[2] = f.height;
+    s->kept_info[3] = f.channels;
+    s->kept_timestamp = f.timestamp_ms;
+    return f.pixels;
+}
+
+int vf_wasm_session_kept_info(const vf_wasm_session *s, int word) {
+    return s && word >= 0 && word < 4 ? s->kept_info[word] : 0;
+}
+
+double vf_wasm_session_kept_timestamp(const vf_wasm_session *s) { return s ? s->kept_timestamp : 0; }
+
+const char *vf_wasm_session_error(const vf_wasm_session *s) { return s ? vf_context_last_error(s->w->ctx) : ""; }

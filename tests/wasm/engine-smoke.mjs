@@ -1,0 +1,57 @@
+// Smoke test of the JS engine wrapper (web/src/engine.js) on the browser ES modules under node:
+// the flat glue (src/wasm/glue.c) end to end on real webcam frames decoded by ffmpeg to RGBA.
+//   node --no-experimental-fetch tests/wasm/engine-smoke.mjs BUILD_DIR MODULE [FRAMES_DIR]
+// Exits 0 with "SKIP" when ffmpeg or the frames are absent.
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import fs from 'node:fs';
+
+globalThis.require = createRequire(import.meta.url);
+globalThis.__filename = fileURLToPath(import.meta.url);
+globalThis.__dirname = path.dirname(globalThis.__filename);
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const [dir, name, framesDir = path.join(root, '../shared/data/pad/apfol_liveness/frames')] = process.argv.slice(2);
+const { Engine, MODEL_ROLES, MODEL_FILES } = await import(pathToFileURL(path.join(root, 'web/src/engine.js')).href);
+// a dark frame (guidance too_dark), then one good frame held still four times (the first of them
+// moved since the dark frame: hold_still)
+const names = ['real2_t00.50.jpg', ...Array(4).fill('real2_t05.25.jpg')];
+if (!fs.existsSync(path.join(framesDir, names[1]))) { console.log(`SKIP: ${framesDir} not found`); process.exit(0); }
+
+const { default: create } = await import(pathToFileURL(path.join(dir, `${name}.mjs`)).href);
+const M = await create({ wasmBinary: fs.readFileSync(path.join(dir, `${name}.wasm`)), locateFile: (p) => path.join(dir, p) });
+const models = {};
+for (const r of MODEL_ROLES) {
+  const f = [path.join(root, 'models', MODEL_FILES[r]), path.join(root, 'build/models', MODEL_FILES[r])].find((x) => fs.existsSync(x));
+  models[r] = f ? new Uint8Array(fs.readFileSync(f)) : null;
+}
+const fail = (m) => { console.error(`FAIL: ${m}`); process.exit(1); };
+const engine = Engine.create(M, models, 1);
+if (!/^[0-9a-f]{64}$/.test(engine.models.detector)) fail(`detector hash ${engine.models.detector}`);
+const s = engine.createSession({ good_frames: 3, max_frame_width: 640, max_frame_height: 480 });
+let last;
+const fps = new Set(), guidance = [];
+for (const n of names) {
+  const rgba = new Uint8Array(execFileSync('ffmpeg', ['-v', 'error', '-i', path.join(framesDir, n), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 24 }));
+  last = s.push(rgba, 640, 480, guidance.length * 33.3);
+  fps.add(last.fingerprint);
+  guidance.push(last.status.quality.guidance);
+}
+if (guidance[0] !== 10) fail(`dark frame: guidance ${guidance[0]}`);
+if (!(last.status.index === 4 && last.status.complete)) fail(`status ${last.json}`);
+if (fps.size !== 2) fail(`fingerprints: ${[...fps]} (equal frames must hash equal, different ones not)`);
+const kept = s.kept();
+if (kept.length !== last.status.good_streak) fail(`kept ${kept.length} vs streak ${last.status.good_streak}`);
+if (kept.length && (kept[0].width !== 640 || kept[0].channels !== 4 || kept[0].pixels.length !== 640 * 480 * 4)) fail('kept frame shape');
+const res = s.finish().result;
+if (res.frames !== 5 || res.chosen.length !== 3 || res.embedding.dim < 128) fail(`result ${JSON.stringify(res).slice(0, 300)}`);
+if (kept.map((k) => k.index).join() !== '2,3,4') fail(`kept order ${kept.map((k) => k.index)}`);
+// a bad frame size is an error with a code, not a crash
+try { s.push(new Uint8Array(2000 * 10 * 4), 2000, 10, 0); fail('oversized frame accepted'); } catch (e) { if (e.code !== 'image' && e.code !== 'invalid_arg') fail(`oversized frame: ${e.code} ${e.message}`); }
+s.close();
+engine.close();
+console.log(JSON.stringify({ module: name, guidance: last.status.quality.guidance, streak: last.status.good_streak, kept: kept.length,
+  liveness: res && res.liveness, embedding_dim: res && res.embedding.dim }));
+process.exit(0);

@@ -1,0 +1,144 @@
+// engine.js - the C engine and session (src/wasm/glue.c) behind a small JS API. Runs wherever the
+// emscripten module runs: the package's worker, and node for tests. Not used on the page itself.
+import { cError, VerifaceError } from './errors.js';
+
+/** Model roles in vf_engine order, and their file names under `${baseUrl}models/`. */
+export const MODEL_ROLES = Object.freeze(['detector', 'mesh', 'pad_v2', 'pad_v1se', 'embedder']);
+export const MODEL_FILES = Object.freeze({
+  detector: 'blazeface-front.vfm', mesh: 'facemesh.vfm', pad_v2: 'minifasnet-v2.vfm',
+  pad_v1se: 'minifasnet-v1se.vfm', embedder: 'faceres.vfm',
+});
+export const REQUIRED_MODELS = Object.freeze(['detector', 'mesh']);
+
+export class Engine {
+  /**
+   * @param {object} M an instantiated emscripten module (veriface-simd or veriface-simd-mt)
+   * @param {Record<string, Uint8Array|null>} models bytes per role; absent roles run as "no model"
+   * @param {number} threads 1 = inline; more only with the threaded build
+   */
+  static create(M, models, threads = 1) {
+    const ptrs = [];
+    try {
+      const args = [];
+      for (const role of MODEL_ROLES) {
+        const b = models[role];
+        if (!b || !b.length) { args.push(0, 0); continue; }
+        const p = M._malloc(b.length);
+        if (!p) throw new VerifaceError('no_memory', `cannot allocate ${b.length} bytes for ${role}`);
+        ptrs.push(p);
+        M.HEAPU8.set(b, p);
+        args.push(p, b.length);
+      }
+      const h = M._vf_wasm_engine_create(threads, ...args);
+      if (!h) throw new VerifaceError('no_memory', 'engine: out of memory');
+      const st = M._vf_wasm_engine_status(h);
+      if (st !== 0) {
+        const msg = M.UTF8ToString(M._vf_wasm_engine_error(h));
+        M._vf_wasm_engine_free(h);
+        throw cError(st, `engine: ${msg}`);
+      }
+      return new Engine(M, h, threads);
+    } finally {
+      for (const p of ptrs) M._free(p);   // the engine keeps its own copies
+    }
+  }
+
+  constructor(M, handle, threads) {
+    this.M = M;
+    this.handle = handle;
+    this.threads = threads;
+    this.version = M.UTF8ToString(M._vf_version());
+    /** hex SHA-256 per role, '' when the model is absent */
+    this.models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, M.UTF8ToString(M._vf_wasm_engine_model_hash(handle, i))]));
+  }
+
+  /** config: the server's session config (good_frames, max_frame_width/height) or the C names. */
+  createSession(config = {}) {
+    const M = this.M;
+    const s = M._vf_wasm_session_create(this.handle, config.good_frames | 0, config.liveness_frames | 0,
+      (config.max_frame_width || config.max_width) | 0, (config.max_frame_height || config.max_height) | 0);
+    if (!s) throw new VerifaceError('invalid_arg', `session: ${M.UTF8ToString(M._vf_wasm_engine_error(this.handle))}`);
+    return new Session(this, s);
+  }
+
+  close() {
+    if (this.handle) this.M._vf_wasm_engine_free(this.handle);
+    this.handle = 0;
+  }
+}
+
+export class Session {
+  constructor(engine, handle) {
+    this.engine = engine;
+    this.M = engine.M;
+    this.handle = handle;
+    this.buf = 0;
+    this.bufSize = 0;
+  }
+
+  /**
+   * Push one RGBA frame (rows packed). Returns { json, status, fingerprint }: json is the C frame
+   * status verbatim, status its parse, fingerprint the 16-hex vf_frame_fingerprint.
+   */
+  push(rgba, width, height, timestampMs) {
+    const M = this.M;
+    const n = width * height * 4;
+    if (rgba.length < n) throw new VerifaceError('invalid_arg', `frame: ${rgba.length} bytes for ${width}x${height} RGBA`);
+    if (n > this.bufSize) {
+      if (this.buf) M._free(this.buf);
+      this.buf = M._malloc(n);
+      if (!this.buf) { this.bufSize = 0; throw new VerifaceError('no_memory', 'frame buffer'); }
+      this.bufSize = n;
+    }
+    M.HEAPU8.set(rgba.length === n ? rgba : rgba.subarray(0, n), this.buf);   // HEAPU8 read after malloc: growth replaces it
+    const st = M._vf_wasm_session_push_rgba(this.handle, this.buf, width, height, timestampMs);
+    if (st !== 0) throw cError(st, `frame: ${M.UTF8ToString(M._vf_wasm_session_error(this.handle))}`);
+    const json = this._str(M._vf_wasm_session_status_json(this.handle));
+    const hi = M._vf_wasm_session_fingerprint(this.handle, 1) >>> 0, lo = M._vf_wasm_session_fingerprint(this.handle, 0) >>> 0;
+    return { json, status: JSON.parse(json), fingerprint: hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0') };
+  }
+
+  /** After `complete`: liveness + embedding. Returns { json, result }. */
+  finish() {
+    const M = this.M;
+    const st = M._vf_wasm_session_finish(this.handle);
+    if (st !== 0) throw cError(st, `finish: ${M.UTF8ToString(M._vf_wasm_session_error(this.handle))}`);
+    const json = this._str(M._vf_wasm_session_result_json(this.handle));
+    return { json, result: JSON.parse(json) };
+  }
+
+  /** The kept frames (capture order) with copies of their pixels. */
+  kept() {
+    const M = this.M, out = [];
+    const n = M._vf_wasm_session_kept_count(this.handle);
+    for (let i = 0; i < n; i++) {
+      const p = M._vf_wasm_session_kept(this.handle, i);
+      if (!p) throw new VerifaceError('internal', `kept frame ${i}`);
+      const [index, width, height, channels] = [0, 1, 2, 3].map((w) => M._vf_wasm_session_kept_info(this.handle, w));
+      const timestamp = M._vf_wasm_session_kept_timestamp(this.handle);
+      const pixels = new Uint8ClampedArray(M.HEAPU8.subarray(p, p + width * height * channels));
+      out.push({ index, width, height, channels, timestamp, pixels });
+    }
+    return out;
+  }
+
+  reset() { this.M._vf_wasm_session_reset(this.handle); }
+
+  close() {
+    if (this.buf) this.M._free(this.buf);
+    if (this.handle) this.M._vf_wasm_session_free(this.handle);
+    this.buf = this.handle = 0;
+  }
+
+  _str(p) {
+    if (!p) throw new VerifaceError('no_memory', 'JSON buffer');
+    return this.M.UTF8ToString(p);
+  }
+}
+
+/** Cosine similarity of two L2-normalised embeddings (plain JS; the C vf_match_similarity does the same). */
+export function similarity(a, b) {
+  let s = 0, na = 0, nb = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) { s += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return na > 0 && nb > 0 ? s / Math.sqrt(na * nb) : 0;
+}
