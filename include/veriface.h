@@ -250,7 +250,7 @@ typedef struct vf_session_config {
     vf_quality_config quality;
     int good_frames;           /* consecutive good frames that complete the capture; default 5 */
     int liveness_frames;       /* best frames PAD runs on (median of their scores); default 3 */
-    float live_pass;           /* ensemble live probability >= this: PASS; default 0.60 */
+    float live_pass;           /* ensemble live probability >= this: PASS; default 0.62 */
     float live_fail;           /* < this: FAIL; between: UNCERTAIN; default 0.35 */
     int32_t max_width, max_height; /* largest frame accepted (memory is planned for it); default 1280x720 */
 } vf_session_config;

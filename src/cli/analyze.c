@@ -57,7 +57,8 @@ void vf_cli_models_free(vf_cli_models *m) {
     memset(m, 0, sizeof *m);
 }
 
-int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, vf_cli_face *out) {
+int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, int n_scales,
+                        vf_cli_face *out) {
     memset(out, 0, sizeof *out);
     uint8_t *bytes;
     size_t n;
@@ -73,9 +74,10 @@ int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *pat
         out->box = faces[0];
         rc = 2;
         if (vf_face_landmarks_run(ctx, m->mesh, &img, &faces[0], &out->lm) == VF_OK) {
-            float det[4] = {faces[0].x0, faces[0].y0, faces[0].x1, faces[0].y1};
-            const float *box = strcmp(box_mode, "mesh") == 0 ? out->lm.box : det;
-            rc = vf_liveness_run(ctx, &m->live, &img, box, &out->live) == VF_OK ? 0 : 2;
+            float box[4] = {faces[0].x0, faces[0].y0, faces[0].x1, faces[0].y1};
+            if (!strcmp(box_mode, "mesh")) memcpy(box, out->lm.box, sizeof box);
+            else if (!strcmp(box_mode, "retina")) vf_liveness_box(&out->lm, box);
+            rc = vf_liveness_run_crops(ctx, &m->live, &img, box, n_scales, &out->live) == VF_OK ? 0 : 2;
         }
     }
     vf_image_buffer_free(&buf);

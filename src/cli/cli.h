@@ -24,11 +24,13 @@ typedef struct vf_cli_face {
 } vf_cli_face;
 
 /* Decode `path`, detect, take the highest-scoring face, landmarks, liveness on the box chosen by
- * box_mode ("detector" or "mesh"). 0 on success, 1 when no face, 2 on error. */
-int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, vf_cli_face *out);
+ * box_mode ("retina" = vf_liveness_box, the pipeline's; "detector"; "mesh" = tight mesh box) at
+ * n_scales crop scales per model (1 or 2). 0 on success, 1 when no face, 2 on error. */
+int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, int n_scales,
+                        vf_cli_face *out);
 
 int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_models_dir, const char *labels,
-                    const char *box_mode, float threshold);
+                    const char *box_mode, int n_scales, float threshold);
 
 vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pad_dir);
 int vf_cli_analyze(vf_context *ctx, const char *models_dir, const char *pad_dir, const char *const *paths, int n);

@@ -39,8 +39,47 @@ static void rates(const row *r, int n, float t, const char *attack, double *apce
     *bpcer = nb ? (double)rb / nb : 0;
 }
 
+/* ROC AUC of the live score: P(live score > attack score), ties count half. */
+static double pad_auc(const row *r, int n) {
+    double wins = 0;
+    long pairs = 0;
+    for (int i = 0; i < n; i++) {
+        if (!r[i].ok || strcmp(r[i].label, "live")) continue;
+        for (int j = 0; j < n; j++) {
+            if (!r[j].ok || !strcmp(r[j].label, "live")) continue;
+            wins += r[i].score > r[j].score ? 1.0 : r[i].score == r[j].score ? 0.5 : 0.0;
+            pairs++;
+        }
+    }
+    return pairs ? wins / (double)pairs : 0;
+}
+
+/* Metrics at threshold t, overall and per attack type found in the rows. */
+static void print_at(const row *r, int n, const char *name, float t) {
+    double apcer, bpcer, worst = 0;
+    rates(r, n, t, NULL, &apcer, &bpcer);
+    printf("\"%s\":{\"threshold\":%.4f,\"bpcer\":%.4f,\"apcer\":%.4f,\"per_attack\":{", name, t, bpcer, apcer);
+    const char *seen[16];
+    int n_seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (!r[i].ok || !strcmp(r[i].label, "live")) continue;
+        int k = 0;
+        while (k < n_seen && strcmp(seen[k], r[i].attack)) k++;
+        if (k < n_seen || n_seen == 16) continue;
+        seen[n_seen++] = r[i].attack;
+        int na = 0;
+        for (int j = 0; j < n; j++) na += r[j].ok && strcmp(r[j].label, "live") && !strcmp(r[j].attack, r[i].attack);
+        double a, b;
+        rates(r, n, t, r[i].attack, &a, &b);
+        if (a > worst) worst = a;
+        printf("%s\"%s\":{\"n\":%d,\"apcer\":%.4f,\"acer\":%.4f}", n_seen > 1 ? "," : "", r[i].attack, na, a, (a + bpcer) / 2);
+    }
+    /* ISO/IEC 30107-3 ACER uses the worst attack type's APCER */
+    printf("},\"acer\":%.4f}", (worst + bpcer) / 2);
+}
+
 int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_models_dir, const char *labels,
-                    const char *box_mode, float threshold) {
+                    const char *box_mode, int n_scales, float threshold) {
     vf_cli_models M;
     if (vf_cli_models_load(ctx, models_dir, pad_models_dir, &M)) return 2;
     if (!M.live.v2 || !M.live.v1se) {
@@ -57,7 +96,7 @@ int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_mod
     static row rows[MAX_ROWS];
     int n = 0, no_face = 0;
     char line[2048];
-    fgets(line, sizeof line, f); /* header */
+    if (!fgets(line, sizeof line, f)) line[0] = 0; /* header */
     while (n < MAX_ROWS && fgets(line, sizeof line, f)) {
         char *img_path, *label, *attack;
         if (split3(line, &img_path, &label, &attack)) continue;
@@ -68,7 +107,7 @@ int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_mod
         char path[1400];
         snprintf(path, sizeof path, "%s/%s", dir, img_path);
         vf_cli_face face;
-        int rc = vf_cli_analyze_file(ctx, &M, path, box_mode, &face);
+        int rc = vf_cli_analyze_file(ctx, &M, path, box_mode, n_scales, &face);
         if (rc != 0) { no_face++; printf("{\"image\":\"%s\",\"label\":\"%s\",\"face\":false}\n", r->image, r->label); continue; }
         r->score = face.live.live;
         r->ok = 1;
@@ -88,16 +127,19 @@ int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_mod
         if (fabs(a - b) < best_gap) { best_gap = fabs(a - b); eer = (a + b) / 2; eer_t = ts[i]; }
     }
     free(ts);
-    double apcer, bpcer, ap_replay, ap_print, bp;
-    rates(rows, n, threshold, NULL, &apcer, &bpcer);
-    rates(rows, n, threshold, "replay", &ap_replay, &bp);
-    rates(rows, n, threshold, "print", &ap_print, &bp);
     int nl = 0, ns = 0;
     for (int i = 0; i < n; i++) if (rows[i].ok) { if (!strcmp(rows[i].label, "live")) nl++; else ns++; }
-    printf("{\"summary\":true,\"box\":\"%s\",\"images\":%d,\"no_face\":%d,\"live\":%d,\"spoof\":%d,\"eer\":%.4f,"
-           "\"eer_threshold\":%.4f,\"threshold\":%.4f,\"apcer\":%.4f,\"apcer_replay\":%.4f,\"apcer_print\":%.4f,"
-           "\"bpcer\":%.4f,\"acer\":%.4f}\n",
-           box_mode, n, no_face, nl, ns, eer, eer_t, threshold, apcer, ap_replay, ap_print, bpcer, (apcer + bpcer) / 2);
+    vf_session_config sc = vf_session_default_config();
+    printf("{\"summary\":true,\"box\":\"%s\",\"crops\":%d,\"images\":%d,\"no_face\":%d,\"live\":%d,\"spoof\":%d,"
+           "\"auc\":%.4f,\"eer\":%.4f,\"eer_threshold\":%.4f,",
+           box_mode, 2 * n_scales, n, no_face, nl, ns, pad_auc(rows, n), eer, eer_t);
+    /* the requested threshold, then the session's pass and fail thresholds */
+    print_at(rows, n, "at_threshold", threshold);
+    printf(",");
+    print_at(rows, n, "at_session_pass", sc.live_pass);
+    printf(",");
+    print_at(rows, n, "at_session_fail", sc.live_fail);
+    printf("}\n");
     vf_cli_models_free(&M);
     return 0;
 }
@@ -163,7 +205,7 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
         snprintf(path, sizeof path, "%.1000s/%.255s", dir, names[i]);
         vf_cli_face face;
         /* landmarks need no PAD models: analyze returns 2 when liveness is absent, lm is filled */
-        vf_cli_analyze_file(ctx, &M, path, "detector", &face);
+        vf_cli_analyze_file(ctx, &M, path, "detector", 1, &face);
         have[i] = 0;
         if (face.n_faces > 0 && face.lm.presence > 0) {
             uint8_t *bytes = NULL;

@@ -5,7 +5,7 @@
  *   veriface analyze IMG... [--models DIR] [--pad-models DIR]   frame status + result JSON per image
  *   veriface compare A B [--models DIR]        similarity and band of the two faces
  *   veriface detect IMG... [--models DIR]     faces (boxes, keypoints, scores) as JSON lines
- *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh] [--threshold T]
+ *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4] [--threshold T]
  *   veriface eval-match PAIRS.csv [--models DIR] [--embed mobilefacenet|faceres] [--range LO..HI]
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *
@@ -66,6 +66,7 @@ typedef struct opts {
     const char *models;   /* directory with the .vfm files; default "models" */
     const char *pad_models; /* directory with minifasnet-*.vfm; default "build/models" */
     const char *box;      /* eval-pad: face box given to liveness */
+    int crops;            /* eval-pad: 2 (each model at its scale) or 4 (two scales each) */
     double threshold;
     const char *embed;    /* eval-match: embedding model name */
     float range_lo, range_hi;
@@ -79,7 +80,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
     o->tol = 1e-4;
     o->models = "models";
     o->pad_models = "build/models";
-    o->box = "detector";
+    o->box = "retina";
+    o->crops = 4;
     o->threshold = 0.5;
     o->embed = "mobilefacenet";
     o->range_lo = 0.0f;
@@ -102,6 +104,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
             if (!dots) { fprintf(stderr, "veriface: --range LO..HI\n"); return -1; }
             o->range_lo = strtof(r, NULL);
             o->range_hi = strtof(dots + 2, NULL);
+        } else if (!strcmp(argv[i], "--crops") && i + 1 < argc) {
+            o->crops = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
             o->threshold = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--models") && i + 1 < argc) {
@@ -317,8 +321,9 @@ int main(int argc, char **argv) {
         else rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_lo, o.range_hi);
     }
     else if (!strcmp(argv[1], "eval-pad")) {
-        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box detector|mesh]\n"); rc = 2; }
-        else rc = vf_cli_eval_pad(ctx, o.models, o.pad_models, o.pos[0], o.box, (float)o.threshold);
+        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4]\n"); rc = 2; }
+        else if (o.crops != 2 && o.crops != 4) { fprintf(stderr, "veriface: --crops must be 2 or 4\n"); rc = 2; }
+        else rc = vf_cli_eval_pad(ctx, o.models, o.pad_models, o.pos[0], o.box, o.crops / 2, (float)o.threshold);
     }
     else { fprintf(stderr, "veriface: unknown command '%s'\n", argv[1]); rc = 2; }
     vf_context_free(ctx);

@@ -63,13 +63,23 @@ vf_status vf_face_landmarks_run(vf_context *ctx, vf_model *mesh, const vf_image 
 typedef struct vf_liveness_models { vf_model *v2, *v1se; } vf_liveness_models;
 
 typedef struct vf_liveness_score {
-    float live;        /* ensemble live probability: mean of the two softmax "live" outputs */
-    float v2, v1se;    /* each model's live probability */
+    float live;        /* ensemble live probability: mean of all crops' softmax "live" outputs */
+    float v2, v1se;    /* each model's live probability (mean over its crop scales) */
 } vf_liveness_score;
 
-/* Score the face in `box` (x0, y0, x1, y1 in image pixels; a tight face box). */
+/* The face box in the convention MiniFASNet was trained on (Silent-Face's RetinaFace detector),
+ * estimated from the mesh points of `lm`: x0, y0, x1, y1 in image pixels. */
+void vf_liveness_box(const vf_face_landmarks *lm, float box[4]);
+
+/* Score the face in `box` (x0, y0, x1, y1 in image pixels, from vf_liveness_box): V2 at scales
+ * 2.7 and 2.0, V1SE at 4.0 and 2.7, the four live probabilities averaged. */
 vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
                           vf_liveness_score *out);
+
+/* The same with only the first (n_scales = 1: each model's training scale) or both scales; for
+ * measurements (veriface eval-pad --crops). */
+vf_status vf_liveness_run_crops(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
+                                int n_scales, vf_liveness_score *out);
 
 /* ---- embedding and match (embed.c) ------------------------------------------------------------- */
 
