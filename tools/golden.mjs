@@ -3,11 +3,13 @@
 // tests/golden/<name>.vfg (format: tests/golden/README.md).
 //
 //   node tools/golden.mjs [--src build/model-src] [--out tests/golden] [--seed 12345] [NAME...]
+//   node tools/golden.mjs --decoded [--data ../shared/data]   (tests/golden/detect-decoded.txt)
 //
 // TF.js models run on @tensorflow/tfjs-core + tfjs-backend-cpu via tfjs-converter; the ONNX
 // models (MiniFASNet) on onnxruntime-web (wasm, 1 thread), only if tools/fetch-models got them.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { MODELS, HUMAN_MODELS, cachePath } from './convert/known-models.mjs';
 import { tfjsOutputNames, tfjsInputs } from './convert/import-tfjs.mjs';
@@ -17,12 +19,15 @@ import { transpose } from './convert/tensor-math.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const opt = { src: path.join(ROOT, 'build/model-src'), out: path.join(ROOT, 'tests/golden'), seed: 12345, names: [] };
+  const opt = { src: path.join(ROOT, 'build/model-src'), out: path.join(ROOT, 'tests/golden'), seed: 12345, names: [],
+    decoded: false, data: path.join(ROOT, '../shared/data') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--src') opt.src = argv[++i];
     else if (a === '--out') opt.out = argv[++i];
     else if (a === '--seed') opt.seed = Number(argv[++i]);
+    else if (a === '--decoded') opt.decoded = true;
+    else if (a === '--data') opt.data = argv[++i];
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else opt.names.push(a);
   }
@@ -77,7 +82,7 @@ async function loadTf() {
   return tfPromise;
 }
 
-async function runTfjs(file, m, seed) {
+async function loadGraph(file) {
   const { tf, conv } = await loadTf();
   const model = JSON.parse(fs.readFileSync(file, 'utf8'));
   const dir = path.dirname(file);
@@ -93,6 +98,12 @@ async function runTfjs(file, m, seed) {
     modelTopology: model.modelTopology, weightSpecs: specs, weightData,
     format: model.format, generatedBy: model.generatedBy, convertedBy: model.convertedBy,
   }));
+  return { model, gm };
+}
+
+async function runTfjs(file, m, seed) {
+  const { tf } = await loadTf();
+  const { model, gm } = await loadGraph(file);
   const inputs = tfjsInputs(model);
   if (inputs.length !== 1) throw new Error(`${m.name}: ${inputs.length} inputs`);
   const dims = inputs[0].shape;
@@ -129,8 +140,165 @@ async function runOnnx(file, m, seed) {
   return { dims, outputs };
 }
 
+// ---- decoded-detection golden (--decoded) ------------------------------------------------------
+// An oracle for src/face/detect.c written from MediaPipe's documented graph for
+// face_detection_short_range (SsdAnchorsCalculator, TensorsToDetectionsCalculator,
+// NonMaxSuppressionCalculator WEIGHTED, DetectionLetterboxRemovalCalculator), not from our C:
+// the model runs in TF.js on a letterboxed image (tf.image.resizeBilinear, half-pixel centres).
+
+/** 8-bit RGB/RGBA non-interlaced PNG -> { width, height, rgb } (only what the golden images use). */
+function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
+  let off = 8, width = 0, height = 0, ctype = 0;
+  const idat = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off), type = buf.toString('ascii', off + 4, off + 8), body = buf.subarray(off + 8, off + 8 + len);
+    if (type === 'IHDR') {
+      width = body.readUInt32BE(0); height = body.readUInt32BE(4); ctype = body[9];
+      if (body[8] !== 8 || (ctype !== 2 && ctype !== 6) || body[12] !== 0) throw new Error('PNG: only 8-bit RGB/RGBA, not interlaced');
+    } else if (type === 'IDAT') idat.push(body);
+    else if (type === 'IEND') break;
+    off += 12 + len;
+  }
+  const bpp = ctype === 6 ? 4 : 3, rowLen = width * bpp;
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const px = Buffer.alloc(rowLen * height);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (rowLen + 1)], src = raw.subarray(y * (rowLen + 1) + 1, (y + 1) * (rowLen + 1));
+    for (let i = 0; i < rowLen; i++) {
+      const a = i >= bpp ? px[y * rowLen + i - bpp] : 0, b = y ? px[(y - 1) * rowLen + i] : 0;
+      const c = y && i >= bpp ? px[(y - 1) * rowLen + i - bpp] : 0;
+      let v = src[i];
+      if (f === 1) v += a;
+      else if (f === 2) v += b;
+      else if (f === 3) v += (a + b) >> 1;
+      else if (f === 4) { const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c); v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c; }
+      px[y * rowLen + i] = v & 255;
+    }
+  }
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) for (let k = 0; k < 3; k++) rgb[3 * i + k] = px[bpp * i + k];
+  return { width, height, rgb };
+}
+
+/** Side-by-side collage of equal-height images (a two-face test case built the same way in C). */
+function collage(a, b) {
+  if (a.height !== b.height) throw new Error('collage: heights differ');
+  const width = a.width + b.width, rgb = new Uint8Array(width * a.height * 3);
+  for (let y = 0; y < a.height; y++) {
+    rgb.set(a.rgb.subarray(y * a.width * 3, (y + 1) * a.width * 3), y * width * 3);
+    rgb.set(b.rgb.subarray(y * b.width * 3, (y + 1) * b.width * 3), (y * width + a.width) * 3);
+  }
+  return { width, height: a.height, rgb };
+}
+
+/** SsdAnchorsCalculator with face_detection_short_range's options. */
+function ssdAnchors() {
+  const o = { layers: 4, minScale: 0.1484375, maxScale: 0.75, size: 128, offset: 0.5, strides: [8, 16, 16, 16], ratios: [1.0], interp: 1.0 };
+  const scaleOf = (i) => o.minScale + (o.maxScale - o.minScale) * i / (o.layers - 1);
+  const anchors = [];
+  for (let layer = 0; layer < o.layers;) {
+    let n = 0, last = layer;
+    while (last < o.layers && o.strides[last] === o.strides[layer]) { n += o.ratios.length + (o.interp > 0 ? 1 : 0); scaleOf(last); last++; }
+    const fm = Math.ceil(o.size / o.strides[layer]);
+    for (let y = 0; y < fm; y++) for (let x = 0; x < fm; x++) for (let k = 0; k < n; k++)
+      anchors.push({ x: (x + o.offset) / fm, y: (y + o.offset) / fm, w: 1, h: 1 }); // fixed_anchor_size
+    layer = last;
+  }
+  return anchors;
+}
+
+function iouOf(a, b) {
+  const ix = Math.min(a.xmax, b.xmax) - Math.max(a.xmin, b.xmin), iy = Math.min(a.ymax, b.ymax) - Math.max(a.ymin, b.ymin);
+  if (ix <= 0 || iy <= 0) return 0;
+  const inter = ix * iy;
+  return inter / ((a.xmax - a.xmin) * (a.ymax - a.ymin) + (b.xmax - b.xmin) * (b.ymax - b.ymin) - inter);
+}
+
+async function detectOracle(tf, gm, names, inputName, img) {
+  // Letterbox (keep aspect, zero border): pad to a centred square, then resize to 128.
+  const side = Math.max(img.width, img.height), padX = (side - img.width) / 2, padY = (side - img.height) / 2;
+  if (!Number.isInteger(padX) || !Number.isInteger(padY)) throw new Error('golden images need an even padding');
+  const outs = tf.tidy(() => {
+    const t = tf.tensor3d(Float32Array.from(img.rgb), [img.height, img.width, 3], 'float32');
+    const sq = tf.pad(t, [[padY, padY], [padX, padX], [0, 0]]);
+    const x = tf.image.resizeBilinear(tf.expandDims(sq, 0), [128, 128], false, true);
+    const xn = tf.sub(tf.div(x, 127.5), 1);
+    return gm.execute({ [inputName]: xn }, names);
+  });
+  const byShape = {};
+  for (const t of outs) byShape[t.shape.join('x')] = await t.data();
+  for (const t of outs) t.dispose();
+  // model output order: 512-anchor head first, then 384 (the anchors' order)
+  const scores = [...byShape['1x512x1'], ...byShape['1x384x1']], regs = [...byShape['1x512x16'], ...byShape['1x384x16']];
+  const anchors = ssdAnchors();
+  if (anchors.length !== 896) throw new Error('anchors');
+  let dets = [];
+  for (let i = 0; i < 896; i++) {
+    const s = 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, scores[i]))));
+    if (s < 0.5) continue;
+    const r = regs.slice(16 * i, 16 * i + 16), a = anchors[i];
+    const cx = r[0] / 128 * a.w + a.x, cy = r[1] / 128 * a.h + a.y, w = r[2] / 128 * a.w, h = r[3] / 128 * a.h;
+    const kp = [];
+    for (let k = 0; k < 6; k++) kp.push([r[4 + 2 * k] / 128 * a.w + a.x, r[5 + 2 * k] / 128 * a.h + a.y]);
+    dets.push({ score: s, xmin: cx - w / 2, ymin: cy - h / 2, xmax: cx + w / 2, ymax: cy + h / 2, kp });
+  }
+  dets.sort((p, q) => q.score - p.score);
+  const out = [];
+  while (dets.length) {
+    const top = dets[0], merged = [], rest = [];
+    for (const d of dets) (iouOf(top, d) > 0.3 ? merged : rest).push(d);
+    let tw = 0;
+    const acc = { xmin: 0, ymin: 0, xmax: 0, ymax: 0, kp: Array.from({ length: 6 }, () => [0, 0]) };
+    for (const d of merged) {
+      tw += d.score;
+      for (const k of ['xmin', 'ymin', 'xmax', 'ymax']) acc[k] += d[k] * d.score;
+      for (let k = 0; k < 6; k++) { acc.kp[k][0] += d.kp[k][0] * d.score; acc.kp[k][1] += d.kp[k][1] * d.score; }
+    }
+    // normalised letterboxed coordinates -> image pixels (letterbox removal)
+    const X = (v) => (v / tw) * side - padX, Y = (v) => (v / tw) * side - padY;
+    out.push({ score: top.score, box: [X(acc.xmin), Y(acc.ymin), X(acc.xmax), Y(acc.ymax)], kp: acc.kp.map(([x, y]) => [X(x), Y(y)]) });
+    dets = rest;
+  }
+  return out;
+}
+
+/** The cases: real PNG photos from ../shared/data (no re-encoding, so C and JS see the same
+ * pixels) and one two-face collage. Written as text: see tests/golden/README.md. */
+export const DECODED_CASES = [
+  ['pad/hyperfas/fake_screen.png'],
+  ['faces/face_recognition/examples/alex-lacamoire.png'],
+  ['faces/face_recognition/examples/lin-manuel-miranda.png'],
+  ['faces/facenet_pytorch/test_images_aligned/angelina_jolie/1.png'],
+  ['faces/facenet_pytorch/test_images_aligned/bradley_cooper/1.png', 'faces/facenet_pytorch/test_images_aligned/paul_rudd/1.png'],
+];
+
+export async function writeDecodedGolden({ tf, gm, names, input, data, out }) {
+  const lines = ['# detect-decoded v1: written by `node tools/golden.mjs --decoded` (TF.js 4.22 cpu + MediaPipe decode in JS)',
+    '# case <n images> <paths...> <width> <height> <n faces>; then per face: score x0 y0 x1 y1 then 6 keypoints x y (image pixels)'];
+  for (const c of DECODED_CASES) {
+    const imgs = c.map((p) => decodePng(fs.readFileSync(path.join(data, p))));
+    const img = imgs.length === 2 ? collage(imgs[0], imgs[1]) : imgs[0];
+    const faces = await detectOracle(tf, gm, names, input, img);
+    lines.push(`case ${c.length} ${c.join(' ')} ${img.width} ${img.height} ${faces.length}`);
+    for (const f of faces) lines.push(['face', f.score.toFixed(6), ...f.box.map((v) => v.toFixed(4)), ...f.kp.flat().map((v) => v.toFixed(4))].join(' '));
+    console.log(`golden: decoded ${c.join(' + ')}: ${img.width}x${img.height}, ${faces.length} face(s)`);
+  }
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, lines.join('\n') + '\n');
+}
+
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
+  if (opt.decoded) {
+    const file = cachePath(opt.src, MODELS.find((m) => m.name === 'blazeface-front'));
+    const { tf } = await loadTf();
+    const { model, gm } = await loadGraph(file);
+    await writeDecodedGolden({ tf, gm, names: tfjsOutputNames(model), input: tfjsInputs(model)[0].name, data: opt.data,
+      out: path.join(opt.out, 'detect-decoded.txt') });
+    gm.dispose();
+    return;
+  }
   const selected = opt.names.length ? MODELS.filter((m) => opt.names.includes(m.name)) : MODELS;
   if (opt.names.length && selected.length !== opt.names.length) throw new Error(`unknown model in ${opt.names}`);
   fs.mkdirSync(opt.out, { recursive: true });
