@@ -1,0 +1,314 @@
+// demo.js - the veriface demo page: the @veriface/web API end to end against the real server
+// (started with --demo): POST /demo/sessions, capture in the worker, signed package, decision.
+import {
+  Veriface, VerifaceError, createSessionKey, createDemoSession, nextAttempt, openCamera, stopStream,
+  listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity,
+} from './pkg/src/index.js';
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  video: $('video'), photo: $('photo'), overlay: $('overlay'), stage: $('stage'), guidance: $('guidance'),
+  start: $('start'), cancel: $('cancel'), retry: $('retry'), camera: $('camera'), remember: $('remember'),
+  file: $('file'), reference: $('reference'), error: $('error'), engine: $('engine'),
+};
+const state = { vf: null, stream: null, cameraInfo: null, source: 'camera', fileUrl: null, fileKind: null,
+  abort: null, session: null, key: null, lastResult: null, refEmbedding: null, lastBody: null, frameSize: null, fps: [] };
+window.demo = state;   // for tests and curious developers
+
+// Quality meters: metric, label, meter range, the guidance codes whose check reads it.
+const METERS = [
+  ['face_width', 'Face size', 0, 1, [3, 4], 3], ['center_offset', 'Off centre', 0, 0.5, [5], 3],
+  ['yaw', 'Yaw °', 0, 45, [7], 1, true], ['pitch', 'Pitch °', 0, 45, [7], 1, true], ['roll', 'Roll °', 0, 45, [8], 1, true],
+  ['eye_open', 'Eyes open', 0, 0.5, [9], 3], ['brightness', 'Brightness', 0, 255, [10, 11], 0],
+  ['light_asymmetry', 'Light asymmetry', 0, 1, [12], 2], ['glare', 'Glare', 0, 0.1, [13], 3],
+  ['sharpness', 'Sharpness', 0, 1, [14], 2], ['motion', 'Motion', 0, 0.5, [15], 3], ['presence', 'Face presence', 0, 1, [6], 2],
+];
+const meterEls = {};
+for (const [k, label, lo, hi] of METERS) {
+  const dt = document.createElement('dt'); dt.id = `m-${k}`; dt.textContent = label;
+  const dd = document.createElement('dd');
+  const m = document.createElement('meter'); m.min = lo; m.max = hi; m.setAttribute('aria-labelledby', dt.id);
+  dd.appendChild(m);
+  const v = document.createElement('dd'); v.className = 'v'; v.textContent = '–';
+  $('meters').append(dt, dd, v);
+  meterEls[k] = { dt, m, v };
+}
+
+function setBar(id, frac) {
+  const b = $(id), p = Math.round(Math.max(0, Math.min(1, frac)) * 100);
+  b.firstElementChild.style.width = `${p}%`;
+  b.setAttribute('aria-valuenow', String(p));
+}
+function setState(s) { document.body.dataset.state = s; }
+function showError(e) {
+  const err = VerifaceError.from(e);
+  el.error.textContent = err.code === 'aborted' ? 'Cancelled.' : `${err.message} (${err.code})`;
+  if (err.code !== 'aborted') console.warn('veriface:', err.code, err.message);
+}
+function say(text) { el.guidance.textContent = text; }
+
+// ---- drawing: oval guide, face box, landmarks --------------------------------------------------
+function drawOverlay(status) {
+  const c = el.overlay, r = c.getBoundingClientRect();
+  const dpr = window.devicePixelRatio || 1;
+  if (c.width !== Math.round(r.width * dpr)) { c.width = Math.round(r.width * dpr); c.height = Math.round(r.height * dpr); }
+  const g = c.getContext('2d');
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, r.width, r.height);
+  const good = status && status.good;
+  // oval guide in the stage's centre
+  g.save();
+  g.fillStyle = 'rgba(0,0,0,0.35)';
+  g.beginPath(); g.rect(0, 0, r.width, r.height);
+  g.ellipse(r.width / 2, r.height / 2, r.height * 0.27, r.height * 0.37, 0, 0, Math.PI * 2, true); g.fill('evenodd');
+  g.strokeStyle = good ? '#2fbf71' : '#ffffff'; g.lineWidth = 3; g.setLineDash(good ? [] : [8, 6]);
+  g.beginPath(); g.ellipse(r.width / 2, r.height / 2, r.height * 0.27, r.height * 0.37, 0, 0, Math.PI * 2); g.stroke();
+  g.restore();
+  if (!status || !state.frameSize || !status.quality.face_count) return;
+  // frame pixels -> displayed pixels (object-fit: contain, mirrored for the camera)
+  const [fw, fh] = state.frameSize, k = Math.min(r.width / fw, r.height / fh);
+  const ox = (r.width - fw * k) / 2, oy = (r.height - fh * k) / 2, mirror = el.stage.classList.contains('mirror');
+  const X = (x) => (mirror ? r.width - (ox + x * k) : ox + x * k), Y = (y) => oy + y * k;
+  const [x0, y0, x1, y1] = status.face_box;
+  g.strokeStyle = good ? '#2fbf71' : '#f5b041'; g.lineWidth = 2;
+  g.strokeRect(Math.min(X(x0), X(x1)), Y(y0), Math.abs(X(x1) - X(x0)), Y(y1) - Y(y0));
+  g.fillStyle = '#4d90fe';
+  for (const [x, y] of status.landmarks5) { g.beginPath(); g.arc(X(x), Y(y), 3, 0, Math.PI * 2); g.fill(); }
+}
+
+function showQuality(status) {
+  const q = status.quality, failed = new Set(q.failed);
+  for (const [k, , , , codes, dec, abs] of METERS) {
+    const e = meterEls[k], x = q[k];
+    e.m.value = abs ? Math.abs(x) : x;
+    e.v.textContent = Number.isFinite(x) ? x.toFixed(dec) : '–';
+    const bad = codes.some((c) => failed.has(c));
+    e.dt.classList.toggle('fail', bad); e.v.classList.toggle('fail', bad);
+  }
+}
+
+// ---- engine -----------------------------------------------------------------------------------
+async function init() {
+  try {
+    state.vf = await Veriface.create({
+      baseUrl: new URL('./pkg/', location.href),
+      onProgress: (p) => { if (p.total) setBar('load', p.loaded / p.total); if (p.stage === 'compile') el.engine.textContent = 'Preparing the models…'; },
+    });
+    const i = state.vf.info;
+    setBar('load', 1);
+    $('load').hidden = true;
+    el.engine.textContent = `Engine ${i.engine}, wasm ${i.build} (${i.threads} thread${i.threads > 1 ? 's' : ''}${crossOriginIsolated ? ', cross-origin isolated' : ''}), ` +
+      `ready in ${Math.round(i.ready_ms)} ms; passive liveness ${i.pad ? 'on' : 'unavailable (no MiniFASNet models)'}.`;
+    el.start.disabled = false;
+    setState('ready');
+    drawOverlay(null);
+    el.remember.checked = Boolean(rememberedCamera());
+    await fillCameras();
+  } catch (e) {
+    setState('error');
+    el.engine.textContent = 'The engine could not load.';
+    showError(e);
+  }
+}
+
+async function fillCameras() {
+  let cams = [];
+  try { cams = await listCameras(); } catch { return; }
+  const keep = el.camera.value || rememberedCamera() || '';
+  el.camera.replaceChildren(new Option('Default camera', ''));
+  cams.forEach((c, i) => el.camera.add(new Option(c.label || `Camera ${i + 1}`, c.deviceId)));
+  if ([...el.camera.options].some((o) => o.value === keep)) el.camera.value = keep;
+}
+
+// ---- sources ----------------------------------------------------------------------------------
+async function openPreview() {
+  if (state.stream) return;
+  const cam = await openCamera({ deviceId: el.camera.value || undefined, remember: el.remember.checked });
+  state.stream = cam.stream; state.cameraInfo = cam.info;
+  el.video.srcObject = cam.stream;
+  el.stage.classList.add('mirror');
+  await fillCameras();
+  const id = cam.track.getSettings().deviceId;
+  if (id && [...el.camera.options].some((o) => o.value === id)) el.camera.value = id;
+}
+function closePreview() {
+  stopStream(state.stream);
+  state.stream = null;
+  el.video.srcObject = null;
+}
+
+function showSource() {
+  state.source = document.querySelector('input[name=source]:checked').value;
+  $('camera-controls').hidden = state.source !== 'camera';
+  $('file-controls').hidden = state.source !== 'file';
+  if (state.source !== 'camera') closePreview();
+  el.stage.classList.toggle('mirror', state.source === 'camera');
+}
+
+async function onFile() {
+  const f = el.file.files[0];
+  if (!f) return;
+  if (state.fileUrl) URL.revokeObjectURL(state.fileUrl);
+  state.fileUrl = URL.createObjectURL(f);
+  el.error.textContent = '';
+  if (f.type.startsWith('video/')) {
+    state.fileKind = 'video';
+    el.photo.hidden = true; el.video.hidden = false;
+    el.video.srcObject = null; el.video.src = state.fileUrl; el.video.loop = true;
+    await el.video.play().catch(() => {});
+    say('Video loaded: press Start to run the capture on it.');
+  } else {
+    state.fileKind = 'photo';
+    el.video.hidden = true; el.photo.hidden = false; el.photo.src = state.fileUrl;
+    say('Analysing the photo…');
+    try {
+      const r = await state.vf.analyzeImage(f);
+      state.frameSize = [r.width, r.height];
+      showQuality(r.status);
+      await el.photo.decode().catch(() => {});
+      drawOverlay(r.status);
+      say(r.status.good ? 'The photo passes the capture checks.' : guidanceMessage(r.status.quality.guidance));
+      showResult(r.result);
+    } catch (e) { showError(e); }
+  }
+}
+
+async function onReference() {
+  const f = el.reference.files[0];
+  state.refEmbedding = null;
+  if (!f) return;
+  try {
+    const r = await state.vf.analyzeImage(f, { max_frame_width: 4096, max_frame_height: 4096 });
+    if (!r.result || r.result.embedding.status !== 'ok') {
+      $('match').textContent = `No usable face in the reference (${guidanceMessage(r.status.quality.guidance)}).`;
+      return;
+    }
+    state.refEmbedding = r.result.embedding.vector;
+    showMatch();
+  } catch (e) { showError(e); }
+}
+
+// ---- results ----------------------------------------------------------------------------------
+function showResult(res) {
+  if (!res) { $('liveness').textContent = '–'; $('embedding').textContent = '–'; return; }
+  state.lastResult = res;
+  const l = res.liveness;
+  $('liveness').innerHTML = '';
+  const s = document.createElement('span');
+  s.className = l.outcome === 'pass' ? 'pass' : l.outcome === 'fail' ? 'fail' : 'uncertain';
+  s.textContent = l.status === 'ok' ? `${l.outcome} (score ${l.score.toFixed(3)}; pass ≥ ${l.pass_at}, fail < ${l.fail_below})` : `not run (${l.status})`;
+  $('liveness').appendChild(s);
+  $('embedding').textContent = res.embedding.status === 'ok' ? `${res.embedding.dim} dimensions, from frame ${res.chosen[0]}` : res.embedding.status;
+  showMatch();
+}
+function showMatch() {
+  const r = state.lastResult;
+  if (!state.refEmbedding) { $('match').textContent = 'Add a reference photo to compare.'; return; }
+  if (!r || r.embedding.status !== 'ok') { $('match').textContent = 'Reference ready: capture a face to compare.'; return; }
+  const sim = similarity(state.refEmbedding, r.embedding.vector);
+  const band = sim >= 0.65 ? 'strong match' : sim >= 0.55 ? 'weak match' : 'no match';
+  $('match').textContent = `similarity ${sim.toFixed(3)}: ${band} (in-page preview; the server decides)`;
+}
+
+function showPackage(out) {
+  const shown = out.body.replace(/"data":"([A-Za-z0-9+/=]{40})[A-Za-z0-9+/=]*"/g, (m, head) => `"data":"${head}…"`);
+  let pretty = shown;
+  try { pretty = JSON.stringify(JSON.parse(shown), null, 2); } catch { /* keep as is */ }
+  $('package').textContent = `X-Veriface-Signature: ${out.signature}\n\n${pretty}`;
+  state.lastBody = out.body;
+  $('download').disabled = false;
+  const thumbs = $('thumbs');
+  thumbs.replaceChildren();
+  const pkg = JSON.parse(out.body);
+  for (const f of pkg.frames) {
+    const img = new Image();
+    img.src = `data:${f.mime};base64,${f.data}`;
+    img.alt = `frame ${f.index}`;
+    thumbs.appendChild(img);
+  }
+}
+
+function showDecision(d) {
+  $('response').textContent = JSON.stringify(d, null, 2);
+  const dd = $('decision');
+  dd.textContent = '';
+  const s = document.createElement('span');
+  s.className = d.decision === 'approve' ? 'pass' : d.decision === 'reject' ? 'fail' : 'uncertain';
+  s.textContent = d.decision;
+  dd.append(s, ` — ${d.message}`);
+  const canRetry = d.retry && d.retry.next_nonce;
+  el.retry.hidden = !canRetry;
+}
+
+// ---- the capture ------------------------------------------------------------------------------
+async function run(retry) {
+  el.error.textContent = '';
+  el.start.disabled = true; el.cancel.disabled = false; el.retry.hidden = true;
+  state.abort = new AbortController();
+  try {
+    let video = el.video, stream = null, cameraInfo = null;
+    if (state.source === 'camera') {
+      say(guidanceMessage('starting'));
+      await openPreview();
+      stream = state.stream; cameraInfo = state.cameraInfo;
+    } else if (state.fileKind !== 'video') {
+      throw new VerifaceError('invalid_arg', 'choose a video file to capture from (a photo is analysed when chosen)');
+    }
+    if (!retry || !state.session) {
+      state.key = await createSessionKey();
+      state.session = await createDemoSession(location.origin, state.key.publicKeySpki, { liveness_type: 'passive' }, { signal: state.abort.signal });
+    }
+    setState('capturing');
+    state.fps = [];
+    const out = await state.vf.capture({
+      session: state.session, key: state.key, video, stream, cameraInfo, signal: state.abort.signal, submit: true,
+      onGuidance: (g) => say(g.message),
+      onFrame: (status, info) => {
+        state.frameSize = [info.width, info.height];
+        showQuality(status);
+        drawOverlay(status);
+        const now = performance.now();
+        state.fps.push(now); while (state.fps.length > 30) state.fps.shift();
+        if (state.fps.length > 1) $('fps').textContent = `${((state.fps.length - 1) * 1000 / (now - state.fps[0])).toFixed(1)} frames/s analysed, ${info.ms.toFixed(0)} ms per frame`;
+      },
+      onProgress: ({ streak, needed }) => setBar('streak', streak / needed),
+    });
+    setBar('streak', 1);
+    showResult(out.result);
+    showPackage(out);
+    showDecision(out.decision);
+    say(out.decision.message);
+    setState('decided');
+    if (out.decision.retry && out.decision.retry.next_nonce) state.session = nextAttempt(state.session, out.decision);
+    else state.session = null;
+  } catch (e) {
+    showError(e);
+    setState(VerifaceError.from(e).code === 'aborted' ? 'ready' : 'error');
+    if (e && e.response) showDecision2(e);
+    say('Press Start to try again.');
+  } finally {
+    state.abort = null;
+    el.start.disabled = false; el.cancel.disabled = true;
+    if (state.source === 'camera') closePreview();
+  }
+}
+function showDecision2(e) { $('response').textContent = JSON.stringify(e.response, null, 2); }
+
+el.start.addEventListener('click', () => run(false));
+el.retry.addEventListener('click', () => run(true));
+el.cancel.addEventListener('click', () => state.abort && state.abort.abort());
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.abort) state.abort.abort(); });
+for (const r of document.querySelectorAll('input[name=source]')) r.addEventListener('change', showSource);
+el.file.addEventListener('change', onFile);
+el.reference.addEventListener('change', onReference);
+el.remember.addEventListener('change', () => { if (el.remember.checked) rememberCamera(el.camera.value || null); else forgetCamera(); });
+el.camera.addEventListener('change', () => { if (el.remember.checked) rememberCamera(el.camera.value || null); closePreview(); });
+$('download').addEventListener('click', () => {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([state.lastBody], { type: 'application/json' }));
+  a.download = 'veriface-package.json';
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+});
+window.addEventListener('resize', () => drawOverlay(null));
+init();

@@ -1,0 +1,132 @@
+// capture.test.mjs - @veriface/web end to end in headless chromium against the real server:
+// fake camera (y4m of real webcam frames) -> worker (wasm) -> guidance -> signed package ->
+// server decision. Run twice: cross-origin isolated (threaded build) and not (single-threaded).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as lib from './lib.mjs';
+
+const skip = lib.skipReason();
+const { verifyBody } = await import(pathToFileURL(path.join(lib.ROOT, 'web/src/package.js')).href);
+
+/** In the page: create, capture one attempt with submit, report what the test checks. */
+async function pageCapture() {
+  const vf = await import('/pkg/src/index.js');
+  const t0 = performance.now();
+  const progress = [];
+  const instance = await vf.Veriface.create({ onProgress: (p) => progress.push(p.stage) });
+  const readyMs = performance.now() - t0;
+  const key = await vf.createSessionKey();
+  const session = await vf.createDemoSession(location.origin, key.publicKeySpki, { liveness_type: 'passive' });
+  const guidance = [];
+  let frames = 0, frameMs = 0;
+  const t1 = performance.now();
+  const out = await instance.capture({
+    session, key, submit: true, timeoutMs: 60000,
+    onGuidance: (g) => guidance.push(g.key),
+    onFrame: (s, info) => { frames++; frameMs += info.ms; },
+  });
+  const seconds = (performance.now() - t1) / 1000;
+  const cameras = await instance.listCameras();
+  instance.close();
+  return {
+    info: instance.info, readyMs, progress: [...new Set(progress)], guidance, frames, fps: frames / seconds,
+    frameMs: frameMs / frames, body: out.body, signature: out.signature, spki: key.publicKeySpki, decision: out.decision,
+    session, cameras, coi: crossOriginIsolated, sab: typeof SharedArrayBuffer !== 'undefined',
+  };
+}
+
+test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async (t) => {
+  const dir = lib.tempDir();
+  const y4m = lib.makeY4m(dir);
+  const server = await lib.startServer(dir);
+  const browser = await lib.launchChromium(y4m);
+  fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
+  try {
+    for (const isolated of [true, false]) {
+      await t.test(isolated ? 'cross-origin isolated: threaded build' : 'not isolated: single-threaded fallback', async () => {
+        const page = await browser.newPage();
+        const problems = lib.watchPage(page);
+        try {
+          await lib.routeTestPage(page, server.url, { isolated });
+          await page.goto(`${server.url}/__test__.html`);
+          const r = await page.evaluate(pageCapture);
+          const tag = isolated ? 'mt' : 'st';
+          console.log(`# [${tag}] build ${r.info.build}, ${r.info.threads} thread(s), create->ready ${r.readyMs.toFixed(0)} ms, ` +
+            `guidance loop ${r.fps.toFixed(1)} frames/s (${r.frameMs.toFixed(1)} ms/frame in the worker), ${r.frames} frames, ` +
+            `downloaded ${(r.info.downloaded / 1e6).toFixed(2)} MB; decision ${r.decision.decision}`);
+          fs.writeFileSync(path.join(lib.ARTIFACTS, `capture-${tag}.json`), JSON.stringify({ ...r, body: undefined, bodyBytes: r.body.length }, null, 2));
+
+          // isolation picks the build
+          assert.equal(r.coi, isolated);
+          assert.equal(r.info.build, isolated ? 'simd-mt' : 'simd');
+          if (isolated) assert.ok(r.info.threads > 1, 'threads > 1 when isolated');
+          assert.deepEqual(r.progress.filter((s) => s === 'download' || s === 'ready'), ['download', 'ready']);
+
+          // guidance events: the dark frames and the turned head come first, then ok
+          assert.ok(r.guidance.length >= 2, `guidance events: ${r.guidance}`);
+          assert.equal(r.guidance.at(-1), 'ok');
+          assert.ok(r.guidance.some((g) => g === 'too_dark' || g === 'turn_head' || g === 'hold_still'), `guidance: ${r.guidance}`);
+
+          // the package: signature verifies in node, fields as in PACKAGE.md
+          assert.ok(await verifyBody(r.spki, r.body, r.signature), 'signature verifies');
+          const tampered = r.body.replace('"attempt":1', '"attempt":2');
+          assert.equal(await verifyBody(r.spki, tampered, r.signature), false, 'a changed body does not verify');
+          const pkg = JSON.parse(r.body);
+          assert.deepEqual(Object.keys(pkg), ['format', 'session_id', 'nonce', 'attempt', 'created_at', 'capture', 'module', 'models',
+            'result', 'frames', 'signals']);
+          assert.equal(pkg.format, 1);
+          assert.equal(pkg.session_id, r.session.session_id);
+          assert.equal(pkg.nonce, r.session.nonce);
+          assert.equal(pkg.capture.threaded, isolated);
+          assert.equal(pkg.module.build, r.info.build);
+          assert.equal(pkg.frames.length, r.session.config.good_frames);
+          const { createHash } = await import('node:crypto');
+          for (const f of pkg.frames) {
+            const bytes = Buffer.from(f.data, 'base64');
+            assert.equal(createHash('sha256').update(bytes).digest('hex'), f.sha256, 'frame sha256');
+            assert.equal(bytes[0], 0xff); assert.equal(bytes[1], 0xd8);   // JPEG SOI
+            assert.equal(f.status.index, f.index);
+            assert.equal(f.status.good, true);
+          }
+          assert.deepEqual(pkg.frames.map((f) => f.index), [...pkg.frames.map((f) => f.index)].sort((a, b) => a - b));
+          assert.ok(pkg.result.chosen.every((i) => pkg.frames.some((f) => f.index === i)), 'result.chosen refers to sent frames');
+          assert.equal(pkg.result.embedding.status, 'ok');
+          for (const [role, hash] of Object.entries(r.session.models || {})) if (hash) assert.equal(pkg.models[role], hash, role);
+
+          // signals: the fake device is in them (its label is the y4m path)
+          const s = pkg.signals;
+          assert.equal(s.camera.label, y4m);
+          assert.ok(r.cameras.some((c) => c.label === y4m), 'listCameras shows the fake device');
+          assert.equal(s.camera.get_user_media_calls, 1);
+          assert.equal(s.camera.settings.width, 640);
+          assert.ok(s.camera.probe && s.camera.probe.got.width === 640, 'applyConstraints probe recorded');
+          assert.ok(s.timing.frames >= pkg.capture.frames_pushed, 'every camera frame timed');
+          assert.ok(s.timing.mean_ms > 0 && s.timing.measured_fps > 0);
+          assert.equal(typeof s.timing.duplicates, 'number');
+          assert.equal(s.environment.cross_origin_isolated, isolated);
+          assert.equal(s.environment.headless_ua, /Headless/.test(s.environment.user_agent));
+          assert.equal(typeof s.page.visibility_changes, 'number');
+
+          // the server's decision, and its reasons name the virtual camera
+          assert.ok(['approve', 'retry', 'challenge', 'review', 'reject'].includes(r.decision.decision), JSON.stringify(r.decision));
+          assert.equal(r.decision.session_id, r.session.session_id);
+          assert.notEqual(r.decision.decision, 'approve', 'a fake camera never approves silently');
+          const detail = await lib.getJson(`${server.url}/v1/sessions/${r.session.session_id}`, { Authorization: `Bearer ${lib.API_KEY}` });
+          assert.equal(detail.status, 200, detail.text);
+          fs.writeFileSync(path.join(lib.ARTIFACTS, `session-${tag}.json`), JSON.stringify(detail.body, null, 2));
+          assert.match(JSON.stringify(detail.body), /signal\.virtual_camera/, 'reasons include signal.virtual_camera');
+          assert.deepEqual(problems, []);
+        } finally {
+          await page.close();
+        }
+      });
+    }
+  } finally {
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

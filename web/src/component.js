@@ -1,0 +1,148 @@
+// component.js - <veriface-capture>: camera view, oval guide, guidance text in an aria-live
+// region, progress, Start/Cancel buttons; built on Veriface.capture(). Register it explicitly
+// (the package has no side effects): defineVerifaceCapture() or customElements.define(...).
+import { Veriface } from './veriface.js';
+import { openCamera, stopStream } from './camera.js';
+import { guidanceMessage } from './guidance.js';
+import { VerifaceError } from './errors.js';
+
+const Base = globalThis.HTMLElement || class {};
+
+const STYLE = `
+:host { display: block; max-width: 480px; font: inherit; color: inherit; }
+.stage { position: relative; aspect-ratio: 4 / 3; background: #111; border-radius: 12px; overflow: hidden; }
+video { width: 100%; height: 100%; object-fit: cover; display: block; }
+:host(:not([no-mirror])) video { transform: scaleX(-1); }
+svg { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.mask { fill: rgba(0, 0, 0, 0.45); }
+.oval { fill: none; stroke: #fff; stroke-width: 3; stroke-dasharray: 8 6; transition: stroke .2s; }
+:host([state=good]) .oval { stroke: #2fbf71; stroke-dasharray: none; }
+.guidance { min-height: 1.5em; margin: .6em 0 .4em; font-weight: 600; text-align: center; }
+.bar { height: 6px; background: rgba(127,127,127,.3); border-radius: 3px; overflow: hidden; }
+.bar > div { height: 100%; width: 0; background: #2fbf71; transition: width .15s; }
+.controls { display: flex; gap: .5em; justify-content: center; margin-top: .6em; }
+button { font: inherit; padding: .5em 1.2em; border-radius: 8px; border: 1px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
+button:focus-visible { outline: 3px solid #4d90fe; outline-offset: 2px; }
+button[hidden] { display: none; }
+`;
+
+/**
+ * Attributes: base-url, threads, no-mirror, submit (server URL; "" = this origin).
+ * Properties: session, key (createSessionKey()), messages (text overrides by key), veriface
+ * (an existing instance), deviceId, rememberCamera.
+ * Events: veriface-ready, veriface-guidance {code,key,message,status}, veriface-frame {status},
+ * veriface-result {result}, veriface-error {error}.
+ */
+export class VerifaceCaptureElement extends Base {
+  constructor() {
+    super();
+    this.messages = {};
+    this.session = null;
+    this.key = null;
+    this.veriface = null;
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = `<style>${STYLE}</style>
+<div class="stage" part="stage"><video part="video" muted playsinline autoplay></video>
+<svg viewBox="0 0 400 300" preserveAspectRatio="xMidYMid slice" aria-hidden="true">
+<defs><mask id="m"><rect width="400" height="300" fill="#fff"/><ellipse cx="200" cy="150" rx="78" ry="105" fill="#000"/></mask></defs>
+<rect class="mask" width="400" height="300" mask="url(#m)"/><ellipse class="oval" part="oval" cx="200" cy="150" rx="78" ry="105"/></svg></div>
+<p class="guidance" part="guidance" role="status" aria-live="polite" aria-atomic="true"></p>
+<div class="bar" part="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div></div></div>
+<div class="controls"><button type="button" part="start" class="start"></button><button type="button" part="cancel" class="cancel" hidden></button></div>`;
+    this._video = root.querySelector('video');
+    this._text = root.querySelector('.guidance');
+    this._bar = root.querySelector('.bar');
+    this._start = root.querySelector('.start');
+    this._cancel = root.querySelector('.cancel');
+    this._start.addEventListener('click', () => { this.start().catch(() => {}); });
+    this._cancel.addEventListener('click', () => this.cancel());
+    this.addEventListener('keydown', (e) => { if (e.key === 'Escape' && this._abort) { e.preventDefault(); this.cancel(); } });
+  }
+
+  connectedCallback() { this._label(); }
+  disconnectedCallback() { this.cancel(); }
+
+  _t(key) { return guidanceMessage(key, this.messages); }
+  _label() {
+    this._start.textContent = this._t('start');
+    this._cancel.textContent = this._t('cancel');
+  }
+  _say(key, text) { this._text.textContent = text || this._t(key); }
+  _progress(frac) {
+    const p = Math.round(Math.max(0, Math.min(1, frac)) * 100);
+    this._bar.firstElementChild.style.width = `${p}%`;
+    this._bar.setAttribute('aria-valuenow', String(p));
+  }
+  _emit(name, detail) { this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true })); }
+
+  /** Load the engine (if no instance was given) and open the camera; then capture one attempt. */
+  async start() {
+    if (this._abort) return this._running;
+    if (!this.session || !this.key) throw new VerifaceError('invalid_arg', '<veriface-capture>: set .session and .key first');
+    this._abort = new AbortController();
+    this._label();
+    this._start.hidden = true;
+    this._cancel.hidden = false;
+    this._progress(0);
+    this.setAttribute('state', 'running');
+    this._running = (async () => {
+      let stream = null;
+      try {
+        if (!this.veriface) {
+          this._say('loading');
+          const t = this.getAttribute('threads');
+          this.veriface = await Veriface.create({
+            baseUrl: this.getAttribute('base-url') || undefined, threads: t ? Number(t) : 'auto',
+            onProgress: (p) => { if (p.total) this._progress(p.loaded / p.total); },
+          });
+          this._emit('veriface-ready', { info: this.veriface.info });
+          this._progress(0);
+        }
+        this._say('starting');
+        const cam = await openCamera({ deviceId: this.deviceId, remember: this.rememberCamera === true });
+        stream = cam.stream;
+        this._video.srcObject = stream;
+        const submitAttr = this.getAttribute('submit');
+        const res = await this.veriface.capture({
+          session: this.session, key: this.key, video: this._video, stream, cameraInfo: cam.info, signal: this._abort.signal,
+          messages: this.messages, submit: submitAttr === null ? undefined : (submitAttr || true),
+          onGuidance: (g) => {
+            this._say(g.key);
+            this.setAttribute('state', g.key === 'ok' ? 'good' : 'running');
+            this._emit('veriface-guidance', g);
+          },
+          onFrame: (status) => this._emit('veriface-frame', { status }),
+          onProgress: ({ streak, needed }) => this._progress(streak / needed),
+        });
+        this._progress(1);
+        this._say('done');
+        this.setAttribute('state', 'done');
+        this._emit('veriface-result', { result: res });
+        return res;
+      } catch (e) {
+        const err = VerifaceError.from(e);
+        this.setAttribute('state', 'error');
+        this._say(['camera_denied', 'camera_missing'].includes(err.code) ? err.code : err.code === 'aborted' ? 'start' : 'error',
+          err.code === 'aborted' ? ' ' : undefined);
+        this._emit('veriface-error', { error: err });
+        throw err;
+      } finally {
+        stopStream(stream);
+        this._video.srcObject = null;
+        this._abort = null;
+        this._start.hidden = false;
+        this._cancel.hidden = true;
+        this._start.focus();
+      }
+    })();
+    return this._running;
+  }
+
+  cancel() { if (this._abort) this._abort.abort(new VerifaceError('aborted', 'cancelled by the user')); }
+}
+
+/** Register the element (idempotent). */
+export function defineVerifaceCapture(tagName = 'veriface-capture') {
+  if (!customElements.get(tagName)) customElements.define(tagName, class extends VerifaceCaptureElement {});
+  return customElements.get(tagName);
+}

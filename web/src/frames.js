@@ -1,0 +1,75 @@
+// frames.js - frames out of a <video> (camera stream or file): records every presented frame's
+// time (for the timing signals) and hands the capture loop the newest frame as a transferable
+// ImageBitmap. requestVideoFrameCallback where available, else polling currentTime.
+
+export class FramePump {
+  /** @param {HTMLVideoElement} video  @param {(t: number) => void} onFrameTime */
+  constructor(video, onFrameTime) {
+    this.video = video;
+    this.onFrameTime = onFrameTime;
+    this.waiters = [];
+    this.stopped = false;
+    this.rvfc = typeof video.requestVideoFrameCallback === 'function';
+    this.lastTime = -1;
+    if (this.rvfc) this._arm();
+    else this._poll();
+  }
+
+  _arm() {
+    this.handle = this.video.requestVideoFrameCallback((now, meta) => {
+      if (this.stopped) return;
+      const t = Number.isFinite(meta && meta.captureTime) ? meta.captureTime : now;
+      this._deliver(t);
+      this._arm();
+    });
+  }
+
+  _poll() {
+    const tick = () => {
+      if (this.stopped) return;
+      const v = this.video;
+      if (v.readyState >= 2 && v.currentTime !== this.lastTime) {
+        this.lastTime = v.currentTime;
+        this._deliver(performance.now());
+      }
+      this.timer = setTimeout(tick, 10);
+    };
+    tick();
+  }
+
+  _deliver(t) {
+    this.onFrameTime(t);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve(t);
+  }
+
+  /** The next presented frame: { frame: ImageBitmap, timestamp } (the caller transfers or closes it). */
+  async next() {
+    const t = await new Promise((resolve) => this.waiters.push(resolve));
+    if (this.stopped) return null;
+    const frame = await createImageBitmap(this.video);
+    return { frame, timestamp: t };
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.rvfc && this.handle !== undefined && this.video.cancelVideoFrameCallback) this.video.cancelVideoFrameCallback(this.handle);
+    clearTimeout(this.timer);
+    for (const resolve of this.waiters) resolve(null);
+    this.waiters = [];
+  }
+}
+
+/** Wait until a video has frames (metadata and a first frame), playing. */
+export async function videoReady(video, timeoutMs = 10000) {
+  if (video.paused) { try { await video.play(); } catch { /* autoplay rules: muted videos play */ } }
+  if (video.readyState >= 2 && video.videoWidth) return;
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => { cleanup(); reject(new Error('video did not start')); }, timeoutMs);
+    const ok = () => { if (video.readyState >= 2 && video.videoWidth) { cleanup(); resolve(); } };
+    const cleanup = () => { clearTimeout(t); video.removeEventListener('loadeddata', ok); video.removeEventListener('playing', ok); };
+    video.addEventListener('loadeddata', ok);
+    video.addEventListener('playing', ok);
+  });
+}

@@ -1,0 +1,8 @@
+// @veriface/web - browser face verification: capture quality, passive liveness and embedding in a
+// worker (WebAssembly), a signed result package for the veriface server. See README.md.
+export { Veriface, nextAttempt, WEB_VERSION } from './veriface.js';
+export { VerifaceError } from './errors.js';
+export { createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession, PACKAGE_FORMAT } from './package.js';
+export { listCameras, openCamera, rememberCamera, rememberedCamera, forgetCamera, stopStream } from './camera.js';
+export { GUIDANCE_KEYS, DEFAULT_MESSAGES, guidanceKey, guidanceMessage } from './guidance.js';
+export { similarity } from './engine.js';

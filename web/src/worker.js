@@ -1,0 +1,191 @@
+// worker.js - the package's module Web Worker: loads the wasm build and the models, runs the C
+// session on the frames the page transfers (ImageBitmap or VideoFrame), and encodes the kept
+// frames as JPEG with their SHA-256. Protocol: requests { id, type, ... } -> { id, ok, value } or
+// { id, ok: false, error: { code, message } }; events { event: 'progress', ... } without an id.
+import { Engine, MODEL_ROLES, MODEL_FILES, REQUIRED_MODELS } from './engine.js';
+import { VerifaceError } from './errors.js';
+import { sha256Hex, toBase64 } from './bytes.js';
+
+let M = null, engine = null, build = '';
+const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
+let nextSid = 1;
+let canvas = null, ctx2d = null;
+
+const post = (msg, transfer) => self.postMessage(msg, transfer || []);
+
+/** fetch with byte progress; a 404 of an optional asset gives null. */
+async function fetchBytes(url, { optional = false, onBytes }) {
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
+  }
+  if (!res.ok) {
+    if (optional && res.status === 404) return null;
+    throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
+  }
+  const total = Number(res.headers.get('content-length')) || 0;
+  onBytes(0, total);
+  if (!res.body || !res.body.getReader) {
+    const b = new Uint8Array(await res.arrayBuffer());
+    onBytes(b.length, 0);
+    return b;
+  }
+  const reader = res.body.getReader(), parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.length;
+    onBytes(value.length, 0);
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+async function init({ baseUrl, threads, models: modelUrls = {} }) {
+  const t0 = performance.now();
+  const mt = threads > 1 && self.crossOriginIsolated === true;
+  build = mt ? 'simd-mt' : 'simd';
+  const name = mt ? 'veriface-simd-mt' : 'veriface-simd';
+  const wasmBase = new URL('wasm/', baseUrl);
+  let loaded = 0, total = 0;
+  const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
+  const modelUrl = (role) => modelUrls[role] || new URL(`models/${MODEL_FILES[role]}`, baseUrl).href;
+  const [factory, wasmBinary, ...bytes] = await Promise.all([
+    import(new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default),
+    fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
+    ...MODEL_ROLES.map((r) => fetchBytes(modelUrl(r), { optional: !REQUIRED_MODELS.includes(r), onBytes })),
+  ]);
+  post({ event: 'progress', stage: 'compile', loaded, total });
+  M = await factory({ wasmBinary, locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href });
+  post({ event: 'progress', stage: 'models', loaded, total });
+  const models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, bytes[i]]));
+  const n = mt ? Math.max(1, Math.min(4, threads)) : 1;
+  engine = Engine.create(M, models, n);
+  post({ event: 'progress', stage: 'ready', loaded, total });
+  return {
+    build, threads: n, engine: engine.version, models: engine.models, downloaded: loaded,
+    pad: Boolean(models.pad_v2 && models.pad_v1se), ms: performance.now() - t0,
+  };
+}
+
+function need(sid) {
+  const s = sessions.get(sid);
+  if (!s) throw new VerifaceError('invalid_arg', `no session ${sid}`);
+  return s;
+}
+
+/** Draw a bitmap/VideoFrame into the work canvas, scaled to fit max, and read RGBA. */
+function pixelsOf(frame, maxW, maxH) {
+  const fw = frame.displayWidth || frame.width, fh = frame.displayHeight || frame.height;
+  if (!fw || !fh) throw new VerifaceError('image', 'empty frame');
+  const k = Math.min(1, maxW / fw, maxH / fh);
+  const w = Math.max(1, Math.floor(fw * k)), h = Math.max(1, Math.floor(fh * k));
+  if (!canvas) {
+    canvas = new OffscreenCanvas(w, h);
+    ctx2d = canvas.getContext('2d', { willReadFrequently: true });
+  }
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  ctx2d.drawImage(frame, 0, 0, w, h);
+  return { data: ctx2d.getImageData(0, 0, w, h).data, width: w, height: h };
+}
+
+function createSession(config = {}) {
+  if (!engine) throw new VerifaceError('not_ready', 'the engine is not loaded');
+  const session = engine.createSession(config);
+  const sid = nextSid++;
+  sessions.set(sid, {
+    session, statuses: new Map(), config,
+    maxW: config.max_frame_width || 1280, maxH: config.max_frame_height || 720,
+  });
+  return { sid };
+}
+
+function pushFrame({ sid, frame, timestamp }) {
+  const s = need(sid);
+  const t0 = performance.now();
+  let px;
+  try {
+    px = pixelsOf(frame, s.maxW, s.maxH);
+  } finally {
+    if (frame && frame.close) frame.close();
+  }
+  const t1 = performance.now();
+  const r = s.session.push(px.data, px.width, px.height, timestamp);
+  s.statuses.set(r.status.index, r.json);
+  // kept frames are the last good_frames consecutive ones: older statuses are not needed
+  s.statuses.delete(r.status.index - 2 * VF_MAX_KEPT);
+  return { status: r.status, fingerprint: r.fingerprint, width: px.width, height: px.height, read_ms: t1 - t0,
+    total_ms: performance.now() - t0 };
+}
+const VF_MAX_KEPT = 8;   // VF_SESSION_MAX_CHOSEN
+
+async function jpegOf(k, quality) {
+  const c = new OffscreenCanvas(k.width, k.height);
+  c.getContext('2d').putImageData(new ImageData(k.pixels, k.width, k.height), 0, 0);
+  const blob = await c.convertToBlob({ type: 'image/jpeg', quality });
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+async function finish({ sid, jpegQuality = 0.92 }) {
+  const s = need(sid);
+  const t0 = performance.now();
+  const { json, result } = s.session.finish();
+  const t1 = performance.now();
+  const frames = [];
+  for (const k of s.session.kept()) {
+    const jpeg = await jpegOf(k, jpegQuality);
+    frames.push({
+      index: k.index, timestamp: k.timestamp, width: k.width, height: k.height, mime: 'image/jpeg',
+      sha256: await sha256Hex(jpeg), data: toBase64(jpeg), statusJson: s.statuses.get(k.index) || null,
+    });
+  }
+  return { resultJson: json, result, frames, finish_ms: t1 - t0, encode_ms: performance.now() - t1 };
+}
+
+async function analyze({ image, config = {} }) {
+  const frame = image instanceof Blob ? await createImageBitmap(image) : image;
+  const { sid } = createSession({ ...config, good_frames: 1, liveness_frames: 1 });
+  try {
+    const r = pushFrame({ sid, frame, timestamp: 0 });
+    const out = { status: r.status, width: r.width, height: r.height, result: null };
+    if (r.status.complete) out.result = need(sid).session.finish().result;
+    return out;
+  } finally {
+    closeSession({ sid });
+  }
+}
+
+function closeSession({ sid }) {
+  const s = sessions.get(sid);
+  if (s) { s.session.close(); sessions.delete(sid); }
+  return {};
+}
+
+const handlers = {
+  init, createSession: (m) => createSession(m.config), pushFrame, finish, analyze, closeSession,
+  resetSession: ({ sid }) => { const s = need(sid); s.session.reset(); s.statuses.clear(); return {}; },
+  close: () => {
+    for (const sid of [...sessions.keys()]) closeSession({ sid });
+    if (engine) engine.close();
+    engine = null;
+    return {};
+  },
+};
+
+self.onmessage = async (e) => {
+  const msg = e.data || {};
+  const h = handlers[msg.type];
+  try {
+    if (!h) throw new VerifaceError('invalid_arg', `unknown request ${msg.type}`);
+    post({ id: msg.id, ok: true, value: await h(msg) });
+  } catch (err) {
+    const ve = VerifaceError.from(err);
+    post({ id: msg.id, ok: false, error: { code: ve.code, message: ve.message, status: ve.status } });
+  }
+};
