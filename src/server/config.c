@@ -1,0 +1,323 @@
+/* config.c - server configuration: defaults, then a JSON file (--config), then the environment
+ * (VERIFACE_*), then the command line. Every value is range-checked; a bad one stops start-up. */
+#include "server.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const vf_srv_qmetric vf_srv_qmetrics[VF_SRV_QMETRICS] = {
+    {"face_width", offsetof(vf_quality, face_width)},   {"center_offset", offsetof(vf_quality, center_offset)},
+    {"presence", offsetof(vf_quality, presence)},       {"yaw", offsetof(vf_quality, yaw)},
+    {"pitch", offsetof(vf_quality, pitch)},             {"roll", offsetof(vf_quality, roll)},
+    {"eye_open", offsetof(vf_quality, eye_open)},       {"brightness", offsetof(vf_quality, brightness)},
+    {"contrast", offsetof(vf_quality, contrast)},       {"light_asymmetry", offsetof(vf_quality, light_asymmetry)},
+    {"glare", offsetof(vf_quality, glare)},             {"sharpness", offsetof(vf_quality, sharpness)},
+    {"motion", offsetof(vf_quality, motion)},
+};
+
+/* Tolerances: measured client (simd, raw RGBA) vs server (xnnpack, JPEG q0.92) differences with
+ * margin; see docs/SERVER.md for the measurement (tests/server/measure_tolerance). */
+static const float Q_ABS[VF_SRV_QMETRICS] = {0.02f, 0.02f, 0.05f, 4.0f, 4.0f, 3.0f, 0.04f, 4.0f, 4.0f, 0.05f, 0.01f, 0.0f, 0.03f};
+static const float Q_REL[VF_SRV_QMETRICS] = {0.05f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.05f, 0.0f, 0.0f, 0.45f, 0.2f};
+
+void vf_srv_config_defaults(vf_srv_config *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
+    c->listen_port = 8080;
+    snprintf(c->db_path, sizeof c->db_path, "./veriface.db");
+    snprintf(c->models_dir, sizeof c->models_dir, "./models");
+    snprintf(c->pad_models_dir, sizeof c->pad_models_dir, "./build/models");
+    c->threads = 2;
+    vf_srv_limits *l = &c->limits;
+    l->max_body = 8u << 20;
+    l->max_frame_width = 1280;
+    l->max_frame_height = 720;
+    l->max_frame_pixels = 1280 * 720;
+    l->max_reference_bytes = 4u << 20;
+    l->max_reference_side = 4096;
+    l->max_clock_skew_s = 300;
+    l->nonce_ttl_s = 300;
+    l->request_timeout_s = 30;
+    l->max_connections = 256;
+    l->per_ip_connections = 32;
+    l->per_ip_rate = 20;
+    l->per_ip_burst = 60;
+    l->per_session_per_min = 10;
+    l->min_session_ttl = 60;
+    c->tamper.liveness = 0.15f;
+    c->tamper.embedding = 0.90f;
+    memcpy(c->tamper.q_abs, Q_ABS, sizeof Q_ABS);
+    memcpy(c->tamper.q_rel, Q_REL, sizeof Q_REL);
+    vf_srv_session_config *s = &c->session;
+    s->liveness_type = VF_MODE_PASSIVE;
+    s->face_match_threshold = 0.55f;
+    s->max_retries = 3;
+    s->session_ttl = 600;
+    s->session = vf_session_default_config();
+    s->jpeg_quality = 0.92f;
+    c->policy = vf_policy_default_config();
+    c->challenge_min_yaw = 10.0f;
+}
+
+static int num(const cJSON *o, const char *k, double lo, double hi, double *v, char *err, size_t es) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!x) return 0;
+    if (!cJSON_IsNumber(x) || !(x->valuedouble >= lo && x->valuedouble <= hi)) {
+        snprintf(err, es, "config: %s must be a number in %g..%g", k, lo, hi);
+        return -1;
+    }
+    *v = x->valuedouble;
+    return 1;
+}
+
+#define NUMF(o, k, lo, hi, dst) do { double v_; int r_ = num(o, k, lo, hi, &v_, err, es); if (r_ < 0) return -1; if (r_) (dst) = (float)v_; } while (0)
+#define NUMI(o, k, lo, hi, dst) do { double v_; int r_ = num(o, k, lo, hi, &v_, err, es); if (r_ < 0) return -1; \
+    if (r_) { if (v_ != (double)(long long)v_) { snprintf(err, es, "config: %s must be an integer", k); return -1; } (dst) = (int)v_; } } while (0)
+
+int vf_srv_quality_config_apply(const cJSON *q, vf_quality_config *c, char *err, size_t es) {
+    if (!q) return 0;
+    if (!cJSON_IsObject(q)) { snprintf(err, es, "config: quality must be an object"); return -1; }
+    NUMF(q, "min_face_width", 0, 1, c->min_face_width);
+    NUMF(q, "max_face_width", 0, 1, c->max_face_width);
+    NUMF(q, "max_center_offset", 0, 10, c->max_center_offset);
+    NUMF(q, "min_presence", 0, 1, c->min_presence);
+    NUMF(q, "max_yaw", 0, 180, c->max_yaw);
+    NUMF(q, "max_pitch", 0, 180, c->max_pitch);
+    NUMF(q, "max_roll", 0, 180, c->max_roll);
+    NUMF(q, "min_eye_open", 0, 10, c->min_eye_open);
+    NUMF(q, "min_brightness", 0, 255, c->min_brightness);
+    NUMF(q, "max_brightness", 0, 255, c->max_brightness);
+    NUMF(q, "max_light_asymmetry", 0, 10, c->max_light_asymmetry);
+    NUMF(q, "max_glare", 0, 1, c->max_glare);
+    NUMF(q, "min_sharpness", 0, 1e9, c->min_sharpness);
+    NUMF(q, "max_motion", 0, 1e6, c->max_motion);
+    return 0;
+}
+
+/* float -> the shortest decimal that reads back as the same float (0.55, not 0.550000011920929) */
+static double f2d(float f) {
+    char b[32];
+    snprintf(b, sizeof b, "%.7g", (double)f);
+    return strtod(b, NULL);
+}
+#define cJSON_AddNumberToObject(o, k, v) cJSON_AddNumberToObject(o, k, f2d((float)(v)))
+
+static cJSON *quality_json(const vf_quality_config *c) {
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddNumberToObject(q, "min_face_width", c->min_face_width);
+    cJSON_AddNumberToObject(q, "max_face_width", c->max_face_width);
+    cJSON_AddNumberToObject(q, "max_center_offset", c->max_center_offset);
+    cJSON_AddNumberToObject(q, "min_presence", c->min_presence);
+    cJSON_AddNumberToObject(q, "max_yaw", c->max_yaw);
+    cJSON_AddNumberToObject(q, "max_pitch", c->max_pitch);
+    cJSON_AddNumberToObject(q, "max_roll", c->max_roll);
+    cJSON_AddNumberToObject(q, "min_eye_open", c->min_eye_open);
+    cJSON_AddNumberToObject(q, "min_brightness", c->min_brightness);
+    cJSON_AddNumberToObject(q, "max_brightness", c->max_brightness);
+    cJSON_AddNumberToObject(q, "max_light_asymmetry", c->max_light_asymmetry);
+    cJSON_AddNumberToObject(q, "max_glare", c->max_glare);
+    cJSON_AddNumberToObject(q, "min_sharpness", c->min_sharpness);
+    cJSON_AddNumberToObject(q, "max_motion", c->max_motion);
+    return q;
+}
+
+/* The request's `config` (only the four public fields) over the server's defaults. The server-only
+ * fields (good_frames, frame size, quality) come from the server config's "session" object. */
+int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
+                                char *err, size_t es) {
+    *out = *base;
+    if (!j) return 0;
+    if (!cJSON_IsObject(j)) { snprintf(err, es, "config must be an object"); return -1; }
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "liveness_type");
+    if (lt) {
+        int m = cJSON_IsString(lt) ? vf_liveness_mode_parse(lt->valuestring) : -1;
+        if (m < 0) { snprintf(err, es, "config.liveness_type must be passive, active or adaptive"); return -1; }
+        out->liveness_type = (vf_liveness_mode)m;
+    }
+    NUMF(j, "face_match_threshold", 0, 1, out->face_match_threshold);
+    NUMI(j, "max_retries", 0, 10, out->max_retries);
+    NUMI(j, "session_ttl", 1, 3600, out->session_ttl);
+    return 0;
+}
+
+/* Server-side session fields (config file "session" object). */
+static int session_server_fields(const cJSON *j, vf_srv_session_config *o, char *err, size_t es) {
+    if (vf_srv_session_config_parse(j, o, o, err, es)) return -1;
+    vf_session_config *s = &o->session;
+    NUMI(j, "good_frames", 1, VF_SESSION_MAX_CHOSEN, s->good_frames);
+    NUMI(j, "liveness_frames", 1, VF_SESSION_MAX_CHOSEN, s->liveness_frames);
+    NUMF(j, "live_pass", 0, 1, s->live_pass);
+    NUMF(j, "live_fail", 0, 1, s->live_fail);
+    NUMI(j, "max_frame_width", 16, 8192, s->max_width);
+    NUMI(j, "max_frame_height", 16, 8192, s->max_height);
+    NUMF(j, "jpeg_quality", 0.5, 1, o->jpeg_quality);
+    if (s->liveness_frames > s->good_frames) s->liveness_frames = s->good_frames;
+    if (s->live_fail > s->live_pass) { snprintf(err, es, "config: session.live_fail > live_pass"); return -1; }
+    return vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &s->quality, err, es);
+}
+
+cJSON *vf_srv_session_config_json(const vf_srv_session_config *c) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "liveness_type", vf_liveness_mode_name(c->liveness_type));
+    cJSON_AddNumberToObject(j, "face_match_threshold", c->face_match_threshold);
+    cJSON_AddNumberToObject(j, "max_retries", c->max_retries);
+    cJSON_AddNumberToObject(j, "session_ttl", c->session_ttl);
+    cJSON_AddNumberToObject(j, "good_frames", c->session.good_frames);
+    cJSON_AddNumberToObject(j, "liveness_frames", c->session.liveness_frames);
+    cJSON_AddNumberToObject(j, "live_pass", c->session.live_pass);
+    cJSON_AddNumberToObject(j, "live_fail", c->session.live_fail);
+    cJSON_AddNumberToObject(j, "max_frame_width", c->session.max_width);
+    cJSON_AddNumberToObject(j, "max_frame_height", c->session.max_height);
+    cJSON_AddNumberToObject(j, "jpeg_quality", c->jpeg_quality);
+    cJSON_AddItemToObject(j, "quality", quality_json(&c->session.quality));
+    return j;
+}
+
+static int str(const cJSON *o, const char *k, char *dst, size_t n, char *err, size_t es) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!x) return 0;
+    if (!cJSON_IsString(x) || strlen(x->valuestring) >= n) { snprintf(err, es, "config: %s must be a string < %zu chars", k, n); return -1; }
+    snprintf(dst, n, "%s", x->valuestring);
+    return 0;
+}
+
+static int add_key(vf_srv_config *c, const char *k, char *err, size_t es) {
+    if (c->n_keys >= VF_SRV_MAX_KEYS || strlen(k) < 16 || strlen(k) >= sizeof c->api_keys[0]) {
+        snprintf(err, es, "api key: at most %d keys of 16..127 characters", VF_SRV_MAX_KEYS);
+        return -1;
+    }
+    snprintf(c->api_keys[c->n_keys++], sizeof c->api_keys[0], "%s", k);
+    return 0;
+}
+
+static int parse_listen(vf_srv_config *c, const char *v, char *err, size_t es) {
+    const char *colon = strrchr(v, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof c->listen_host || *end || port < 0 || port > 65535) {
+        snprintf(err, es, "--listen: HOST:PORT expected, got '%s'", v);
+        return -1;
+    }
+    memcpy(c->listen_host, v, (size_t)(colon - v));
+    c->listen_host[colon - v] = 0;
+    c->listen_port = (int)port;
+    return 0;
+}
+
+static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); snprintf(err, es, "config: %s is not a JSON object", path); return -1; }
+    int rc = -1;
+    const cJSON *x;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && (!cJSON_IsString(x) || parse_listen(c, x->valuestring, err, es))) goto out;
+    if (str(j, "db", c->db_path, sizeof c->db_path, err, es) || str(j, "models", c->models_dir, sizeof c->models_dir, err, es) ||
+        str(j, "pad_models", c->pad_models_dir, sizeof c->pad_models_dir, err, es) ||
+        str(j, "static", c->static_dir, sizeof c->static_dir, err, es))
+        goto out;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "demo"))) c->demo = cJSON_IsTrue(x);
+    NUMI(j, "threads", 1, 64, c->threads);
+    NUMI(j, "http_threads", 1, 256, c->http_threads);
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "api_keys"))) {
+        const cJSON *k;
+        cJSON_ArrayForEach(k, x) if (!cJSON_IsString(k) || add_key(c, k->valuestring, err, es)) goto out;
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
+        vf_srv_limits *l = &c->limits;
+        double v;
+        int r;
+        if ((r = num(x, "max_body", 1024, 256.0 * 1024 * 1024, &v, err, es)) < 0) goto out; else if (r) l->max_body = (size_t)v;
+        if ((r = num(x, "max_frame_pixels", 256, 67108864, &v, err, es)) < 0) goto out; else if (r) l->max_frame_pixels = (int64_t)v;
+        if ((r = num(x, "max_reference_bytes", 1024, 64.0 * 1024 * 1024, &v, err, es)) < 0) goto out; else if (r) l->max_reference_bytes = (size_t)v;
+        NUMI(x, "max_frame_width", 16, 8192, l->max_frame_width);
+        NUMI(x, "max_frame_height", 16, 8192, l->max_frame_height);
+        NUMI(x, "max_reference_side", 64, 16384, l->max_reference_side);
+        NUMI(x, "max_clock_skew", 1, 86400, l->max_clock_skew_s);
+        NUMI(x, "nonce_ttl", 1, 86400, l->nonce_ttl_s);
+        NUMI(x, "request_timeout", 1, 3600, l->request_timeout_s);
+        NUMI(x, "max_connections", 1, 65536, l->max_connections);
+        NUMI(x, "per_ip_connections", 0, 65536, l->per_ip_connections);
+        if ((r = num(x, "per_ip_rate", 0, 1e6, &v, err, es)) < 0) goto out; else if (r) l->per_ip_rate = v;
+        if ((r = num(x, "per_ip_burst", 1, 1e6, &v, err, es)) < 0) goto out; else if (r) l->per_ip_burst = v;
+        NUMI(x, "per_session_per_min", 0, 100000, l->per_session_per_min);
+        NUMI(x, "min_session_ttl", 1, 3600, l->min_session_ttl);
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "tamper"))) {
+        NUMF(x, "liveness", 0, 1, c->tamper.liveness);
+        NUMF(x, "embedding", -1, 1, c->tamper.embedding);
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(x, "quality");
+        for (int i = 0; q && i < VF_SRV_QMETRICS; i++) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, vf_srv_qmetrics[i].name);
+            if (m) { NUMF(m, "abs", 0, 1e9, c->tamper.q_abs[i]); NUMF(m, "rel", 0, 100, c->tamper.q_rel[i]); }
+        }
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "session")) && session_server_fields(x, &c->session, err, es)) goto out;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "policy"))) {
+        NUMF(x, "scrutiny_step", 0, 1, c->policy.scrutiny_step);
+        NUMF(x, "scrutiny_max", 0, 1, c->policy.scrutiny_max);
+        NUMI(x, "max_uncertain", 1, 100, c->policy.max_uncertain);
+        NUMI(x, "max_liveness_fail", 1, 100, c->policy.max_liveness_fail);
+        NUMF(x, "match_review_margin", 0, 1, c->policy.match_review_margin);
+        NUMF(x, "challenge_min_yaw", 0, 90, c->challenge_min_yaw);
+    }
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    return rc;
+}
+
+static const char USAGE[] =
+    "usage: veriface-server [--config FILE] [--listen HOST:PORT] [--db PATH] [--models DIR] [--pad-models DIR]\n"
+    "                       [--static DIR] [--demo] [--api-key KEY]... [--threads N] [--quiet]\n"
+    "environment: VERIFACE_LISTEN, VERIFACE_DB, VERIFACE_MODELS, VERIFACE_PAD_MODELS, VERIFACE_STATIC,\n"
+    "             VERIFACE_DEMO=1, VERIFACE_API_KEYS (comma-separated), VERIFACE_THREADS\n";
+
+int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_t es) {
+    vf_srv_config_defaults(c);
+    for (int i = 1; i < argc; i++)   /* the file first, wherever --config is */
+        if (!strcmp(argv[i], "--config") && i + 1 < argc && apply_file(c, argv[i + 1], err, es)) return -1;
+    const char *e;
+    if ((e = getenv("VERIFACE_LISTEN")) && parse_listen(c, e, err, es)) return -1;
+    if ((e = getenv("VERIFACE_DB"))) snprintf(c->db_path, sizeof c->db_path, "%s", e);
+    if ((e = getenv("VERIFACE_MODELS"))) snprintf(c->models_dir, sizeof c->models_dir, "%s", e);
+    if ((e = getenv("VERIFACE_PAD_MODELS"))) snprintf(c->pad_models_dir, sizeof c->pad_models_dir, "%s", e);
+    if ((e = getenv("VERIFACE_STATIC"))) snprintf(c->static_dir, sizeof c->static_dir, "%s", e);
+    if ((e = getenv("VERIFACE_DEMO"))) c->demo = !strcmp(e, "1") || !strcmp(e, "true");
+    if ((e = getenv("VERIFACE_THREADS"))) c->threads = atoi(e);
+    if ((e = getenv("VERIFACE_API_KEYS"))) {
+        char tmp[2048];
+        snprintf(tmp, sizeof tmp, "%s", e);
+        for (char *sv, *t = strtok_r(tmp, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) if (add_key(c, t, err, es)) return -1;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = strcmp(a, "--demo") && strcmp(a, "--quiet") && strcmp(a, "--help");
+        if (takes && !v) { snprintf(err, es, "%s needs a value\n%s", a, USAGE); return -1; }
+        if (!strcmp(a, "--config")) ;
+        else if (!strcmp(a, "--listen")) { if (parse_listen(c, v, err, es)) return -1; }
+        else if (!strcmp(a, "--db")) snprintf(c->db_path, sizeof c->db_path, "%s", v);
+        else if (!strcmp(a, "--models")) snprintf(c->models_dir, sizeof c->models_dir, "%s", v);
+        else if (!strcmp(a, "--pad-models")) snprintf(c->pad_models_dir, sizeof c->pad_models_dir, "%s", v);
+        else if (!strcmp(a, "--static")) snprintf(c->static_dir, sizeof c->static_dir, "%s", v);
+        else if (!strcmp(a, "--api-key")) { if (add_key(c, v, err, es)) return -1; }
+        else if (!strcmp(a, "--threads")) c->threads = atoi(v);
+        else if (!strcmp(a, "--demo")) c->demo = 1;
+        else if (!strcmp(a, "--quiet")) c->quiet = 1;
+        else { snprintf(err, es, "%s%s", strcmp(a, "--help") ? "unknown option\n" : "", USAGE); return -1; }
+        if (takes) i++;
+    }
+    if (c->threads < 1 || c->threads > 64) { snprintf(err, es, "--threads must be 1..64"); return -1; }
+    if (!c->http_threads) c->http_threads = c->threads + 2;
+    /* frames larger than the limit are refused from their header; the session plans for the limit */
+    if (c->session.session.max_width > c->limits.max_frame_width) c->session.session.max_width = c->limits.max_frame_width;
+    if (c->session.session.max_height > c->limits.max_frame_height) c->session.session.max_height = c->limits.max_frame_height;
+    return 0;
+}

@@ -1,0 +1,240 @@
+/* routes.c - routing and the small endpoints: session creation (integrator and demo), session
+ * detail, health, metrics. The result package has its own file (result.c). */
+#include "server.h"
+#include "../session/session.h"   /* the engine's models, for the reference embedding */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *MODEL_KEYS[VF_SRV_MODELS] = {"detector", "mesh", "pad_v2", "pad_v1se", "embedder"};
+
+void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,
+                         const vf_srv_reply *r, const char *code) {
+    char h[65] = "";
+    if (q->body) vf_srv_sha256_hex(q->body, q->len, h);
+    vf_srv_audit a = {route, session_id, h[0] ? h : NULL, q->remote, attempt, r->status, code, NULL, NULL, NULL};
+    if (vf_srv_store_audit(s->store, &a)) fprintf(stderr, "veriface-server: audit write failed (%s %s)\n", route, code);
+}
+
+static int authorized(vf_srv *s, const vf_srv_request *q) {
+    if (!q->auth || strncmp(q->auth, "Bearer ", 7)) return 0;
+    int ok = 0;
+    for (int i = 0; i < s->cfg.n_keys; i++) ok |= vf_srv_key_equal(q->auth + 7, s->cfg.api_keys[i]);
+    return ok;
+}
+
+static int valid_id(const char *id) {
+    if (strlen(id) != 32) return 0;
+    for (const char *p = id; *p; p++) if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+    return 1;
+}
+
+cJSON *vf_srv_models_json(vf_srv *s) {
+    cJSON *m = cJSON_CreateObject();
+    for (int i = 0; i < VF_SRV_MODELS; i++) cJSON_AddStringToObject(m, MODEL_KEYS[i], vf_srv_engines_hash(s->engines, i));
+    return m;
+}
+
+/* Embedding of the reference portrait: the largest-score face, whatever its selfie quality. */
+static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float *emb, int *dim, vf_srv_reply *r) {
+    vf_image_decode_options o = vf_image_decode_default_options();
+    o.limits.max_width = o.limits.max_height = s->cfg.limits.max_reference_side;
+    o.limits.max_pixels = (int64_t)s->cfg.limits.max_reference_side * 3000;
+    o.limits.max_input_bytes = s->cfg.limits.max_reference_bytes;
+    o.limits.max_decoder_bytes = 512u << 20;
+    vf_srv_worker *w = vf_srv_engines_acquire(s->engines);
+    vf_image_buffer buf;
+    int rc = -1;
+    vf_status st = vf_image_decode(w->ctx, bytes, n, &o, &buf, NULL);
+    if (st) {
+        vf_srv_reply_error(r, 422, "corrupt_image", "reference image: %s", vf_context_last_error(w->ctx));
+        vf_srv_engines_release(s->engines, w);
+        return -1;
+    }
+    vf_image img = vf_image_buffer_view(&buf);
+    vf_face_box faces[VF_DETECT_MAX_FACES];
+    vf_face_landmarks lm;
+    int nf = 0;
+    vf_engine *e = w->engine;
+    if (vf_detect_faces(w->ctx, e->det, &img, NULL, faces, &nf) == VF_OK && nf > 0 &&
+        vf_face_landmarks_run(w->ctx, e->mesh, &img, &faces[0], &lm) == VF_OK &&
+        vf_embed_run(w->ctx, e->emb, &img, lm.five, 0.0f, 255.0f, emb, dim) == VF_OK)
+        rc = 0;
+    else
+        vf_srv_reply_error(r, 422, "reference_no_face", "no face found in the reference image");
+    vf_image_buffer_free(&buf);
+    vf_srv_engines_release(s->engines, w);
+    return rc;
+}
+
+static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, int demo) {
+    const char *route = r->route;
+    char err[256] = "";
+    cJSON *j = NULL;
+    vf_srv_session *ss = calloc(1, sizeof *ss);
+    const char *code = NULL;
+    if (!ss) { vf_srv_reply_error(r, 500, "internal", "out of memory"); return; }
+    if (!demo && !authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
+    j = q->body ? cJSON_ParseWithLength((const char *)q->body, q->len) : NULL;
+    if (!j || !cJSON_IsObject(j)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not a JSON object"); goto out; }
+    const cJSON *pk = cJSON_GetObjectItemCaseSensitive(j, "client_public_key");
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(j, "reference");
+    const cJSON *ext = cJSON_GetObjectItemCaseSensitive(j, "external_ref");
+    if (!cJSON_IsString(pk)) { vf_srv_reply_error(r, 400, code = "bad_schema", "client_public_key (b64 SPKI DER) is required"); goto out; }
+    size_t kl = 0;
+    uint8_t *key = vf_srv_b64_decode(pk->valuestring, strlen(pk->valuestring), 0, &kl);
+    if (!key || kl > sizeof ss->pubkey || !vf_srv_check_p256_spki(key, kl)) {
+        free(key);
+        vf_srv_reply_error(r, 400, code = "bad_public_key", "client_public_key is not a b64 SPKI DER ECDSA P-256 key");
+        goto out;
+    }
+    memcpy(ss->pubkey, key, kl);
+    ss->pubkey_len = kl;
+    free(key);
+    if (vf_srv_session_config_parse(cJSON_GetObjectItemCaseSensitive(j, "config"), &s->cfg.session, &ss->cfg, err, sizeof err)) {
+        vf_srv_reply_error(r, 400, code = "bad_schema", "%s", err);
+        goto out;
+    }
+    if (ss->cfg.session_ttl < s->cfg.limits.min_session_ttl) {
+        vf_srv_reply_error(r, 400, code = "bad_schema", "config.session_ttl must be %d..3600", s->cfg.limits.min_session_ttl);
+        goto out;
+    }
+    if (ext && (!cJSON_IsString(ext) || strlen(ext->valuestring) > 128)) {
+        vf_srv_reply_error(r, 400, code = "bad_schema", "external_ref must be a string of at most 128 characters");
+        goto out;
+    }
+    if (ext) snprintf(ss->external_ref, sizeof ss->external_ref, "%s", ext->valuestring);
+    if (ref && demo) { vf_srv_reply_error(r, 400, code = "bad_schema", "demo sessions take no reference"); goto out; }
+    if (ref) {
+        const cJSON *img = cJSON_GetObjectItemCaseSensitive(ref, "image"), *emb = cJSON_GetObjectItemCaseSensitive(ref, "embedding");
+        if (cJSON_IsString(img)) {
+            size_t n = strlen(img->valuestring), bn = 0;
+            if (n / 4 * 3 > s->cfg.limits.max_reference_bytes) { vf_srv_reply_error(r, 413, code = "reference_too_large", "reference image over %zu bytes", s->cfg.limits.max_reference_bytes); goto out; }
+            uint8_t *b = vf_srv_b64_decode(img->valuestring, n, 0, &bn);
+            if (!b) { vf_srv_reply_error(r, 400, code = "bad_base64", "reference.image is not valid base64"); goto out; }
+            int rc = reference_embedding(s, b, bn, ss->ref, &ss->ref_dim, r);
+            free(b);
+            if (rc) { code = r->status == 422 && strstr(r->body, "reference_no_face") ? "reference_no_face" : "corrupt_image"; goto out; }
+        } else if (cJSON_IsArray(emb)) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(ref, "model");
+            int n = cJSON_GetArraySize(emb);
+            if (!cJSON_IsString(m) || strcmp(m->valuestring, vf_srv_engines_hash(s->engines, 4))) {
+                vf_srv_reply_error(r, 422, code = "model_mismatch", "reference.model must be the server's embedder hash");
+                goto out;
+            }
+            if (n < 1 || n > VF_SRV_EMB_MAX) { vf_srv_reply_error(r, 400, code = "bad_schema", "reference.embedding: 1..%d numbers", VF_SRV_EMB_MAX); goto out; }
+            double norm = 0;
+            int i = 0;
+            const cJSON *x;
+            cJSON_ArrayForEach(x, emb) {
+                if (!cJSON_IsNumber(x)) { vf_srv_reply_error(r, 400, code = "bad_schema", "reference.embedding: numbers only"); goto out; }
+                ss->ref[i++] = (float)x->valuedouble;
+                norm += x->valuedouble * x->valuedouble;
+            }
+            if (!(norm > 1e-12 && norm < 1e12)) { vf_srv_reply_error(r, 400, code = "bad_schema", "reference.embedding has no length"); goto out; }
+            for (i = 0; i < n; i++) ss->ref[i] /= (float)sqrt(norm);
+            ss->ref_dim = n;
+        } else {
+            vf_srv_reply_error(r, 400, code = "bad_schema", "reference needs image (b64) or embedding + model");
+            goto out;
+        }
+    }
+    uint8_t rnd[16 + 32];
+    if (vf_srv_random(rnd, sizeof rnd)) { vf_srv_reply_error(r, 500, code = "internal", "no randomness"); goto out; }
+    vf_srv_hex(rnd, 16, ss->id);
+    vf_srv_b64url_encode(rnd + 16, 32, ss->nonce);
+    ss->created_at = ss->nonce_issued_at = vf_srv_now_ms();
+    ss->expires_at = ss->created_at + (int64_t)ss->cfg.session_ttl * 1000;
+    ss->attempt = 1;
+    char h[65];
+    vf_srv_sha256_hex(q->body, q->len, h);
+    vf_srv_audit a = {route, ss->id, h, q->remote, 1, 201, "created", NULL, NULL, NULL};
+    cJSON *det = cJSON_CreateObject();
+    cJSON_AddBoolToObject(det, "has_reference", ss->ref_dim > 0);
+    cJSON_AddBoolToObject(det, "demo", demo);
+    cJSON_AddItemToObject(det, "config", vf_srv_session_config_json(&ss->cfg));
+    char *dj = cJSON_PrintUnformatted(det);
+    cJSON_Delete(det);
+    a.detail_json = dj;
+    int rc = vf_srv_store_create_session(s->store, ss, &a);
+    free(dj);
+    if (rc) { vf_srv_reply_error(r, 500, code = "storage", "could not store the session"); goto out; }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "session_id", ss->id);
+    cJSON_AddStringToObject(o, "nonce", ss->nonce);
+    cJSON_AddNumberToObject(o, "attempt", 1);
+    cJSON_AddNumberToObject(o, "expires_at", (double)ss->expires_at);
+    cJSON_AddItemToObject(o, "config", vf_srv_session_config_json(&ss->cfg));
+    cJSON_AddItemToObject(o, "models", vf_srv_models_json(s));
+    vf_srv_reply_json(r, 201, o);
+out:
+    if (code) vf_srv_audit_reject(s, q, route, NULL, 0, r, code);
+    cJSON_Delete(j);
+    free(ss);
+}
+
+static void get_session(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r) {
+    if (!authorized(s, q)) {
+        vf_srv_reply_error(r, 401, "unauthorized", "missing or unknown API key");
+        vf_srv_audit_reject(s, q, r->route, NULL, 0, r, "unauthorized");
+        return;
+    }
+    char *d = valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
+    if (!d) { vf_srv_reply_error(r, 404, "unknown_session", "no such session"); return; }
+    free(r->body);
+    r->status = 200;
+    r->body = d;
+    r->len = strlen(d);
+    r->content_type = "application/json";
+}
+
+void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
+    const char *u = q->url;
+    int post = !strcmp(q->method, "POST"), get = !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD");
+    if (!strcmp(u, "/v1/sessions")) {
+        r->route = "sessions_create";
+        if (post) create_session(s, q, r, 0); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+    } else if (!strcmp(u, "/demo/sessions")) {
+        r->route = "demo_sessions";
+        if (!s->cfg.demo) vf_srv_reply_error(r, 404, "not_found", "demo mode is off");
+        else if (post) create_session(s, q, r, 1);
+        else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+    } else if (!strncmp(u, "/v1/sessions/", 13)) {
+        char id[64] = "";
+        const char *rest = u + 13, *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (n < sizeof id) { memcpy(id, rest, n); id[n] = 0; }
+        if (slash && !strcmp(slash, "/result")) {
+            r->route = "result";
+            if (post) vf_srv_result(s, q, id, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+        } else if (!slash) {
+            r->route = "session_get";
+            if (get) get_session(s, q, id, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
+        } else {
+            vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
+        }
+    } else if (!strcmp(u, "/healthz")) {
+        r->route = "healthz";
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", "ok");
+        cJSON_AddStringToObject(o, "version", vf_version());
+        cJSON_AddBoolToObject(o, "pad_models", vf_srv_engines_have_pad(s->engines));
+        cJSON_AddNumberToObject(o, "workers", s->cfg.threads);
+        cJSON_AddItemToObject(o, "models", vf_srv_models_json(s));
+        vf_srv_reply_json(r, 200, o);
+    } else if (!strcmp(u, "/metrics")) {
+        r->route = "metrics";
+        free(r->body);
+        r->body = vf_srv_metrics_text(s->metrics);
+        r->len = r->body ? strlen(r->body) : 0;
+        r->status = r->body ? 200 : 500;
+        r->content_type = "text/plain; version=0.0.4";
+    } else if (!strncmp(u, "/v1/", 4) || !strncmp(u, "/demo/", 6)) {
+        vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
+    } else {
+        r->route = "static";
+        if (get) vf_srv_static(s, q, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
+    }
+}

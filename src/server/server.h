@@ -1,0 +1,220 @@
+/* server.h - internals of veriface-server shared by its files: configuration, the session record,
+ * the request context, and the handles of the store, engine pool, metrics and rate limiter.
+ * Layering: http.c (libmicrohttpd) -> routes.c / result.c (protocol) -> rerun.c (C pipeline),
+ * signals.c, ../policy (decision) -> store.c (SQLite), crypto.c (OpenSSL). */
+#ifndef VF_SERVER_H
+#define VF_SERVER_H
+
+#include "veriface.h"
+#include "../policy/policy.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VF_SRV_MAX_KEYS 16
+#define VF_SRV_MODELS 5
+#define VF_SRV_EMB_MAX 1024
+
+/* ---- configuration (config.c) ---------------------------------------------------------------- */
+
+/* Quality metrics compared between client and server: tolerance = abs + rel * |server value|. */
+#define VF_SRV_QMETRICS 13
+typedef struct vf_srv_qmetric { const char *name; size_t offset; } vf_srv_qmetric;
+extern const vf_srv_qmetric vf_srv_qmetrics[VF_SRV_QMETRICS];
+
+typedef struct vf_srv_tamper {
+    float liveness;                   /* |client - server| median score (0.15) */
+    float embedding;                  /* min cosine(client, server) (0.90) */
+    float q_abs[VF_SRV_QMETRICS], q_rel[VF_SRV_QMETRICS];
+} vf_srv_tamper;
+
+typedef struct vf_srv_limits {
+    size_t max_body;                  /* bytes (8 MiB) */
+    int max_frame_width, max_frame_height; /* header check before decode (1280 x 720) */
+    int64_t max_frame_pixels;         /* (1280 * 720) */
+    size_t max_reference_bytes;       /* decoded reference image bytes (4 MiB) */
+    int max_reference_side;           /* (4096) */
+    int max_clock_skew_s;             /* created_at vs server time (300) */
+    int nonce_ttl_s;                  /* (300) */
+    int request_timeout_s;            /* idle connection timeout (30) */
+    int max_connections;              /* (256) */
+    int per_ip_connections;           /* (32) */
+    double per_ip_rate;               /* requests per second per client address (20; 0 = off) */
+    double per_ip_burst;              /* (60) */
+    int per_session_per_min;          /* result posts per session per minute (10; 0 = off) */
+    int min_session_ttl;              /* lowest session_ttl a request may ask for (60; tests lower it) */
+} vf_srv_limits;
+
+/* What a session is created with (request `config` over the server's defaults). */
+typedef struct vf_srv_session_config {
+    vf_liveness_mode liveness_type;
+    float face_match_threshold;
+    int max_retries;
+    int session_ttl;                  /* seconds */
+    vf_session_config session;        /* good_frames, liveness_frames, thresholds, frame size, quality */
+    float jpeg_quality;
+} vf_srv_session_config;
+
+typedef struct vf_srv_config {
+    char listen_host[64];
+    int listen_port;
+    char db_path[1024], models_dir[1024], pad_models_dir[1024], static_dir[1024];
+    int demo;
+    int threads;                      /* engines (re-run workers) */
+    int http_threads;                 /* libmicrohttpd pool (threads + 2 by default) */
+    int n_keys;
+    char api_keys[VF_SRV_MAX_KEYS][128];
+    vf_srv_limits limits;
+    vf_srv_tamper tamper;
+    vf_srv_session_config session;    /* defaults of every session */
+    vf_policy_config policy;          /* scrutiny and review margins (per-session fields overridden) */
+    float challenge_min_yaw;          /* degrees a challenge head turn must reach (10) */
+    int quiet;
+} vf_srv_config;
+
+void vf_srv_config_defaults(vf_srv_config *c);
+/* Apply a JSON config file, then the environment, then argv; errors go to `err`. 0 = ok. */
+int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_t errsz);
+/* Parse the `config` object of a session request over `base`; 0 = ok, else err has the field. */
+int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
+                                char *err, size_t errsz);
+cJSON *vf_srv_session_config_json(const vf_srv_session_config *c);
+int vf_srv_quality_config_apply(const cJSON *j, vf_quality_config *q, char *err, size_t errsz);
+
+/* ---- crypto (crypto.c) ----------------------------------------------------------------------- */
+
+/* 1 = valid, 0 = invalid; P1363 r||s (64 bytes) over `msg` with an SPKI DER P-256 key. */
+int vf_srv_verify_p1363(const uint8_t *spki, size_t spki_len, const void *msg, size_t n, const uint8_t *sig, size_t sig_len);
+/* 1 when the SPKI DER is an EC P-256 public key. */
+int vf_srv_check_p256_spki(const uint8_t *spki, size_t len);
+void vf_srv_sha256_hex(const void *p, size_t n, char hex[65]);
+int vf_srv_random(void *p, size_t n);                       /* 0 = ok */
+void vf_srv_hex(const uint8_t *p, size_t n, char *out);     /* out: 2n + 1 */
+/* Strict decoders: NULL on any invalid character, bad padding or length; *n_out bytes, malloc'd. */
+uint8_t *vf_srv_b64_decode(const char *s, size_t len, int url, size_t *n_out);
+void vf_srv_b64url_encode(const uint8_t *p, size_t n, char *out); /* out: 4 * ceil(n/3) + 1 */
+int vf_srv_key_equal(const char *a, const char *b);         /* constant time in the length of b */
+
+/* ---- engines (engines.c) --------------------------------------------------------------------- */
+
+typedef struct vf_srv_worker { vf_context *ctx; vf_engine *engine; } vf_srv_worker;
+typedef struct vf_srv_engines vf_srv_engines;
+int vf_srv_engines_create(const vf_srv_config *c, vf_srv_engines **out, char *err, size_t errsz);
+void vf_srv_engines_free(vf_srv_engines *p);
+vf_srv_worker *vf_srv_engines_acquire(vf_srv_engines *p);  /* blocks until one is free */
+void vf_srv_engines_release(vf_srv_engines *p, vf_srv_worker *w);
+const char *vf_srv_engines_hash(const vf_srv_engines *p, int i);
+int vf_srv_engines_have_pad(const vf_srv_engines *p);
+
+/* ---- store (store.c) ------------------------------------------------------------------------- */
+
+typedef struct vf_srv_session {
+    char id[33];
+    int64_t created_at, expires_at;
+    uint8_t pubkey[160]; size_t pubkey_len;
+    vf_srv_session_config cfg;
+    float ref[VF_SRV_EMB_MAX]; int ref_dim;  /* 0 = no reference */
+    char external_ref[129];
+    int final;
+    char decision[16];
+    int attempt;                      /* current attempt */
+    char nonce[48];                   /* its nonce */
+    int64_t nonce_issued_at;
+    int nonce_used;
+    int uncertain_count, fail_count, challenge_passed;
+    char challenge[16];               /* "left"/"right" when the current attempt carries one, else "" */
+} vf_srv_session;
+
+typedef struct vf_srv_audit {
+    const char *route, *session_id, *request_sha256, *remote;
+    int attempt, status;
+    const char *code;                 /* error code or decision */
+    const char *decision;             /* NULL for rejections */
+    const char *reasons_json, *detail_json;
+} vf_srv_audit;
+
+typedef struct vf_srv_store vf_srv_store;
+int vf_srv_store_open(const char *path, vf_srv_store **out, char *err, size_t errsz);
+void vf_srv_store_close(vf_srv_store *s);
+/* Insert a new session and its attempt 1 with nonce, plus the audit record, in one transaction. */
+int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a);
+int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *out); /* 1 found, 0 none, -1 error */
+/* 1 when `nonce` was issued for this session and already used. */
+int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce);
+/* Mark the current attempt's nonce used iff it is unused: 1 = marked by us, 0 = lost, -1 error. */
+int vf_srv_store_mark_nonce(vf_srv_store *s, const char *id, int attempt, int64_t now);
+/* Record the attempt's outcome, update the session (final or next attempt with its nonce and
+ * challenge), and append the audit record: one transaction, committed before returning 0. */
+typedef struct vf_srv_outcome {
+    int attempt; const char *decision; int final;
+    const char *detail_json;          /* attempt detail for GET /v1/sessions/{id} */
+    int uncertain_inc, fail_inc, challenge_passed;
+    const char *next_nonce; const char *next_challenge; int64_t now;
+} vf_srv_outcome;
+int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a);
+int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a);
+/* Detail for the integrator: session + attempts as JSON (malloc'd), NULL when unknown. */
+char *vf_srv_store_session_detail(vf_srv_store *s, const char *id);
+
+/* ---- metrics (metrics.c) ---------------------------------------------------------------------- */
+
+typedef struct vf_srv_metrics vf_srv_metrics;
+vf_srv_metrics *vf_srv_metrics_create(void);
+void vf_srv_metrics_free(vf_srv_metrics *m);
+void vf_srv_metrics_request(vf_srv_metrics *m, const char *route, int status, double seconds);
+void vf_srv_metrics_decision(vf_srv_metrics *m, const char *decision);
+char *vf_srv_metrics_text(vf_srv_metrics *m);  /* malloc'd Prometheus text */
+
+/* ---- rate limits (ratelimit.c) --------------------------------------------------------------- */
+
+typedef struct vf_srv_ratelimit vf_srv_ratelimit;
+vf_srv_ratelimit *vf_srv_ratelimit_create(double rate, double burst);
+void vf_srv_ratelimit_free(vf_srv_ratelimit *r);
+int vf_srv_ratelimit_take(vf_srv_ratelimit *r, const char *key, double now_s); /* 1 = allowed */
+
+/* ---- the server and one request ---------------------------------------------------------------- */
+
+typedef struct vf_srv {
+    vf_srv_config cfg;
+    vf_srv_store *store;
+    vf_srv_engines *engines;
+    vf_srv_metrics *metrics;
+    vf_srv_ratelimit *ip_limit, *session_limit;
+    char static_root[4096];           /* realpath of cfg.static_dir, "" = no static files */
+    void *daemon;                     /* struct MHD_Daemon */
+} vf_srv;
+
+/* A response being built by a handler. */
+typedef struct vf_srv_reply {
+    int status;
+    char *body; size_t len;           /* malloc'd */
+    const char *content_type;
+    int fd; uint64_t fd_size;         /* static file (fd >= 0) instead of body */
+    const char *route;                /* metrics label */
+} vf_srv_reply;
+
+typedef struct vf_srv_request {
+    const char *method, *url, *remote;
+    const char *auth, *signature, *content_type;
+    const uint8_t *body; size_t len;
+} vf_srv_request;
+
+void vf_srv_reply_json(vf_srv_reply *r, int status, cJSON *j);      /* takes j */
+void vf_srv_reply_error(vf_srv_reply *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+int64_t vf_srv_now_ms(void);
+cJSON *vf_srv_models_json(vf_srv *s);                                        /* routes.c */
+void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);        /* routes.c */
+void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *session_id, vf_srv_reply *r); /* result.c */
+void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);       /* static.c */
+int vf_srv_http_start(vf_srv *s, int *port_out, char *err, size_t errsz);     /* http.c */
+void vf_srv_http_stop(vf_srv *s);
+
+/* Audit helper for rejections: one record, errors logged. */
+void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,
+                         const vf_srv_reply *r, const char *code);
+
+#endif

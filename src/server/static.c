@@ -1,0 +1,66 @@
+/* static.c - the demo page and the web package at `/`, from --static DIR: GET only, MIME types by
+ * extension, no path traversal (no "..", no hidden segments, and the resolved path must stay
+ * inside the root), directories serve their index.html. */
+#include "server.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *mime_of(const char *path) {
+    static const struct { const char *ext, *type; } T[] = {
+        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"}, {".js", "text/javascript"},
+        {".mjs", "text/javascript"}, {".wasm", "application/wasm"}, {".json", "application/json"},
+        {".css", "text/css"}, {".vfm", "application/octet-stream"}, {".bin", "application/octet-stream"},
+        {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".svg", "image/svg+xml"},
+        {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+    };
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash))
+        for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) if (!strcasecmp(dot, T[i].ext)) return T[i].type;
+    return "application/octet-stream";
+}
+
+/* Percent-decoding is not needed: libmicrohttpd has already unescaped the path. */
+static int safe_path(const char *u) {
+    if (u[0] != '/') return 0;
+    for (const char *p = u; *p; p++) {
+        if (*p == '\\' || (unsigned char)*p < 0x20) return 0;
+        if (p[0] == '/' && p[1] == '.') return 0;   /* "..", ".git", "./" */
+    }
+    return 1;
+}
+
+void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
+    if (!s->static_root[0]) { vf_srv_reply_error(r, 404, "not_found", "no static directory configured"); return; }
+    if (!safe_path(q->url) || strlen(q->url) > 1024) { vf_srv_reply_error(r, 404, "not_found", "no such file"); return; }
+    char path[PATH_MAX * 2], real[PATH_MAX];
+    snprintf(path, sizeof path, "%s%s", s->static_root, q->url);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "%sindex.html", n && path[n - 1] == '/' ? "" : "/");
+    }
+    size_t rl = strlen(s->static_root);
+    if (!realpath(path, real) || strncmp(real, s->static_root, rl) || (real[rl] != '/' && real[rl] != 0)) {
+        vf_srv_reply_error(r, 404, "not_found", "no such file");
+        return;
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        vf_srv_reply_error(r, 404, "not_found", "no such file");
+        return;
+    }
+    free(r->body);
+    r->body = NULL;
+    r->fd = fd;
+    r->fd_size = (uint64_t)st.st_size;
+    r->status = 200;
+    r->content_type = mime_of(real);
+}

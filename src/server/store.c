@@ -1,0 +1,349 @@
+/* store.c - SQLite (WAL, synchronous=FULL): sessions, attempts with their single-use nonces, and
+ * the append-only audit log (triggers refuse UPDATE and DELETE). Every decision is one
+ * transaction, committed before the server answers. One connection behind a mutex: the writes
+ * serialise anyway, and a request spends its time in the re-run, not here. */
+#include "server.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vf_srv_store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+static const char SCHEMA[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, public_key BLOB NOT NULL,"
+    " config TEXT NOT NULL, reference BLOB, external_ref TEXT, final INTEGER NOT NULL DEFAULT 0, decision TEXT,"
+    " attempt INTEGER NOT NULL DEFAULT 1, uncertain_count INTEGER NOT NULL DEFAULT 0, fail_count INTEGER NOT NULL DEFAULT 0,"
+    " challenge_passed INTEGER NOT NULL DEFAULT 0, decided_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS attempts ("
+    " session_id TEXT NOT NULL REFERENCES sessions(id), attempt INTEGER NOT NULL, nonce TEXT NOT NULL UNIQUE,"
+    " issued_at INTEGER NOT NULL, used_at INTEGER, challenge TEXT, decision TEXT, detail TEXT, decided_at INTEGER,"
+    " PRIMARY KEY (session_id, attempt));"
+    "CREATE TABLE IF NOT EXISTS audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, route TEXT NOT NULL, session_id TEXT, attempt INTEGER,"
+    " request_sha256 TEXT, remote TEXT, status INTEGER NOT NULL, code TEXT, decision TEXT, reasons TEXT, detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+
+int vf_srv_store_open(const char *path, vf_srv_store **out, char *err, size_t es) {
+    *out = NULL;
+    vf_srv_store *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, es, "db %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        sqlite3_close(s->db);
+        free(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, es, "db %s: schema: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(s->db);
+        free(s);
+        return -1;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    *out = s;
+    return 0;
+}
+
+void vf_srv_store_close(vf_srv_store *s) {
+    if (!s) return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static int exec(vf_srv_store *s, const char *sql) { return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1; }
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+    if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT); else sqlite3_bind_null(st, i);
+}
+
+static int audit_insert(vf_srv_store *s, const vf_srv_audit *a) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO audit(at,route,session_id,attempt,request_sha256,remote,status,code,decision,reasons,detail)"
+                                  " VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, vf_srv_now_ms());
+    bind_text(st, 2, a->route);
+    bind_text(st, 3, a->session_id);
+    if (a->attempt > 0) sqlite3_bind_int(st, 4, a->attempt); else sqlite3_bind_null(st, 4);
+    bind_text(st, 5, a->request_sha256);
+    bind_text(st, 6, a->remote);
+    sqlite3_bind_int(st, 7, a->status);
+    bind_text(st, 8, a->code);
+    bind_text(st, 9, a->decision);
+    bind_text(st, 10, a->reasons_json);
+    bind_text(st, 11, a->detail_json);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a) {
+    pthread_mutex_lock(&s->mu);
+    int rc = audit_insert(s, a);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a) {
+    cJSON *cj = vf_srv_session_config_json(&ss->cfg);
+    char *cfg = cJSON_PrintUnformatted(cj);
+    cJSON_Delete(cj);
+    if (!cfg) return -1;
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref)"
+                                  " VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) goto rollback;
+    sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, ss->created_at);
+    sqlite3_bind_int64(st, 3, ss->expires_at);
+    sqlite3_bind_blob(st, 4, ss->pubkey, (int)ss->pubkey_len, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, cfg, -1, SQLITE_TRANSIENT);
+    if (ss->ref_dim > 0) sqlite3_bind_blob(st, 6, ss->ref, (int)(sizeof(float) * (size_t)ss->ref_dim), SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, 6);
+    bind_text(st, 7, ss->external_ref[0] ? ss->external_ref : NULL);
+    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO attempts(session_id,attempt,nonce,issued_at) VALUES(?,1,?,?)", -1, &st, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, ss->nonce, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, ss->nonce_issued_at);
+    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    if (audit_insert(s, a)) goto rollback;
+    if (exec(s, "COMMIT")) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    exec(s, "ROLLBACK");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    free(cfg);
+    return rc;
+}
+
+static int parse_config(const char *txt, vf_srv_session_config *c) {
+    /* written by us: the server defaults fill anything missing */
+    cJSON *j = cJSON_Parse(txt);
+    if (!j) return -1;
+    char err[256];
+    vf_srv_session_config base;
+    memset(&base, 0, sizeof base);
+    base.session = vf_session_default_config();
+    base.jpeg_quality = 0.92f;
+    int rc = vf_srv_session_config_parse(j, &base, c, err, sizeof err);
+    vf_session_config *s = &c->session;
+    const cJSON *x;
+#define GETI(k, dst) if ((x = cJSON_GetObjectItemCaseSensitive(j, k)) && cJSON_IsNumber(x)) dst = x->valueint
+#define GETF(k, dst) if ((x = cJSON_GetObjectItemCaseSensitive(j, k)) && cJSON_IsNumber(x)) dst = (float)x->valuedouble
+    GETI("good_frames", s->good_frames);
+    GETI("liveness_frames", s->liveness_frames);
+    GETF("live_pass", s->live_pass);
+    GETF("live_fail", s->live_fail);
+    GETI("max_frame_width", s->max_width);
+    GETI("max_frame_height", s->max_height);
+    GETF("jpeg_quality", c->jpeg_quality);
+    if (!rc) rc = vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &s->quality, err, sizeof err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *o) {
+    memset(o, 0, sizeof *o);
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT s.created_at,s.expires_at,s.public_key,s.config,s.reference,s.external_ref,s.final,"
+                                  "s.decision,s.attempt,s.uncertain_count,s.fail_count,s.challenge_passed,a.nonce,a.issued_at,"
+                                  "a.used_at,a.challenge FROM sessions s LEFT JOIN attempts a ON a.session_id=s.id AND a.attempt=s.attempt"
+                                  " WHERE s.id=?", -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) { rc = 0; goto out; }
+    if (r != SQLITE_ROW) goto out;
+    snprintf(o->id, sizeof o->id, "%s", id);
+    o->created_at = sqlite3_column_int64(st, 0);
+    o->expires_at = sqlite3_column_int64(st, 1);
+    int kl = sqlite3_column_bytes(st, 2);
+    if (kl <= 0 || (size_t)kl > sizeof o->pubkey) goto out;
+    memcpy(o->pubkey, sqlite3_column_blob(st, 2), (size_t)kl);
+    o->pubkey_len = (size_t)kl;
+    if (parse_config((const char *)sqlite3_column_text(st, 3), &o->cfg)) goto out;
+    int rl = sqlite3_column_bytes(st, 4);
+    if (rl > 0 && (size_t)rl <= sizeof o->ref && rl % 4 == 0) {
+        memcpy(o->ref, sqlite3_column_blob(st, 4), (size_t)rl);
+        o->ref_dim = rl / 4;
+    }
+    if (sqlite3_column_text(st, 5)) snprintf(o->external_ref, sizeof o->external_ref, "%s", sqlite3_column_text(st, 5));
+    o->final = sqlite3_column_int(st, 6);
+    if (sqlite3_column_text(st, 7)) snprintf(o->decision, sizeof o->decision, "%s", sqlite3_column_text(st, 7));
+    o->attempt = sqlite3_column_int(st, 8);
+    o->uncertain_count = sqlite3_column_int(st, 9);
+    o->fail_count = sqlite3_column_int(st, 10);
+    o->challenge_passed = sqlite3_column_int(st, 11);
+    if (sqlite3_column_text(st, 12)) snprintf(o->nonce, sizeof o->nonce, "%s", sqlite3_column_text(st, 12));
+    o->nonce_issued_at = sqlite3_column_int64(st, 13);
+    o->nonce_used = sqlite3_column_type(st, 14) != SQLITE_NULL;
+    if (sqlite3_column_text(st, 15)) snprintf(o->challenge, sizeof o->challenge, "%s", sqlite3_column_text(st, 15));
+    rc = 1;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce) {
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM attempts WHERE session_id=? AND nonce=? AND used_at IS NOT NULL", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int vf_srv_store_mark_nonce(vf_srv_store *s, const char *id, int attempt, int64_t now) {
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET used_at=? WHERE session_id=? AND attempt=? AND used_at IS NULL", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, attempt);
+        if (sqlite3_step(st) == SQLITE_DONE) rc = sqlite3_changes(s->db) == 1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    if (exec(s, "BEGIN IMMEDIATE")) goto out;
+    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET decision=?,detail=?,decided_at=? WHERE session_id=? AND attempt=?", -1, &st, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(st, 1, o->decision, -1, SQLITE_TRANSIENT);
+    bind_text(st, 2, o->detail_json);
+    sqlite3_bind_int64(st, 3, o->now);
+    sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, o->attempt);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1) goto rollback;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->db, "UPDATE sessions SET final=?,decision=?,attempt=?,uncertain_count=uncertain_count+?,"
+                                  "fail_count=fail_count+?,challenge_passed=max(challenge_passed,?),decided_at=?"
+                                  " WHERE id=? AND final=0 AND attempt=?", -1, &st, NULL) != SQLITE_OK) goto rollback;
+    sqlite3_bind_int(st, 1, o->final);
+    sqlite3_bind_text(st, 2, o->decision, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, o->final ? o->attempt : o->attempt + 1);
+    sqlite3_bind_int(st, 4, o->uncertain_inc);
+    sqlite3_bind_int(st, 5, o->fail_inc);
+    sqlite3_bind_int(st, 6, o->challenge_passed);
+    sqlite3_bind_int64(st, 7, o->now);
+    sqlite3_bind_text(st, 8, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 9, o->attempt);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1) goto rollback;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!o->final) {
+        if (sqlite3_prepare_v2(s->db, "INSERT INTO attempts(session_id,attempt,nonce,issued_at,challenge) VALUES(?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+            goto rollback;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, o->attempt + 1);
+        sqlite3_bind_text(st, 3, o->next_nonce, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, o->now);
+        bind_text(st, 5, o->next_challenge);
+        if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    }
+    if (audit_insert(s, a)) goto rollback;
+    if (exec(s, "COMMIT")) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    exec(s, "ROLLBACK");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* JSON text columns are embedded as JSON, not as strings. */
+static cJSON *json_col(sqlite3_stmt *st, int i) {
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    return j ? j : cJSON_CreateNull();
+}
+
+char *vf_srv_store_session_detail(vf_srv_store *s, const char *id) {
+    pthread_mutex_lock(&s->mu);
+    char *out = NULL;
+    cJSON *j = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT created_at,expires_at,config,external_ref,final,decision,attempt,decided_at,"
+                                  "reference IS NOT NULL FROM sessions WHERE id=?", -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW) goto out;
+    j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "session_id", id);
+    cJSON_AddNumberToObject(j, "created_at", (double)sqlite3_column_int64(st, 0));
+    cJSON_AddNumberToObject(j, "expires_at", (double)sqlite3_column_int64(st, 1));
+    cJSON_AddItemToObject(j, "config", json_col(st, 2));
+    if (sqlite3_column_text(st, 3)) cJSON_AddStringToObject(j, "external_ref", (const char *)sqlite3_column_text(st, 3));
+    else cJSON_AddNullToObject(j, "external_ref");
+    int final = sqlite3_column_int(st, 4);
+    const char *dec = (const char *)sqlite3_column_text(st, 5);
+    cJSON_AddStringToObject(j, "status", final ? "final" : dec ? "in_progress" : "open");
+    if (final && dec) cJSON_AddStringToObject(j, "decision", dec); else cJSON_AddNullToObject(j, "decision");
+    cJSON_AddNumberToObject(j, "attempt", sqlite3_column_int(st, 6));
+    if (sqlite3_column_type(st, 7) != SQLITE_NULL) cJSON_AddNumberToObject(j, "decided_at", (double)sqlite3_column_int64(st, 7));
+    else cJSON_AddNullToObject(j, "decided_at");
+    cJSON_AddBoolToObject(j, "has_reference", sqlite3_column_int(st, 8));
+    sqlite3_finalize(st);
+    st = NULL;
+    cJSON *arr = cJSON_AddArrayToObject(j, "attempts");
+    if (sqlite3_prepare_v2(s->db, "SELECT attempt,issued_at,used_at,challenge,decision,decided_at,detail FROM attempts"
+                                  " WHERE session_id=? ORDER BY attempt", -1, &st, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "attempt", sqlite3_column_int(st, 0));
+        cJSON_AddNumberToObject(a, "issued_at", (double)sqlite3_column_int64(st, 1));
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) cJSON_AddNumberToObject(a, "used_at", (double)sqlite3_column_int64(st, 2));
+        else cJSON_AddNullToObject(a, "used_at");
+        if (sqlite3_column_text(st, 3)) cJSON_AddStringToObject(a, "challenge", (const char *)sqlite3_column_text(st, 3));
+        if (sqlite3_column_text(st, 4)) cJSON_AddStringToObject(a, "decision", (const char *)sqlite3_column_text(st, 4));
+        else cJSON_AddNullToObject(a, "decision");
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL) cJSON_AddNumberToObject(a, "decided_at", (double)sqlite3_column_int64(st, 5));
+        cJSON_AddItemToObject(a, "detail", json_col(st, 6));
+        cJSON_AddItemToArray(arr, a);
+    }
+    out = cJSON_PrintUnformatted(j);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    cJSON_Delete(j);
+    return out;
+}

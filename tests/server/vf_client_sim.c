@@ -1,0 +1,200 @@
+/* vf_client_sim.c - stands in for the browser in the server tests: decodes image files (or the
+ * frames of an MJPEG file), pushes them through vf_session on the `simd` backend (the browser's),
+ * and when the capture completes prints one JSON object on stdout:
+ *   {"models":{...}, "result":{C result JSON}, "frames":[{"index","timestamp","width","height",
+ *    "status":{C frame status JSON}, "jpeg":"<b64 of the JPEG, stb_image_write quality 92>"}]}
+ * The node test builds and signs the package from it, exactly as the web package does.
+ *
+ * usage: vf_client_sim MODELS PAD_MODELS [--config FILE] [--backend simd|xnnpack|ref] [--quality Q]
+ *                      [--mjpeg FILE --start N --max M --fps F] [FRAME.jpg ...]
+ *   --config: the `config` object of the server's session response (good_frames, quality, ...)
+ * Exit 0 with the JSON, 3 when the capture never completed, 2 on errors. */
+#include "veriface.h"
+#include "../../src/server/server.h"
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBIW_ASSERT(x) ((void)0)
+#include <stb_image_write.h>
+
+#include "../../src/image/image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint8_t *vf_sim_read(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = sz > 0 ? malloc((size_t)sz) : NULL;
+    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) { free(b); b = NULL; }
+    fclose(f);
+    *n = b ? (size_t)sz : 0;
+    return b;
+}
+
+typedef struct membuf { uint8_t *p; size_t n, cap; } membuf;
+static void mb_write(void *ctx, void *data, int size) {
+    membuf *m = ctx;
+    if (m->n + (size_t)size > m->cap) {
+        m->cap = (m->n + (size_t)size) * 2;
+        m->p = realloc(m->p, m->cap);
+    }
+    memcpy(m->p + m->n, data, (size_t)size);
+    m->n += (size_t)size;
+}
+
+static void b64(const uint8_t *p, size_t n) {
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        putchar(a[v >> 18 & 63]);
+        putchar(a[v >> 12 & 63]);
+        putchar(i + 1 < n ? a[v >> 6 & 63] : '=');
+        putchar(i + 2 < n ? a[v & 63] : '=');
+    }
+}
+
+static vf_engine *load_engine(vf_context *ctx, const char *models, const char *pad, vf_backend be) {
+    char p[2048];
+    size_t n[5] = {0};
+    uint8_t *b[5];
+    const char *dir[5] = {models, models, pad, pad, models};
+    const char *name[5] = {"blazeface-front.vfm", "facemesh.vfm", "minifasnet-v2.vfm", "minifasnet-v1se.vfm", "faceres.vfm"};
+    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = vf_sim_read(p, &n[i]); }
+    vf_engine_models mm = {b[0], n[0], b[1], n[1], b[2], n[2], b[3], n[3], b[4], n[4]};
+    vf_model_options mo = vf_model_default_options();
+    mo.backend = be;
+    vf_engine *e = NULL;
+    if (vf_engine_create(ctx, &mm, &mo, &e)) fprintf(stderr, "vf_client_sim: engine: %s\n", vf_context_last_error(ctx));
+    for (int i = 0; i < 5; i++) free(b[i]);
+    return e;
+}
+
+/* The session config of the server's response (the same parser the server uses). */
+static int load_config(const char *path, vf_session_config *c) {
+    size_t n;
+    uint8_t *t = path ? vf_sim_read(path, &n) : NULL;
+    if (!t) return path ? -1 : 0;
+    cJSON *j = cJSON_ParseWithLength((const char *)t, n);
+    free(t);
+    if (!j) return -1;
+    const cJSON *x;
+#define GI(k, d) if ((x = cJSON_GetObjectItemCaseSensitive(j, k)) && cJSON_IsNumber(x)) d = x->valueint
+#define GF(k, d) if ((x = cJSON_GetObjectItemCaseSensitive(j, k)) && cJSON_IsNumber(x)) d = (float)x->valuedouble
+    GI("good_frames", c->good_frames);
+    GI("liveness_frames", c->liveness_frames);
+    GF("live_pass", c->live_pass);
+    GF("live_fail", c->live_fail);
+    GI("max_frame_width", c->max_width);
+    GI("max_frame_height", c->max_height);
+    char err[256];
+    int rc = vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &c->quality, err, sizeof err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* Next JPEG in an MJPEG stream (SOI .. EOI); NULL at the end. */
+static const uint8_t *next_jpeg(const uint8_t *p, size_t n, size_t *pos, size_t *len) {
+    size_t i = *pos;
+    while (i + 1 < n && !(p[i] == 0xFF && p[i + 1] == 0xD8)) i++;
+    if (i + 1 >= n) return NULL;
+    size_t j = i + 2;
+    while (j + 1 < n && !(p[j] == 0xFF && p[j + 1] == 0xD9)) j++;
+    if (j + 1 >= n) return NULL;
+    *pos = j + 2;
+    *len = j + 2 - i;
+    return p + i;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: vf_client_sim MODELS PAD_MODELS [options] [FRAME.jpg ...]\n"); return 2; }
+    const char *config = NULL, *mjpeg = NULL;
+    vf_backend be = VF_BACKEND_SIMD;
+    int quality = 92, start = 0, max = 1000;
+    double fps = 15;
+    const char *files[256];
+    int nfiles = 0;
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
+        else if (!strcmp(argv[i], "--backend") && i + 1 < argc) { i++; be = !strcmp(argv[i], "xnnpack") ? VF_BACKEND_XNNPACK : !strcmp(argv[i], "ref") ? VF_BACKEND_REF : VF_BACKEND_SIMD; }
+        else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--mjpeg") && i + 1 < argc) mjpeg = argv[++i];
+        else if (!strcmp(argv[i], "--start") && i + 1 < argc) start = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max") && i + 1 < argc) max = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--fps") && i + 1 < argc) fps = atof(argv[++i]);
+        else if (nfiles < 256) files[nfiles++] = argv[i];
+    }
+    vf_context *ctx;
+    vf_context_create(NULL, &ctx);
+    vf_engine *e = load_engine(ctx, argv[1], argv[2], be);
+    if (!e) return 2;
+    vf_session_config cfg = vf_session_default_config();
+    if (load_config(config, &cfg)) { fprintf(stderr, "vf_client_sim: bad --config %s\n", config); return 2; }
+    vf_session *s;
+    if (vf_session_create(e, &cfg, &s)) { fprintf(stderr, "vf_client_sim: session: %s\n", vf_context_last_error(ctx)); return 2; }
+    size_t mn = 0, pos = 0;
+    uint8_t *mj = mjpeg ? vf_sim_read(mjpeg, &mn) : NULL;
+    if (mjpeg && !mj) { fprintf(stderr, "vf_client_sim: cannot read %s\n", mjpeg); return 2; }
+    int complete = 0, pushed = 0;
+    static char statuses[64][4096];   /* the status JSON of the last pushed frames, by index */
+    for (int k = 0; !complete && pushed < max; k++) {
+        size_t n = 0;
+        uint8_t *own = NULL;
+        const uint8_t *bytes;
+        double ts;
+        if (mj) {
+            bytes = next_jpeg(mj, mn, &pos, &n);
+            if (!bytes) break;
+            if (k < start) continue;
+            ts = 1000.0 * k / fps;
+        } else {
+            if (k >= nfiles) break;
+            bytes = own = vf_sim_read(files[k], &n);
+            ts = 100.0 * k;
+            if (!bytes) { fprintf(stderr, "vf_client_sim: cannot read %s\n", files[k]); return 2; }
+        }
+        vf_image_buffer buf;
+        vf_status r = vf_image_decode(ctx, bytes, n, NULL, &buf, NULL);
+        free(own);
+        if (r) { fprintf(stderr, "vf_client_sim: decode: %s\n", vf_context_last_error(ctx)); return 2; }
+        vf_frame f = {buf.width, buf.height, buf.stride, 4, buf.data, ts};
+        vf_frame_status st;
+        r = vf_session_push_frame(s, &f, &st);
+        vf_image_buffer_free(&buf);
+        if (r) { fprintf(stderr, "vf_client_sim: push: %s\n", vf_context_last_error(ctx)); return 2; }
+        pushed++;
+        complete = st.complete;
+        vf_frame_status_json(&st, statuses[st.index % 64], sizeof statuses[0], NULL);
+        if (getenv("VF_SIM_VERBOSE")) fprintf(stderr, "frame %d: %s\n", k, vf_guidance_string(st.quality.guidance));
+    }
+    if (!complete) { fprintf(stderr, "vf_client_sim: capture not complete after %d frames\n", pushed); return 3; }
+    vf_session_result res;
+    if (vf_session_finish(s, &res)) { fprintf(stderr, "vf_client_sim: finish: %s\n", vf_context_last_error(ctx)); return 2; }
+    static char json[1 << 17];
+    vf_session_result_json(s, &res, json, sizeof json, NULL);
+    printf("{\"models\":{\"detector\":\"%s\",\"mesh\":\"%s\",\"pad_v2\":\"%s\",\"pad_v1se\":\"%s\",\"embedder\":\"%s\"},\"result\":%s,\"frames\":[",
+           vf_engine_model_hash(e, 0), vf_engine_model_hash(e, 1), vf_engine_model_hash(e, 2), vf_engine_model_hash(e, 3),
+           vf_engine_model_hash(e, 4), json);
+    for (int i = 0; i < vf_session_kept_count(s); i++) {
+        vf_frame f;
+        int index;
+        vf_session_kept_frame(s, i, &f, &index);
+        printf("%s{\"index\":%d,\"timestamp\":%.3f,\"width\":%d,\"height\":%d,\"status\":", i ? "," : "", index, f.timestamp_ms, f.width, f.height);
+        fputs(statuses[index % 64], stdout);
+        membuf m = {0};
+        stbi_write_jpg_to_func(mb_write, &m, f.width, f.height, f.channels, f.pixels, quality);
+        printf(",\"jpeg\":\"");
+        b64(m.p, m.n);
+        printf("\"}");
+        free(m.p);
+    }
+    printf("]}\n");
+    vf_session_free(s);
+    vf_engine_free(e);
+    vf_context_free(ctx);
+    free(mj);
+    return 0;
+}
