@@ -1,0 +1,242 @@
+/* test_liveness.c - passive liveness (src/face/liveness.c) on real live photos of the shared data
+ * set and on simulated presentation attacks made from them here:
+ *   - a screen replay: the photo shown on an LCD and re-captured (subpixel stripes aliased into
+ *     moire, the display's gamma and reduced contrast, a blue cast, slight defocus);
+ *   - a halftone print: CMY dots (~55 across the face) on paper white, re-captured (blurred over a dot);
+ * each must score lower than the original; the originals must pass the session's threshold.
+ * Also: VF_E_NO_MODEL without weights (a session never passes liveness it did not run), the
+ * box convention (vf_liveness_box) on a known mesh box, bad arguments.
+ *
+ *   test_liveness MODELS_DIR PAD_MODELS_DIR DATA_DIR    exit 77 (skip) without the data or weights */
+#include "face/face.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_pass, g_fail;
+#define CHECK(cond, ...) do { if (cond) g_pass++; else { g_fail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+static vf_context *g_ctx;
+
+static uint8_t *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = sz > 0 ? malloc((size_t)sz) : NULL;
+    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) { free(b); b = NULL; }
+    fclose(f);
+    *n = (size_t)sz;
+    return b;
+}
+
+static vf_model *load_model(const char *dir, const char *name) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t n;
+    uint8_t *b = read_file(path, &n);
+    vf_model *m = NULL;
+    if (b && vf_model_load(g_ctx, b, n, NULL, &m)) m = NULL;
+    free(b);
+    return m;
+}
+
+typedef struct img { int w, h; uint8_t *p; } img; /* RGB8, packed */
+
+static int load_image(const char *data, const char *rel, img *out) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", data, rel);
+    size_t n;
+    uint8_t *b = read_file(path, &n);
+    if (!b) return -1;
+    vf_image_decode_options o = vf_image_decode_default_options();
+    o.format = VF_PIXEL_RGB8;
+    vf_image_buffer buf;
+    vf_status s = vf_image_decode(g_ctx, b, n, &o, &buf, NULL);
+    free(b);
+    if (s) return -1;
+    out->w = buf.width;
+    out->h = buf.height;
+    out->p = malloc((size_t)buf.width * buf.height * 3);
+    for (int y = 0; y < buf.height; y++) memcpy(out->p + (size_t)y * buf.width * 3, buf.data + y * buf.stride, (size_t)buf.width * 3);
+    vf_image_buffer_free(&buf);
+    return 0;
+}
+
+static vf_image view(const img *a) { return (vf_image){a->w, a->h, (size_t)a->w * 3, VF_PIXEL_RGB8, a->p}; }
+static uint8_t clamp8(double v) { return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5); }
+
+/* The photo on an LCD, re-captured by a camera at about the display's pixel pitch. */
+static img simulate_screen(const img *a) {
+    img o = {a->w, a->h, malloc((size_t)a->w * a->h * 3)};
+    const double pi = 3.14159265358979;
+    for (int y = 0; y < a->h; y++)
+        for (int x = 0; x < a->w; x++) {
+            /* 3x3 defocus */
+            double s[3] = {0, 0, 0};
+            int n = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int X = x + dx, Y = y + dy;
+                    if (X < 0 || Y < 0 || X >= a->w || Y >= a->h) continue;
+                    for (int k = 0; k < 3; k++) s[k] += a->p[((size_t)Y * a->w + X) * 3 + k];
+                    n++;
+                }
+            /* a beat between the subpixel pitch and the camera's: slow bands of the stripe pattern */
+            double beat = 0.5 + 0.5 * sin(2 * pi * (0.021 * x + 0.013 * y));
+            static const double cast[3] = {0.90, 1.0, 1.10};
+            for (int k = 0; k < 3; k++) {
+                double v = s[k] / n / 255.0;
+                v = 0.08 + 0.84 * pow(v, 0.85);                                   /* display gamma, black level */
+                double stripe = 1.0 - 0.30 * beat * (0.5 + 0.5 * cos(2 * pi * (x / 3.0 - k / 3.0)));
+                o.p[((size_t)y * a->w + x) * 3 + k] = clamp8(255.0 * v * stripe * cast[k]);
+            }
+        }
+    return o;
+}
+
+/* (2r+1)^2 box blur: a camera's optics re-capturing a flat target. */
+static void blur(img *a, int r) {
+    uint8_t *src = malloc((size_t)a->w * a->h * 3);
+    memcpy(src, a->p, (size_t)a->w * a->h * 3);
+    for (int y = 0; y < a->h; y++)
+        for (int x = 0; x < a->w; x++)
+            for (int k = 0; k < 3; k++) {
+                int s = 0, n = 0;
+                for (int dy = -r; dy <= r; dy++)
+                    for (int dx = -r; dx <= r; dx++) {
+                        int X = x + dx, Y = y + dy;
+                        if (X < 0 || Y < 0 || X >= a->w || Y >= a->h) continue;
+                        s += src[((size_t)Y * a->w + X) * 3 + k];
+                        n++;
+                    }
+                a->p[((size_t)y * a->w + x) * 3 + k] = (uint8_t)((s + n / 2) / n);
+            }
+    free(src);
+}
+
+/* The photo printed with CMY halftone dots on paper, re-captured: `cell` pixels per dot, chosen
+ * from the face size so that every photo gets the same ~55 dots across the face. */
+static img simulate_halftone(const img *a, int cell) {
+    img o = {a->w, a->h, malloc((size_t)a->w * a->h * 3)};
+    for (size_t i = 0; i < (size_t)a->w * a->h * 3; i++) o.p[i] = 240; /* paper */
+    for (int cy = 0; cy < a->h; cy += cell)
+        for (int cx = 0; cx < a->w; cx += cell) {
+            double m[3] = {0, 0, 0};
+            int n = 0;
+            for (int y = cy; y < cy + cell && y < a->h; y++)
+                for (int x = cx; x < cx + cell && x < a->w; x++, n++)
+                    for (int k = 0; k < 3; k++) m[k] += a->p[((size_t)y * a->w + x) * 3 + k];
+            for (int k = 0; k < 3; k++) {
+                double cover = 1.0 - m[k] / n / 255.0;               /* ink of the complementary colour */
+                double r2 = cover * cell * cell / 3.14159265358979;  /* dot area = coverage */
+                for (int y = cy; y < cy + cell && y < a->h; y++)
+                    for (int x = cx; x < cx + cell && x < a->w; x++) {
+                        double dx = x - cx - (cell - 1) * 0.5, dy = y - cy - (cell - 1) * 0.5;
+                        if (dx * dx + dy * dy <= r2) o.p[((size_t)y * a->w + x) * 3 + k] = 25;
+                    }
+            }
+        }
+    blur(&o, cell / 2); /* the camera does not resolve single dots */
+    return o;
+}
+
+static int score(vf_model *det, vf_model *mesh, const vf_liveness_models *pad, const img *a, vf_liveness_score *out, float *face_w) {
+    vf_image v = view(a);
+    vf_face_box faces[VF_DETECT_MAX_FACES];
+    int nf = 0;
+    vf_face_landmarks lm;
+    if (vf_detect_faces(g_ctx, det, &v, NULL, faces, &nf) || nf < 1) return -1;
+    if (face_w) *face_w = faces[0].x1 - faces[0].x0;
+    if (vf_face_landmarks_run(g_ctx, mesh, &v, &faces[0], &lm)) return -1;
+    float box[4];
+    vf_liveness_box(&lm, box);
+    return vf_liveness_run(g_ctx, pad, &v, box, out) == VF_OK ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) { fprintf(stderr, "usage: test_liveness MODELS_DIR PAD_MODELS_DIR DATA_DIR\n"); return 2; }
+    vf_context_create(NULL, &g_ctx);
+
+    /* the box convention: centre shifted by (-0.010 w, +0.012 h), size x1.125 / x0.989 */
+    vf_face_landmarks lm;
+    memset(&lm, 0, sizeof lm);
+    lm.box[0] = 100; lm.box[1] = 200; lm.box[2] = 300; lm.box[3] = 400;
+    float b[4];
+    vf_liveness_box(&lm, b);
+    CHECK(fabsf(b[0] - 85.5f) < 1e-3f && fabsf(b[2] - 310.5f) < 1e-3f && fabsf(b[1] - 203.5f) < 1e-3f && fabsf(b[3] - 401.3f) < 1e-3f,
+          "vf_liveness_box: %.3f %.3f %.3f %.3f", b[0], b[1], b[2], b[3]);
+
+    /* no weights: VF_E_NO_MODEL, never a score */
+    static uint8_t grey[64 * 64 * 3];
+    memset(grey, 128, sizeof grey);
+    vf_image gi = {64, 64, 64 * 3, VF_PIXEL_RGB8, grey};
+    vf_liveness_models none = {NULL, NULL};
+    vf_liveness_score ls = {-1, -1, -1};
+    float gb[4] = {16, 16, 48, 48};
+    CHECK(vf_liveness_run(g_ctx, &none, &gi, gb, &ls) == VF_E_NO_MODEL && ls.live == -1, "no weights must give VF_E_NO_MODEL");
+    CHECK(strstr(vf_context_last_error(g_ctx), "fetch-models") != NULL, "message: %s", vf_context_last_error(g_ctx));
+
+    char probe[2048];
+    snprintf(probe, sizeof probe, "%s/pad/labels.csv", argv[3]);
+    FILE *pf = fopen(probe, "rb");
+    vf_liveness_models pad = {load_model(argv[2], "minifasnet-v2.vfm"), load_model(argv[2], "minifasnet-v1se.vfm")};
+    vf_model *det = load_model(argv[1], "blazeface-front.vfm"), *mesh = load_model(argv[1], "facemesh.vfm");
+    if (!pf || !pad.v2 || !pad.v1se) {
+        printf("SKIP: %s (../shared/data/pad and the MiniFASNet weights in %s are needed; tools/fetch-models)\n%d passed, %d failed\n",
+               !pf ? "no data set" : "no MiniFASNet weights", argv[2], g_pass, g_fail);
+        return g_fail ? 1 : 77;
+    }
+    fclose(pf);
+    CHECK(det && mesh, "detector and mesh models in %s", argv[1]);
+    /* bad arguments */
+    float tiny[4] = {10, 10, 14, 14};
+    CHECK(vf_liveness_run(g_ctx, &pad, &gi, tiny, &ls) == VF_E_INVALID_ARG, "4-pixel box refused");
+    CHECK(vf_liveness_run_crops(g_ctx, &pad, &gi, gb, 3, &ls) == VF_E_INVALID_ARG, "3 scales refused");
+
+    const float pass_at = vf_session_default_config().live_pass;
+    static const char *live[] = {"pad/apfol_liveness/frames/real2_t05.25.jpg", "pad/apfol_liveness/frames/real2_t07.62.jpg",
+                                 "pad/apfol_liveness/frames/real2_t09.99.jpg", "pad/silent_face/image_T1.jpg",
+                                 "pad/silent_face/image_T2.jpg", "pad/doubango/genuine.jpg"};
+    int n_img = 0, n_screen = 0, n_print = 0;
+    double drop_screen = 0, drop_print = 0;
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
+        img a;
+        if (load_image(argv[3], live[i], &a)) { CHECK(0, "cannot load %s", live[i]); continue; }
+        vf_liveness_score so, ss, sh;
+        float fw = 0;
+        int r0 = score(det, mesh, &pad, &a, &so, &fw);
+        int cell = (int)(fw / 55.0f + 0.5f);
+        img s = simulate_screen(&a), h = simulate_halftone(&a, cell < 3 ? 3 : cell);
+        int r1 = score(det, mesh, &pad, &s, &ss, NULL), r2 = score(det, mesh, &pad, &h, &sh, NULL);
+        CHECK(!r0, "%s: no face or no score on the live photo: %s", live[i], vf_context_last_error(g_ctx));
+        if (r0) { free(a.p); free(s.p); free(h.p); continue; }
+        /* an attack image where no face is found is refused by the session as well (it never
+         * passes liveness); it is counted, and most attacks must reach the model */
+        printf("  %-45s original %.4f  screen %s%.4f  halftone print %s%.4f\n", live[i], so.live, r1 ? "no face " : "",
+               r1 ? 0.0 : ss.live, r2 ? "no face " : "", r2 ? 0.0 : sh.live);
+        CHECK(so.live >= pass_at, "%s: live photo scores %.4f < %.2f", live[i], so.live, pass_at);
+        if (!r1) {
+            CHECK(ss.live < so.live, "%s: simulated screen %.4f not below the original %.4f", live[i], ss.live, so.live);
+            drop_screen += so.live - ss.live;
+            n_screen++;
+        }
+        if (!r2) {
+            CHECK(sh.live < so.live, "%s: simulated print %.4f not below the original %.4f", live[i], sh.live, so.live);
+            drop_print += so.live - sh.live;
+            n_print++;
+        }
+        n_img++;
+        free(a.p); free(s.p); free(h.p);
+    }
+    CHECK(n_img == 6 && 2 * n_screen >= n_img && 2 * n_print >= n_img, "scored: %d live photos, %d screens, %d prints", n_img, n_screen, n_print);
+    printf("mean drop of the live score: screen %.3f over %d photos, halftone print %.3f over %d\n", n_screen ? drop_screen / n_screen : 0,
+           n_screen, n_print ? drop_print / n_print : 0, n_print);
+    vf_model_free(det); vf_model_free(mesh); vf_model_free(pad.v2); vf_model_free(pad.v1se);
+    vf_context_free(g_ctx);
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
