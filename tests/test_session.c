@@ -5,7 +5,10 @@
  *     after K good frames, liveness passes (or reports VF_E_NO_MODEL without PAD weights), the
  *     embedding is unit-length, and a second capture of the same person matches strongly
  *   - a capture of a phone-replay attack (fake2_*) does not pass liveness
- *   - bad input: oversized frame, wrong channel count, finish before complete, push after finish
+ *   - bad input: oversized frame, wrong channel count, finish before complete, push after finish;
+ *     zero/negative/huge sizes, short stride, NULL pixels, each with a message naming the problem
+ *   - kept frames (capture order, push indices, timestamps, pixels equal to what was pushed) and
+ *     the frame fingerprint
  * Skips (exit 77) the parts that need ../shared/data when it is absent. */
 #include "../src/core/json.h"
 #include "../src/core/sha256.h"
@@ -124,6 +127,144 @@ static void run_capture(vf_context *ctx, vf_engine *e, const char *dir, const ch
     vf_session_free(s);
 }
 
+
+/* The kept frames: after each push, vf_session_kept_count equals the good streak (at most K),
+ * vf_session_kept_frame returns them oldest first with their push indices, timestamps and
+ * packed pixels equal to what was pushed (pushed here with a padded stride). */
+static void test_kept_frames(vf_context *ctx, vf_engine *e, const char *dir) {
+    static const char *names[] = {"real2_t05.25", "real2_t06.43", "real2_t07.62", "real2_t09.99", "real2_t11.18"};
+    enum { N = 5, K = 3 };
+    vf_session_config cfg = vf_session_default_config();
+    cfg.quality.max_motion = 10.0f; /* frames 1.2 s apart */
+    cfg.good_frames = K;
+    cfg.liveness_frames = 1;
+    vf_session *s = NULL;
+    CHECK(vf_session_create(e, &cfg, &s) == VF_OK, "create: %s", vf_context_last_error(ctx));
+    if (!s) return;
+    static uint8_t *pushed[N];
+    int w = 0, h = 0, good[N] = {0}, streak = 0;
+    const size_t pad = 12;
+    for (int t = 0; t < N; t++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s.jpg", dir, names[t]);
+        size_t n;
+        uint8_t *bytes = read_file(path, &n);
+        vf_image_buffer buf;
+        int ok = bytes && vf_image_decode(ctx, bytes, n, NULL, &buf, NULL) == VF_OK;
+        free(bytes);
+        CHECK(ok, "decode %s", path);
+        if (!ok) break;
+        w = buf.width; h = buf.height;
+        size_t stride = (size_t)w * 4 + pad, row = (size_t)w * 4;
+        uint8_t *px = malloc(stride * (size_t)h);
+        memset(px, 0xA5, stride * (size_t)h);
+        for (int y = 0; y < h; y++) memcpy(px + (size_t)y * stride, buf.data + (size_t)y * buf.stride, row);
+        pushed[t] = malloc(row * (size_t)h);
+        for (int y = 0; y < h; y++) memcpy(pushed[t] + (size_t)y * row, buf.data + (size_t)y * buf.stride, row);
+        vf_image_buffer_free(&buf);
+        vf_frame f = {w, h, stride, 4, px, 1000.0 + 33.25 * t};
+        vf_frame_status st;
+        CHECK(vf_session_push_frame(s, &f, &st) == VF_OK, "push %s: %s", names[t], vf_context_last_error(ctx));
+        free(px);
+        good[t] = st.good;
+        streak = st.good ? streak + 1 : 0;
+        int want = streak < K ? streak : K;
+        int count = vf_session_kept_count(s);
+        CHECK(count == want, "after %s: %d kept frames, streak %d", names[t], count, streak);
+        for (int i = 0; i < count; i++) {
+            vf_frame k;
+            int idx = -1;
+            CHECK(vf_session_kept_frame(s, i, &k, &idx) == VF_OK, "kept_frame %d", i);
+            int expect = t - count + 1 + i; /* the last `count` pushes, oldest first */
+            CHECK(idx == expect && good[expect], "kept frame %d after push %d: index %d, expected %d", i, t, idx, expect);
+            if (idx < 0 || idx > t) continue;
+            CHECK(k.width == w && k.height == h && k.channels == 4 && k.stride == (size_t)w * 4, "kept frame %d: %dx%d/%d stride %zu", i,
+                  k.width, k.height, k.channels, k.stride);
+            CHECK(k.timestamp_ms == 1000.0 + 33.25 * idx, "kept frame %d: timestamp %.2f", i, k.timestamp_ms);
+            CHECK(k.pixels && !memcmp(k.pixels, pushed[idx], (size_t)w * 4 * (size_t)h), "kept frame %d: pixels differ from push %d", i, idx);
+        }
+        vf_frame k;
+        CHECK(vf_session_kept_frame(s, count, &k, NULL) == VF_E_INVALID_ARG && vf_session_kept_frame(s, -1, &k, NULL) == VF_E_INVALID_ARG,
+              "kept_frame out of range");
+    }
+    int n_good = 0;
+    for (int t = 0; t < N; t++) n_good += good[t];
+    CHECK(n_good >= K + 1, "only %d of %d frames good: the ring (more good frames than K) was not exercised", n_good, N);
+    vf_session_reset(s);
+    CHECK(vf_session_kept_count(s) == 0, "reset keeps %d frames", vf_session_kept_count(s));
+    vf_session_free(s);
+    CHECK(vf_session_kept_count(NULL) == 0, "kept_count(NULL)");
+    for (int t = 0; t < N; t++) free(pushed[t]);
+}
+
+/* The frame fingerprint: equal frames (also through another stride or RGB instead of RGBA) hash
+ * equal; a changed sampled pixel, camera-like noise, another size change it. It samples a
+ * 32x32 grid (VF_FRAME_HASH_GRID): a change between grid points is not seen, by design. */
+static void test_fingerprint(vf_context *ctx) {
+    enum { W = 96, H = 64 };
+    static uint8_t a[W * H * 4], b[(W * 4 + 8) * H], c[W * H * 3];
+    uint32_t r = 12345;
+    for (int i = 0; i < W * H * 4; i++) { r ^= r << 13; r ^= r >> 17; r ^= r << 5; a[i] = (uint8_t)(r >> 24); }
+    for (int y = 0; y < H; y++) {
+        memcpy(b + (size_t)y * (W * 4 + 8), a + (size_t)y * W * 4, W * 4);
+        memset(b + (size_t)y * (W * 4 + 8) + W * 4, y, 8);
+        for (int x = 0; x < W; x++) memcpy(c + ((size_t)y * W + x) * 3, a + ((size_t)y * W + x) * 4, 3);
+    }
+    vf_frame fa = {W, H, W * 4, 4, a, 0}, fb = {W, H, W * 4 + 8, 4, b, 5}, fc = {W, H, W * 3, 3, c, 0};
+    uint64_t ha = 0, hb = 1, hc = 2, hx = 0;
+    CHECK(vf_frame_fingerprint(ctx, &fa, &ha) == VF_OK && vf_frame_fingerprint(ctx, &fb, &hb) == VF_OK &&
+          vf_frame_fingerprint(ctx, &fc, &hc) == VF_OK, "fingerprint: %s", vf_context_last_error(ctx));
+    CHECK(ha == hb && ha == hc, "equal pixels: %016llx %016llx %016llx", (unsigned long long)ha, (unsigned long long)hb, (unsigned long long)hc);
+    CHECK(vf_frame_fingerprint(ctx, &fa, &hx) == VF_OK && hx == ha, "not deterministic");
+    /* pixel (1, 1) is the first grid sample of a 96x64 frame: x = (2*0+1)*96/64 = 1, y = 1 */
+    a[(1 * W + 1) * 4 + 2] ^= 1;
+    CHECK(vf_frame_fingerprint(ctx, &fa, &hx) == VF_OK && hx != ha, "a changed pixel (one bit of blue) kept the hash");
+    a[(1 * W + 1) * 4 + 2] ^= 1;
+    a[(1 * W + 1) * 4 + 3] ^= 0xFF; /* alpha is not part of the picture */
+    CHECK(vf_frame_fingerprint(ctx, &fa, &hx) == VF_OK && hx == ha, "alpha changed the hash");
+    for (int i = 0; i < W * H * 4; i += 4) { r ^= r << 13; r ^= r >> 17; r ^= r << 5; a[i] = (uint8_t)(a[i] + (r >> 31)); } /* sensor noise: +1 on half the pixels */
+    CHECK(vf_frame_fingerprint(ctx, &fa, &hx) == VF_OK && hx != ha, "noise kept the hash");
+    vf_frame small = {W - 1, H, W * 4, 4, a, 0};
+    uint64_t hs = 0;
+    CHECK(vf_frame_fingerprint(ctx, &small, &hs) == VF_OK && hs != hx, "another width kept the hash");
+    vf_frame bad = {W, H, W * 4 - 1, 4, a, 0};
+    CHECK(vf_frame_fingerprint(ctx, &bad, &hs) == VF_E_INVALID_ARG && strstr(vf_context_last_error(ctx), "stride"),
+          "short stride: %s", vf_context_last_error(ctx));
+    vf_frame two = {W, H, W * 4, 2, a, 0};
+    CHECK(vf_frame_fingerprint(ctx, &two, &hs) == VF_E_IMAGE, "2 channels");
+    CHECK(vf_frame_fingerprint(ctx, NULL, &hs) == VF_E_INVALID_ARG && vf_frame_fingerprint(ctx, &fa, NULL) == VF_E_INVALID_ARG, "NULL");
+}
+
+/* Bad frames through the public API: every one refused with a status and a message that names
+ * the problem; the session stays usable. */
+static void test_bad_frames(vf_context *ctx, vf_engine *e) {
+    vf_session *s;
+    vf_session_config cfg = vf_session_default_config();
+    CHECK(vf_session_create(e, &cfg, &s) == VF_OK, "create");
+    static uint8_t px[64 * 64 * 4];
+    struct { vf_frame f; vf_status want; const char *msg; } cases[] = {
+        {{0, 64, 256, 4, px, 0}, VF_E_IMAGE, "0x64"},
+        {{64, 0, 256, 4, px, 0}, VF_E_IMAGE, "64x0"},
+        {{-5, 64, 256, 4, px, 0}, VF_E_IMAGE, "-5x64"},
+        {{1 << 30, 1 << 30, (size_t)1 << 32, 4, px, 0}, VF_E_IMAGE, "max_width"},
+        {{64, 64, 255, 4, px, 0}, VF_E_INVALID_ARG, "stride"},
+        {{64, 64, 0, 4, px, 0}, VF_E_INVALID_ARG, "stride"},
+        {{64, 64, 256, 4, NULL, 0}, VF_E_INVALID_ARG, "NULL"},
+        {{64, 64, 256, 1, px, 0}, VF_E_IMAGE, "channels"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vf_frame_status st;
+        vf_status r = vf_session_push_frame(s, &cases[i].f, &st);
+        const char *m = vf_context_last_error(ctx);
+        CHECK(r == cases[i].want && strstr(m, cases[i].msg), "bad frame %zu: status %d (want %d), message '%s' (want '%s')", i, r,
+              cases[i].want, m, cases[i].msg);
+    }
+    vf_frame ok = {64, 64, 256, 4, px, 0};
+    vf_frame_status st;
+    CHECK(vf_session_push_frame(s, &ok, &st) == VF_OK && st.index == 0, "a valid frame after the bad ones: index %d", st.index);
+    vf_session_free(s);
+}
+
 int main(int argc, char **argv) {
     test_sha256();
     test_json();
@@ -173,6 +314,10 @@ int main(int argc, char **argv) {
     vf_session_free(s);
     cfg.good_frames = 0;
     CHECK(vf_session_create(e, &cfg, &s) == VF_E_INVALID_ARG, "good_frames 0 refused");
+
+    test_bad_frames(ctx, e);
+    test_fingerprint(ctx);
+    test_kept_frames(ctx, e, p);
 
     /* live capture */
     static capture live, live2, fake;

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 0, or -1 unreadable, -2 empty, -3 over 256 MiB. */
 static int read_all(const char *path, uint8_t **data, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return -1; }
     long sz = ftell(f);
     fseek(f, 0, SEEK_SET);
-    if (sz <= 0 || sz > (256L << 20)) { fclose(f); return -1; }
+    if (sz <= 0 || sz > (256L << 20)) { fclose(f); return sz == 0 ? -2 : sz > 0 ? -3 : -1; }
     *data = malloc((size_t)sz);
     if (!*data || fread(*data, 1, (size_t)sz, f) != (size_t)sz) { free(*data); fclose(f); return -1; }
     fclose(f);
@@ -112,7 +113,12 @@ vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pa
 static int decode_file(vf_context *ctx, const char *path, vf_image_buffer *buf) {
     uint8_t *bytes;
     size_t n;
-    if (read_all(path, &bytes, &n)) { printf("{\"image\":\"%s\",\"error\":\"io\",\"message\":\"cannot read\"}\n", path); return 2; }
+    int rd = read_all(path, &bytes, &n);
+    if (rd) {
+        printf("{\"image\":\"%s\",\"error\":\"io\",\"message\":\"%s\"}\n", path,
+               rd == -2 ? "empty file (0 bytes)" : rd == -3 ? "file over 256 MiB" : "cannot read");
+        return 2;
+    }
     vf_status s = vf_image_decode(ctx, bytes, n, NULL, buf, NULL);
     free(bytes);
     if (s) { printf("{\"image\":\"%s\",\"error\":\"%s\",\"message\":\"%s\"}\n", path, vf_status_string(s), vf_context_last_error(ctx)); return 1; }
