@@ -178,7 +178,7 @@ async function onReference() {
   state.refEmbedding = null;
   if (!f) return;
   try {
-    const r = await state.vf.analyzeImage(f, { max_frame_width: 4096, max_frame_height: 4096 });
+    const r = await state.vf.analyzeImage(f);
     if (!r.result || r.result.embedding.status !== 'ok') {
       $('match').textContent = `No usable face in the reference (${guidanceMessage(r.status.quality.guidance)}).`;
       return;

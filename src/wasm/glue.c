@@ -6,6 +6,7 @@
  * through the accessors below. Only the browser module links it. */
 #include "veriface.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,20 +65,54 @@ void vf_wasm_engine_free(vf_wasm_engine *w) {
     free(w);
 }
 
-/* A session with the library defaults, except what the server's session config sets; a value
- * <= 0 keeps the default. NULL on failure (message: vf_wasm_engine_error). */
-vf_wasm_session *vf_wasm_session_create(vf_wasm_engine *w, int good_frames, int liveness_frames, int max_width,
-                                        int max_height) {
+/* Session configs: JS starts from the defaults and sets each value the server's session config
+ * carries, by its C field name (vf_session_config and vf_quality_config), so the page runs exactly
+ * the checks the server re-runs. */
+vf_session_config *vf_wasm_config_new(void) {
+    vf_session_config *c = malloc(sizeof *c);
+    if (c) *c = vf_session_default_config();
+    return c;
+}
+
+void vf_wasm_config_free(vf_session_config *c) { free(c); }
+
+#define VF_QFIELD(name) {#name, offsetof(vf_quality_config, name)}
+static const struct { const char *name; size_t offset; } quality_fields[] = {
+    VF_QFIELD(min_face_width), VF_QFIELD(max_face_width), VF_QFIELD(max_center_offset), VF_QFIELD(min_presence),
+    VF_QFIELD(max_yaw), VF_QFIELD(max_pitch), VF_QFIELD(max_roll), VF_QFIELD(min_eye_open), VF_QFIELD(min_brightness),
+    VF_QFIELD(max_brightness), VF_QFIELD(max_light_asymmetry), VF_QFIELD(max_glare), VF_QFIELD(min_sharpness),
+    VF_QFIELD(max_motion),
+};
+
+/* Set one field; VF_E_INVALID_ARG for an unknown name (vf_session_create validates the values). */
+int vf_wasm_config_set(vf_session_config *c, const char *name, double value) {
+    if (!c || !name) return VF_E_INVALID_ARG;
+    if (!strcmp(name, "good_frames")) c->good_frames = (int)value;
+    else if (!strcmp(name, "liveness_frames")) c->liveness_frames = (int)value;
+    else if (!strcmp(name, "live_pass")) c->live_pass = (float)value;
+    else if (!strcmp(name, "live_fail")) c->live_fail = (float)value;
+    else if (!strcmp(name, "max_width")) c->max_width = (int32_t)value;
+    else if (!strcmp(name, "max_height")) c->max_height = (int32_t)value;
+    else {
+        for (size_t i = 0; i < sizeof quality_fields / sizeof quality_fields[0]; i++) {
+            if (!strcmp(name, quality_fields[i].name)) {
+                *(float *)((char *)&c->quality + quality_fields[i].offset) = (float)value;
+                return VF_OK;
+            }
+        }
+        return VF_E_INVALID_ARG;
+    }
+    return VF_OK;
+}
+
+/* A session with config `c` (copied; NULL = defaults). NULL on failure (message:
+ * vf_wasm_engine_error). */
+vf_wasm_session *vf_wasm_session_create(vf_wasm_engine *w, const vf_session_config *c) {
     if (!w || !w->engine) return NULL;
     vf_wasm_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->w = w;
-    s->cfg = vf_session_default_config();
-    if (good_frames > 0) s->cfg.good_frames = good_frames;
-    if (liveness_frames > 0) s->cfg.liveness_frames = liveness_frames;
-    if (s->cfg.liveness_frames > s->cfg.good_frames) s->cfg.liveness_frames = s->cfg.good_frames;
-    if (max_width > 0) s->cfg.max_width = max_width;
-    if (max_height > 0) s->cfg.max_height = max_height;
+    s->cfg = c ? *c : vf_session_default_config();
     if (vf_session_create(w->engine, &s->cfg, &s->session) != VF_OK) {
         free(s);
         return NULL;

@@ -15,7 +15,7 @@ export const CHROMIUM = process.env.VF_CHROMIUM || '/usr/bin/chromium';
 export const SERVER = path.resolve(ROOT, process.env.VF_SERVER || 'build/veriface-server');
 export const WEB = path.resolve(ROOT, process.env.VF_WEB || 'build/web');
 export const ARTIFACTS = path.join(ROOT, 'build/test-artifacts');
-export const API_KEY = 'browser-test-key';
+export const API_KEY = 'browser-test-key-0123456789';   // the server wants 16..127 characters
 
 /** Why the browser suite cannot run here, or null. */
 export function skipReason() {
@@ -108,7 +108,14 @@ export function watchPage(page) {
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  // Chromium reports worker fetches read through a body stream (the progress callback) as
+  // ERR_ABORTED to the devtools protocol although every byte arrives (the engine checks the model
+  // hashes); other failures count.
+  page.on('requestfailed', (r) => {
+    const e = r.failure() && r.failure().errorText;
+    if (!(e === 'net::ERR_ABORTED' && /\.(vfm|wasm)$/.test(r.url()))) problems.push(`request failed: ${r.url()} ${e}`);
+  });
   return problems;
 }
 

@@ -52,13 +52,41 @@ export class Engine {
     this.models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, M.UTF8ToString(M._vf_wasm_engine_model_hash(handle, i))]));
   }
 
-  /** config: the server's session config (good_frames, max_frame_width/height) or the C names. */
+  /**
+   * config: the server's session config (PACKAGE.md section 1: good_frames, liveness_frames,
+   * live_pass, live_fail, max_frame_width/height, quality: { <vf_quality_config field>: value }).
+   * Absent values keep the C defaults; an unknown quality field is an error (the page must run
+   * exactly the server's checks).
+   */
   createSession(config = {}) {
     const M = this.M;
-    const s = M._vf_wasm_session_create(this.handle, config.good_frames | 0, config.liveness_frames | 0,
-      (config.max_frame_width || config.max_width) | 0, (config.max_frame_height || config.max_height) | 0);
-    if (!s) throw new VerifaceError('invalid_arg', `session: ${M.UTF8ToString(M._vf_wasm_engine_error(this.handle))}`);
-    return new Session(this, s);
+    const c = M._vf_wasm_config_new();
+    if (!c) throw new VerifaceError('no_memory', 'session config');
+    try {
+      const set = (name, v) => {
+        if (v === undefined || v === null) return;
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new VerifaceError('invalid_arg', `session config ${name}: not a number`);
+        const n = M.lengthBytesUTF8(name) + 1, p = M._malloc(n);
+        M.stringToUTF8(name, p, n);
+        const st = M._vf_wasm_config_set(c, p, v);
+        M._free(p);
+        if (st !== 0) throw new VerifaceError('invalid_arg', `session config: unknown field ${name}`);
+      };
+      set('good_frames', config.good_frames);
+      set('liveness_frames', config.liveness_frames);
+      set('live_pass', config.live_pass);
+      set('live_fail', config.live_fail);
+      set('max_width', config.max_frame_width ?? config.max_width);
+      set('max_height', config.max_frame_height ?? config.max_height);
+      for (const [k, v] of Object.entries(config.quality || {})) set(k, v);
+      // a one-frame analysis may ask for fewer good frames than the default liveness frames
+      if (config.good_frames && !config.liveness_frames) set('liveness_frames', Math.min(config.good_frames, 3));
+      const s = M._vf_wasm_session_create(this.handle, c);
+      if (!s) throw new VerifaceError('invalid_arg', `session: ${M.UTF8ToString(M._vf_wasm_engine_error(this.handle))}`);
+      return new Session(this, s);
+    } finally {
+      M._vf_wasm_config_free(c);
+    }
   }
 
   close() {

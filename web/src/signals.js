@@ -5,10 +5,18 @@ import { sha256Hex } from './bytes.js';
 
 const round = (x, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 
-/** JSON-safe copy of getSettings()/getCapabilities() (ranges and arrays kept). */
+/** JSON-safe copy of getSettings()/getCapabilities() (ranges and arrays kept), without the raw
+ *  device and group ids (the device id travels hashed only). */
 function plain(o) {
   if (!o) return null;
-  try { return JSON.parse(JSON.stringify(o)); } catch { return null; }
+  try {
+    const c = JSON.parse(JSON.stringify(o));
+    delete c.deviceId;
+    delete c.groupId;
+    return c;
+  } catch {
+    return null;
+  }
 }
 
 /** The WebGL renderer string (SwiftShader/llvmpipe betray software rendering), or null. */
@@ -108,10 +116,11 @@ export class PageWatch {
  */
 export async function cameraSignals(track, camera = {}) {
   if (!track) return null;
-  const settings = plain(track.getSettings ? track.getSettings() : null);
+  const raw = track.getSettings ? track.getSettings() : null;
+  const settings = plain(raw);
   let capabilities = null;
   try { capabilities = track.getCapabilities ? plain(track.getCapabilities()) : null; } catch { capabilities = null; }
-  const deviceId = (settings && settings.deviceId) || '';
+  const deviceId = (raw && raw.deviceId) || '';
   return {
     label: track.label || '',
     device_id_hash: deviceId ? await sha256Hex(deviceId) : null,
