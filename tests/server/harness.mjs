@@ -112,7 +112,7 @@ export function buildPackage(session, sim, { nonce = session.nonce, attempt = se
     format: 1, session_id: session.session_id, nonce, attempt, created_at: createdAt,
     capture: { started_at: createdAt - 5000, finished_at: createdAt - 100, frames_pushed: sim.result.frames, threaded: false },
     module: { web: '0.1.0', engine: '0.1.0', build: 'native-sim' },
-    models: sim.models, result: structuredClone(sim.result), frames, signals,
+    models: structuredClone(sim.models), result: structuredClone(sim.result), frames, signals,
   };
   if (mutate) mutate(pkg);
   return JSON.stringify(pkg);

@@ -1,0 +1,336 @@
+// protocol.test.mjs - the whole protocol against the real veriface-server (PACKAGE.md): a server
+// with the default capture settings for the live-video cases, a second one with the settings of
+// tests/test_session.c for the still frames of ../shared/data/pad (the phone replay).
+// Run: node protocol.test.mjs (env: VF_SERVER, VF_CLIENT_SIM, VF_MODELS, VF_PAD_MODELS, VF_SHARED_DATA).
+import * as h from './harness.mjs';
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+h.requireData();
+
+const STILLS = { good_frames: 2, liveness_frames: 2,
+  quality: { max_motion: 10, min_face_width: 0.12, max_center_offset: 0.30, max_yaw: 30 } };
+let A, B, live, spoof, refImage, staticDir;
+
+function sql(db, query) {
+  const out = execFileSync('python3', ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]);' +
+    'print(json.dumps(c.execute(sys.argv[2]).fetchall())); c.commit()', db, query], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out.toString());
+}
+
+before(async () => {
+  staticDir = join(process.env.TMPDIR || '/tmp', `vf-static-${process.pid}`);
+  mkdirSync(join(staticDir, 'pkg'), { recursive: true });
+  writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>demo</title>');
+  writeFileSync(join(staticDir, 'pkg', 'veriface.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  writeFileSync(join(staticDir, 'pkg', 'veriface.mjs'), 'export default 1;\n');
+  writeFileSync(join(staticDir, 'pkg', 'model.vfm'), 'VFM');
+  [A, B] = await Promise.all([
+    h.startServer({ limits: { per_ip_rate: 0, min_session_ttl: 1 } }, { extraArgs: ['--static', staticDir] }),
+    h.startServer({ session: STILLS, limits: { per_ip_rate: 0 } }),
+  ]);
+  const key = await h.newKey();
+  const sa = await h.createSession(A, key);
+  live = h.simulate(sa.body.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
+  const sb = await h.createSession(B, key);
+  const fakes = ['02.09', '03.68', '05.26', '06.85', '08.44', '10.03', '11.61', '13.20', '14.79'].map((t) => join(h.FRAMES(), `fake2_t${t}.jpg`));
+  spoof = h.simulate(sb.body.config, fakes);
+  refImage = readFileSync(join(h.FRAMES(), 'real2_t05.25.jpg')).toString('base64');
+});
+
+after(async () => {
+  await Promise.all([A?.stop(), B?.stop()]);
+  A?.cleanup(); B?.cleanup();
+});
+
+async function session(srv, body = {}) {
+  const key = await h.newKey();
+  const s = await h.createSession(srv, key, body);
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  return { key, s: s.body };
+}
+
+function auditCount(srv, id, code) {
+  return sql(srv.db, `SELECT count(*) FROM audit WHERE session_id='${id}' AND code='${code}'`)[0][0];
+}
+
+test('happy path: live capture + same-person reference -> approve, detail and audit recorded', async () => {
+  const { key, s } = await session(A, { reference: { image: refImage }, external_ref: 'case-1' });
+  assert.match(s.session_id, /^[0-9a-f]{32}$/);
+  assert.match(s.nonce, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(s.config.good_frames, 5);
+  assert.equal(live.frames.length, 5);
+  // a bad signature first: rejected, and it burns nothing
+  const bad = await h.postResult(A, s.session_id, h.buildPackage(s, live), key, { signature: h.b64url(new Uint8Array(64)) });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.body.error.code, 'bad_signature');
+  const r = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.decision, 'approve', r.text);
+  assert.equal(r.body.message, 'Verification complete.');
+  assert.equal(r.body.retry.next_nonce, null);
+  const d = await h.getSession(A, s.session_id);
+  assert.equal(d.status, 200);
+  assert.equal(d.body.decision, 'approve');
+  assert.equal(d.body.external_ref, 'case-1');
+  const det = d.body.attempts[0].detail;
+  assert.deepEqual(det.reasons, []);
+  assert.equal(det.server.match_band, 'strong');
+  assert.ok(det.server.live_score >= 0.62, JSON.stringify(det.server));
+  assert.ok(det.server.embedding_cosine_client > 0.99);
+  assert.equal(auditCount(A, s.session_id, 'approve'), 1);
+  assert.equal(auditCount(A, s.session_id, 'bad_signature'), 1);
+  // decided: the same package again is refused
+  const again = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error.code, 'session_closed');
+});
+
+test('different person as reference -> not approved (match)', async () => {
+  const other = readFileSync(join(h.env.data, 'faces/face_recognition/examples/knn_examples/test/obama1.jpg')).toString('base64');
+  const { key, s } = await session(A, { reference: { image: other } });
+  const r = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.decision, 'reject', r.text);
+  assert.equal(r.body.message, 'We could not verify your identity.');
+  const d = await h.getSession(A, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('match.below_threshold'), JSON.stringify(d.body.attempts[0].detail.reasons));
+});
+
+test('reference without a face -> 422 reference_no_face', async () => {
+  const key = await h.newKey();
+  const blank = readFileSync(join(staticDir, 'index.html')); // not an image at all -> corrupt_image
+  let r = await h.createSession(A, key, { reference: { image: blank.toString('base64') } });
+  assert.equal(r.status, 422);
+  assert.equal(r.body.error.code, 'corrupt_image');
+});
+
+test('tampered score: client liveness edited after running (attacker re-signs) -> reject tamper.liveness', async () => {
+  const { key, s } = await session(A);
+  const body = h.buildPackage(s, live, { mutate: (p) => { p.result.liveness.score = 0.7; } });
+  const r = await h.postResult(A, s.session_id, body, key);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.decision, 'reject');
+  assert.equal(r.body.message, 'We could not verify your identity.');   // generic: says nothing of the check
+  const d = await h.getSession(A, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail));
+});
+
+test('tampered spoof: replay frames with a forged passing result -> reject tamper.liveness', async () => {
+  const { key, s } = await session(B);
+  const body = h.buildPackage(s, spoof, { mutate: (p) => { p.result.liveness.score = 0.97; p.result.liveness.outcome = 'pass'; p.result.liveness.scores = [0.97, 0.97]; } });
+  const r = await h.postResult(B, s.session_id, body, key);
+  assert.equal(r.status, 200, r.text);
+  assert.notEqual(r.body.decision, 'approve');
+  const d = await h.getSession(B, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail.reasons));
+});
+
+test('tampered embedding claim -> reject tamper.embedding', async () => {
+  const { key, s } = await session(A);
+  const body = h.buildPackage(s, live, { mutate: (p) => { p.result.embedding.vector = p.result.embedding.vector.map((v, i) => (i % 2 ? v : -v)); } });
+  const r = await h.postResult(A, s.session_id, body, key);
+  assert.equal(r.body.decision, 'reject', r.text);
+  const d = await h.getSession(A, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.embedding'));
+});
+
+test('tampered frame: bytes changed -> 400 frame_hash_mismatch, nothing burned', async () => {
+  const { key, s } = await session(A);
+  const body = h.buildPackage(s, live, { mutate: (p) => {
+    const b = Buffer.from(p.frames[2].data, 'base64'); b[b.length - 100] ^= 0x55; p.frames[2].data = b.toString('base64'); } });
+  const r = await h.postResult(A, s.session_id, body, key);
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'frame_hash_mismatch');
+  assert.equal(auditCount(A, s.session_id, 'frame_hash_mismatch'), 1);
+  const ok = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  assert.equal(ok.body.decision, 'approve', ok.text);
+});
+
+test('tampered frame: swapped with its hash recomputed -> the re-run disagrees (tamper.quality)', async () => {
+  const { key, s } = await session(A);
+  const other = readFileSync(join(h.FRAMES(), 'real2_t11.18.jpg'));
+  const body = h.buildPackage(s, live, { mutate: (p) => {
+    p.frames[3].data = other.toString('base64'); p.frames[3].sha256 = h.sha256hex(other); } });
+  const r = await h.postResult(A, s.session_id, body, key);
+  assert.equal(r.status, 200, r.text);
+  assert.notEqual(r.body.decision, 'approve');
+  const d = await h.getSession(A, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.some((x) => x.startsWith('tamper.')), JSON.stringify(d.body.attempts[0].detail.reasons));
+});
+
+test('replay: a used nonce is refused (sequential and concurrent)', async () => {
+  const { key, s } = await session(B, { config: { max_retries: 3 } });
+  const body = h.buildPackage(s, spoof);
+  const [r1, r2] = await Promise.all([h.postResult(B, s.session_id, body, key), h.postResult(B, s.session_id, body, key)]);
+  const codes = [r1.status, r2.status].sort();
+  assert.deepEqual(codes, [200, 409], r1.text + r2.text);
+  const first = r1.status === 200 ? r1 : r2;
+  assert.ok(['retry', 'reject', 'review'].includes(first.body.decision), first.text);
+  if (first.body.decision === 'retry') {
+    const again = await h.postResult(B, s.session_id, body, key);
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'nonce_replayed');
+    // a replay does not burn the current nonce
+    const next = await h.postResult(B, s.session_id, h.buildPackage(s, spoof, { nonce: first.body.retry.next_nonce, attempt: 2 }), key);
+    assert.equal(next.status, 200, next.text);
+  }
+});
+
+test('spoof (phone replay of ../shared/data/pad) is never approved; retries are capped', async () => {
+  const { key, s } = await session(B, { config: { max_retries: 1 } });
+  const r1 = await h.postResult(B, s.session_id, h.buildPackage(s, spoof), key);
+  assert.equal(r1.status, 200, r1.text);
+  assert.notEqual(r1.body.decision, 'approve');
+  let last = r1;
+  if (!['reject', 'review'].includes(r1.body.decision)) {
+    assert.equal(r1.body.retry.hint, 'liveness');
+    assert.equal(r1.body.retry.allowed, true);
+    assert.match(r1.body.retry.next_nonce, /^[A-Za-z0-9_-]{43}$/);
+    last = await h.postResult(B, s.session_id, h.buildPackage(s, spoof, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
+    assert.equal(last.status, 200, last.text);
+  }
+  assert.ok(['reject', 'review'].includes(last.body.decision), last.text);
+  assert.equal(last.body.retry.next_nonce, null);
+  const closed = await h.postResult(B, s.session_id, h.buildPackage(s, spoof, { nonce: 'x', attempt: 3 }), key);
+  assert.equal(closed.status, 409);
+  assert.equal(closed.body.error.code, 'session_closed');
+  const d = await h.getSession(B, s.session_id);
+  const reasons = d.body.attempts.flatMap((a) => a.detail ? a.detail.reasons : []);
+  assert.ok(reasons.some((x) => x.startsWith('liveness.')), JSON.stringify(reasons));
+});
+
+test('retry exhaustion: max_retries 0 makes the first non-passing attempt final', async () => {
+  const { key, s } = await session(B, { config: { max_retries: 0 } });
+  const r = await h.postResult(B, s.session_id, h.buildPackage(s, spoof), key);
+  assert.ok(['reject', 'review'].includes(r.body.decision), r.text);
+  assert.equal(r.body.retry.allowed, false);
+  const d = await h.getSession(B, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('retry.exhausted') ||
+            d.body.attempts[0].detail.reasons.includes('liveness.repeated_fail'), JSON.stringify(d.body.attempts[0].detail.reasons));
+});
+
+test('virtual camera signal sends a passing capture to review', async () => {
+  const { key, s } = await session(A);
+  const signals = h.defaultSignals();
+  signals.camera.label = 'OBS Virtual Camera';
+  const r = await h.postResult(A, s.session_id, h.buildPackage(s, live, { signals }), key);
+  assert.equal(r.body.decision, 'review', r.text);
+  const d = await h.getSession(A, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('signal.virtual_camera'));
+});
+
+test('expired session -> 410 session_expired', async () => {
+  const { key, s } = await session(A, { config: { session_ttl: 1 } });
+  await new Promise((r) => setTimeout(r, 1200));
+  const r = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  assert.equal(r.status, 410);
+  assert.equal(r.body.error.code, 'session_expired');
+});
+
+test('wrong key and missing signature -> 401 bad_signature', async () => {
+  const { s } = await session(A);
+  const other = await h.newKey();
+  let r = await h.postResult(A, s.session_id, h.buildPackage(s, live), other);
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error.code, 'bad_signature');
+  r = await h.postResult(A, s.session_id, h.buildPackage(s, live), other, { signature: '' });
+  assert.equal(r.status, 401);
+});
+
+test('malformed packages: each gets its 4xx code and changes nothing', async () => {
+  const { key, s } = await session(A);
+  const cases = [
+    ['bad_json', 400, '{"format":1,'],
+    ['bad_schema', 400, h.buildPackage(s, live, { mutate: (p) => { delete p.frames; } })],
+    ['bad_schema', 400, h.buildPackage(s, live, { mutate: (p) => { p.format = 2; } })],
+    ['nonce_mismatch', 400, h.buildPackage(s, live, { nonce: 'AAAA' })],
+    ['stale_package', 400, h.buildPackage(s, live, { createdAt: Date.now() - 3600e3 })],
+    ['model_mismatch', 422, h.buildPackage(s, live, { mutate: (p) => { p.models.detector = '0'.repeat(64); } })],
+    ['bad_frames', 400, h.buildPackage(s, live, { mutate: (p) => { p.frames.pop(); } })],
+    ['bad_frames', 400, h.buildPackage(s, live, { mutate: (p) => { p.frames[0].data = '!!!not base64!!!'; } })],
+    ['corrupt_image', 422, h.buildPackage(s, live, { mutate: (p) => {
+      const b = Buffer.from(p.frames[1].data, 'base64').subarray(0, 3000); p.frames[1].data = b.toString('base64'); p.frames[1].sha256 = h.sha256hex(b); } })],
+    ['frame_too_large', 422, h.buildPackage(s, live, { mutate: (p) => {
+      const b = readFileSync(join(h.env.data, 'pad/silent_face/image_T2.jpg')); p.frames[1].data = b.toString('base64'); p.frames[1].sha256 = h.sha256hex(b); } })],
+  ];
+  for (const [code, status, body] of cases) {
+    const r = await h.postResult(A, s.session_id, body, key);
+    assert.equal(r.status, status, `${code}: ${r.text}`);
+    assert.equal(r.body.error.code, code, r.text);
+    assert.equal(typeof r.body.error.message, 'string');
+  }
+  const unknown = await h.postResult(A, 'f'.repeat(32), h.buildPackage({ ...s, session_id: 'f'.repeat(32) }, live), key);
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error.code, 'unknown_session');
+  const big = await fetch(`${A.base}/v1/sessions/${s.session_id}/result`, { method: 'POST', body: Buffer.alloc(9 << 20, 0x20),
+    headers: { 'Content-Type': 'application/json', 'X-Veriface-Signature': 'x' } });
+  assert.equal(big.status, 413);
+  assert.equal((await big.json()).error.code, 'body_too_large');
+  // none of it moved the session: the honest package still decides
+  const ok = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  assert.equal(ok.body.decision, 'approve', ok.text);
+  assert.equal(auditCount(A, s.session_id, 'stale_package'), 1);
+});
+
+test('session creation: API key required, bad input refused', async () => {
+  const key = await h.newKey();
+  let r = await h.createSession(A, key, {}, { apiKey: null });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error.code, 'unauthorized');
+  r = await h.createSession(A, key, {}, { apiKey: 'wrong-key-0123456789' });
+  assert.equal(r.status, 401);
+  r = await h.createSession(A, { spki: 'AAAA' });
+  assert.equal(r.body.error.code, 'bad_public_key');
+  r = await h.createSession(A, key, { config: { liveness_type: 'none' } });
+  assert.equal(r.body.error.code, 'bad_schema');
+  r = await h.createSession(A, key, { config: { max_retries: 11 } });
+  assert.equal(r.body.error.code, 'bad_schema');
+  r = await h.createSession(A, key, { reference: { image: '@@@' } });
+  assert.equal(r.body.error.code, 'bad_base64');
+  r = await h.createSession(A, key, { reference: { embedding: [1, 2, 3], model: 'nope' } });
+  assert.equal(r.body.error.code, 'model_mismatch');
+  const g = await h.getSession(A, 'a'.repeat(32), null);
+  assert.equal(g.status, 401);
+  const u = await h.getSession(A, 'a'.repeat(32));
+  assert.equal(u.status, 404);
+  // demo sessions need no key (the server runs with --demo)
+  r = await h.createSession(A, key, {}, { demo: true });
+  assert.equal(r.status, 201);
+  assert.ok(r.body.models.detector.length === 64);
+});
+
+test('static files: COOP/COEP/CORP on every response, MIME types, no traversal', async () => {
+  for (const [path, type] of [['/', 'text/html; charset=utf-8'], ['/pkg/veriface.wasm', 'application/wasm'],
+    ['/pkg/veriface.mjs', 'text/javascript'], ['/pkg/model.vfm', 'application/octet-stream']]) {
+    const r = await fetch(A.base + path);
+    assert.equal(r.status, 200, path);
+    assert.equal(r.headers.get('content-type'), type, path);
+    assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
+  }
+  for (const path of ['/../config.json', '/pkg/../../test.db', '/%2e%2e/test.db', '/.hidden', '/pkg/%2e%2e/%2e%2e/etc/passwd']) {
+    const r = await fetch(A.base + path);
+    assert.equal(r.status, 404, path);
+    assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  }
+  const hz = await fetch(A.base + '/healthz');
+  assert.equal(hz.headers.get('cross-origin-opener-policy'), 'same-origin');
+  assert.equal((await hz.json()).pad_models, true);
+});
+
+test('metrics: requests by route and status, decisions, latency histogram', async () => {
+  const text = await (await fetch(A.base + '/metrics')).text();
+  assert.match(text, /veriface_http_requests_total\{route="result",status="200"\} \d+/);
+  assert.match(text, /veriface_decisions_total\{decision="approve"\} [1-9]/);
+  assert.match(text, /veriface_http_request_duration_seconds_bucket\{route="result",le="\+Inf"\} \d+/);
+});
+
+test('audit is append-only', () => {
+  assert.throws(() => sql(A.db, 'DELETE FROM audit'));
+  assert.throws(() => sql(A.db, "UPDATE audit SET code='x'"));
+});
