@@ -59,11 +59,12 @@ export async function startServer(config = {}, { threads = 2, extraArgs = [] } =
   return {
     port, base, proc, dir, db, stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise((r) => proc.on('exit', r));
         proc.kill(signal);
         await done;
       }
+      return proc.exitCode;
     },
     cleanup() { rmSync(dir, { recursive: true, force: true }); },
   };

@@ -42,7 +42,8 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([A?.stop(), B?.stop()]);
+  const codes = await Promise.all([A?.stop(), B?.stop()]);
+  assert.deepEqual(codes, [0, 0], 'SIGTERM: graceful stop with exit status 0');
   A?.cleanup(); B?.cleanup();
 });
 

@@ -1,0 +1,63 @@
+// durability.test.mjs - the audit survives a crash: drive concurrent result packages, SIGKILL the
+// server mid-load, reopen the database and check that every acknowledged decision (a 200 the
+// client received) and every acknowledged session (201) has its committed audit record, and that
+// the database is intact. Run: node durability.test.mjs (same env as protocol.test.mjs).
+import * as h from './harness.mjs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+
+h.requireData();
+
+function sql(db, query) {
+  const out = execFileSync('python3', ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]);' +
+    'print(json.dumps(c.execute(sys.argv[2]).fetchall()))', db, query], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out.toString());
+}
+
+test('SIGKILL under load: every acknowledged decision has its audit record', async () => {
+  const srv = await h.startServer({ limits: { per_ip_rate: 0 } });
+  try {
+    const key = await h.newKey();
+    const first = await h.createSession(srv, key);
+    const sim = h.simulate(first.body.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
+    const N = 48, inflight = 6, killAfter = 16;
+    const sessions = [];
+    for (let i = 0; i < N; i++) {
+      const s = await h.createSession(srv, key);
+      assert.equal(s.status, 201);
+      sessions.push(s.body);
+    }
+    const acked = [];
+    let next = 0, killed = false;
+    const worker = async () => {
+      while (next < N && !killed) {
+        const s = sessions[next++];
+        try {
+          const r = await h.postResult(srv, s.session_id, h.buildPackage(s, sim), key);
+          if (r.status === 200 && !killed) acked.push(r.body);
+          else if (r.status === 200) acked.push(r.body);   // an answer is an acknowledgement, killed or not
+          if (acked.length >= killAfter && !killed) { killed = true; srv.proc.kill('SIGKILL'); }
+        } catch { /* the connection died with the server: not acknowledged */ }
+      }
+    };
+    await Promise.all(Array.from({ length: inflight }, worker));
+    await new Promise((r) => (srv.proc.exitCode !== null || srv.proc.signalCode ? r() : srv.proc.on('exit', r)));
+    assert.equal(srv.proc.signalCode, 'SIGKILL', 'the server must have been killed mid-load');
+    assert.ok(acked.length >= killAfter, `acknowledged ${acked.length}`);
+    assert.ok(acked.length < N, 'the kill came before the load finished');
+    assert.deepEqual(sql(srv.db, 'PRAGMA integrity_check'), [['ok']]);
+    for (const a of acked) {
+      const rows = sql(srv.db, `SELECT decision FROM audit WHERE route='result' AND session_id='${a.session_id}' AND attempt=${a.attempt} AND status=200`);
+      assert.deepEqual(rows, [[a.decision]], `audit of acknowledged ${a.session_id}`);
+      const srow = sql(srv.db, `SELECT decision FROM sessions WHERE id='${a.session_id}'`);
+      assert.deepEqual(srow, [[a.decision]]);
+    }
+    const created = sql(srv.db, "SELECT count(*) FROM audit WHERE route='sessions_create' AND code='created'")[0][0];
+    assert.equal(created, N + 1);
+    console.log(`# acknowledged ${acked.length} of ${N} decisions before SIGKILL; all audited`);
+  } finally {
+    await srv.stop('SIGKILL');
+    srv.cleanup();
+  }
+});
