@@ -49,6 +49,7 @@ function say(text) { el.guidance.textContent = text; }
 
 // ---- drawing: oval guide, face box, landmarks --------------------------------------------------
 function drawOverlay(status) {
+  state.drawn = status;   // redrawn as is when the page resizes
   const c = el.overlay, r = c.getBoundingClientRect();
   const dpr = window.devicePixelRatio || 1;
   if (c.width !== Math.round(r.width * dpr)) { c.width = Math.round(r.width * dpr); c.height = Math.round(r.height * dpr); }
@@ -228,6 +229,20 @@ function showPackage(out) {
   }
 }
 
+/** After a capture the camera is off: show the best frame sent, with its box and landmarks. */
+async function showBestFrame(out) {
+  const pkg = JSON.parse(out.body);
+  const f = pkg.frames.find((x) => x.index === out.result.chosen[0]) || pkg.frames[0];
+  if (!f) return;
+  el.photo.src = `data:${f.mime};base64,${f.data}`;
+  el.photo.hidden = false; el.video.hidden = true;
+  await el.photo.decode().catch(() => {});
+  state.frameSize = [f.width, f.height];
+  el.stage.classList.remove('mirror');
+  drawOverlay(f.status);
+}
+function showLive() { el.photo.hidden = true; el.video.hidden = false; el.stage.classList.toggle('mirror', state.source === 'camera'); }
+
 function showDecision(d) {
   $('response').textContent = JSON.stringify(d, null, 2);
   const dd = $('decision');
@@ -247,6 +262,7 @@ async function run(retry) {
   state.abort = new AbortController();
   try {
     let video = el.video, stream = null, cameraInfo = null;
+    showLive();
     if (state.source === 'camera') {
       say(guidanceMessage('starting'));
       await openPreview();
@@ -276,6 +292,7 @@ async function run(retry) {
     setBar('streak', 1);
     showResult(out.result);
     showPackage(out);
+    showBestFrame(out);
     showDecision(out.decision);
     say(out.decision.message);
     setState('decided');
@@ -310,5 +327,5 @@ $('download').addEventListener('click', () => {
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 });
-window.addEventListener('resize', () => drawOverlay(null));
+window.addEventListener('resize', () => drawOverlay(state.drawn));
 init();

@@ -36,7 +36,7 @@ button[hidden] { display: none; }
 export class VerifaceCaptureElement extends Base {
   constructor() {
     super();
-    this.messages = {};
+    this._messages = {};
     this.session = null;
     this.key = null;
     this.veriface = null;
@@ -44,8 +44,7 @@ export class VerifaceCaptureElement extends Base {
     root.innerHTML = `<style>${STYLE}</style>
 <div class="stage" part="stage"><video part="video" muted playsinline autoplay></video>
 <svg viewBox="0 0 400 300" preserveAspectRatio="xMidYMid slice" aria-hidden="true">
-<defs><mask id="m"><rect width="400" height="300" fill="#fff"/><ellipse cx="200" cy="150" rx="78" ry="105" fill="#000"/></mask></defs>
-<rect class="mask" width="400" height="300" mask="url(#m)"/><ellipse class="oval" part="oval" cx="200" cy="150" rx="78" ry="105"/></svg></div>
+<path class="mask" fill-rule="evenodd" d="M0 0H400V300H0Z M122 150a78 105 0 1 0 156 0a78 105 0 1 0 -156 0Z"/><ellipse class="oval" part="oval" cx="200" cy="150" rx="78" ry="105"/></svg></div>
 <p class="guidance" part="guidance" role="status" aria-live="polite" aria-atomic="true"></p>
 <div class="bar" part="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div></div></div>
 <div class="controls"><button type="button" part="start" class="start"></button><button type="button" part="cancel" class="cancel" hidden></button></div>`;
@@ -57,6 +56,13 @@ export class VerifaceCaptureElement extends Base {
     this._start.addEventListener('click', () => { this.start().catch(() => {}); });
     this._cancel.addEventListener('click', () => this.cancel());
     this.addEventListener('keydown', (e) => { if (e.key === 'Escape' && this._abort) { e.preventDefault(); this.cancel(); } });
+  }
+
+  /** Text overrides by key; setting them relabels the element at once. */
+  get messages() { return this._messages; }
+  set messages(m) {
+    this._messages = m || {};
+    if (this._start) this._label();
   }
 
   connectedCallback() { this._label(); }
@@ -81,8 +87,10 @@ export class VerifaceCaptureElement extends Base {
     if (!this.session || !this.key) throw new VerifaceError('invalid_arg', '<veriface-capture>: set .session and .key first');
     this._abort = new AbortController();
     this._label();
+    const hadFocus = this.shadowRoot.activeElement === this._start;
     this._start.hidden = true;
     this._cancel.hidden = false;
+    if (hadFocus) this._cancel.focus();   // keep keyboard focus inside: Escape and Enter still reach us
     this._progress(0);
     this.setAttribute('state', 'running');
     this._running = (async () => {

@@ -1,0 +1,86 @@
+// component.test.mjs - <veriface-capture> in headless chromium against the real server: started
+// from the keyboard, guidance in its aria-live region in the page's language (messages
+// override), progress to 100 %, the decision; Escape cancels a second run.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as lib from './lib.mjs';
+
+const skip = lib.skipReason();
+
+const PAGE = `<!doctype html><html lang="fr"><title>composant</title><body>
+<h1>Vérification</h1>
+<veriface-capture submit=""></veriface-capture>
+<script type="module">
+import { defineVerifaceCapture } from '/pkg/src/component.js';
+import { createSessionKey, createDemoSession } from '/pkg/src/index.js';
+defineVerifaceCapture();
+const el = document.querySelector('veriface-capture');
+el.messages = { too_dark: 'Plus de lumière', turn_head: 'Regardez la caméra', hold_still: 'Ne bougez pas', ok: 'Parfait, restez ainsi',
+  start: 'Commencer', cancel: 'Annuler', loading: 'Chargement…', starting: 'Démarrage de la caméra…', done: 'Terminé' };
+window.newSession = async () => { el.key = await createSessionKey(); el.session = await createDemoSession(location.origin, el.key.publicKeySpki); };
+await window.newSession();
+window.seen = []; window.errors = [];
+el.addEventListener('veriface-guidance', () => window.seen.push(el.shadowRoot.querySelector('.guidance').textContent));
+el.addEventListener('veriface-result', (e) => { window.result = { decision: e.detail.result.decision, frames: e.detail.result.frames.length }; });
+el.addEventListener('veriface-error', (e) => window.errors.push(e.detail.error.code));
+window.ready = true;
+</script></body></html>`;
+
+test('<veriface-capture> web component', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async () => {
+  const dir = lib.tempDir();
+  const y4m = lib.makeY4m(dir);
+  const server = await lib.startServer(dir);
+  const browser = await lib.launchChromium(y4m);
+  fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 640, height: 720 } });
+  const problems = lib.watchPage(page);
+  try {
+    await page.route(`${server.url}/__component__.html`, (route) => route.fulfill({
+      status: 200, contentType: 'text/html; charset=utf-8', body: PAGE,
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    }));
+    await page.goto(`${server.url}/__component__.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+    const shadow = (fn) => page.evaluate(fn);
+    assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.querySelector('.start').textContent), 'Commencer');
+    assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.querySelector('[aria-live]').getAttribute('aria-live')), 'polite');
+
+    // keyboard: Tab reaches the Start button inside the shadow root; Enter starts
+    await page.keyboard.press('Tab');
+    assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.activeElement.className), 'start');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => window.seen.length > 0, null, { timeout: 30000 });
+    await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-guidance.png') });
+    await page.waitForFunction(() => window.result || window.errors.length, null, { timeout: 60000 });
+    assert.deepEqual(await page.evaluate(() => window.errors), []);
+    const r = await page.evaluate(() => window.result);
+    assert.ok(['approve', 'retry', 'challenge', 'review', 'reject'].includes(r.decision.decision), JSON.stringify(r));
+    const seen = await page.evaluate(() => window.seen);
+    assert.ok(seen.includes('Parfait, restez ainsi'), `translated guidance: ${seen}`);
+    assert.ok(seen.some((t) => ['Plus de lumière', 'Regardez la caméra', 'Ne bougez pas'].includes(t)), `translated guidance: ${seen}`);
+    const after = await page.evaluate(() => {
+      const root = document.querySelector('veriface-capture').shadowRoot;
+      return { text: root.querySelector('.guidance').textContent, progress: root.querySelector('[role=progressbar]').getAttribute('aria-valuenow'),
+        startHidden: root.querySelector('.start').hidden, focus: root.activeElement && root.activeElement.className };
+    });
+    assert.deepEqual(after, { text: 'Terminé', progress: '100', startHidden: false, focus: 'start' });
+    await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-done.png') });
+
+    // a second run, cancelled with Escape
+    await page.evaluate(() => window.newSession());
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !document.querySelector('veriface-capture').shadowRoot.querySelector('.cancel').hidden, null, { timeout: 20000 });
+    assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.activeElement.className), 'cancel', 'focus moves to Cancel');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => window.errors.length > 0, null, { timeout: 20000 });
+    assert.deepEqual(await page.evaluate(() => window.errors), ['aborted']);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
