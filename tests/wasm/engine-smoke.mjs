@@ -51,6 +51,13 @@ if (kept.map((k) => k.index).join() !== '2,3,4') fail(`kept order ${kept.map((k)
 // a bad frame size is an error with a code, not a crash
 try { s.push(new Uint8Array(2000 * 10 * 4), 2000, 10, 0); fail('oversized frame accepted'); } catch (e) { if (e.code !== 'image' && e.code !== 'invalid_arg') fail(`oversized frame: ${e.code} ${e.message}`); }
 s.close();
+// the server's config reaches C by field name: a lower min_brightness accepts the dark frame
+try { engine.createSession({ quality: { no_such_check: 1 } }); fail('unknown quality field accepted'); } catch (e) { if (e.code !== 'invalid_arg') fail(`unknown field: ${e.code}`); }
+const lenient = engine.createSession({ good_frames: 3, quality: { min_brightness: 50 } });
+const dark = new Uint8Array(execFileSync('ffmpeg', ['-v', 'error', '-i', path.join(framesDir, names[0]), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 24 }));
+const g = lenient.push(dark, 640, 480, 0).status.quality.guidance;
+if (g === 10) fail('quality.min_brightness from the config not applied');
+lenient.close();
 engine.close();
 console.log(JSON.stringify({ module: name, guidance: last.status.quality.guidance, streak: last.status.good_streak, kept: kept.length,
   liveness: res && res.liveness, embedding_dim: res && res.embedding.dim }));
