@@ -214,11 +214,12 @@ static int parse_listen(vf_srv_config *c, const char *v, char *err, size_t es) {
 static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
     FILE *f = fopen(path, "rb");
     if (!f) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    enum { MAX_CONFIG = 1 << 20 };
+    char *buf = malloc(MAX_CONFIG);
+    size_t n = buf ? fread(buf, 1, MAX_CONFIG - 1, f) : 0;
     fclose(f);
-    buf[n] = 0;
-    cJSON *j = cJSON_Parse(buf);
+    cJSON *j = buf ? cJSON_ParseWithLength(buf, n) : NULL;
+    free(buf);
     if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); snprintf(err, es, "config: %s is not a JSON object", path); return -1; }
     int rc = -1;
     const cJSON *x;

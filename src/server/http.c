@@ -100,7 +100,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         cc->t0 = mono_s();
         *con_cls = cc;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtod(cl, NULL) > (double)s->cfg.limits.max_body) cc->too_large = 1;
+        if (cl && strtod(cl, NULL) > (double)s->cfg.limits.max_body) {
+            cc->too_large = 1;
+            /* far over the limit: answer now rather than drain it (libmicrohttpd then closes) */
+            if (strtod(cl, NULL) > 4.0 * (double)s->cfg.limits.max_body) {
+                vf_srv_reply r = {0};
+                r.fd = -1;
+                vf_srv_reply_error(&r, 413, "body_too_large", "request body over %zu bytes", s->cfg.limits.max_body);
+                vf_srv_metrics_request(s->metrics, "other", 413, mono_s() - cc->t0);
+                return send_reply(c, &r);
+            }
+        }
         return MHD_YES;
     }
     if (*upload_size) {   /* a body chunk: keep it while under the cap, else drain it */
@@ -134,10 +144,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         vf_srv_reply_error(&r, 413, "body_too_large", "request body over %zu bytes", s->cfg.limits.max_body);
         r.route = strncmp(url, "/v1/sessions/", 13) == 0 ? "result" : "other";
         vf_srv_audit_reject(s, &q, r.route, NULL, 0, &r, "body_too_large");
-    } else if (s->cfg.limits.per_ip_rate > 0 && strncmp(url, "/v1/", 4) == 0 && !vf_srv_ratelimit_take(s->ip_limit, remote, mono_s())) {
+    } else if (s->cfg.limits.per_ip_rate > 0 && (!strncmp(url, "/v1/", 4) || !strncmp(url, "/demo/", 6)) &&
+               !vf_srv_ratelimit_take(s->ip_limit, remote, mono_s())) {
+        /* counted in the metrics, not audited: an audit write per flooded request would be the
+         * amplification the limit exists to prevent */
         vf_srv_reply_error(&r, 429, "rate_limited", "too many requests from this address");
         r.route = "rate_limited";
-        vf_srv_audit_reject(s, &q, "rate_limited", NULL, 0, &r, "rate_limited");
     } else {
         vf_srv_route(s, &q, &r);
     }

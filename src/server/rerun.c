@@ -93,7 +93,7 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         good = cJSON_IsTrue(g);
         if (!get_num(status[i], "index", &idx) || (int)idx != cidx[i]) mismatch(o, "tamper.claims", "status.index", i, get_num(status[i], "index", &idx) ? idx : -1, cidx[i]);
         if (!good) mismatch(o, "tamper.claims", "status.good", i, 0, 1);
-        if (i > 0 && cidx[i] <= cidx[i - 1]) mismatch(o, "tamper.claims", "frame.index order", i, cidx[i], cidx[i - 1] + 1);
+        if (i > 0 && cidx[i] <= cidx[i - 1]) mismatch(o, "tamper.claims", "frame.index order", i, cidx[i], (double)cidx[i - 1] + 1);
     }
     /* 2. per frame, every quality metric within its tolerance (only where the server saw a face:
      * a frame the server finds faceless is a quality problem of its own, see below) */

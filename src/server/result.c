@@ -78,6 +78,10 @@ static int check_schema(job *j, const char *url_id) {
             !is_int(item(fr, "height")) || !cJSON_IsString(item(fr, "mime")) || !cJSON_IsString(item(fr, "sha256")) ||
             !cJSON_IsString(item(fr, "data")) || !cJSON_IsObject(item(fr, "status")))
             return reject(j, 400, "bad_schema", "each frame needs index, timestamp, width, height, mime, sha256, data, status%s", NULL);
+        double ix = item(fr, "index")->valuedouble, w = item(fr, "width")->valuedouble, hh = item(fr, "height")->valuedouble;
+        double t = item(fr, "timestamp")->valuedouble;
+        if (ix < 0 || ix > 1e9 || w < 1 || w > 65535 || hh < 1 || hh > 65535 || !isfinite(t))
+            return reject(j, 400, "bad_schema", "frame index 0..1e9, width and height 1..65535, finite timestamp%s", NULL);
     }
     return 1;
 }

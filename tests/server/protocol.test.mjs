@@ -335,3 +335,18 @@ test('audit is append-only', () => {
   assert.throws(() => sql(A.db, 'DELETE FROM audit'));
   assert.throws(() => sql(A.db, "UPDATE audit SET code='x'"));
 });
+
+test('rate limits: per client address (429 rate_limited)', async () => {
+  const C = await h.startServer({ limits: { per_ip_rate: 0.5, per_ip_burst: 3 } }, { threads: 1 });
+  try {
+    const key = await h.newKey();
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push((await h.createSession(C, key, {}, { apiKey: null })).status);
+    assert.deepEqual(codes, [401, 401, 401, 429, 429]);
+    const r = await fetch(C.base + '/healthz');   // health and static files are not limited
+    assert.equal(r.status, 200);
+  } finally {
+    assert.equal(await C.stop(), 0);
+    C.cleanup();
+  }
+});
