@@ -41,6 +41,9 @@ int vf_srv_signals_score(const cJSON *sig, const char **reasons, int max, cJSON 
     int n = 0;
     if (!cJSON_IsObject(sig)) return 0;
     const cJSON *cam = obj(sig, "camera"), *tim = obj(sig, "timing"), *env = obj(sig, "environment"), *page = obj(sig, "page");
+    const cJSON *src = obj(sig, "source");
+    if (cJSON_IsString(src) && strcmp(src->valuestring, "camera"))   /* e.g. "video_element": a file played in */
+        n = add(reasons, n, max, "signal.virtual_camera", detail, "source is not a camera");
     const cJSON *label = obj(cam, "label");
     if (cJSON_IsString(label)) {
         const char *l = label->valuestring;
@@ -59,7 +62,8 @@ int vf_srv_signals_score(const cJSON *sig, const char **reasons, int max, cJSON 
         for (size_t i = 0; i < sizeof SOFTWARE_GL / sizeof *SOFTWARE_GL; i++)
             if (has_word(gl->valuestring, SOFTWARE_GL[i])) { n = add(reasons, n, max, "signal.software_renderer", detail, "environment.webgl_renderer"); break; }
     if (cJSON_IsObject(tim)) {
-        double frames = num(tim, "frames", 0), dup = num(tim, "duplicates", 0);
+        /* duplicates are counted over the analysed frames (PACKAGE.md section 5) */
+        double frames = num(tim, "analysed", num(tim, "frames", 0)), dup = num(tim, "duplicates", 0);
         double claimed = num(tim, "claimed_fps", 0), measured = num(tim, "measured_fps", 0);
         /* a live camera never repeats a frame exactly; a few repeats happen when the page reads
          * faster than the camera delivers */

@@ -350,3 +350,36 @@ test('rate limits: per client address (429 rate_limited)', async () => {
     C.cleanup();
   }
 });
+
+test('adaptive mode: uncertain liveness -> head-turn challenge with a new nonce; not met -> no approval', async () => {
+  // live_pass above the live capture's score (~0.999) makes that honest capture "uncertain"
+  const D = await h.startServer({ session: { live_pass: 0.9999 }, limits: { per_ip_rate: 0 } }, { threads: 1 });
+  try {
+    const key = await h.newKey();
+    const s = (await h.createSession(D, key, { config: { liveness_type: 'adaptive', max_retries: 3 } })).body;
+    assert.equal(s.config.live_pass, 0.9999);
+    const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
+    assert.equal(sim.result.liveness.outcome, 'uncertain');
+    const r1 = await h.postResult(D, s.session_id, h.buildPackage(s, sim), key);
+    assert.equal(r1.body.decision, 'challenge', r1.text);
+    assert.equal(r1.body.challenge.type, 'head_turn');
+    assert.ok(['left', 'right'].includes(r1.body.challenge.direction));
+    assert.equal(r1.body.retry.hint, 'liveness');
+    assert.match(r1.body.retry.next_nonce, /^[A-Za-z0-9_-]{43}$/);
+    // the same frames again (no head turn): the challenge is not met; scrutiny now sends it to review
+    const r2 = await h.postResult(D, s.session_id, h.buildPackage(s, sim, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
+    assert.equal(r2.status, 200, r2.text);
+    assert.notEqual(r2.body.decision, 'approve');
+    const d = await h.getSession(D, s.session_id);
+    assert.equal(d.body.attempts[1].challenge, r1.body.challenge.direction);
+    // the server checks the turn on its own re-run: yaw >= 10 degrees the requested way (yaw > 0 = subject's left)
+    const yaws = sim.frames.map((f) => f.status.quality.yaw);
+    const met = r1.body.challenge.direction === 'left' ? Math.max(...yaws) >= 10 : Math.min(...yaws) <= -10;
+    const det = d.body.attempts[1].detail;
+    assert.equal(det.server.challenge_met, met, JSON.stringify(det.server));
+    assert.ok(det.reasons.includes(met ? 'liveness.repeated_uncertain' : 'challenge.failed'), JSON.stringify(det.reasons));
+  } finally {
+    assert.equal(await D.stop(), 0);
+    D.cleanup();
+  }
+});
