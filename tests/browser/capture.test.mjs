@@ -124,6 +124,23 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         }
       });
     }
+    await t.test('frozen feed: repeated frames counted as duplicates (C fingerprint)', async () => {
+      const frozen = await lib.launchChromium(lib.makeY4m(dir, { name: 'frozen.y4m', noise: false }));
+      try {
+        const page = await frozen.newPage();
+        const problems = lib.watchPage(page);
+        await lib.routeTestPage(page, server.url);
+        await page.goto(`${server.url}/__test__.html`);
+        const r = await page.evaluate(pageCapture);
+        const timing = JSON.parse(r.body).signals.timing;
+        console.log(`# [frozen] duplicates ${timing.duplicates} of ${timing.analysed} analysed frames; decision ${r.decision.decision}`);
+        assert.ok(timing.duplicates >= timing.analysed / 2, `duplicates ${timing.duplicates} / ${timing.analysed}`);
+        assert.notEqual(r.decision.decision, 'approve');
+        assert.deepEqual(problems, []);
+      } finally {
+        await frozen.close();
+      }
+    });
   } finally {
     await browser.close();
     await server.stop();

@@ -37,15 +37,16 @@ export function tempDir() { return fs.mkdtempSync(path.join(os.tmpdir(), 'vf-bro
 /**
  * A y4m for Chromium's fake camera (yuv420p, 640x480, 15 fps) from real webcam frames of a live
  * person: a dark frame (too_dark), a turned head (turn_head), then a good frontal frame held
- * still. Light temporal noise makes every frame distinct, as from a real sensor.
+ * still. Light temporal noise makes every frame distinct, as from a real sensor (noise: false
+ * gives a frozen feed: repeated identical frames).
  */
-export function makeY4m(dir, { fps = 15, name = 'camera.y4m' } = {}) {
+export function makeY4m(dir, { fps = 15, name = 'camera.y4m', noise = true } = {}) {
   const shots = [['real2_t00.50.jpg', 1], ['real2_t02.87.jpg', 1], ['real2_t05.25.jpg', 3]];
   const args = ['-v', 'error', '-y'];
   for (const [f, s] of shots) args.push('-loop', '1', '-t', String(s), '-i', path.join(FRAMES, f));
   const inputs = shots.map((_, i) => `[${i}:v]scale=640:480,setsar=1[v${i}]`).join(';');
   const cat = shots.map((_, i) => `[v${i}]`).join('');
-  args.push('-filter_complex', `${inputs};${cat}concat=n=${shots.length}:v=1:a=0,fps=${fps},noise=alls=2:allf=t,format=yuv420p[out]`,
+  args.push('-filter_complex', `${inputs};${cat}concat=n=${shots.length}:v=1:a=0,fps=${fps},${noise ? 'noise=alls=2:allf=t,' : ''}format=yuv420p[out]`,
     '-map', '[out]', '-f', 'yuv4mpegpipe', path.join(dir, name));
   const r = spawnSync('ffmpeg', args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
