@@ -1,0 +1,54 @@
+// consumer.ts - an integrator's code against the hand-written declarations of @veriface/web;
+// type-checked (never run) by types.test.mjs with `tsc --noEmit --strict`.
+import {
+  Veriface, VerifaceError, createSessionKey, createDemoSession, nextAttempt, guidanceMessage, listCameras,
+  type CaptureResult, type Decision, type FrameStatus, type GuidanceKey,
+} from '../../../web/src/index.js';
+import { defineVerifaceCapture, type VerifaceCaptureElement } from '../../../web/src/component.js';
+import { verifyBody, buildBody } from '../../../web/src/package.js';
+
+export async function flow(video: HTMLVideoElement): Promise<Decision | undefined> {
+  const vf = await Veriface.create({ baseUrl: '/veriface/', threads: 'auto', onProgress: (p) => console.log(p.stage, p.loaded / p.total) });
+  const build: 'simd' | 'simd-mt' = vf.info.build;
+  const key = await createSessionKey();
+  const session = await createDemoSession(location.origin, key.publicKeySpki, { liveness_type: 'passive' });
+  const cams = await listCameras();
+  const ac = new AbortController();
+  let out: CaptureResult;
+  try {
+    out = await vf.capture({
+      session, key, video, signal: ac.signal, submit: true, camera: { deviceId: cams[0]?.deviceId, remember: true },
+      onGuidance: (g) => { const k: GuidanceKey = g.key; console.log(k, g.message, guidanceMessage(k, { too_dark: 'Plus de lumière' })); },
+      onFrame: (s: FrameStatus, info) => console.log(s.face_box[0], s.quality.yaw, info.ms),
+      onProgress: ({ streak, needed }) => console.log(streak / needed),
+    });
+  } catch (e) {
+    if (e instanceof VerifaceError && e.code === 'aborted') return undefined;
+    throw e;
+  }
+  const ok: boolean = await verifyBody(key.publicKeySpki, out.body, out.signature);
+  const live: number = out.result.liveness.score;
+  console.log(build, ok, live, out.frames[0]?.sha256, out.headers['X-Veriface-Signature']);
+  if (out.decision && out.decision.decision === 'retry') nextAttempt(session, out.decision);
+  const r = await vf.analyzeImage(new Blob());
+  console.log(r.status.good, r.result?.embedding.dim);
+  vf.close();
+  return out.decision;
+}
+
+export function component(): VerifaceCaptureElement {
+  defineVerifaceCapture();
+  const el = document.createElement('veriface-capture') as VerifaceCaptureElement;
+  el.messages = { start: 'Commencer' };
+  el.addEventListener('veriface-result', (e) => console.log(e.detail.result.decision?.decision));
+  el.addEventListener('veriface-error', (e) => console.log(e.detail.error.code));
+  return el;
+}
+
+export const body: string = buildBody({
+  session: { session_id: 'x', nonce: 'y' },
+  capture: { started_at: 0, finished_at: 1, frames_pushed: 1, threaded: false },
+  module: { web: '0.1.0', engine: '0.1.0', build: 'simd' },
+  models: { detector: '', mesh: '', pad_v2: '', pad_v1se: '', embedder: '' },
+  resultJson: '{}', frames: [], signals: {},
+});
