@@ -55,7 +55,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
           const r = await page.evaluate(pageCapture);
           const tag = isolated ? 'mt' : 'st';
           console.log(`# [${tag}] build ${r.info.build}, ${r.info.threads} thread(s), create->ready ${r.readyMs.toFixed(0)} ms, ` +
-            `guidance loop ${r.fps.toFixed(1)} frames/s (${r.frameMs.toFixed(1)} ms/frame in the worker), ${r.frames} frames, ` +
+            `${r.fps.toFixed(1)} frames/s over the capture incl. finish + submit (${r.frameMs.toFixed(1)} ms/frame in the worker; tools/bench-web measures the loop), ${r.frames} frames, ` +
             `downloaded ${(r.info.downloaded / 1e6).toFixed(2)} MB; decision ${r.decision.decision}`);
           fs.writeFileSync(path.join(lib.ARTIFACTS, `capture-${tag}.json`), JSON.stringify({ ...r, body: undefined, bodyBytes: r.body.length }, null, 2));
 

@@ -9,6 +9,9 @@ export class FramePump {
     this.onFrameTime = onFrameTime;
     this.waiters = [];
     this.stopped = false;
+    this.seq = 0;        // frames presented so far
+    this.taken = 0;      // seq of the last frame handed out
+    this.lastT = 0;
     this.rvfc = typeof video.requestVideoFrameCallback === 'function';
     this.lastTime = -1;
     if (this.rvfc) this._arm();
@@ -38,16 +41,25 @@ export class FramePump {
   }
 
   _deliver(t) {
+    this.seq++;
+    this.lastT = t;
     this.onFrameTime(t);
     const w = this.waiters;
     this.waiters = [];
     for (const resolve of w) resolve(t);
   }
 
-  /** The next presented frame: { frame: ImageBitmap, timestamp } (the caller transfers or closes it). */
+  /**
+   * The newest frame not handed out yet: at once when one was presented since the last call (the
+   * worker was busy: older frames are skipped), else the next one. { frame: ImageBitmap,
+   * timestamp } (the caller transfers or closes it); null once stopped.
+   */
   async next() {
-    const t = await new Promise((resolve) => this.waiters.push(resolve));
     if (this.stopped) return null;
+    let t = this.lastT;
+    if (this.seq === this.taken) t = await new Promise((resolve) => this.waiters.push(resolve));
+    if (this.stopped || t === null) return null;
+    this.taken = this.seq;
     const frame = await createImageBitmap(this.video);
     return { frame, timestamp: t };
   }

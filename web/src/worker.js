@@ -57,7 +57,9 @@ async function init({ baseUrl, threads, models: modelUrls = {} }) {
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
   const modelUrl = (role) => modelUrls[role] || new URL(`models/${MODEL_FILES[role]}`, baseUrl).href;
   const [factory, wasmBinary, ...bytes] = await Promise.all([
-    import(new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default),
+    import(new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
+      throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
+    }),
     fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
     ...MODEL_ROLES.map((r) => fetchBytes(modelUrl(r), { optional: !REQUIRED_MODELS.includes(r), onBytes })),
   ]);
