@@ -124,6 +124,41 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         }
       });
     }
+    await t.test('head-turn challenge: guidance asks for the turn until a sent frame shows it', async () => {
+      const page = await browser.newPage();
+      const problems = lib.watchPage(page);
+      try {
+        await lib.routeTestPage(page, server.url);
+        await page.goto(`${server.url}/__test__.html`);
+        const r = await page.evaluate(async () => {
+          const vf = await import('/pkg/src/index.js');
+          const inst = await vf.Veriface.create();
+          const run = async (direction) => {
+            const key = await vf.createSessionKey();
+            const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});
+            const guidance = [];
+            try {
+              const out = await inst.capture({ session, key, timeoutMs: 6000, challenge: { type: 'head_turn', direction },
+                onGuidance: (g) => guidance.push(g.key) });
+              return { guidance, yaws: JSON.parse(out.body).frames.map((f) => f.status.quality.yaw) };
+            } catch (e) {
+              return { guidance, error: e.code };
+            }
+          };
+          // the good frame of the fake camera has yaw +13.4 (the subject's left)
+          const left = await run('left'), right = await run('right');
+          inst.close();
+          return { left, right };
+        });
+        assert.equal(r.left.error, undefined, JSON.stringify(r.left));
+        assert.ok(r.left.yaws.some((y) => y >= 12), `a sent frame shows the turn: ${r.left.yaws}`);
+        assert.equal(r.right.error, 'timeout');
+        assert.ok(r.right.guidance.includes('turn_right'), `guidance: ${r.right.guidance}`);
+        assert.deepEqual(problems, []);
+      } finally {
+        await page.close();
+      }
+    });
     await t.test('frozen feed: repeated frames counted as duplicates (C fingerprint)', async () => {
       const frozen = await lib.launchChromium(lib.makeY4m(dir, { name: 'frozen.y4m', noise: false }));
       try {

@@ -22,7 +22,9 @@ export const DEFAULT_MESSAGES = Object.freeze({
   glare: 'Avoid reflections on your face or glasses',
   blurry: 'Hold the camera steady',
   hold_still: 'Hold still',
-  // states of the flow, not C codes
+  // not C codes: the head-turn challenge of adaptive liveness, and states of the flow
+  turn_left: 'Turn your head slightly to your left',
+  turn_right: 'Turn your head slightly to your right',
   loading: 'Loading…',
   starting: 'Starting the camera…',
   analyzing: 'Checking…',

@@ -1,7 +1,9 @@
 // Type declarations of @veriface/web (hand-written; the JS is the source).
 
 export type GuidanceKey = 'ok' | 'no_face' | 'multiple_faces' | 'too_far' | 'too_close' | 'off_center' | 'occluded'
-  | 'turn_head' | 'tilt_head' | 'eyes_closed' | 'too_dark' | 'too_bright' | 'uneven_light' | 'glare' | 'blurry' | 'hold_still';
+  | 'turn_head' | 'tilt_head' | 'eyes_closed' | 'too_dark' | 'too_bright' | 'uneven_light' | 'glare' | 'blurry' | 'hold_still'
+  /** not C codes: the head-turn challenge after a `challenge` decision */
+  | 'turn_left' | 'turn_right';
 
 /** Every error thrown carries a stable code (C status names, camera_*, network, http codes of the server ...). */
 export class VerifaceError extends Error {
@@ -46,12 +48,15 @@ export interface ServerSession {
   config?: { liveness_type?: string; good_frames?: number; max_frame_width?: number; max_frame_height?: number;
     jpeg_quality?: number; [k: string]: unknown };
   models?: Partial<ModelHashes>;
+  /** set by nextAttempt() after a `challenge` decision */
+  challenge?: Challenge | null;
 }
+export interface Challenge { type: 'head_turn'; direction: 'left' | 'right' }
 /** The server's decision (PACKAGE.md section 4). */
 export interface Decision {
   session_id: string; attempt: number; decision: 'approve' | 'retry' | 'challenge' | 'review' | 'reject'; message: string;
   retry: { allowed: boolean; remaining: number; hint: 'quality' | 'liveness' | 'none'; next_nonce: string | null };
-  challenge?: { type: string; direction: string };
+  challenge?: Challenge;
 }
 
 export interface SessionKey { privateKey: CryptoKey; publicKey: CryptoKey; /** b64 SPKI DER */ publicKeySpki: string }
@@ -96,6 +101,10 @@ export interface CaptureOptions {
   messages?: Partial<Record<string, string>>;
   /** POST the package to this server (true = this page's origin) and return its decision */
   submit?: string | URL | true;
+  /** default: session.challenge */
+  challenge?: Challenge | null;
+  /** degrees of yaw the challenge frame must reach; default 12 (the server's default minimum is 10) */
+  challengeMinYaw?: number;
   signal?: AbortSignal;
   /** default 120000; 0 = none */
   timeoutMs?: number;

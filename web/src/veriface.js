@@ -131,6 +131,8 @@ export class Veriface {
    * - messages: guidance text overrides for onGuidance's message
    * - submit: a server URL (or true = this page's origin) to POST the package to; the decision
    *   is then in the result. Without it the caller posts { body, headers } itself.
+   * - challenge: { type: 'head_turn', direction } of a `challenge` decision (nextAttempt() puts it
+   *   in the session): guidance asks for the turn (keys turn_left/turn_right) until a sent frame shows it
    * - signal: AbortSignal; timeoutMs (default 120000)
    * Resolves to { body, signature, headers, package, result, frames, signals, decision? }.
    */
@@ -140,6 +142,7 @@ export class Veriface {
     if (!session || !session.session_id || !session.nonce) throw new VerifaceError('invalid_arg', 'capture: session (session_id, nonce) required');
     if (!key || !key.privateKey) throw new VerifaceError('invalid_arg', 'capture: key (createSessionKey()) required');
     this._checkModels(session.models);
+    if (session.expires_at && session.expires_at < Date.now()) throw new VerifaceError('session_expired', 'the session has expired: start a new one');
     if (this._busy) throw new VerifaceError('busy', 'a capture is already running');
     this._busy = true;
     const cfg = session.config || {};
@@ -180,6 +183,11 @@ export class Veriface {
         if (ms > 0) timer = setTimeout(() => reject(new VerifaceError('timeout', `capture did not complete in ${ms} ms`)), ms);
       });
       cancelled.catch(() => {});
+      // adaptive liveness: after a `challenge` decision one sent frame must show the head turned
+      // that way (the server checks |yaw| >= its challenge_min_yaw, 10 degrees by default)
+      const challenge = options.challenge || session.challenge || null;
+      const minYaw = options.challengeMinYaw || 12;
+      const recentYaw = [];
       let lastKey = null, pushed = 0, status;
       for (;;) {
         const next = await Promise.race([pump.next(), cancelled]);
@@ -190,11 +198,15 @@ export class Veriface {
         timing.fingerprint(r.fingerprint);
         const q = status.quality;
         if (options.onFrame) options.onFrame(status, { width: r.width, height: r.height, ms: r.total_ms, fingerprint: r.fingerprint });
-        const k = guidanceKey(q.guidance);
+        if (status.good) { recentYaw.push(q.yaw); if (recentYaw.length > needed) recentYaw.shift(); } else recentYaw.length = 0;
+        const met = !challenge || recentYaw.some((y) => (challenge.direction === 'left' ? y >= minYaw : y <= -minYaw));
+        // good frames that do not meet the challenge yet: ask for the turn instead of "hold it"
+        const k = status.good && !met ? `turn_${challenge.direction === 'left' ? 'left' : 'right'}` : guidanceKey(q.guidance);
         if (k !== lastKey && options.onGuidance) options.onGuidance({ code: q.guidance, key: k, message: guidanceMessage(k, options.messages), status });
         lastKey = k;
-        if (options.onProgress) options.onProgress({ streak: status.good_streak, needed });
-        if (status.complete) break;
+        if (options.onProgress) options.onProgress({ streak: Math.min(status.good_streak, met ? needed : needed - 1), needed });
+        // the kept frames are the last `needed` good ones (a ring in C): all of them must be good
+        if (status.good_streak >= needed && met) break;
       }
       pump.stop();
       const fin = await Promise.race([this._worker.call('finish', { sid, jpegQuality: cfg.jpeg_quality || 0.92 }), cancelled]);
@@ -249,5 +261,5 @@ export class Veriface {
 export function nextAttempt(session, decision) {
   const r = decision && decision.retry;
   if (!r || !r.next_nonce) throw new VerifaceError('no_retry', 'the decision allows no further attempt');
-  return { ...session, nonce: r.next_nonce, attempt: (decision.attempt || session.attempt || 1) + 1 };
+  return { ...session, nonce: r.next_nonce, attempt: (decision.attempt || session.attempt || 1) + 1, challenge: decision.challenge || null };
 }
