@@ -166,7 +166,14 @@ static void decide(job *j) {
     int cidx[VF_SRV_MAX_FRAMES];
     const cJSON *status[VF_SRV_MAX_FRAMES];
     for (int i = 0; i < j->nf; i++) { imgs[i] = j->f[i].img; ts[i] = j->f[i].timestamp; cidx[i] = j->f[i].index; status[i] = j->f[i].status; }
-    if (vf_srv_rerun_run(j->w, &ss->cfg.session, imgs, ts, j->nf, rr)) {
+    /* the session plans frame memory for its maximum size: plan for these frames only */
+    vf_session_config plan = ss->cfg.session;
+    plan.max_width = plan.max_height = 16;
+    for (int i = 0; i < j->nf; i++) {
+        if (imgs[i].width > plan.max_width) plan.max_width = imgs[i].width;
+        if (imgs[i].height > plan.max_height) plan.max_height = imgs[i].height;
+    }
+    if (vf_srv_rerun_run(j->w, &plan, imgs, ts, j->nf, rr)) {
         fprintf(stderr, "veriface-server: re-run failed: %s\n", vf_context_last_error(j->w->ctx));
         free(rr); free(tr);
         reject(j, 500, "internal", "the re-run failed%s", NULL);

@@ -4,6 +4,10 @@
 // stand-in, then post `count` signed packages with `concurrency` in flight, bounded by `seconds`.
 import * as h from '../../tests/server/harness.mjs';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
+
+// server CPU seconds (user + system) from /proc: a figure that does not depend on other load
+const cpuS = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
 
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
 const count = Number(arg('--count', 300)), seconds = Number(arg('--seconds', 30));
@@ -38,7 +42,7 @@ async function run(threads, goodFrames) {
     for (let i = 0; i < warm; i++) await post(bodies[i]);
     const concurrency = threads * 2, lat = [], decisions = {};
     let next = warm;
-    const t0 = performance.now(), deadline = t0 + seconds * 1000;
+    const t0 = performance.now(), deadline = t0 + seconds * 1000, c0 = cpuS(srv.proc.pid);
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < n && performance.now() < deadline) {
         const r = await post(bodies[next++]);
@@ -46,10 +50,10 @@ async function run(threads, goodFrames) {
         decisions[r.decision] = (decisions[r.decision] || 0) + 1;
       }
     }));
-    const wall = (performance.now() - t0) / 1000;
+    const wall = (performance.now() - t0) / 1000, cpu = cpuS(srv.proc.pid) - c0;
     lat.sort((a, b) => a - b);
     return { threads, goodFrames, requests: lat.length, concurrency, rps: lat.length / wall, p50: pct(lat, 50), p99: pct(lat, 99),
-      bytes: bodies[0].b.length, decisions };
+      bytes: bodies[0].b.length, decisions, cpuMs: cpu * 1000 / lat.length };
   } finally {
     await srv.stop();
     srv.cleanup();
@@ -57,13 +61,13 @@ async function run(threads, goodFrames) {
 }
 
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, node ${process.version}, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log('| workers | frames/package | body KiB | in flight | requests | req/s | p50 ms | p99 ms | decisions |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| workers | frames/package | body KiB | in flight | requests | req/s | p50 ms | p99 ms | server CPU ms/req | decisions |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const g of frames) {
   for (const t of threadsList) {
     const r = await run(t, g);
     console.log(`| ${r.threads} | ${r.goodFrames} | ${(r.bytes / 1024).toFixed(0)} | ${r.concurrency} | ${r.requests} | ${r.rps.toFixed(1)} | ` +
-      `${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${JSON.stringify(r.decisions)} |`);
+      `${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuMs.toFixed(1)} | ${JSON.stringify(r.decisions)} |`);
   }
 }
 console.log(`loadavg after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
