@@ -5,15 +5,10 @@
 import * as h from './harness.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 
 h.requireData();
 
-function sql(db, query) {
-  const out = execFileSync('python3', ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]);' +
-    'print(json.dumps(c.execute(sys.argv[2]).fetchall()))', db, query], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out.toString());
-}
+const sql = h.sql;
 
 test('SIGKILL under load: every acknowledged decision has its audit record', async () => {
   const srv = await h.startServer({ limits: { per_ip_rate: 0 } });

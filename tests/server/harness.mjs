@@ -10,6 +10,7 @@ import { join } from 'node:path';
 export const env = {
   server: process.env.VF_SERVER,
   sim: process.env.VF_CLIENT_SIM,
+  dbQuery: process.env.VF_DB_QUERY,
   models: process.env.VF_MODELS,
   padModels: process.env.VF_PAD_MODELS,
   data: process.env.VF_SHARED_DATA,
@@ -77,6 +78,11 @@ export function simulate(sessionConfig, sourceArgs) {
   const out = execFileSync(env.sim, [env.models, env.padModels, '--config', cfgPath, ...sourceArgs],
     { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out.toString());
+}
+
+/** Rows of one SQL statement on the server's database (tests/server/vf_db_query); throws on error. */
+export function sql(db, query) {
+  return JSON.parse(execFileSync(env.dbQuery, [db, query], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
 }
 
 export const b64url = (u8) => Buffer.from(u8).toString('base64url');

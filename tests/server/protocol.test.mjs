@@ -5,7 +5,6 @@
 import * as h from './harness.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,11 +14,7 @@ const STILLS = { good_frames: 2, liveness_frames: 2,
   quality: { max_motion: 10, min_face_width: 0.12, max_center_offset: 0.30, max_yaw: 30 } };
 let A, B, live, spoof, refImage, staticDir;
 
-function sql(db, query) {
-  const out = execFileSync('python3', ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]);' +
-    'print(json.dumps(c.execute(sys.argv[2]).fetchall())); c.commit()', db, query], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out.toString());
-}
+const sql = h.sql;
 
 before(async () => {
   staticDir = join(process.env.TMPDIR || '/tmp', `vf-static-${process.pid}`);
@@ -332,8 +327,9 @@ test('metrics: requests by route and status, decisions, latency histogram', asyn
 });
 
 test('audit is append-only', () => {
-  assert.throws(() => sql(A.db, 'DELETE FROM audit'));
-  assert.throws(() => sql(A.db, "UPDATE audit SET code='x'"));
+  assert.throws(() => sql(A.db, 'DELETE FROM audit'), /append-only/);
+  assert.throws(() => sql(A.db, "UPDATE audit SET code='x'"), /append-only/);
+  assert.ok(sql(A.db, 'SELECT count(*) FROM audit')[0][0] > 20);
 });
 
 test('rate limits: per client address (429 rate_limited)', async () => {
