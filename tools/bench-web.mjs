@@ -26,10 +26,10 @@ function darkY4m(dir) {
   return out;
 }
 
-async function pageRun(loopMs) {
+async function pageRun([loopMs, threads]) {
   const vf = await import('/pkg/src/index.js');
   const t0 = performance.now();
-  const inst = await vf.Veriface.create();
+  const inst = await vf.Veriface.create({ threads });
   const ready = performance.now() - t0;
   let frames = 0, workerMs = 0, t1 = 0;
   if (loopMs > 0) {
@@ -53,8 +53,8 @@ const server = await lib.startServer(dir);
 const browser = await lib.launchChromium(darkY4m(dir));
 const results = {};
 try {
-  for (const isolated of [true, false]) {
-    const tag = isolated ? 'isolated' : 'not_isolated';
+  // isolated at 2 threads (the threaded build), isolated with 'auto', and not isolated (single-threaded build)
+  for (const [tag, isolated, threads] of [['isolated_2t', true, 2], ['isolated_auto', true, 'auto'], ['not_isolated', false, 'auto']]) {
     const ready = [];
     let downloads = null, loop = null;
     for (let i = 0; i <= LOADS; i++) {
@@ -63,7 +63,7 @@ try {
       page.on('response', (r) => { if (r.url().startsWith(server.url)) urls.add(new URL(r.url()).pathname); });
       await lib.routeTestPage(page, server.url, { isolated });
       await page.goto(`${server.url}/__test__.html`);
-      const r = await page.evaluate(pageRun, i === LOADS ? LOOP_MS : 0);
+      const r = await page.evaluate(pageRun, [i === LOADS ? LOOP_MS : 0, threads]);
       if (i === LOADS) loop = r; else ready.push(r.ready);
       if (!downloads) downloads = [...urls].filter((u) => u.startsWith('/pkg/'));
       results[tag] = { build: r.build, threads: r.threads };
@@ -95,7 +95,7 @@ console.log(JSON.stringify({ machine, loads: LOADS, loop_ms: LOOP_MS, results },
 const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 for (const [tag, r] of Object.entries(results)) {
   const k = r.download.by_kind;
-  console.log(`${tag.padEnd(13)} ${r.build.padEnd(8)} ${r.threads}t  download ${kb(r.download.raw)} raw / ${kb(r.download.gzip)} gzip ` +
+  console.log(`${tag.padEnd(14)} ${r.build.padEnd(8)} ${r.threads}t  download ${kb(r.download.raw)} raw / ${kb(r.download.gzip)} gzip ` +
     `(js ${kb(k.js.gzip)}, wasm ${kb(k.wasm.gzip)}, models ${kb(k.models.gzip)} gzip)  create->ready ${r.ready_ms.median.toFixed(0)} ms  ` +
     `guidance ${r.guidance_fps.toFixed(1)} fps (${r.worker_ms_per_frame.toFixed(1)} ms/frame in the worker)`);
 }

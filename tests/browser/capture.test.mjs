@@ -12,11 +12,12 @@ const skip = lib.skipReason();
 const { verifyBody } = await import(pathToFileURL(path.join(lib.ROOT, 'web/src/package.js')).href);
 
 /** In the page: create, capture one attempt with submit, report what the test checks. */
-async function pageCapture() {
+async function pageCapture(threads) {
   const vf = await import('/pkg/src/index.js');
   const t0 = performance.now();
   const progress = [];
-  const instance = await vf.Veriface.create({ onProgress: (p) => progress.push(p.stage) });
+  // 2 threads asked explicitly: 'auto' takes half the cores, 1 on this 2-core machine
+  const instance = await vf.Veriface.create({ threads, onProgress: (p) => progress.push(p.stage) });
   const readyMs = performance.now() - t0;
   const key = await vf.createSessionKey();
   const session = await vf.createDemoSession(location.origin, key.publicKeySpki, { liveness_type: 'passive' });
@@ -52,7 +53,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         try {
           await lib.routeTestPage(page, server.url, { isolated });
           await page.goto(`${server.url}/__test__.html`);
-          const r = await page.evaluate(pageCapture);
+          const r = await page.evaluate(pageCapture, 2);
           const tag = isolated ? 'mt' : 'st';
           console.log(`# [${tag}] build ${r.info.build}, ${r.info.threads} thread(s), create->ready ${r.readyMs.toFixed(0)} ms, ` +
             `${r.fps.toFixed(1)} frames/s over the capture incl. finish + submit (${r.frameMs.toFixed(1)} ms/frame in the worker; tools/bench-web measures the loop), ${r.frames} frames, ` +
@@ -166,7 +167,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         const problems = lib.watchPage(page);
         await lib.routeTestPage(page, server.url);
         await page.goto(`${server.url}/__test__.html`);
-        const r = await page.evaluate(pageCapture);
+        const r = await page.evaluate(pageCapture, 'auto');
         const timing = JSON.parse(r.body).signals.timing;
         console.log(`# [frozen] duplicates ${timing.duplicates} of ${timing.analysed} analysed frames; decision ${r.decision.decision}`);
         assert.ok(timing.duplicates >= timing.analysed / 2, `duplicates ${timing.duplicates} / ${timing.analysed}`);

@@ -34,7 +34,7 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     await page.goto(`${server.url}/`);
     await page.waitForSelector('body[data-state=ready]', { timeout: 30000 });
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the server sends COOP/COEP');
-    assert.match(await page.textContent('#engine'), /simd-mt/);
+    assert.match(await page.textContent('#engine'), /wasm simd(-mt)? \(\d thread/);
     await shot(page, '1-ready');
 
     // the skip link comes first, then the controls; Start by keyboard

@@ -66,7 +66,7 @@ export interface Progress { stage: 'download' | 'compile' | 'models' | 'ready'; 
 export interface CreateOptions {
   /** where wasm/ and models/ are served; default: the package's own directory */
   baseUrl?: string | URL;
-  /** 'auto' (default): up to 4 when crossOriginIsolated, else 1 (single-threaded build) */
+  /** 'auto' (default): half the cores, at most 4, when crossOriginIsolated; else 1 (single-threaded build) */
   threads?: number | 'auto';
   onProgress?: (p: Progress) => void;
   workerUrl?: string | URL;

@@ -52,9 +52,12 @@ class WorkerClient {
   }
 }
 
+/** 'auto': half the cores, at most 4 (the page's main thread decodes and draws the video too;
+ *  on 2 cores a second wasm thread made the per-frame pipeline 2-3x slower, measured in chromium). */
 function defaultThreads() {
   if (globalThis.crossOriginIsolated !== true) return 1;
-  return Math.max(1, Math.min(4, (globalThis.navigator && navigator.hardwareConcurrency) || 2));
+  const cores = (globalThis.navigator && navigator.hardwareConcurrency) || 2;
+  return Math.max(1, Math.min(4, Math.ceil(cores / 2)));
 }
 
 function abortError(signal) {
@@ -66,8 +69,8 @@ export class Veriface {
   /**
    * Load the engine in a worker. options:
    * - baseUrl: where wasm/ and models/ are served (default: the package's own directory)
-   * - threads: 'auto' (default: up to 4 when crossOriginIsolated, else 1) or a number; the threaded
-   *   wasm build is used only when the page is cross-origin isolated and threads > 1
+   * - threads: 'auto' (default: half the cores, at most 4, when crossOriginIsolated; else 1) or a
+   *   number; the threaded wasm build is used only when the page is cross-origin isolated and threads > 1
    * - onProgress({ stage, loaded, total }): 'download' (bytes), 'compile', 'models', 'ready'
    * - workerUrl: override the worker script URL (bundlers that relocate it)
    * - models: per-role URL overrides ({ embedder: '/x/faceres.vfm' })
