@@ -116,6 +116,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (*upload_size) {   /* a body chunk: keep it while under the cap, else drain it */
         size_t n = *upload_size;
         *upload_size = 0;
+        /* the idle timeout resets on every byte: bound the whole upload too (slow-drip bodies) */
+        if (mono_s() - cc->t0 > s->cfg.limits.request_timeout_s) return MHD_NO;
         if (cc->too_large) return MHD_YES;
         if (cc->len + n > s->cfg.limits.max_body) { cc->too_large = 1; free(cc->body); cc->body = NULL; cc->len = cc->cap = 0; return MHD_YES; }
         if (cc->len + n > cc->cap) {

@@ -94,3 +94,25 @@ test('mutated and garbage packages: always a JSON answer, never a crash', async 
     srv.cleanup();
   }
 });
+
+test('request timeout bounds a body that drips in slowly', async () => {
+  const srv = await h.startServer({ limits: { per_ip_rate: 0, request_timeout: 2 } }, { threads: 1 });
+  try {
+    const t0 = Date.now();
+    const closedAfter = await new Promise((resolve) => {
+      const sock = net.connect(srv.port, '127.0.0.1', () => {
+        sock.write('POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n');
+        let k = 0;
+        const drip = setInterval(() => { if (k++ < 40 && !sock.destroyed) sock.write('{'); }, 300);
+        sock.on('close', () => { clearInterval(drip); resolve(Date.now() - t0); });
+        sock.on('error', () => {});
+      });
+      setTimeout(() => { sock.destroy(); resolve(Infinity); }, 15000);
+    });
+    assert.ok(closedAfter < 6000, `connection closed after ${closedAfter} ms (timeout 2 s)`);
+    assert.equal((await fetch(srv.base + '/healthz')).status, 200);
+  } finally {
+    assert.equal(await srv.stop(), 0);
+    srv.cleanup();
+  }
+});
