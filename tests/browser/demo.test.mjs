@@ -69,6 +69,14 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     assert.match(await page.textContent('#liveness'), /pass|fail|uncertain|not run/);
     await shot(page, '4-photo');
 
+    // a file that is not an image: an error with a code in the alert region, no console error
+    const bogus = path.join(dir, 'not-an-image.jpg');
+    fs.writeFileSync(bogus, 'this is not a JPEG');
+    await page.setInputFiles('#file', bogus);
+    await page.waitForFunction(() => /\(image\)$/.test(document.getElementById('error').textContent), null, { timeout: 20000 });
+    await page.setInputFiles('#file', photo);
+    await page.waitForFunction(() => document.getElementById('error').textContent === '', null, { timeout: 20000 });
+
     // a reference photo gives an in-page match preview
     await page.setInputFiles('#reference', path.join(lib.FRAMES, 'real2_t07.62.jpg'));
     await page.waitForFunction(() => /similarity/.test(document.getElementById('match').textContent), null, { timeout: 20000 });

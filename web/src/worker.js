@@ -151,7 +151,14 @@ async function finish({ sid, jpegQuality = 0.92 }) {
 }
 
 async function analyze({ image, config = {} }) {
-  const frame = image instanceof Blob ? await createImageBitmap(image) : image;
+  let frame = image;
+  if (image instanceof Blob) {
+    try {
+      frame = await createImageBitmap(image);
+    } catch (e) {
+      throw new VerifaceError('image', `cannot decode the image (${image.type || 'unknown type'}): ${e.message}`);
+    }
+  }
   const { sid } = createSession({ ...config, good_frames: 1, liveness_frames: 1 });
   try {
     const r = pushFrame({ sid, frame, timestamp: 0 });
