@@ -2,7 +2,7 @@
 // runs one attempt of a server session on a camera or video and returns the signed package.
 import { VerifaceError } from './errors.js';
 import { guidanceKey, guidanceMessage } from './guidance.js';
-import { openCamera, listCameras, stopStream } from './camera.js';
+import { openCamera, listCameras, stopStream, getUserMediaCount } from './camera.js';
 import { FramePump, videoReady } from './frames.js';
 import { FrameTiming, PageWatch, collectSignals } from './signals.js';
 import { signPackage, postPackage } from './package.js';
@@ -215,7 +215,7 @@ export class Veriface {
       const fin = await Promise.race([this._worker.call('finish', { sid, jpegQuality: cfg.jpeg_quality || 0.92 }), cancelled]);
       const finishedAt = Date.now();
       page.stop();
-      const signals = await collectSignals({ track, camera: cameraInfo || (track ? { getUserMediaCalls: 0 } : null), timing, page });
+      const signals = await collectSignals({ track, camera: cameraInfo || { getUserMediaCalls: getUserMediaCount() }, timing, page });
       const module = { web: WEB_VERSION, engine: this.info.engine, build: this.info.build };
       const capture = { started_at: startedAt, finished_at: finishedAt, frames_pushed: pushed, threaded: this.info.build === 'simd-mt' };
       const signed = await signPackage(key.privateKey, {

@@ -57,7 +57,8 @@ async function init({ baseUrl, threads, models: modelUrls = {} }) {
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
   const modelUrl = (role) => modelUrls[role] || new URL(`models/${MODEL_FILES[role]}`, baseUrl).href;
   const [factory, wasmBinary, ...bytes] = await Promise.all([
-    import(new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
+    // fetched at run time from baseUrl: bundlers must leave this import alone
+    import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
       throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
     }),
     fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
