@@ -37,9 +37,10 @@ export async function startServer(config = {}, { threads = 2, extraArgs = [] } =
   const dir = mkdtempSync(join(tmpdir(), 'vf-srv-'));
   const db = join(dir, 'test.db');
   const cfgPath = join(dir, 'config.json');
-  writeFileSync(cfgPath, JSON.stringify({ api_keys: [API_KEY], limits: { per_ip_rate: 0 }, ...config }));
+  const { padModels, ...fileConfig } = config;
+  writeFileSync(cfgPath, JSON.stringify({ api_keys: [API_KEY], limits: { per_ip_rate: 0 }, ...fileConfig }));
   const args = ['--config', cfgPath, '--listen', '127.0.0.1:0', '--db', db, '--models', env.models,
-    '--pad-models', env.padModels, '--threads', String(threads), '--demo', '--quiet', ...extraArgs];
+    '--pad-models', config.padModels || env.padModels, '--threads', String(threads), '--demo', '--quiet', ...extraArgs];
   const proc = spawn(env.server, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
@@ -72,10 +73,10 @@ export async function startServer(config = {}, { threads = 2, extraArgs = [] } =
 }
 
 /** Run the browser stand-in; returns {models, result, frames:[{index,timestamp,width,height,status,jpeg}]}. */
-export function simulate(sessionConfig, sourceArgs) {
+export function simulate(sessionConfig, sourceArgs, { padModels = env.padModels } = {}) {
   const cfgPath = join(mkdtempSync(join(tmpdir(), 'vf-sim-')), 'session.json');
   writeFileSync(cfgPath, JSON.stringify(sessionConfig));
-  const out = execFileSync(env.sim, [env.models, env.padModels, '--config', cfgPath, ...sourceArgs],
+  const out = execFileSync(env.sim, [env.models, padModels, '--config', cfgPath, ...sourceArgs],
     { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out.toString());
 }

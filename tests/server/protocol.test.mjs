@@ -379,3 +379,29 @@ test('adaptive mode: uncertain liveness -> head-turn challenge with a new nonce;
     D.cleanup();
   }
 });
+
+test('without the PAD models no session can be approved (review, liveness.unavailable)', async () => {
+  const E = await h.startServer({ padModels: '/nonexistent-pad-models' }, { threads: 1 });
+  try {
+    const hz = await (await fetch(E.base + '/healthz')).json();
+    assert.equal(hz.pad_models, false);
+    assert.equal(hz.models.pad_v2, '');
+    const key = await h.newKey();
+    const s = (await h.createSession(E, key)).body;
+    const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40'], { padModels: '/nonexistent-pad-models' });
+    assert.equal(sim.result.liveness.status, 'no_model');
+    const r = await h.postResult(E, s.session_id, h.buildPackage(s, sim), key);
+    assert.equal(r.body.decision, 'review', r.text);
+    const d = await h.getSession(E, s.session_id);
+    assert.ok(d.body.attempts[0].detail.reasons.includes('liveness.unavailable'));
+    assert.equal(d.body.attempts[0].detail.server.liveness_status, 'no_model');
+    // a client that ran PAD models the server does not have is refused outright
+    const s2 = (await h.createSession(E, key)).body;
+    const r2 = await h.postResult(E, s2.session_id, h.buildPackage(s2, live), key);
+    assert.equal(r2.status, 422);
+    assert.equal(r2.body.error.code, 'model_mismatch');
+  } finally {
+    assert.equal(await E.stop(), 0);
+    E.cleanup();
+  }
+});
