@@ -38,7 +38,8 @@ cJSON *vf_srv_models_json(vf_srv *s) {
 }
 
 /* Embedding of the reference portrait: the largest-score face, whatever its selfie quality. */
-static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float *emb, int *dim, vf_srv_reply *r) {
+static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float *emb, int *dim, vf_srv_reply *r,
+                               const char **code) {
     vf_image_decode_options o = vf_image_decode_default_options();
     o.limits.max_width = o.limits.max_height = s->cfg.limits.max_reference_side;
     o.limits.max_pixels = (int64_t)s->cfg.limits.max_reference_side * 3000;
@@ -49,7 +50,7 @@ static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float 
     int rc = -1;
     vf_status st = vf_image_decode(w->ctx, bytes, n, &o, &buf, NULL);
     if (st) {
-        vf_srv_reply_error(r, 422, "corrupt_image", "reference image: %s", vf_context_last_error(w->ctx));
+        vf_srv_reply_error(r, 422, *code = "corrupt_image", "reference image: %s", vf_context_last_error(w->ctx));
         vf_srv_engines_release(s->engines, w);
         return -1;
     }
@@ -63,7 +64,7 @@ static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float 
         vf_embed_run(w->ctx, e->emb, &img, lm.five, 0.0f, 255.0f, emb, dim) == VF_OK)
         rc = 0;
     else
-        vf_srv_reply_error(r, 422, "reference_no_face", "no face found in the reference image");
+        vf_srv_reply_error(r, 422, *code = "reference_no_face", "no face found in the reference image");
     vf_image_buffer_free(&buf);
     vf_srv_engines_release(s->engines, w);
     return rc;
@@ -114,9 +115,9 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
             if (n / 4 * 3 > s->cfg.limits.max_reference_bytes) { vf_srv_reply_error(r, 413, code = "reference_too_large", "reference image over %zu bytes", s->cfg.limits.max_reference_bytes); goto out; }
             uint8_t *b = vf_srv_b64_decode(img->valuestring, n, 0, &bn);
             if (!b) { vf_srv_reply_error(r, 400, code = "bad_base64", "reference.image is not valid base64"); goto out; }
-            int rc = reference_embedding(s, b, bn, ss->ref, &ss->ref_dim, r);
+            int rc = reference_embedding(s, b, bn, ss->ref, &ss->ref_dim, r, &code);
             free(b);
-            if (rc) { code = r->status == 422 && strstr(r->body, "reference_no_face") ? "reference_no_face" : "corrupt_image"; goto out; }
+            if (rc) goto out;
         } else if (cJSON_IsArray(emb)) {
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(ref, "model");
             int n = cJSON_GetArraySize(emb);

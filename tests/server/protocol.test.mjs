@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 
 h.requireData();
 
@@ -96,10 +97,28 @@ test('different person as reference -> not approved (match)', async () => {
   assert.ok(d.body.attempts[0].detail.reasons.includes('match.below_threshold'), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
 
-test('reference without a face -> 422 reference_no_face', async () => {
+/** A valid grey PNG (no face in it). */
+function greyPng(w, h8) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (b) => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h8, 4); ihdr[8] = 8; ihdr[9] = 0;
+  const rows = Buffer.alloc((w + 1) * h8, 128); for (let y = 0; y < h8; y++) rows[y * (w + 1)] = 0;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('reference without a face -> 422 reference_no_face; not an image -> 422 corrupt_image', async () => {
   const key = await h.newKey();
-  const blank = readFileSync(join(staticDir, 'index.html')); // not an image at all -> corrupt_image
-  let r = await h.createSession(A, key, { reference: { image: blank.toString('base64') } });
+  let r = await h.createSession(A, key, { reference: { image: greyPng(64, 48).toString('base64') } });
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'reference_no_face');
+  const notImage = readFileSync(join(staticDir, 'index.html'));
+  r = await h.createSession(A, key, { reference: { image: notImage.toString('base64') } });
   assert.equal(r.status, 422);
   assert.equal(r.body.error.code, 'corrupt_image');
 });
