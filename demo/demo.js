@@ -91,15 +91,21 @@ function showQuality(status) {
 // ---- engine -----------------------------------------------------------------------------------
 async function init() {
   try {
+    // lazy: guidance can start once the detector and mesh are in; liveness and the embedding follow
     state.vf = await Veriface.create({
-      baseUrl: new URL('./pkg/', location.href),
-      onProgress: (p) => { if (p.total) setBar('load', p.loaded / p.total); if (p.stage === 'compile') el.engine.textContent = 'Preparing the models…'; },
+      baseUrl: new URL('./pkg/', location.href), lazy: true,
+      onProgress: (p) => { if (p.total) setBar('load', p.loaded / p.total); },
     });
-    const i = state.vf.info;
-    setBar('load', 1);
-    $('load').hidden = true;
-    el.engine.textContent = `Engine ${i.engine}, wasm ${i.build} (${i.threads} thread${i.threads > 1 ? 's' : ''}${crossOriginIsolated ? ', cross-origin isolated' : ''}), ` +
-      `ready in ${Math.round(i.ready_ms)} ms; passive liveness ${i.pad ? 'on' : 'unavailable (no MiniFASNet models)'}.`;
+    const describe = (i, first) => `Engine ${i.engine}, wasm ${i.build} (${i.threads} thread${i.threads > 1 ? 's' : ''}` +
+      `${crossOriginIsolated ? ', cross-origin isolated' : ''}); guidance ready in ${Math.round(first)} ms` +
+      (i.complete ? `, all models in ${Math.round(i.ready_ms)} ms; passive liveness ${i.pad ? 'on' : 'unavailable (no MiniFASNet models)'}.` : '; loading liveness and matching models…');
+    const first = state.vf.info.ready_ms;
+    el.engine.textContent = describe(state.vf.info, first);
+    state.vf.ready.then((i) => {
+      el.engine.textContent = describe(i, first);
+      $('load').hidden = true;
+      document.body.dataset.engine = 'full';
+    }, showError);
     el.start.disabled = false;
     setState('ready');
     drawOverlay(null);

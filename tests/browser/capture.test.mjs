@@ -160,6 +160,46 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         await page.close();
       }
     });
+    await t.test('lazy start: guidance on detector + mesh first, completes on the full engine', async () => {
+      const page = await browser.newPage();
+      const problems = lib.watchPage(page);
+      try {
+        await lib.routeTestPage(page, server.url);
+        // the heavy models arrive late: the page must give guidance before they are in
+        let release;
+        const gate = new Promise((r) => { release = r; });
+        await page.route(/\/pkg\/models\/(faceres|minifasnet-v2|minifasnet-v1se)\.vfm$/, async (route) => { await gate; await route.continue(); });
+        await page.goto(`${server.url}/__test__.html`);
+        await page.evaluate(() => { window.log = []; });
+        const run = page.evaluate(async () => {
+          const vf = await import('/pkg/src/index.js');
+          const inst = await vf.Veriface.create({ lazy: true, threads: 1 });
+          window.log.push(['created', inst.info.complete, inst.info.models.embedder]);
+          const key = await vf.createSessionKey();
+          const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});
+          inst.ready.then((i) => window.log.push(['ready', i.complete]));
+          const out = await inst.capture({ session, key, submit: true, onGuidance: (g) => window.log.push(['guidance', g.key]) });
+          const info = inst.info;
+          inst.close();
+          return { complete: info.complete, models: JSON.parse(out.body).models, session, decision: out.decision.decision,
+            embedding: out.result.embedding.status, liveness: out.result.liveness.status };
+        });
+        await page.waitForFunction(() => window.log.some((e) => e[0] === 'guidance'), null, { timeout: 30000 });
+        const early = await page.evaluate(() => window.log);
+        assert.deepEqual(early[0], ['created', false, ''], 'created on the guidance engine');
+        assert.ok(!early.some((e) => e[0] === 'ready'), 'guidance before the full engine');
+        release();
+        const r = await run;
+        assert.equal(r.complete, true);
+        assert.equal(r.embedding, 'ok');
+        assert.equal(r.liveness, 'ok');
+        for (const [role, hash] of Object.entries(r.session.models)) if (hash) assert.equal(r.models[role], hash, role);
+        assert.ok(['approve', 'retry', 'challenge', 'review', 'reject'].includes(r.decision));
+        assert.deepEqual(problems, []);
+      } finally {
+        await page.close();
+      }
+    });
     await t.test('frozen feed: repeated frames counted as duplicates (C fingerprint)', async () => {
       const frozen = await lib.launchChromium(lib.makeY4m(dir, { name: 'frozen.y4m', noise: false }));
       try {

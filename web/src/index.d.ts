@@ -61,7 +61,7 @@ export interface Decision {
 
 export interface SessionKey { privateKey: CryptoKey; publicKey: CryptoKey; /** b64 SPKI DER */ publicKeySpki: string }
 
-export interface Progress { stage: 'download' | 'compile' | 'models' | 'ready'; loaded: number; total: number }
+export interface Progress { stage: 'download' | 'compile' | 'guidance' | 'models' | 'ready'; loaded: number; total: number }
 
 export interface CreateOptions {
   /** where wasm/ and models/ are served; default: the package's own directory */
@@ -72,11 +72,15 @@ export interface CreateOptions {
   workerUrl?: string | URL;
   /** per-role URL overrides */
   models?: Partial<Record<keyof ModelHashes, string>>;
+  /** resolve once the detector and mesh are in (guidance starts); `ready` resolves when all are */
+  lazy?: boolean;
 }
 
 export interface EngineInfo {
   build: 'simd' | 'simd-mt'; threads: number; engine: string; models: ModelHashes; pad: boolean;
   downloaded: number; ms: number; ready_ms: number;
+  /** false on the guidance engine of a lazy start */
+  complete: boolean;
 }
 
 export interface Guidance { code: number; key: GuidanceKey; message: string; status: FrameStatus }
@@ -133,6 +137,8 @@ export interface AnalyzeResult { status: FrameStatus; result: SessionResult | nu
 export class Veriface {
   static create(options?: CreateOptions): Promise<Veriface>;
   readonly info: EngineInfo;
+  /** the full engine's info: at once, or when a lazy start has loaded PAD and the embedder */
+  readonly ready: Promise<EngineInfo>;
   readonly baseUrl: string;
   listCameras(): Promise<CameraDevice[]>;
   analyzeImage(image: Blob | ImageBitmap | ImageBitmapSource, config?: ServerSession['config']): Promise<AnalyzeResult>;

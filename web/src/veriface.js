@@ -74,6 +74,9 @@ export class Veriface {
    * - onProgress({ stage, loaded, total }): 'download' (bytes), 'compile', 'models', 'ready'
    * - workerUrl: override the worker script URL (bundlers that relocate it)
    * - models: per-role URL overrides ({ embedder: '/x/faceres.vfm' })
+   * - lazy: resolve as soon as the detector and mesh are loaded (guidance can start, ~1.6 MB gzip
+   *   instead of ~11 MB); `instance.ready` resolves when PAD and the embedder are in too. A capture
+   *   started before then gives guidance at once and completes only on the full engine.
    */
   static async create(options = {}) {
     const t0 = performance.now();
@@ -82,13 +85,27 @@ export class Veriface {
     let threads = options.threads === undefined || options.threads === 'auto' ? defaultThreads() : Math.max(1, options.threads | 0);
     if (globalThis.crossOriginIsolated !== true) threads = 1;
     const onProgress = typeof options.onProgress === 'function' ? options.onProgress : () => {};
+    let full = null;   // the 'engine' event of a lazy start, before or after the instance exists
+    const fullWaiters = [];
     const worker = new WorkerClient(options.workerUrl || new URL('./worker.js', import.meta.url), (m) => {
       if (m.event === 'progress') onProgress({ stage: m.stage, loaded: m.loaded, total: m.total });
+      if (m.event === 'engine') { full = m; for (const f of fullWaiters) f(m); }
     });
     try {
-      const info = await worker.call('init', { baseUrl: base, threads, models: options.models || {} });
+      const info = await worker.call('init', { baseUrl: base, threads, models: options.models || {}, lazy: options.lazy === true });
       info.ready_ms = performance.now() - t0;
-      return new Veriface(worker, info, base);
+      const inst = new Veriface(worker, info, base);
+      inst.ready = info.complete ? Promise.resolve(info) : new Promise((resolve, reject) => {
+        const take = (m) => {
+          if (m.error) return reject(VerifaceError.from(m.error));
+          m.info.ready_ms = performance.now() - t0;
+          inst.info = m.info;
+          resolve(m.info);
+        };
+        if (full) take(full); else fullWaiters.push(take);
+      });
+      inst.ready.catch(() => {});
+      return inst;
     } catch (e) {
       worker.terminate();
       throw e;
@@ -97,6 +114,8 @@ export class Veriface {
 
   constructor(worker, info, baseUrl) {
     this._worker = worker;
+    /** resolves to the full engine's info (at once unless created with lazy: true) */
+    this.ready = Promise.resolve(info);
     /** { build: 'simd'|'simd-mt', threads, engine, models: {role: sha256}, pad, downloaded, ms, ready_ms } */
     this.info = info;
     this.baseUrl = baseUrl;
@@ -207,11 +226,14 @@ export class Veriface {
         const k = status.good && !met ? `turn_${challenge.direction === 'left' ? 'left' : 'right'}` : guidanceKey(q.guidance);
         if (k !== lastKey && options.onGuidance) options.onGuidance({ code: q.guidance, key: k, message: guidanceMessage(k, options.messages), status });
         lastKey = k;
-        if (options.onProgress) options.onProgress({ streak: Math.min(status.good_streak, met ? needed : needed - 1), needed });
+        // on the guidance engine of a lazy start the capture cannot complete yet
+        const cap = met && !r.partial ? needed : needed - 1;
+        if (options.onProgress) options.onProgress({ streak: Math.min(status.good_streak, cap), needed });
         // the kept frames are the last `needed` good ones (a ring in C): all of them must be good
-        if (status.good_streak >= needed && met) break;
+        if (status.good_streak >= needed && met && !r.partial) break;
       }
       pump.stop();
+      this._checkModels(session.models);   // a lazy start knows every model hash only now
       const fin = await Promise.race([this._worker.call('finish', { sid, jpegQuality: cfg.jpeg_quality || 0.92 }), cancelled]);
       const finishedAt = Date.now();
       page.stop();
@@ -253,7 +275,9 @@ export class Veriface {
   _checkModels(server) {
     if (!server) return;
     for (const [role, hash] of Object.entries(server)) {
-      if (hash && this.info.models[role] !== hash) {
+      const mine = this.info.models[role];
+      if (!mine && this.info.complete === false) continue;   // lazy start: not loaded yet, checked again at the end
+      if (hash && mine !== hash) {
         throw new VerifaceError('model_mismatch', `model ${role}: the server runs ${hash.slice(0, 12)}…, this page ${(this.info.models[role] || 'none').slice(0, 12)}…`);
       }
     }

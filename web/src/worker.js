@@ -6,7 +6,7 @@ import { Engine, MODEL_ROLES, MODEL_FILES, REQUIRED_MODELS } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 
-let M = null, engine = null, build = '';
+let M = null, engine = null, guide = null, build = '', fullReady = null;   // guide: detector + mesh only, while the rest loads (lazy)
 const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
 let nextSid = 1;
 let canvas = null, ctx2d = null;
@@ -47,34 +47,64 @@ async function fetchBytes(url, { optional = false, onBytes }) {
   return out;
 }
 
-async function init({ baseUrl, threads, models: modelUrls = {} }) {
+function engineInfo(e, t0, loaded, pad) {
+  return { build, threads: e.threads, engine: e.version, models: e.models, downloaded: loaded, pad, complete: e === engine,
+    ms: performance.now() - t0 };
+}
+
+/**
+ * Load the wasm and the models. lazy: answer as soon as the detector and mesh are in (a guidance
+ * engine: quality feedback starts while PAD and the embedder download), then post
+ * { event: 'engine', info } when the full engine replaces it (or { event: 'engine', error }).
+ */
+async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) {
   const t0 = performance.now();
   const mt = threads > 1 && self.crossOriginIsolated === true;
   build = mt ? 'simd-mt' : 'simd';
   const name = mt ? 'veriface-simd-mt' : 'veriface-simd';
+  const n = mt ? Math.max(1, Math.min(4, threads)) : 1;
   const wasmBase = new URL('wasm/', baseUrl);
   let loaded = 0, total = 0;
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
   const modelUrl = (role) => modelUrls[role] || new URL(`models/${MODEL_FILES[role]}`, baseUrl).href;
-  const [factory, wasmBinary, ...bytes] = await Promise.all([
+  const fetches = MODEL_ROLES.map((r) => fetchBytes(modelUrl(r), { optional: !REQUIRED_MODELS.includes(r), onBytes }));
+  let allIn = false;
+  const all = Promise.all(fetches).then((b) => { allIn = true; return b; });
+  all.catch(() => {});
+  const [factory, wasmBinary] = await Promise.all([
     // fetched at run time from baseUrl: bundlers must leave this import alone
     import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
       throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
     }),
     fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
-    ...MODEL_ROLES.map((r) => fetchBytes(modelUrl(r), { optional: !REQUIRED_MODELS.includes(r), onBytes })),
   ]);
   post({ event: 'progress', stage: 'compile', loaded, total });
   M = await factory({ wasmBinary, locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href });
-  post({ event: 'progress', stage: 'models', loaded, total });
-  const models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, bytes[i]]));
-  const n = mt ? Math.max(1, Math.min(4, threads)) : 1;
-  engine = Engine.create(M, models, n);
-  post({ event: 'progress', stage: 'ready', loaded, total });
-  return {
-    build, threads: n, engine: engine.version, models: engine.models, downloaded: loaded,
-    pad: Boolean(models.pad_v2 && models.pad_v1se), ms: performance.now() - t0,
+  const build_full = async () => {
+    const bytes = await all;
+    const models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, bytes[i]]));
+    post({ event: 'progress', stage: 'models', loaded, total });
+    engine = Engine.create(M, models, n);
+    if (guide) { guide.close(); guide = null; }
+    post({ event: 'progress', stage: 'ready', loaded, total });
+    return engineInfo(engine, t0, loaded, Boolean(models.pad_v2 && models.pad_v1se));
   };
+  if (lazy) {
+    const [det, mesh] = await Promise.all([fetches[0], fetches[1]]);
+    if (!allIn) {
+      guide = Engine.create(M, { detector: det, mesh }, n);
+      post({ event: 'progress', stage: 'guidance', loaded, total });
+      fullReady = build_full();
+      fullReady.catch(() => {});
+      fullReady.then((info) => post({ event: 'engine', info }), (e) => {
+        const ve = VerifaceError.from(e);
+        post({ event: 'engine', error: { code: ve.code, message: ve.message } });
+      });
+      return engineInfo(guide, t0, loaded, false);
+    }
+  }
+  fullReady = build_full();
+  return fullReady;
 }
 
 function need(sid) {
@@ -99,18 +129,29 @@ function pixelsOf(frame, maxW, maxH) {
 }
 
 function createSession(config = {}) {
-  if (!engine) throw new VerifaceError('not_ready', 'the engine is not loaded');
-  const session = engine.createSession(config);
+  const e = engine || guide;
+  if (!e) throw new VerifaceError('not_ready', 'the engine is not loaded');
   const sid = nextSid++;
   sessions.set(sid, {
-    session, statuses: new Map(), config,
+    session: e.createSession(config), engine: e, statuses: new Map(), config,
     maxW: config.max_frame_width || 1280, maxH: config.max_frame_height || 720,
   });
   return { sid };
 }
 
+/** A session that started on the guidance engine moves to the full engine once it is there
+ *  (the streak starts again: the frames sent must all come from the full pipeline). */
+function upgrade(s) {
+  if (s.engine === engine || !engine) return;
+  s.session.close();
+  s.session = engine.createSession(s.config);
+  s.engine = engine;
+  s.statuses.clear();
+}
+
 function pushFrame({ sid, frame, timestamp }) {
   const s = need(sid);
+  upgrade(s);
   const t0 = performance.now();
   let px;
   try {
@@ -124,7 +165,7 @@ function pushFrame({ sid, frame, timestamp }) {
   // kept frames are the last good_frames consecutive ones: older statuses are not needed
   s.statuses.delete(r.status.index - 2 * VF_MAX_KEPT);
   return { status: r.status, fingerprint: r.fingerprint, width: px.width, height: px.height, read_ms: t1 - t0,
-    total_ms: performance.now() - t0 };
+    total_ms: performance.now() - t0, partial: s.engine !== engine };
 }
 const VF_MAX_KEPT = 8;   // VF_SESSION_MAX_CHOSEN
 
@@ -137,6 +178,7 @@ async function jpegOf(k, quality) {
 
 async function finish({ sid, jpegQuality = 0.92 }) {
   const s = need(sid);
+  if (s.engine !== engine) throw new VerifaceError('not_ready', 'the full engine is not loaded yet');
   const t0 = performance.now();
   const { json, result } = s.session.finish();
   const t1 = performance.now();
@@ -152,6 +194,7 @@ async function finish({ sid, jpegQuality = 0.92 }) {
 }
 
 async function analyze({ image, config = {} }) {
+  if (!engine && fullReady) await fullReady;   // a photo needs liveness and the embedding: the full engine
   let frame = image;
   if (image instanceof Blob) {
     try {
@@ -183,7 +226,8 @@ const handlers = {
   close: () => {
     for (const sid of [...sessions.keys()]) closeSession({ sid });
     if (engine) engine.close();
-    engine = null;
+    if (guide) guide.close();
+    engine = guide = null;
     return {};
   },
 };
