@@ -63,7 +63,7 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     s->session = vf_session_default_config();
     s->jpeg_quality = 0.92f;
     c->policy = vf_policy_default_config();
-    c->challenge_min_yaw = 10.0f;
+    c->session.challenge_min_yaw = 10.0f;
 }
 
 static int num(const cJSON *o, const char *k, double lo, double hi, double *v, char *err, size_t es) {
@@ -177,6 +177,7 @@ cJSON *vf_srv_session_config_json(const vf_srv_session_config *c) {
     cJSON_AddNumberToObject(j, "max_frame_height", c->session.max_height);
     cJSON_AddNumberToObject(j, "jpeg_quality", c->jpeg_quality);
     cJSON_AddItemToObject(j, "quality", quality_json(&c->session.quality));
+    cJSON_AddNumberToObject(j, "challenge_min_yaw", c->challenge_min_yaw);
     return j;
 }
 
@@ -271,7 +272,7 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         NUMI(x, "max_uncertain", 1, 100, c->policy.max_uncertain);
         NUMI(x, "max_liveness_fail", 1, 100, c->policy.max_liveness_fail);
         NUMF(x, "match_review_margin", 0, 1, c->policy.match_review_margin);
-        NUMF(x, "challenge_min_yaw", 0, 90, c->challenge_min_yaw);
+        NUMF(x, "challenge_min_yaw", 0, 90, c->session.challenge_min_yaw);
     }
     rc = 0;
 out:

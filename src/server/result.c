@@ -195,8 +195,8 @@ static void decide(job *j) {
         if (rr->st[i].quality.yaw > max_yaw) max_yaw = rr->st[i].quality.yaw;
         if (rr->st[i].quality.yaw < min_yaw) min_yaw = rr->st[i].quality.yaw;
     }
-    if (!strcmp(ss->challenge, "left")) challenge_met = max_yaw >= s->cfg.challenge_min_yaw;
-    if (!strcmp(ss->challenge, "right")) challenge_met = min_yaw <= -s->cfg.challenge_min_yaw;
+    if (!strcmp(ss->challenge, "left")) challenge_met = max_yaw >= ss->cfg.challenge_min_yaw;
+    if (!strcmp(ss->challenge, "right")) challenge_met = min_yaw <= -ss->cfg.challenge_min_yaw;
     float sim = NAN;
     if (ss->ref_dim > 0 && rr->emb_dim == ss->ref_dim) sim = vf_match_similarity(rr->emb, ss->ref, ss->ref_dim);
 

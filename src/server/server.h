@@ -55,6 +55,7 @@ typedef struct vf_srv_session_config {
     int session_ttl;                  /* seconds */
     vf_session_config session;        /* good_frames, liveness_frames, thresholds, frame size, quality */
     float jpeg_quality;
+    float challenge_min_yaw;          /* degrees a challenge head turn must reach (10) */
 } vf_srv_session_config;
 
 typedef struct vf_srv_config {
@@ -70,7 +71,6 @@ typedef struct vf_srv_config {
     vf_srv_tamper tamper;
     vf_srv_session_config session;    /* defaults of every session */
     vf_policy_config policy;          /* scrutiny and review margins (per-session fields overridden) */
-    float challenge_min_yaw;          /* degrees a challenge head turn must reach (10) */
     int quiet;
 } vf_srv_config;
 

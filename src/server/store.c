@@ -160,6 +160,8 @@ static int parse_config(const char *txt, vf_srv_session_config *c) {
     GETI("max_frame_width", s->max_width);
     GETI("max_frame_height", s->max_height);
     GETF("jpeg_quality", c->jpeg_quality);
+    c->challenge_min_yaw = 10.0f;
+    GETF("challenge_min_yaw", c->challenge_min_yaw);
     if (!rc) rc = vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &s->quality, err, sizeof err);
     cJSON_Delete(j);
     return rc;

@@ -389,7 +389,9 @@ test('adaptive mode: uncertain liveness -> head-turn challenge with a new nonce;
     assert.equal(d.body.attempts[1].challenge, r1.body.challenge.direction);
     // the server checks the turn on its own re-run: yaw >= 10 degrees the requested way (yaw > 0 = subject's left)
     const yaws = sim.frames.map((f) => f.status.quality.yaw);
-    const met = r1.body.challenge.direction === 'left' ? Math.max(...yaws) >= 10 : Math.min(...yaws) <= -10;
+    const my = s.config.challenge_min_yaw;
+    assert.equal(my, 10);
+    const met = r1.body.challenge.direction === 'left' ? Math.max(...yaws) >= my : Math.min(...yaws) <= -my;
     const det = d.body.attempts[1].detail;
     assert.equal(det.server.challenge_met, met, JSON.stringify(det.server));
     assert.ok(det.reasons.includes(met ? 'liveness.repeated_uncertain' : 'challenge.failed'), JSON.stringify(det.reasons));
