@@ -288,7 +288,12 @@ test('malformed packages: each gets its 4xx code and changes nothing', async () 
   // none of it moved the session: the honest package still decides
   const ok = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
   assert.equal(ok.body.decision, 'approve', ok.text);
+  // each rejection has its audit record (the session, the request hash, the code)
+  for (const [code] of cases) assert.ok(auditCount(A, s.session_id, code) >= 1, `audit of ${code}`);
   assert.equal(auditCount(A, s.session_id, 'stale_package'), 1);
+  const rows = sql(A.db, `SELECT request_sha256, status FROM audit WHERE session_id='${s.session_id}' AND code='model_mismatch'`);
+  assert.match(rows[0][0], /^[0-9a-f]{64}$/);
+  assert.equal(rows[0][1], 422);
 });
 
 test('session creation: API key required, bad input refused', async () => {
