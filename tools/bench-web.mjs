@@ -26,11 +26,13 @@ function darkY4m(dir) {
   return out;
 }
 
-async function pageRun([loopMs, threads]) {
+async function pageRun([loopMs, threads, lazy]) {
   const vf = await import('/pkg/src/index.js');
   const t0 = performance.now();
-  const inst = await vf.Veriface.create({ threads });
+  const inst = await vf.Veriface.create({ threads, lazy });
   const ready = performance.now() - t0;
+  await inst.ready;
+  const full = performance.now() - t0;
   let frames = 0, workerMs = 0, t1 = 0;
   if (loopMs > 0) {
     const key = await vf.createSessionKey();
@@ -43,7 +45,7 @@ async function pageRun([loopMs, threads]) {
   }
   const seconds = t1 ? (performance.now() - t1) / 1000 : 0;
   inst.close();
-  return { ready, build: inst.info.build, threads: inst.info.threads, fps: seconds ? frames / seconds : null, workerMs: frames ? workerMs / frames : null, frames };
+  return { ready, full, build: inst.info.build, threads: inst.info.threads, fps: seconds ? frames / seconds : null, workerMs: frames ? workerMs / frames : null, frames };
 }
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
@@ -54,8 +56,10 @@ const browser = await lib.launchChromium(darkY4m(dir));
 const results = {};
 try {
   // isolated at 2 threads (the threaded build), isolated with 'auto', and not isolated (single-threaded build)
-  for (const [tag, isolated, threads] of [['isolated_2t', true, 2], ['isolated_auto', true, 'auto'], ['not_isolated', false, 'auto']]) {
-    const ready = [];
+  // and a lazy start (create() resolves on the detector + mesh: the time to first guidance)
+  for (const [tag, isolated, threads, lazy] of [['isolated_2t', true, 2, false], ['isolated_auto', true, 'auto', false],
+    ['not_isolated', false, 'auto', false], ['lazy_auto', true, 'auto', true]]) {
+    const ready = [], full = [];
     let downloads = null, loop = null;
     for (let i = 0; i <= LOADS; i++) {
       const page = await browser.newPage();
@@ -63,8 +67,8 @@ try {
       page.on('response', (r) => { if (r.url().startsWith(server.url)) urls.add(new URL(r.url()).pathname); });
       await lib.routeTestPage(page, server.url, { isolated });
       await page.goto(`${server.url}/__test__.html`);
-      const r = await page.evaluate(pageRun, [i === LOADS ? LOOP_MS : 0, threads]);
-      if (i === LOADS) loop = r; else ready.push(r.ready);
+      const r = await page.evaluate(pageRun, [i === LOADS ? LOOP_MS : 0, threads, lazy]);
+      if (i === LOADS) loop = r; else { ready.push(r.ready); full.push(r.full); }
       if (!downloads) downloads = [...urls].filter((u) => u.startsWith('/pkg/'));
       results[tag] = { build: r.build, threads: r.threads };
       await page.close();
@@ -82,6 +86,7 @@ try {
     }
     Object.assign(results[tag], {
       download: { raw, gzip: gz, by_kind: files }, ready_ms: { median: median(ready), all: ready.map(Math.round) },
+      full_ms: { median: median(full), all: full.map(Math.round) },
       guidance_fps: loop.fps, worker_ms_per_frame: loop.workerMs, loop_frames: loop.frames,
     });
   }
@@ -96,6 +101,7 @@ const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 for (const [tag, r] of Object.entries(results)) {
   const k = r.download.by_kind;
   console.log(`${tag.padEnd(14)} ${r.build.padEnd(8)} ${r.threads}t  download ${kb(r.download.raw)} raw / ${kb(r.download.gzip)} gzip ` +
-    `(js ${kb(k.js.gzip)}, wasm ${kb(k.wasm.gzip)}, models ${kb(k.models.gzip)} gzip)  create->ready ${r.ready_ms.median.toFixed(0)} ms  ` +
+    `(js ${kb(k.js.gzip)}, wasm ${kb(k.wasm.gzip)}, models ${kb(k.models.gzip)} gzip)  create->ready ${r.ready_ms.median.toFixed(0)} ms ` +
+    `(all models ${r.full_ms.median.toFixed(0)} ms)  ` +
     `guidance ${r.guidance_fps.toFixed(1)} fps (${r.worker_ms_per_frame.toFixed(1)} ms/frame in the worker)`);
 }
