@@ -62,6 +62,7 @@ static void add_headers(struct MHD_Response *resp, const char *ct) {
     MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, vf_srv_reply *r) {

@@ -36,6 +36,8 @@ int main(int argc, char **argv) {
     if (!vf_srv_engines_have_pad(s.engines))
         fprintf(stderr, "veriface-server: PAD models not found in %s: liveness reports %s, no session can be approved\n",
                 s.cfg.pad_models_dir, vf_status_string(VF_E_NO_MODEL));
+    if (s.cfg.demo)
+        fprintf(stderr, "veriface-server: demo mode: POST /demo/sessions creates sessions without an API key (never in production)\n");
     if (!s.cfg.n_keys && !s.cfg.demo)
         fprintf(stderr, "veriface-server: no API key configured (--api-key): /v1/sessions refuses every request\n");
     s.metrics = vf_srv_metrics_create();

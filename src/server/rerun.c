@@ -79,7 +79,7 @@ static void mismatch(vf_srv_tamper_result *o, const char *reason, const char *wh
 }
 
 void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_session_config *scfg,
-                           const vf_image_buffer *frames, const int *cidx, const cJSON *const *status, int n,
+                           const vf_image_buffer *frames, const int *cidx, const double *ts, const cJSON *const *status, int n,
                            const cJSON *result, const vf_srv_rerun *rr, vf_srv_tamper_result *o) {
     memset(o, 0, sizeof *o);
     o->detail = cJSON_CreateObject();
@@ -94,6 +94,7 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         if (!get_num(status[i], "index", &idx) || (int)idx != cidx[i]) mismatch(o, "tamper.claims", "status.index", i, get_num(status[i], "index", &idx) ? idx : -1, cidx[i]);
         if (!good) mismatch(o, "tamper.claims", "status.good", i, 0, 1);
         if (i > 0 && cidx[i] <= cidx[i - 1]) mismatch(o, "tamper.claims", "frame.index order", i, cidx[i], (double)cidx[i - 1] + 1);
+        if (i > 0 && !(ts[i] > ts[i - 1])) mismatch(o, "tamper.claims", "frame.timestamp order", i, ts[i], ts[i - 1]);
     }
     /* 2. per frame, every quality metric within its tolerance (only where the server saw a face:
      * a frame the server finds faceless is a quality problem of its own, see below) */

@@ -37,11 +37,12 @@ typedef struct vf_srv_tamper_result {
     float scratch[VF_SRV_EMB_MAX];     /* the server embedding of the client's best frame */
 } vf_srv_tamper_result;
 
-/* Compare the client's claims (frames[i].status, result) with the re-run. `client_index[i]` is
- * frame i's client index. Recomputes PAD and the embedding on the client's chosen frames when the
+/* Compare the client's claims (frames[i].status, result) with the re-run. `client_index[i]` and
+ * `timestamps[i]` are frame i's client index and capture time (both must increase). Recomputes PAD and the embedding on the client's chosen frames when the
  * server chose others, so the comparison measures tampering, not a different frame choice. */
 void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_session_config *scfg,
-                           const vf_image_buffer *frames, const int *client_index, const cJSON *const *status, int n,
+                           const vf_image_buffer *frames, const int *client_index, const double *timestamps,
+                           const cJSON *const *status, int n,
                            const cJSON *result, const vf_srv_rerun *rr, vf_srv_tamper_result *out);
 
 /* Signals (PACKAGE.md section 5) -> reason codes; detail gets the facts that fired. */

@@ -180,7 +180,7 @@ static void decide(job *j) {
         return;
     }
     const cJSON *result = item(j->pkg, "result");
-    vf_srv_tamper_compare(j->w, &s->cfg, &ss->cfg.session, imgs, cidx, status, j->nf, result, rr, tr);
+    vf_srv_tamper_compare(j->w, &s->cfg, &ss->cfg.session, imgs, cidx, ts, status, j->nf, result, rr, tr);
     vf_srv_engines_release(s->engines, j->w);
     j->w = NULL;
 

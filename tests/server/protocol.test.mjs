@@ -177,6 +177,15 @@ test('tampered frame: swapped with its hash recomputed -> the re-run disagrees (
   assert.ok(d.body.attempts[0].detail.reasons.some((x) => x.startsWith('tamper.')), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
 
+test('claims out of order (timestamps) -> reject tamper.claims', async () => {
+  const { key, s } = await session(A);
+  const body = h.buildPackage(s, live, { mutate: (p) => { p.frames[2].timestamp = p.frames[1].timestamp - 1; } });
+  const r = await h.postResult(A, s.session_id, body, key);
+  assert.equal(r.body.decision, 'reject', r.text);
+  const d = await h.getSession(A, s.session_id);
+  assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.claims'), JSON.stringify(d.body.attempts[0].detail.reasons));
+});
+
 test('replay: a used nonce is refused (sequential and concurrent)', async () => {
   const { key, s } = await session(B, { config: { max_retries: 3 } });
   const body = h.buildPackage(s, spoof);
