@@ -18,6 +18,8 @@ static const char *mime_of(const char *path) {
         {".css", "text/css"}, {".vfm", "application/octet-stream"}, {".bin", "application/octet-stream"},
         {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".svg", "image/svg+xml"},
         {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+        {".md", "text/markdown; charset=utf-8"}, {".ts", "text/plain; charset=utf-8"}, {".webm", "video/webm"},
+        {".mp4", "video/mp4"}, {".woff2", "font/woff2"}, {".webp", "image/webp"},
     };
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
