@@ -191,6 +191,7 @@ typedef struct vf_quality_config {
     float max_glare;           /* fraction of near-saturated face pixels; above: GLARE (default 0.02) */
     float min_sharpness;       /* variance of the Laplacian on the face at 128 px; below: BLURRY (default: measured) */
     float max_motion;          /* face centre movement between frames / face width; above: HOLD_STILL (default 0.10) */
+    float min_sharpness_dir;   /* weakest directional sharpness (motion smear); below: BLURRY (default: measured) */
 } vf_quality_config;
 
 vf_quality_config vf_quality_default_config(void);
@@ -209,6 +210,8 @@ typedef struct vf_quality {
     float glare;               /* fraction of near-saturated, low-chroma face pixels */
     float sharpness;           /* variance of the Laplacian (face region resized to 128 px) */
     float motion;              /* face centre movement since the previous frame / face width; 0 on the first */
+    float sharpness_dir;       /* the weakest of the 0/45/90/135-degree second differences' variance over
+                                * the luma variance (face at 128 px): low = smeared along one direction */
     uint32_t failed;           /* bit g set when the check of guidance g failed */
     vf_guidance guidance;      /* the first failing check in the order of vf_guidance, or VF_GUIDE_OK */
 } vf_quality;

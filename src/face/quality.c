@@ -66,6 +66,8 @@ vf_quality_config vf_quality_default_config(void) {
     c.min_sharpness = 0.02f;        /* measured: sharp photos 0.1-0.4, webcam frames 0.03-0.09, Gaussian
                                      * blur of 1.5% of the face width <= 0.012 (QUALITY.md) */
     c.max_motion = 0.10f;           /* product choice: 10% of the face width between frames */
+    c.min_sharpness_dir = 0.004f;   /* measured: every sharp face of our data >= 0.0043 (webcam >= 0.0067);
+                                     * a 15% horizontal/vertical smear <= 0.0036 (QUALITY.md) */
     return c;
 }
 
@@ -77,6 +79,7 @@ static vf_status check_config(vf_context *ctx, const vf_quality_config *c) {
         {"min_eye_open", c->min_eye_open}, {"min_brightness", c->min_brightness},
         {"max_brightness", c->max_brightness}, {"max_light_asymmetry", c->max_light_asymmetry},
         {"max_glare", c->max_glare}, {"min_sharpness", c->min_sharpness}, {"max_motion", c->max_motion},
+        {"min_sharpness_dir", c->min_sharpness_dir},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!isfinite(f[i].v) || f[i].v < 0)
@@ -125,7 +128,9 @@ static float midline_x(const vf_face_landmarks *lm) {
  * either side of the face's midline (equal widths, so both hold the same parts of the face);
  * sharpness from the whole mesh box (the face's contours carry most of its detail), as the
  * Laplacian's variance on the box resized to 128 px divided by the box's luma variance, which
- * cancels exposure and contrast (a dim webcam frame is not a blurred one). Returns with *ok = 0
+ * cancels exposure and contrast (a dim webcam frame is not a blurred one), and the same for the
+ * weakest of four directional second differences (0/45/90/135 degrees): a motion smear removes
+ * the detail along its direction only, which the Laplacian (a sum over directions) hides. Returns with *ok = 0
  * and the metrics left at 0 when the face is (almost) outside the image. */
 static vf_status photometric(vf_context *ctx, const vf_image *img, const vf_face_landmarks *lm, vf_quality *q, int *ok) {
     *ok = 0;
@@ -166,6 +171,9 @@ static vf_status photometric(vf_context *ctx, const vf_image *img, const vf_face
     if ((s = vf_image_region_stats(ctx, img, &box, &o, &st))) return s;
     double var = st.luma_std * st.luma_std;
     q->sharpness = var >= 1.0 ? (float)(st.laplacian_var / var) : 0.0f; /* flat: no detail at all */
+    double weakest = st.second_diff_var[0];
+    for (int k = 1; k < 4; k++) weakest = fmin(weakest, st.second_diff_var[k]);
+    q->sharpness_dir = var >= 1.0 ? (float)(weakest / var) : 0.0f;
     *ok = 1;
     return VF_OK;
 }
@@ -236,7 +244,7 @@ vf_status vf_quality_assess(vf_context *ctx, const vf_quality_config *cfg, const
             if (q->brightness > c.max_brightness) failed |= BIT(VF_GUIDE_TOO_BRIGHT);
             if (q->light_asymmetry > c.max_light_asymmetry) failed |= BIT(VF_GUIDE_UNEVEN_LIGHT);
             if (q->glare > c.max_glare) failed |= BIT(VF_GUIDE_GLARE);
-            if (q->sharpness < c.min_sharpness) failed |= BIT(VF_GUIDE_BLURRY);
+            if (q->sharpness < c.min_sharpness || q->sharpness_dir < c.min_sharpness_dir) failed |= BIT(VF_GUIDE_BLURRY);
         }
 
         /* motion since the previous frame with a face, in face widths */

@@ -229,6 +229,10 @@ typedef struct vf_region_stats {
      * luma, over the interior pixels (one-pixel border excluded) of the region or of its grid
      * (see laplacian_size); 0 when that is smaller than 3x3. Low = blurred. */
     double laplacian_var;
+    /* Variance of the second difference of luma along 0, 45, 90 and 135 degrees (e.g. 0:
+     * p[x-1] - 2 p[x] + p[x+1]) over the same pixels: a motion smear along one direction removes
+     * that direction's detail while the Laplacian keeps the detail across it. */
+    double second_diff_var[4];
     int32_t laplacian_width, laplacian_height; /* resolution it was measured at */
     double glare_fraction;    /* fraction of pixels that are glare (see options) */
     uint32_t histogram[256];  /* luma histogram when requested, else zeros */

@@ -50,6 +50,7 @@ typedef struct acc {
     uint32_t *hist;              /* NULL = no histogram */
     int glare_luma, glare_chroma;
     double lsum, lsumsq;         /* Laplacian */
+    double dsum[4], dsumsq[4];   /* directional second differences: 0, 45, 90, 135 degrees */
     uint64_t ln;
 } acc;
 
@@ -91,8 +92,8 @@ static void luma_chunk_any(acc *a, const uint8_t *p, int32_t n, int bpp, uint8_t
 static void stats_native(acc *a, const vf_image *img, const vf_recti *r) {
     uint8_t ring[3][CHUNK];
     const int bpp = (int)img->format;
-    int64_t lsum = 0;
-    uint64_t lsumsq = 0, ln = 0;
+    int64_t lsum = 0, dsum[4] = {0, 0, 0, 0};
+    uint64_t lsumsq = 0, ln = 0, dsumsq[4] = {0, 0, 0, 0};
     for (int32_t sx = 0; sx < r->width; sx += CHUNK - 2) {
         int32_t n = r->width - sx < CHUNK ? r->width - sx : CHUNK;
         int32_t skip = sx == 0 ? 0 : 2; /* columns the previous strip counted */
@@ -103,15 +104,23 @@ static void stats_native(acc *a, const vf_image *img, const vf_recti *r) {
             luma_chunk_any(a, p + (size_t)skip * bpp, n - skip, bpp, row + skip);
             if (y >= 2 && n >= 3) {
                 const uint8_t *u = ring[(y - 2) % 3], *m = ring[(y - 1) % 3], *d = row;
-                int32_t s1 = 0;
-                uint32_t s2 = 0; /* CHUNK * 1020^2 < 2^31 */
+                int32_t s1 = 0, t1[4] = {0, 0, 0, 0};
+                uint32_t s2 = 0, t2[4] = {0, 0, 0, 0}; /* CHUNK * 1020^2 < 2^31 */
                 for (int32_t i = 1; i + 1 < n; i++) {
-                    int32_t l = (int32_t)u[i] + d[i] + m[i - 1] + m[i + 1] - 4 * (int32_t)m[i];
+                    int32_t c2 = 2 * (int32_t)m[i];
+                    int32_t h = (int32_t)m[i - 1] + m[i + 1] - c2, v = (int32_t)u[i] + d[i] - c2;
+                    int32_t d45 = (int32_t)u[i + 1] + d[i - 1] - c2, d135 = (int32_t)u[i - 1] + d[i + 1] - c2;
+                    int32_t l = h + v;
                     s1 += l;
                     s2 += (uint32_t)(l * l);
+                    t1[0] += h; t2[0] += (uint32_t)(h * h);
+                    t1[1] += d45; t2[1] += (uint32_t)(d45 * d45);
+                    t1[2] += v; t2[2] += (uint32_t)(v * v);
+                    t1[3] += d135; t2[3] += (uint32_t)(d135 * d135);
                 }
                 lsum += s1;
                 lsumsq += s2;
+                for (int k = 0; k < 4; k++) { dsum[k] += t1[k]; dsumsq[k] += t2[k]; }
                 ln += (uint64_t)(n - 2);
             }
         }
@@ -119,6 +128,7 @@ static void stats_native(acc *a, const vf_image *img, const vf_recti *r) {
     }
     a->lsum = (double)lsum;
     a->lsumsq = (double)lsumsq;
+    for (int k = 0; k < 4; k++) { a->dsum[k] = (double)dsum[k]; a->dsumsq[k] = (double)dsumsq[k]; }
     a->ln = ln;
 }
 
@@ -154,9 +164,12 @@ static void stats_grid(acc *a, const vf_image *img, const vf_recti *r, int32_t g
         if (j >= 2) {
             const float *u = ring[(j - 2) % 3], *m = ring[(j - 1) % 3], *d = row;
             for (int32_t i = 1; i + 1 < gw; i++) {
-                double l = (double)u[i] + d[i] + m[i - 1] + m[i + 1] - 4.0 * m[i];
+                double c2 = 2.0 * m[i], h = (double)m[i - 1] + m[i + 1] - c2, v = (double)u[i] + d[i] - c2;
+                double dd[4] = {h, (double)u[i + 1] + d[i - 1] - c2, v, (double)u[i - 1] + d[i + 1] - c2};
+                double l = h + v;
                 a->lsum += l;
                 a->lsumsq += l * l;
+                for (int k = 0; k < 4; k++) { a->dsum[k] += dd[k]; a->dsumsq[k] += dd[k] * dd[k]; }
                 a->ln++;
             }
         }
@@ -206,6 +219,10 @@ vf_status vf_image_region_stats(vf_context *ctx, const vf_image *img, const vf_r
     if (a.ln > 0) {
         double lm = a.lsum / (double)a.ln, lv = a.lsumsq / (double)a.ln - lm * lm;
         out->laplacian_var = lv > 0 ? lv : 0;
+        for (int k = 0; k < 4; k++) {
+            double dm = a.dsum[k] / (double)a.ln, dv = a.dsumsq[k] / (double)a.ln - dm * dm;
+            out->second_diff_var[k] = dv > 0 ? dv : 0;
+        }
     }
     out->laplacian_width = gw;
     out->laplacian_height = gh;

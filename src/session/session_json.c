@@ -36,6 +36,7 @@ static void quality_json(vf_json *j, const vf_quality *q) {
     vf_json_key(j, "glare"); vf_json_num(j, q->glare, 5);
     vf_json_key(j, "sharpness"); vf_json_num(j, q->sharpness, 2);
     vf_json_key(j, "motion"); vf_json_num(j, q->motion, 4);
+    vf_json_key(j, "sharpness_dir"); vf_json_num(j, q->sharpness_dir, 4);
     vf_json_end(j, '}');
 }
 
