@@ -11,7 +11,7 @@ const skip = lib.skipReason();
 
 const PAGE = `<!doctype html><html lang="fr"><title>composant</title><body>
 <h1>Vérification</h1>
-<veriface-capture submit=""></veriface-capture>
+<veriface-capture submit="" lazy></veriface-capture>
 <script type="module">
 import { defineVerifaceCapture } from '/pkg/src/component.js';
 import { createSessionKey, createDemoSession } from '/pkg/src/index.js';
@@ -68,8 +68,12 @@ test('<veriface-capture> web component', { skip: skip ? `SKIP: ${skip}` : false,
     assert.deepEqual(after, { text: 'Terminé', progress: '100', startHidden: false, focus: 'start' });
     await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-done.png') });
 
-    // a second run, cancelled with Escape
-    await page.evaluate(() => window.newSession());
+    // a second run, cancelled with Escape (a head-turn challenge the fake camera never meets keeps it running)
+    await page.evaluate(async () => {
+      await window.newSession();
+      const el = document.querySelector('veriface-capture');
+      el.session = { ...el.session, challenge: { type: 'head_turn', direction: 'right' } };
+    });
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => !document.querySelector('veriface-capture').shadowRoot.querySelector('.cancel').hidden, null, { timeout: 20000 });
     assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.activeElement.className), 'cancel', 'focus moves to Cancel');

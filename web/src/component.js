@@ -27,7 +27,8 @@ button[hidden] { display: none; }
 `;
 
 /**
- * Attributes: base-url, threads, no-mirror, submit (server URL; "" = this origin).
+ * Attributes: base-url, threads, lazy (guidance before PAD and the embedder are loaded), no-mirror,
+ * submit (server URL; "" = this origin).
  * Properties: session, key (createSessionKey()), messages (text overrides by key), veriface
  * (an existing instance), deviceId, rememberCamera.
  * Events: veriface-ready, veriface-guidance {code,key,message,status}, veriface-frame {status},
@@ -100,7 +101,7 @@ export class VerifaceCaptureElement extends Base {
           this._say('loading');
           const t = this.getAttribute('threads');
           this.veriface = await Veriface.create({
-            baseUrl: this.getAttribute('base-url') || undefined, threads: t ? Number(t) : 'auto',
+            baseUrl: this.getAttribute('base-url') || undefined, threads: t ? Number(t) : 'auto', lazy: this.hasAttribute('lazy'),
             onProgress: (p) => { if (p.total) this._progress(p.loaded / p.total); },
           });
           this._emit('veriface-ready', { info: this.veriface.info });

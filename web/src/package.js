@@ -92,7 +92,8 @@ async function requestJson(f, url, init) {
   try {
     res = await f(url, init);
   } catch (e) {
-    if (e && e.name === 'AbortError') throw new VerifaceError('aborted', 'request aborted', { cause: e });
+    // fetch rejects with the signal's reason when one was given: any error of an aborted signal is an abort
+    if ((init.signal && init.signal.aborted) || (e && e.name === 'AbortError')) throw new VerifaceError('aborted', 'request aborted', { cause: e });
     throw new VerifaceError('network', `${url}: ${e.message}`, { cause: e });
   }
   const text = await res.text();

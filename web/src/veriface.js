@@ -200,7 +200,8 @@ export class Veriface {
       pump = new FramePump(video, (t) => timing.frame(t));
       const needed = cfg.good_frames || 5;
       const cancelled = new Promise((_, reject) => {
-        if (signal) signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+        if (signal && signal.aborted) reject(abortError(signal));   // aborted while the camera or the session started
+        else if (signal) signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
         const ms = options.timeoutMs === undefined ? 120000 : options.timeoutMs;
         if (ms > 0) timer = setTimeout(() => reject(new VerifaceError('timeout', `capture did not complete in ${ms} ms`)), ms);
       });
