@@ -22,9 +22,10 @@ const vf_srv_qmetric vf_srv_qmetrics[VF_SRV_QMETRICS] = {
  * margin; see docs/SERVER.md for the measurement (tests/server/measure_tolerance). */
 /* order of vf_srv_qmetrics:  face_width, center_offset, presence, yaw, pitch, roll, eye_open,
  *                            brightness, contrast, light_asymmetry, glare, sharpness, motion
- * measured worst case (JPEG q80, 865 frames): 0.002, 0.0014, 0.00002, 1.03, 1.54, 0.52, 0.017,
- *                            0.41, 0.27, 0.013, 0, 0.024, 0.007 (plus the JSON rounding) */
-static const float Q_ABS[VF_SRV_QMETRICS] = {0.01f, 0.01f, 0.02f, 4.0f, 5.0f, 2.5f, 0.05f, 3.0f, 2.0f, 0.05f, 0.005f, 0.03f, 0.03f};
+ * measured worst case over live and phone-replay video (JPEG q80, 1258 windows of 5 frames):
+ *   0.0027, 0.0014, 0.0008, 2.29, 1.96, 0.99, 0.043, 1.13, 1.21, 0.019, 0.011, 0.024, 0.014
+ * (plus the rounding of the C JSON); the tolerances are about 2-10x that */
+static const float Q_ABS[VF_SRV_QMETRICS] = {0.01f, 0.01f, 0.02f, 5.0f, 5.0f, 3.0f, 0.08f, 4.0f, 3.0f, 0.05f, 0.03f, 0.03f, 0.04f};
 static const float Q_REL[VF_SRV_QMETRICS] = {0.02f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.25f, 0.0f};
 
 void vf_srv_config_defaults(vf_srv_config *c) {
@@ -51,7 +52,7 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     l->per_ip_burst = 60;
     l->per_session_per_min = 10;
     l->min_session_ttl = 60;
-    c->tamper.liveness = 0.15f;
+    c->tamper.liveness = 0.25f;   /* phone-replay frames move by up to 0.17 through JPEG (docs/SERVER.md) */
     c->tamper.embedding = 0.90f;
     memcpy(c->tamper.q_abs, Q_ABS, sizeof Q_ABS);
     memcpy(c->tamper.q_rel, Q_REL, sizeof Q_REL);

@@ -166,7 +166,11 @@ int main(int argc, char **argv) {
     if (windows) {
         qsort(live_d, (size_t)windows, sizeof(float), cmp_float);
         qsort(emb_c, (size_t)windows, sizeof(float), cmp_float);
-        printf("liveness median |diff| on the client's frames: max %.4f, p50 %.4f\n", live_d[windows - 1], live_d[windows / 2]);
+        printf("liveness median |diff| on the client's frames: max %.4f, p99 %.4f, p90 %.4f, p50 %.4f\n", live_d[windows - 1],
+               live_d[(int)(0.99 * (windows - 1))], live_d[(int)(0.9 * (windows - 1))], live_d[windows / 2]);
+        int over[3] = {0};
+        for (int i = 0; i < windows; i++) over[0] += live_d[i] > 0.05f, over[1] += live_d[i] > 0.10f, over[2] += live_d[i] > 0.15f;
+        printf("windows with liveness |diff| > 0.05: %d, > 0.10: %d, > 0.15: %d (of %d)\n", over[0], over[1], over[2], windows);
         printf("embedding cosine (client vs server, same frame): min %.4f, p50 %.4f\n", emb_c[0], emb_c[windows / 2]);
     }
     return 0;

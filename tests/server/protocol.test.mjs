@@ -125,7 +125,7 @@ test('reference without a face -> 422 reference_no_face; not an image -> 422 cor
 
 test('tampered score: client liveness edited after running (attacker re-signs) -> reject tamper.liveness', async () => {
   const { key, s } = await session(A);
-  const body = h.buildPackage(s, live, { mutate: (p) => { p.result.liveness.score = 0.7; } });
+  const body = h.buildPackage(s, live, { mutate: (p) => { p.result.liveness.score = 0.5; } });
   const r = await h.postResult(A, s.session_id, body, key);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.decision, 'reject');
