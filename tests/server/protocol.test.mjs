@@ -225,6 +225,8 @@ test('spoof (phone replay of ../shared/data/pad) is never approved; retries are 
   const d = await h.getSession(B, s.session_id);
   const reasons = d.body.attempts.flatMap((a) => a.detail ? a.detail.reasons : []);
   assert.ok(reasons.some((x) => x.startsWith('liveness.')), JSON.stringify(reasons));
+  // an honest client on attack frames is refused for liveness, not called a tamperer
+  assert.ok(!reasons.some((x) => x.startsWith('tamper.')), JSON.stringify(reasons));
 });
 
 test('retry exhaustion: max_retries 0 makes the first non-passing attempt final', async () => {
