@@ -173,7 +173,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         await page.evaluate(() => { window.log = []; });
         const run = page.evaluate(async () => {
           const vf = await import('/pkg/src/index.js');
-          const inst = await vf.Veriface.create({ lazy: true, threads: 1 });
+          const inst = await vf.Veriface.create({ lazy: true, threads: 4 });   // 2 x 3 helper threads would exceed the 4 pre-spawned pthreads
           window.log.push(['created', inst.info.complete, inst.info.models.embedder]);
           const key = await vf.createSessionKey();
           const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});

@@ -84,8 +84,10 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
     const bytes = await all;
     const models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, bytes[i]]));
     post({ event: 'progress', stage: 'models', loaded, total });
-    engine = Engine.create(M, models, n);
+    // free the guidance engine first: its thread pool would otherwise hold pthreads the full
+    // engine's pool needs (the module pre-spawns 4); its sessions move over at their next frame
     if (guide) { guide.close(); guide = null; }
+    engine = Engine.create(M, models, n);
     post({ event: 'progress', stage: 'ready', loaded, total });
     return engineInfo(engine, t0, loaded, Boolean(models.pad_v2 && models.pad_v1se));
   };
@@ -142,7 +144,8 @@ function createSession(config = {}) {
 /** A session that started on the guidance engine moves to the full engine once it is there
  *  (the streak starts again: the frames sent must all come from the full pipeline). */
 function upgrade(s) {
-  if (s.engine === engine || !engine) return;
+  if (s.engine === engine || (guide && s.engine === guide)) return;
+  if (!engine) throw new VerifaceError('not_ready', 'the full engine failed to load');
   s.session.close();
   s.session = engine.createSession(s.config);
   s.engine = engine;
