@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* 0, or -1 unreadable, -2 empty, -3 over 256 MiB. */
 static int read_all(const char *path, uint8_t **data, size_t *n) {
@@ -198,5 +199,80 @@ int vf_cli_compare(vf_context *ctx, const char *models_dir, const char *a, const
         rc = 0;
     }
     vf_engine_free(e);
+    return rc;
+}
+
+/* ---- bench-pipeline (a benchmark, not a test) ----------------------------------------------- */
+
+static double wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_ms(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int vf_cli_bench_pipeline(vf_context *ctx, const char *models_dir, const char *pad_dir, const char *frame_path, vf_backend be,
+                          int threads, int runs) {
+    vf_image_buffer buf;
+    if (decode_file(ctx, frame_path, &buf)) return 2;
+    blob b[5] = {read_blob(models_dir, "blazeface-front.vfm"), read_blob(models_dir, "facemesh.vfm"), read_blob(pad_dir, "minifasnet-v2.vfm"),
+                 read_blob(pad_dir, "minifasnet-v1se.vfm"), read_blob(models_dir, "faceres.vfm")};
+    vf_engine_models mm = {b[0].p, b[0].n, b[1].p, b[1].n, b[2].p, b[2].n, b[3].p, b[3].n, b[4].p, b[4].n};
+    vf_model_options mo = vf_model_default_options();
+    mo.backend = be;
+    vf_engine *e = NULL;
+    vf_session *s = NULL;
+    vf_session_config cfg = vf_session_default_config();
+    cfg.max_width = buf.width > 16 ? buf.width : 16;
+    cfg.max_height = buf.height > 16 ? buf.height : 16;
+    int rc = 1;
+    double *tp = malloc(sizeof *tp * (size_t)runs * (size_t)cfg.good_frames), *tf = malloc(sizeof *tf * (size_t)runs);
+    double *tl = malloc(sizeof *tl * (size_t)runs), *te = malloc(sizeof *te * (size_t)runs);
+    int np = 0, nf = 0;
+    vf_status r = vf_engine_create(ctx, &mm, &mo, &e);
+    if (!r) r = vf_session_create(e, &cfg, &s);
+    if (r || !b[2].p || !b[3].p || !b[4].p || !tp || !tf || !tl || !te) {
+        fprintf(stderr, "veriface: bench-pipeline needs every model (PAD in %s): %s\n", pad_dir, vf_context_last_error(ctx));
+        goto out;
+    }
+    /* The same frame K times is one capture (motion 0); two warm-up captures, then `runs`. */
+    vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
+    for (int k = -2; k < runs; k++) {
+        vf_session_reset(s);
+        vf_frame_status st;
+        memset(&st, 0, sizeof st);
+        for (int i = 0; i < cfg.good_frames; i++) {
+            double t0 = wall_ms();
+            if (vf_session_push_frame(s, &f, &st)) { fprintf(stderr, "veriface: push: %s\n", vf_context_last_error(ctx)); goto out; }
+            if (k >= 0) tp[np++] = wall_ms() - t0;
+        }
+        if (!st.complete) { fprintf(stderr, "veriface: %s is not a good frame (%s): pick another\n", frame_path, vf_guidance_string(st.quality.guidance)); goto out; }
+        vf_session_result res;
+        double t0 = wall_ms();
+        if (vf_session_finish(s, &res) || res.liveness_status || res.embedding_status) {
+            fprintf(stderr, "veriface: finish: %s\n", vf_context_last_error(ctx));
+            goto out;
+        }
+        if (k >= 0) { tf[nf] = wall_ms() - t0; tl[nf] = res.liveness_ms; te[nf] = res.embedding_ms; nf++; }
+    }
+    qsort(tp, (size_t)np, sizeof *tp, cmp_ms);
+    qsort(tf, (size_t)nf, sizeof *tf, cmp_ms);
+    qsort(tl, (size_t)nf, sizeof *tl, cmp_ms);
+    qsort(te, (size_t)nf, sizeof *te, cmp_ms);
+    printf("{\"frame\":\"%s\",\"width\":%d,\"height\":%d,\"backend\":\"%s\",\"threads\":%d,\"captures\":%d,\"push_ms\":%.3f,\"push_p90_ms\":%.3f,"
+           "\"finish_ms\":%.3f,\"finish_p90_ms\":%.3f,\"liveness_ms\":%.3f,\"embedding_ms\":%.3f,\"liveness_frames\":%d}\n",
+           frame_path, buf.width, buf.height, vf_backend_name(be), threads, runs, tp[np / 2], tp[(np * 9) / 10], tf[nf / 2],
+           tf[(nf * 9) / 10], tl[nf / 2], te[nf / 2], cfg.liveness_frames);
+    rc = 0;
+out:
+    free(tp); free(tf); free(tl); free(te);
+    vf_session_free(s);
+    vf_engine_free(e);
+    for (int i = 0; i < 5; i++) free(b[i].p);
+    vf_image_buffer_free(&buf);
     return rc;
 }

@@ -35,6 +35,10 @@ int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_mod
 vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pad_dir);
 int vf_cli_analyze(vf_context *ctx, const char *models_dir, const char *pad_dir, const char *const *paths, int n);
 int vf_cli_compare(vf_context *ctx, const char *models_dir, const char *a, const char *b);
+/* Benchmark (not a test): the session's per-frame step and final analysis on one frame, `runs`
+ * captures with backend `be` (the context's thread count); one JSON line of medians. */
+int vf_cli_bench_pipeline(vf_context *ctx, const char *models_dir, const char *pad_dir, const char *frame_path, vf_backend be,
+                          int threads, int runs);
 int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, float lo, float hi);
 
 #endif

@@ -8,6 +8,8 @@
  *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4] [--threshold T]
  *   veriface eval-match PAIRS.csv [--models DIR] [--embed mobilefacenet|faceres] [--range LO..HI]
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
+ *   veriface bench-pipeline FRAME [--models DIR] [--pad-models DIR] [--backend B] [--threads N] [--runs N]
+ *       benchmark of the session pipeline (tools/bench-pipeline runs every configuration)
  *
  * model-check runs the model on the golden's seeded input with backend B and with the reference
  * backend, and prints one JSON object: max abs / rel error of each against the golden outputs
@@ -68,6 +70,7 @@ typedef struct opts {
     const char *box;      /* eval-pad: face box given to liveness */
     int crops;            /* eval-pad: 2 (each model at its scale) or 4 (two scales each) */
     double threshold;
+    int runs;             /* bench-pipeline: captures */
     const char *embed;    /* eval-match: embedding model name */
     float range_lo, range_hi;
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
@@ -83,6 +86,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
     o->box = "retina";
     o->crops = 4;
     o->threshold = 0.5;
+    o->runs = 20;
     o->embed = "mobilefacenet";
     o->range_lo = 0.0f;
     o->range_hi = 1.0f;
@@ -104,6 +108,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
             if (!dots) { fprintf(stderr, "veriface: --range LO..HI\n"); return -1; }
             o->range_lo = strtof(r, NULL);
             o->range_hi = strtof(dots + 2, NULL);
+        } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            o->runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--crops") && i + 1 < argc) {
             o->crops = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
@@ -296,7 +302,7 @@ static int cmd_detect(vf_context *ctx, const opts *o) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: veriface <analyze|compare|detect|eval-pad|eval-match|model-info|model-check|version> ...\n");
+        fprintf(stderr, "usage: veriface <analyze|compare|detect|eval-pad|eval-match|model-info|model-check|bench-pipeline|version> ...\n");
         return 2;
     }
     if (!strcmp(argv[1], "version")) {
@@ -324,6 +330,10 @@ int main(int argc, char **argv) {
         if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4]\n"); rc = 2; }
         else if (o.crops != 2 && o.crops != 4) { fprintf(stderr, "veriface: --crops must be 2 or 4\n"); rc = 2; }
         else rc = vf_cli_eval_pad(ctx, o.models, o.pad_models, o.pos[0], o.box, o.crops / 2, (float)o.threshold);
+    }
+    else if (!strcmp(argv[1], "bench-pipeline")) {
+        if (o.n_pos != 1 || o.runs < 1) { fprintf(stderr, "usage: veriface bench-pipeline FRAME [--backend B] [--threads N] [--runs N]\n"); rc = 2; }
+        else rc = vf_cli_bench_pipeline(ctx, o.models, o.pad_models, o.pos[0], o.backend, o.threads, o.runs);
     }
     else { fprintf(stderr, "veriface: unknown command '%s'\n", argv[1]); rc = 2; }
     vf_context_free(ctx);
