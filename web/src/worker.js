@@ -6,7 +6,7 @@ import { Engine, MODEL_ROLES, MODEL_FILES, REQUIRED_MODELS } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 
-let M = null, engine = null, guide = null, build = '', fullReady = null;   // guide: detector + mesh only, while the rest loads (lazy)
+let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null;   // guide: detector + mesh only, while the rest loads (lazy)
 const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
 let nextSid = 1;
 let canvas = null, ctx2d = null;
@@ -99,7 +99,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
       fullReady = build_full();
       fullReady.catch(() => {});
       fullReady.then((info) => post({ event: 'engine', info }), (e) => {
-        const ve = VerifaceError.from(e);
+        const ve = fullError = VerifaceError.from(e);
         post({ event: 'engine', error: { code: ve.code, message: ve.message } });
       });
       return engineInfo(guide, t0, loaded, false);
@@ -144,6 +144,7 @@ function createSession(config = {}) {
 /** A session that started on the guidance engine moves to the full engine once it is there
  *  (the streak starts again: the frames sent must all come from the full pipeline). */
 function upgrade(s) {
+  if (fullError) throw fullError;   // a capture on the guidance engine would never complete
   if (s.engine === engine || (guide && s.engine === guide)) return;
   if (!engine) throw new VerifaceError('not_ready', 'the full engine failed to load');
   s.session.close();
