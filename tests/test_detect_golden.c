@@ -5,7 +5,13 @@
  * (face_detection_short_range). Real PNG photos of ../shared/data (lossless, so both sides see
  * the same pixels) and a two-face collage built the same way here and there.
  *
- *   test_detect_golden MODELS_DIR GOLDEN_FILE DATA_DIR     exit 77 (skip) without the data set
+ *   test_detect_golden MODELS_DIR GOLDEN_FILE DATA_DIR [MESH_GOLDEN]   exit 77 without the data set
+ *
+ * MESH_GOLDEN (tests/golden/mesh-decoded.txt): the 468 FaceMesh points, in image pixels, that
+ * TF.js gives on MediaPipe's ROI (built in JS from the oracle's detection: 1.5 x the box, rotated
+ * by the eye line, tf.image.transform to 192x192, projection back) on two photos; here
+ * vf_face_landmarks_run gets the same detection. Tolerance 0.01 crop pixels (192-px ROI) scaled to
+ * the image, i.e. 100x the model's own parity bound (1e-4); measured worst below.
  *
  * Tolerance: 0.02 model-input pixels (the 128x128 letterboxed input), i.e. 0.02 * side / 128 image
  * pixels, for boxes and keypoints; 1e-4 on scores. The model's raw outputs agree with TF.js to
@@ -60,6 +66,66 @@ static int collage(vf_context *ctx, const vf_image_buffer *a, const vf_image_buf
 }
 
 typedef struct golden_face { float score, box[4], kp[6][2]; } golden_face;
+
+
+/* FaceMesh on the golden detection: every point within tol crop pixels, on every backend. */
+static void check_mesh(vf_context *ctx, const char *models, const char *golden, const char *data) {
+    FILE *g = fopen(golden, "r");
+    if (!g) { CHECK(0, "cannot open %s", golden); return; }
+    char path[2048];
+    snprintf(path, sizeof path, "%s/facemesh.vfm", models);
+    size_t nb;
+    uint8_t *mb = read_file(path, &nb);
+    CHECK(mb != NULL, "cannot read %s", path);
+    const vf_backend backends[] = {VF_BACKEND_REF, VF_BACKEND_SIMD, VF_BACKEND_XNNPACK};
+    vf_model *models_[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3 && mb; k++) {
+        vf_model_options mo = {backends[k]};
+        if (vf_backend_available(backends[k])) CHECK(vf_model_load(ctx, mb, nb, &mo, &models_[k]) == VF_OK, "mesh on %s", vf_backend_name(backends[k]));
+    }
+    free(mb);
+    char line[4096], rel[1024];
+    int cases = 0;
+    double worst = 0;
+    static float want[VF_MESH_POINTS][3];
+    while (fgets(line, sizeof line, g)) {
+        int w, h;
+        if (sscanf(line, "case %1023s %d %d", rel, &w, &h) != 3) continue;
+        vf_face_box f;
+        float presence;
+        int ok = fgets(line, sizeof line, g) &&
+                 sscanf(line, "face %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f", &f.score, &f.x0, &f.y0, &f.x1, &f.y1, &f.kp[0][0],
+                        &f.kp[0][1], &f.kp[1][0], &f.kp[1][1], &f.kp[2][0], &f.kp[2][1], &f.kp[3][0], &f.kp[3][1], &f.kp[4][0], &f.kp[4][1],
+                        &f.kp[5][0], &f.kp[5][1]) == 17 &&
+                 fgets(line, sizeof line, g) && sscanf(line, "presence %f", &presence) == 1;
+        for (int i = 0; ok && i < VF_MESH_POINTS; i++)
+            ok = fgets(line, sizeof line, g) && sscanf(line, "%f %f %f", &want[i][0], &want[i][1], &want[i][2]) == 3;
+        if (!ok) { CHECK(0, "bad mesh golden near %s", rel); break; }
+        vf_image_buffer buf;
+        if (decode(ctx, data, rel, &buf)) { CHECK(0, "decode %s", rel); continue; }
+        vf_image img = vf_image_buffer_view(&buf);
+        float k = 1.5f * fmaxf(f.x1 - f.x0, f.y1 - f.y0) / 192.0f, tol = 0.01f * k;
+        for (int b = 0; b < 3; b++) {
+            if (!models_[b]) continue;
+            vf_face_landmarks lm;
+            CHECK(vf_face_landmarks_run(ctx, models_[b], &img, &f, &lm) == VF_OK, "landmarks: %s", vf_context_last_error(ctx));
+            double d = 0;
+            int at = 0;
+            for (int i = 0; i < VF_MESH_POINTS; i++)
+                for (int j = 0; j < 3; j++)
+                    if (fabs(lm.mesh[i][j] - want[i][j]) > d) { d = fabs(lm.mesh[i][j] - want[i][j]); at = i; }
+            worst = fmax(worst, d / tol);
+            CHECK(d <= tol, "%s mesh on %s: point %d differs by %.4f px (tolerance %.4f)", rel, vf_backend_name(backends[b]), at, d, tol);
+            CHECK(fabsf(lm.presence - presence) <= 1e-4f, "%s presence %.6f, golden %.6f", rel, lm.presence, presence);
+        }
+        vf_image_buffer_free(&buf);
+        cases++;
+    }
+    fclose(g);
+    CHECK(cases >= 2, "only %d mesh cases", cases);
+    printf("FaceMesh on MediaPipe's ROI vs TF.js: %d photos, worst point error %.3f of the tolerance\n", cases, worst);
+    for (int b = 0; b < 3; b++) vf_model_free(models_[b]);
+}
 
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: test_detect_golden MODELS_DIR GOLDEN_FILE DATA_DIR\n"); return 2; }
@@ -151,6 +217,7 @@ int main(int argc, char **argv) {
     printf("decoded detection vs TF.js + MediaPipe decode: %d cases, worst position error %.3f of the tolerance, worst score error %.2g\n",
            cases, worst, worst_score);
     for (int k = 0; k < 3; k++) vf_model_free(models[k]);
+    if (argc > 4) check_mesh(ctx, argv[1], argv[4], argv[3]);
     vf_context_free(ctx);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

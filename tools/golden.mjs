@@ -288,14 +288,66 @@ export async function writeDecodedGolden({ tf, gm, names, input, data, out }) {
   fs.writeFileSync(out, lines.join('\n') + '\n');
 }
 
+/** FaceMesh on MediaPipe's ROI for the oracle's own detection (face_landmark graph: rect from the
+ * detection box centre, side 1.5 x the longer box side, rotated by the eye line keypoints 0 -> 1;
+ * ImageToTensor 192x192, 0..1, replicated border; LandmarkProjection back to image pixels). */
+async function meshOracle(tf, gm, names, inputName, img, face) {
+  const [x0, y0, x1, y1] = face.box;
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, side = 1.5 * Math.max(x1 - x0, y1 - y0);
+  const th = Math.atan2(face.kp[1][1] - face.kp[0][1], face.kp[1][0] - face.kp[0][0]);
+  const c = Math.cos(th), s = Math.sin(th), k = side / 192;
+  // output pixel (x, y) -> input pixel, both integer-centred (tf.image.transform's convention)
+  const h = 0.5 - 96;
+  const t = [k * c, -k * s, cx - 0.5 + k * (c * h - s * h), k * s, k * c, cy - 0.5 + k * (s * h + c * h), 0, 0];
+  const outs = tf.tidy(() => {
+    const im = tf.div(tf.tensor4d(Float32Array.from(img.rgb), [1, img.height, img.width, 3], 'float32'), 255);
+    const crop = tf.image.transform(im, tf.tensor2d([t], [1, 8]), 'bilinear', 'nearest', 0, [192, 192]);
+    return gm.execute({ [inputName]: crop }, names);
+  });
+  let pts = null, presence = null;
+  for (const o of outs) {
+    const d = await o.data();
+    if (d.length === 1404) pts = d; else if (d.length === 1) presence = d[0];
+    o.dispose();
+  }
+  const mesh = [];
+  for (let i = 0; i < 468; i++) {
+    const u = pts[3 * i] - 96, v = pts[3 * i + 1] - 96;
+    mesh.push([cx + k * (c * u - s * v), cy + k * (s * u + c * v), k * pts[3 * i + 2]]);
+  }
+  return { presence, mesh };
+}
+
+export async function writeMeshGolden({ tf, det, mesh, data, out }) {
+  const lines = ['# mesh-decoded v1: written by `node tools/golden.mjs --decoded` (TF.js 4.22 cpu, MediaPipe ROI and projection in JS)',
+    '# case <path> <width> <height>; face <score x0 y0 x1 y1 kp...> (the oracle detection the ROI is built from); presence <p>; then 468 lines x y z (image pixels)'];
+  for (const p of ['pad/hyperfas/fake_screen.png', 'faces/face_recognition/examples/alex-lacamoire.png']) {
+    const img = decodePng(fs.readFileSync(path.join(data, p)));
+    const faces = await detectOracle(tf, det.gm, det.names, det.input, img);
+    const f = faces[0];
+    const m = await meshOracle(tf, mesh.gm, mesh.names, mesh.input, img, f);
+    lines.push(`case ${p} ${img.width} ${img.height}`);
+    lines.push(['face', f.score.toFixed(6), ...f.box.map((v) => v.toFixed(4)), ...f.kp.flat().map((v) => v.toFixed(4))].join(' '));
+    lines.push(`presence ${m.presence.toFixed(6)}`);
+    for (const q of m.mesh) lines.push(q.map((v) => v.toFixed(4)).join(' '));
+    console.log(`golden: mesh ${p}: presence ${m.presence.toFixed(4)}`);
+  }
+  fs.writeFileSync(out, lines.join('\n') + '\n');
+}
+
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
   if (opt.decoded) {
     const file = cachePath(opt.src, MODELS.find((m) => m.name === 'blazeface-front'));
     const { tf } = await loadTf();
     const { model, gm } = await loadGraph(file);
-    await writeDecodedGolden({ tf, gm, names: tfjsOutputNames(model), input: tfjsInputs(model)[0].name, data: opt.data,
-      out: path.join(opt.out, 'detect-decoded.txt') });
+    const det = { gm, names: tfjsOutputNames(model), input: tfjsInputs(model)[0].name };
+    await writeDecodedGolden({ tf, gm, names: det.names, input: det.input, data: opt.data, out: path.join(opt.out, 'detect-decoded.txt') });
+    const mfile = cachePath(opt.src, MODELS.find((m) => m.name === 'facemesh'));
+    const mg = await loadGraph(mfile);
+    const mesh = { gm: mg.gm, names: tfjsOutputNames(mg.model), input: tfjsInputs(mg.model)[0].name };
+    await writeMeshGolden({ tf, det, mesh, data: opt.data, out: path.join(opt.out, 'mesh-decoded.txt') });
+    mg.gm.dispose();
     gm.dispose();
     return;
   }
