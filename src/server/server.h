@@ -20,7 +20,7 @@
 /* ---- configuration (config.c) ---------------------------------------------------------------- */
 
 /* Quality metrics compared between client and server: tolerance = abs + rel * |server value|. */
-#define VF_SRV_QMETRICS 13
+#define VF_SRV_QMETRICS 14
 typedef struct vf_srv_qmetric { const char *name; size_t offset; } vf_srv_qmetric;
 extern const vf_srv_qmetric vf_srv_qmetrics[VF_SRV_QMETRICS];
 
