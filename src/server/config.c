@@ -82,24 +82,28 @@ static int num(const cJSON *o, const char *k, double lo, double hi, double *v, c
 #define NUMI(o, k, lo, hi, dst) do { double v_; int r_ = num(o, k, lo, hi, &v_, err, es); if (r_ < 0) return -1; \
     if (r_) { if (v_ != (double)(long long)v_) { snprintf(err, es, "config: %s must be an integer", k); return -1; } (dst) = (int)v_; } } while (0)
 
+/* Every vf_quality_config threshold by its C field name, with its accepted range: one table for
+ * the config file, the stored session config and the session response. */
+typedef struct qfield { const char *name; size_t offset; double lo, hi; } qfield;
+#define QF(f, lo, hi) {#f, offsetof(vf_quality_config, f), lo, hi}
+static const qfield QFIELDS[] = {
+    QF(min_face_width, 0, 1),    QF(max_face_width, 0, 1),      QF(max_center_offset, 0, 10), QF(min_presence, 0, 1),
+    QF(max_yaw, 0, 180),         QF(max_pitch, 0, 180),         QF(max_roll, 0, 180),         QF(min_eye_open, 0, 10),
+    QF(min_brightness, 0, 255),  QF(max_brightness, 0, 255),    QF(max_light_asymmetry, 0, 10), QF(max_glare, 0, 1),
+    QF(min_sharpness, 0, 1e9),   QF(max_motion, 0, 1e6),        QF(min_sharpness_dir, 0, 1e9),
+};
+
 int vf_srv_quality_config_apply(const cJSON *q, vf_quality_config *c, char *err, size_t es) {
     if (!q) return 0;
     if (!cJSON_IsObject(q)) { snprintf(err, es, "config: quality must be an object"); return -1; }
-    NUMF(q, "min_face_width", 0, 1, c->min_face_width);
-    NUMF(q, "max_face_width", 0, 1, c->max_face_width);
-    NUMF(q, "max_center_offset", 0, 10, c->max_center_offset);
-    NUMF(q, "min_presence", 0, 1, c->min_presence);
-    NUMF(q, "max_yaw", 0, 180, c->max_yaw);
-    NUMF(q, "max_pitch", 0, 180, c->max_pitch);
-    NUMF(q, "max_roll", 0, 180, c->max_roll);
-    NUMF(q, "min_eye_open", 0, 10, c->min_eye_open);
-    NUMF(q, "min_brightness", 0, 255, c->min_brightness);
-    NUMF(q, "max_brightness", 0, 255, c->max_brightness);
-    NUMF(q, "max_light_asymmetry", 0, 10, c->max_light_asymmetry);
-    NUMF(q, "max_glare", 0, 1, c->max_glare);
-    NUMF(q, "min_sharpness", 0, 1e9, c->min_sharpness);
-    NUMF(q, "max_motion", 0, 1e6, c->max_motion);
-    NUMF(q, "min_sharpness_dir", 0, 1e9, c->min_sharpness_dir);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, q) {   /* an unknown name is a typo that would silently do nothing */
+        size_t i = 0;
+        while (i < sizeof QFIELDS / sizeof *QFIELDS && strcmp(QFIELDS[i].name, x->string)) i++;
+        if (i == sizeof QFIELDS / sizeof *QFIELDS) { snprintf(err, es, "config: quality.%s is not a quality threshold", x->string); return -1; }
+    }
+    for (size_t i = 0; i < sizeof QFIELDS / sizeof *QFIELDS; i++)
+        NUMF(q, QFIELDS[i].name, QFIELDS[i].lo, QFIELDS[i].hi, *(float *)((char *)c + QFIELDS[i].offset));
     return 0;
 }
 
@@ -113,21 +117,8 @@ static double f2d(float f) {
 
 static cJSON *quality_json(const vf_quality_config *c) {
     cJSON *q = cJSON_CreateObject();
-    cJSON_AddNumberToObject(q, "min_face_width", c->min_face_width);
-    cJSON_AddNumberToObject(q, "max_face_width", c->max_face_width);
-    cJSON_AddNumberToObject(q, "max_center_offset", c->max_center_offset);
-    cJSON_AddNumberToObject(q, "min_presence", c->min_presence);
-    cJSON_AddNumberToObject(q, "max_yaw", c->max_yaw);
-    cJSON_AddNumberToObject(q, "max_pitch", c->max_pitch);
-    cJSON_AddNumberToObject(q, "max_roll", c->max_roll);
-    cJSON_AddNumberToObject(q, "min_eye_open", c->min_eye_open);
-    cJSON_AddNumberToObject(q, "min_brightness", c->min_brightness);
-    cJSON_AddNumberToObject(q, "max_brightness", c->max_brightness);
-    cJSON_AddNumberToObject(q, "max_light_asymmetry", c->max_light_asymmetry);
-    cJSON_AddNumberToObject(q, "max_glare", c->max_glare);
-    cJSON_AddNumberToObject(q, "min_sharpness", c->min_sharpness);
-    cJSON_AddNumberToObject(q, "max_motion", c->max_motion);
-    cJSON_AddNumberToObject(q, "min_sharpness_dir", c->min_sharpness_dir);
+    for (size_t i = 0; i < sizeof QFIELDS / sizeof *QFIELDS; i++)
+        cJSON_AddNumberToObject(q, QFIELDS[i].name, *(const float *)((const char *)c + QFIELDS[i].offset));
     return q;
 }
 

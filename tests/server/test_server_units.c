@@ -152,6 +152,21 @@ static void test_config(void) {
     CHECK(write(fd, bad, strlen(bad)) == (ssize_t)strlen(bad), "write config");
     close(fd);
     CHECK(vf_srv_config_load(&c, 3, a5, err, sizeof err) && strstr(err, "good_frames"), "out-of-range file value refused: %s", err);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    const char *typo = "{\"session\":{\"quality\":{\"max_mition\":1}}}";
+    CHECK(write(fd, typo, strlen(typo)) == (ssize_t)strlen(typo), "write config");
+    close(fd);
+    CHECK(vf_srv_config_load(&c, 3, a5, err, sizeof err) && strstr(err, "max_mition"), "unknown quality threshold refused: %s", err);
+    /* every threshold round-trips through the session JSON */
+    vf_srv_config_defaults(&c);
+    c.session.session.quality.min_sharpness_dir = 0.125f;
+    c.session.session.quality.max_yaw = 33;
+    cJSON *sj = vf_srv_session_config_json(&c.session);
+    vf_quality_config q2 = vf_quality_default_config();
+    CHECK(!vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(sj, "quality"), &q2, err, sizeof err) &&
+          q2.min_sharpness_dir == 0.125f && q2.max_yaw == 33 && !memcmp(&q2, &c.session.session.quality, sizeof q2),
+          "quality config round trip: %s", err);
+    cJSON_Delete(sj);
     unlink(path);
     /* a session request's config: only the public fields, ranges checked */
     vf_srv_config_defaults(&c);
