@@ -20,8 +20,10 @@ const TYPES = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json',
 };
 
-/** Start the server; resolves to { url, close() }. */
-export function startServer(root, port = 0) {
+/** Start the server; resolves to { url, close() }. `extra`: more path prefixes to serve (e.g.
+ * another build directory's veriface-simd.*). */
+export function startServer(root, port = 0, extra = []) {
+  const allowed = ALLOWED.concat(extra);
   const server = http.createServer((req, res) => {
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
@@ -41,7 +43,7 @@ export function startServer(root, port = 0) {
       return send(400, 'bad url\n');
     }
     const full = path.resolve(root, rel);
-    if (!full.startsWith(root + path.sep) || rel.split('/').includes('..') || !ALLOWED.some((p) => rel.startsWith(p))) {
+    if (!full.startsWith(root + path.sep) || rel.split('/').includes('..') || !allowed.some((p) => rel.startsWith(p))) {
       return send(404, 'not served\n');
     }
     fs.stat(full, (err, st) => {
