@@ -249,6 +249,7 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         if ((r = num(x, "per_ip_burst", 1, 1e6, &v, err, es)) < 0) goto out; else if (r) l->per_ip_burst = v;
         NUMI(x, "per_session_per_min", 0, 100000, l->per_session_per_min);
         NUMI(x, "min_session_ttl", 1, 3600, l->min_session_ttl);
+        if (str(x, "trusted_proxy", l->trusted_proxy, sizeof l->trusted_proxy, err, es)) goto out;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "tamper"))) {
         NUMF(x, "liveness", 0, 1, c->tamper.liveness);

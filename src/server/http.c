@@ -136,6 +136,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     char remote[64];
     remote_addr(c, remote, sizeof remote);
+    /* behind a configured reverse proxy, the client is the last address it appended */
+    const char *xff = s->cfg.limits.trusted_proxy[0] && !strcmp(remote, s->cfg.limits.trusted_proxy)
+                    ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For") : NULL;
+    if (xff) {
+        const char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ') last++;
+        if (*last && strlen(last) < sizeof remote) snprintf(remote, sizeof remote, "%s", last);
+    }
     vf_srv_request q = {method, url, remote, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Veriface-Signature"),
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"), cc->body, cc->len};

@@ -45,6 +45,7 @@ typedef struct vf_srv_limits {
     double per_ip_burst;              /* (60) */
     int per_session_per_min;          /* result posts per session per minute (10; 0 = off) */
     int min_session_ttl;              /* lowest session_ttl a request may ask for (60; tests lower it) */
+    char trusted_proxy[64];           /* a reverse proxy's address: its X-Forwarded-For names the client ("") */
 } vf_srv_limits;
 
 /* What a session is created with (request `config` over the server's defaults). */

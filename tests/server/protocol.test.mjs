@@ -376,9 +376,26 @@ test('rate limits: per client address (429 rate_limited)', async () => {
     assert.deepEqual(codes, [401, 401, 401, 429, 429]);
     const r = await fetch(C.base + '/healthz');   // health and static files are not limited
     assert.equal(r.status, 200);
+    // X-Forwarded-For is ignored unless the peer is the configured trusted proxy
+    const x = await fetch(C.base + '/v1/sessions', { method: 'POST', headers: { 'X-Forwarded-For': '203.0.113.9' }, body: '{}' });
+    assert.equal(x.status, 429);
   } finally {
     assert.equal(await C.stop(), 0);
     C.cleanup();
+  }
+});
+
+test('rate limits: behind the trusted proxy, each X-Forwarded-For client has its own bucket', async () => {
+  const P = await h.startServer({ limits: { per_ip_rate: 0.5, per_ip_burst: 2, trusted_proxy: '127.0.0.1' } }, { threads: 1 });
+  try {
+    const post = (ip) => fetch(P.base + '/v1/sessions', { method: 'POST', headers: { 'X-Forwarded-For': `198.51.100.7, ${ip}` }, body: '{}' });
+    const a = [];
+    for (let i = 0; i < 3; i++) a.push((await post('203.0.113.1')).status);
+    assert.deepEqual(a, [401, 401, 429]);
+    assert.equal((await post('203.0.113.2')).status, 401);
+  } finally {
+    assert.equal(await P.stop(), 0);
+    P.cleanup();
   }
 });
 
