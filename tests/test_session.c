@@ -352,6 +352,19 @@ int main(int argc, char **argv) {
         CHECK(vf_match_band_of(sim) == VF_MATCH_STRONG, "same person similarity %.3f not strong", sim);
         printf("same person, two captures on different frames: similarity %.3f\n", sim);
     }
+    /* the same live capture on an engine without the PAD weights: complete, embedding, but
+     * liveness VF_E_NO_MODEL / NOT_RUN, never a pass */
+    vf_engine_models nopad = {det, nd, mesh, nm, NULL, 0, NULL, 0, emb, ne};
+    vf_engine *e2 = NULL;
+    CHECK(vf_engine_create(ctx, &nopad, NULL, &e2) == VF_OK, "engine without PAD: %s", vf_context_last_error(ctx));
+    if (e2) {
+        static capture np;
+        run_capture(ctx, e2, p, "real2", 0, 3, &np);
+        CHECK(np.ok && np.res.liveness_status == VF_E_NO_MODEL && np.res.liveness == VF_LIVENESS_NOT_RUN &&
+                  np.res.embedding_status == VF_OK && strstr(np.json, "\"status\":\"no_model\",\"outcome\":\"not_run\""),
+              "no PAD weights: liveness status %d outcome %d", np.res.liveness_status, np.res.liveness);
+        vf_engine_free(e2);
+    }
     vf_engine_free(e);
     vf_context_free(ctx);
     free(det); free(mesh); free(emb); free(v2); free(v1);
