@@ -43,8 +43,9 @@ int main(int argc, char **argv) {
     s.metrics = vf_srv_metrics_create();
     s.ip_limit = vf_srv_ratelimit_create(s.cfg.limits.per_ip_rate, s.cfg.limits.per_ip_burst);
     s.session_limit = vf_srv_ratelimit_create(s.cfg.limits.per_session_per_min / 60.0, s.cfg.limits.per_session_per_min);
+    s.inflight = vf_srv_inflight_create(s.cfg.http_threads + 1);
     int port = 0;
-    if (!s.metrics || !s.ip_limit || !s.session_limit || vf_srv_http_start(&s, &port, err, sizeof err)) {
+    if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || vf_srv_http_start(&s, &port, err, sizeof err)) {
         fprintf(stderr, "veriface-server: %s\n", err[0] ? err : "out of memory");
         return 2;
     }
@@ -62,5 +63,6 @@ int main(int argc, char **argv) {
     vf_srv_metrics_free(s.metrics);
     vf_srv_ratelimit_free(s.ip_limit);
     vf_srv_ratelimit_free(s.session_limit);
+    vf_srv_inflight_free(s.inflight);
     return 0;
 }

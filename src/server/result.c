@@ -285,8 +285,9 @@ static void decide(job *j) {
     cJSON_Delete(detail);
     if (rc) {
         free(rr); free(tr);
-        /* no answer without its record: the client retries later with the same package */
-        reject(j, 500, "storage", "the decision could not be recorded; nothing was decided%s", NULL);
+        if (rc > 0) reject(j, 409, "nonce_replayed", "this nonce was already used%s", NULL);
+        /* no answer without its record: the client may post the same package again */
+        else reject(j, 500, "storage", "the decision could not be recorded; nothing was decided%s", NULL);
         return;
     }
     vf_srv_metrics_decision(s->metrics, vf_decision_name(pr.decision));
@@ -368,11 +369,10 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_sr
     /* 8. frames (decoded with the worker's context, kept for the re-run) */
     j.w = vf_srv_engines_acquire(s->engines);
     if (!check_frames(&j)) goto out;
-    /* 9. the nonce is spent now, atomically: a concurrent copy of this package loses here */
-    int m = vf_srv_store_mark_nonce(s->store, j.id, j.ss->attempt, now);
-    if (m < 0) { reject(&j, 500, "storage", "nonce update failed%s", NULL); goto out; }
-    if (m == 0) { reject(&j, 409, "nonce_replayed", "this nonce was already used%s", NULL); goto out; }
+    /* 9. one package per session at a time; the nonce itself is spent with the decision */
+    if (!vf_srv_inflight_claim(s->inflight, j.id)) { reject(&j, 409, "nonce_replayed", "this nonce is being used%s", NULL); goto out; }
     decide(&j);
+    vf_srv_inflight_release(s->inflight, j.id);
 out:
     if (j.w) vf_srv_engines_release(s->engines, j.w);
     for (int i = 0; i < j.nf; i++) { free(j.f[i].bytes); vf_image_buffer_free(&j.f[i].img); }

@@ -144,10 +144,9 @@ int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const
 int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *out); /* 1 found, 0 none, -1 error */
 /* 1 when `nonce` was issued for this session and already used. */
 int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce);
-/* Mark the current attempt's nonce used iff it is unused: 1 = marked by us, 0 = lost, -1 error. */
-int vf_srv_store_mark_nonce(vf_srv_store *s, const char *id, int attempt, int64_t now);
-/* Record the attempt's outcome, update the session (final or next attempt with its nonce and
- * challenge), and append the audit record: one transaction, committed before returning 0. */
+/* Spend the attempt's nonce (iff unused), record its outcome, update the session (final, or the
+ * next attempt with its nonce and challenge) and append the audit record: one transaction,
+ * committed before returning 0; 1 = the nonce was already used (nothing written), -1 = error. */
 typedef struct vf_srv_outcome {
     int attempt; const char *decision; int final;
     const char *detail_json;          /* attempt detail for GET /v1/sessions/{id} */
@@ -168,6 +167,16 @@ void vf_srv_metrics_request(vf_srv_metrics *m, const char *route, int status, do
 void vf_srv_metrics_decision(vf_srv_metrics *m, const char *decision);
 char *vf_srv_metrics_text(vf_srv_metrics *m);  /* malloc'd Prometheus text */
 
+/* ---- packages being decided (inflight.c) --------------------------------------------------- */
+
+/* One package per session at a time in this process: a concurrent copy is refused at once
+ * instead of re-running it for nothing (the store's transaction is the authority). */
+typedef struct vf_srv_inflight vf_srv_inflight;
+vf_srv_inflight *vf_srv_inflight_create(int slots);
+void vf_srv_inflight_free(vf_srv_inflight *f);
+int vf_srv_inflight_claim(vf_srv_inflight *f, const char *session_id);   /* 1 = claimed, 0 = busy */
+void vf_srv_inflight_release(vf_srv_inflight *f, const char *session_id);
+
 /* ---- rate limits (ratelimit.c) --------------------------------------------------------------- */
 
 typedef struct vf_srv_ratelimit vf_srv_ratelimit;
@@ -183,6 +192,7 @@ typedef struct vf_srv {
     vf_srv_engines *engines;
     vf_srv_metrics *metrics;
     vf_srv_ratelimit *ip_limit, *session_limit;
+    vf_srv_inflight *inflight;
     char static_root[4096];           /* realpath of cfg.static_dir, "" = no static files */
     void *daemon;                     /* struct MHD_Daemon */
 } vf_srv;

@@ -225,34 +225,24 @@ int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce) 
     return rc;
 }
 
-int vf_srv_store_mark_nonce(vf_srv_store *s, const char *id, int attempt, int64_t now) {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st;
-    int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET used_at=? WHERE session_id=? AND attempt=? AND used_at IS NULL", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 3, attempt);
-        if (sqlite3_step(st) == SQLITE_DONE) rc = sqlite3_changes(s->db) == 1;
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
 int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     sqlite3_stmt *st = NULL;
     if (exec(s, "BEGIN IMMEDIATE")) goto out;
-    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET decision=?,detail=?,decided_at=? WHERE session_id=? AND attempt=?", -1, &st, NULL) != SQLITE_OK)
+    /* the nonce is spent in the same transaction as the decision: used exactly once, and never
+     * burnt by a crash before the answer (another process sharing the file loses here) */
+    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET used_at=?,decision=?,detail=?,decided_at=? WHERE session_id=? AND attempt=?"
+                                  " AND used_at IS NULL", -1, &st, NULL) != SQLITE_OK)
         goto rollback;
-    sqlite3_bind_text(st, 1, o->decision, -1, SQLITE_TRANSIENT);
-    bind_text(st, 2, o->detail_json);
-    sqlite3_bind_int64(st, 3, o->now);
-    sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 5, o->attempt);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1) goto rollback;
+    sqlite3_bind_int64(st, 1, o->now);
+    sqlite3_bind_text(st, 2, o->decision, -1, SQLITE_TRANSIENT);
+    bind_text(st, 3, o->detail_json);
+    sqlite3_bind_int64(st, 4, o->now);
+    sqlite3_bind_text(st, 5, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 6, o->attempt);
+    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    if (sqlite3_changes(s->db) != 1) { rc = 1; goto rollback_keep; }
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(s->db, "UPDATE sessions SET final=?,decision=?,attempt=?,uncertain_count=uncertain_count+?,"
@@ -285,6 +275,8 @@ int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_ou
     rc = 0;
     goto out;
 rollback:
+    rc = -1;
+rollback_keep:
     exec(s, "ROLLBACK");
 out:
     sqlite3_finalize(st);
