@@ -345,7 +345,7 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_sr
     int good_sig = sig && vf_srv_verify_p1363(j.ss->pubkey, j.ss->pubkey_len, q->body, q->len, sig, sl);
     free(sig);
     if (!good_sig) { reject(&j, 401, "bad_signature", "X-Veriface-Signature does not verify with the session's key%s", NULL); goto out; }
-    /* 5. nonce (read here; marked used atomically once every other check has passed) */
+    /* 5. nonce (read here; spent in the transaction that records the decision) */
     const char *nonce = item(j.pkg, "nonce")->valuestring;
     if (strcmp(nonce, j.ss->nonce) || j.ss->nonce_used) {
         if (vf_srv_store_nonce_used(s->store, j.id, nonce)) reject(&j, 409, "nonce_replayed", "this nonce was already used%s", NULL);
