@@ -56,3 +56,25 @@ test('SIGKILL under load: every acknowledged decision has its audit record', asy
     srv.cleanup();
   }
 });
+
+test('two server processes on one database: a package is decided once', async () => {
+  const A = await h.startServer({ limits: { per_ip_rate: 0 } }, { threads: 1 });
+  const B = await h.startServer({ limits: { per_ip_rate: 0 } }, { threads: 1, db: A.db });
+  try {
+    const key = await h.newKey();
+    const s0 = await h.createSession(A, key);
+    const sim = h.simulate(s0.body.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
+    for (let i = 0; i < 6; i++) {
+      const s = (await h.createSession(A, key)).body;
+      const body = h.buildPackage(s, sim);
+      const [ra, rb] = await Promise.all([h.postResult(A, s.session_id, body, key), h.postResult(B, s.session_id, body, key)]);
+      const st = [ra.status, rb.status].sort();
+      assert.deepEqual(st, [200, 409], ra.text + ' / ' + rb.text);
+      const audits = sql(A.db, `SELECT count(*) FROM audit WHERE session_id='${s.session_id}' AND status=200`)[0][0];
+      assert.equal(audits, 1);
+    }
+  } finally {
+    await Promise.all([A.stop(), B.stop()]);
+    A.cleanup(); B.cleanup();
+  }
+});

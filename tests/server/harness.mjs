@@ -33,9 +33,9 @@ export function requireData() {
 }
 
 /** Start a server; resolves {port, base, proc, dir, db, stop()} once the ready line is read. */
-export async function startServer(config = {}, { threads = 2, extraArgs = [] } = {}) {
+export async function startServer(config = {}, { threads = 2, extraArgs = [], db: sharedDb = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vf-srv-'));
-  const db = join(dir, 'test.db');
+  const db = sharedDb || join(dir, 'test.db');
   const cfgPath = join(dir, 'config.json');
   const { padModels, ...fileConfig } = config;
   writeFileSync(cfgPath, JSON.stringify({ api_keys: [API_KEY], limits: { per_ip_rate: 0 }, ...fileConfig }));
