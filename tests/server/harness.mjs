@@ -20,13 +20,13 @@ export const FRAMES = () => join(env.data, 'pad/apfol_liveness/frames');
 export const API_KEY = 'test-key-0123456789abcdef';
 
 /** Exit 77 (ctest skip) when the shared data or the PAD models are absent. */
-export function requireData() {
+export function requireData({ pad = true } = {}) {
   if (!env.server || !env.sim) { console.log('SKIP: VF_SERVER / VF_CLIENT_SIM not set'); process.exit(77); }
   if (!env.data || !existsSync(MJPEG()) || !existsSync(FRAMES())) {
     console.log(`SKIP: shared data not found under ${env.data} (../shared/data): server protocol tests skipped`);
     process.exit(77);
   }
-  if (!existsSync(join(env.padModels, 'minifasnet-v2.vfm'))) {
+  if (pad && !existsSync(join(env.padModels, 'minifasnet-v2.vfm'))) {
     console.log(`SKIP: PAD models not found in ${env.padModels} (tools/fetch-models): no session can approve`);
     process.exit(77);
   }
