@@ -206,6 +206,30 @@ static int parse_listen(vf_srv_config *c, const char *v, char *err, size_t es) {
     return 0;
 }
 
+/* A key the server does not know is a typo that would silently do nothing: refuse it. */
+static int known_keys(const cJSON *o, const char *where, const char *const *keys, char *err, size_t es) {
+    const cJSON *x;
+    cJSON_ArrayForEach(x, o) {
+        int ok = 0;
+        for (const char *const *k = keys; *k && !ok; k++) ok = !strcmp(*k, x->string);
+        if (!ok) { snprintf(err, es, "config: unknown key %s%s", where, x->string); return -1; }
+    }
+    return 0;
+}
+
+static const char *const TOP_KEYS[] = {"listen", "db", "models", "pad_models", "static", "demo", "threads", "http_threads",
+                                       "api_keys", "limits", "tamper", "session", "policy", NULL};
+static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_frame_height", "max_frame_pixels", "max_reference_bytes",
+                                         "max_reference_side", "max_clock_skew", "nonce_ttl", "request_timeout", "max_connections",
+                                         "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
+                                         "trusted_proxy", NULL};
+static const char *const TAMPER_KEYS[] = {"liveness", "embedding", "quality", NULL};
+static const char *const SESSION_KEYS[] = {"liveness_type", "face_match_threshold", "max_retries", "session_ttl", "good_frames",
+                                           "liveness_frames", "live_pass", "live_fail", "max_frame_width", "max_frame_height",
+                                           "jpeg_quality", "quality", NULL};
+static const char *const POLICY_KEYS[] = {"scrutiny_step", "scrutiny_max", "max_uncertain", "max_liveness_fail",
+                                          "match_review_margin", "challenge_min_yaw", NULL};
+
 static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
     FILE *f = fopen(path, "rb");
     if (!f) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
@@ -218,6 +242,11 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
     if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); snprintf(err, es, "config: %s is not a JSON object", path); return -1; }
     int rc = -1;
     const cJSON *x;
+    if (known_keys(j, "", TOP_KEYS, err, es) || known_keys(cJSON_GetObjectItemCaseSensitive(j, "limits"), "limits.", LIMIT_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "tamper"), "tamper.", TAMPER_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "session"), "session.", SESSION_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "policy"), "policy.", POLICY_KEYS, err, es))
+        goto out;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && (!cJSON_IsString(x) || parse_listen(c, x->valuestring, err, es))) goto out;
     if (str(j, "db", c->db_path, sizeof c->db_path, err, es) || str(j, "models", c->models_dir, sizeof c->models_dir, err, es) ||
         str(j, "pad_models", c->pad_models_dir, sizeof c->pad_models_dir, err, es) ||
@@ -254,7 +283,12 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "tamper"))) {
         NUMF(x, "liveness", 0, 1, c->tamper.liveness);
         NUMF(x, "embedding", -1, 1, c->tamper.embedding);
-        const cJSON *q = cJSON_GetObjectItemCaseSensitive(x, "quality");
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(x, "quality"), *m;
+        cJSON_ArrayForEach(m, q) {
+            int i = 0;
+            while (i < VF_SRV_QMETRICS && strcmp(vf_srv_qmetrics[i].name, m->string)) i++;
+            if (i == VF_SRV_QMETRICS) { snprintf(err, es, "config: unknown key tamper.quality.%s", m->string); goto out; }
+        }
         for (int i = 0; q && i < VF_SRV_QMETRICS; i++) {
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, vf_srv_qmetrics[i].name);
             if (m) { NUMF(m, "abs", 0, 1e9, c->tamper.q_abs[i]); NUMF(m, "rel", 0, 100, c->tamper.q_rel[i]); }

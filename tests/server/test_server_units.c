@@ -157,6 +157,11 @@ static void test_config(void) {
     CHECK(write(fd, typo, strlen(typo)) == (ssize_t)strlen(typo), "write config");
     close(fd);
     CHECK(vf_srv_config_load(&c, 3, a5, err, sizeof err) && strstr(err, "max_mition"), "unknown quality threshold refused: %s", err);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    const char *typo2 = "{\"limits\":{\"per_ip_rte\":1}}";
+    CHECK(write(fd, typo2, strlen(typo2)) == (ssize_t)strlen(typo2), "write config");
+    close(fd);
+    CHECK(vf_srv_config_load(&c, 3, a5, err, sizeof err) && strstr(err, "limits.per_ip_rte"), "unknown key refused: %s", err);
     /* every threshold round-trips through the session JSON */
     vf_srv_config_defaults(&c);
     c.session.session.quality.min_sharpness_dir = 0.125f;
