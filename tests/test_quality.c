@@ -1,7 +1,8 @@
 /* test_quality.c - capture-quality checks (src/face/quality.c) on real photos of the shared data
  * set and on synthetic variants made from them here: darkened, overexposed, glare blob, one side
  * darkened, blurred, smeared along four directions (motion), two faces, a shrunk face, rotated,
- * shifted, moved between frames, an empty frame; a turned head from a real webcam frame; the rules on hand-made landmarks; bad arguments.
+ * shifted, moved between frames, an empty frame; a turned head from a real webcam frame; the
+ * rules on hand-made landmarks; bad arguments.
  *
  *   test_quality MODELS_DIR DATA_DIR              the tests; exit 77 (skip) without the data set
  *   test_quality MODELS_DIR DATA_DIR --measure    the measurements behind the default thresholds
