@@ -21,7 +21,7 @@ const METERS = [
   ['yaw', 'Yaw °', 0, 45, [7], 1, true], ['pitch', 'Pitch °', 0, 45, [7], 1, true], ['roll', 'Roll °', 0, 45, [8], 1, true],
   ['eye_open', 'Eyes open', 0, 0.5, [9], 3], ['brightness', 'Brightness', 0, 255, [10, 11], 0],
   ['light_asymmetry', 'Light asymmetry', 0, 1, [12], 2], ['glare', 'Glare', 0, 0.1, [13], 3],
-  ['sharpness', 'Sharpness', 0, 1, [14], 2], ['motion', 'Motion', 0, 0.5, [15], 3], ['presence', 'Face presence', 0, 1, [6], 2],
+  ['sharpness', 'Sharpness', 0, 1, [14], 2], ['sharpness_dir', 'Smear-free', 0, 0.05, [14], 4], ['motion', 'Motion', 0, 0.5, [15], 3], ['presence', 'Face presence', 0, 1, [6], 2],
 ];
 const meterEls = {};
 for (const [k, label, lo, hi] of METERS) {

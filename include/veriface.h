@@ -196,6 +196,16 @@ typedef struct vf_quality_config {
 
 vf_quality_config vf_quality_default_config(void);
 
+/* Every threshold of vf_quality_config by its C field name, with the range a host may set it to,
+ * for hosts that carry the config as text (the server's JSON config, the session config the
+ * browser receives): one table, so a new threshold reaches every host at once. */
+typedef struct vf_quality_field {
+    const char *name;          /* "min_face_width", ... (the field's name) */
+    size_t offset;             /* offsetof(vf_quality_config, field); every field is a float */
+    float lo, hi;              /* accepted range, inclusive */
+} vf_quality_field;
+const vf_quality_field *vf_quality_config_fields(int *count_out);
+
 /* Every metric of one frame, so a UI can show meters, not just the first failure. */
 typedef struct vf_quality {
     int face_count;

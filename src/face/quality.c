@@ -8,6 +8,7 @@
 #include "face.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 /* A detected face other than the main one counts for MULTIPLE_FACES only when its detector box
@@ -48,6 +49,23 @@ const char *vf_guidance_string(vf_guidance g) {
 }
 
 /* Sources of each default: docs/QUALITY.md (measurement tables: `test_quality --measure`). */
+#define VF_QF(f, lo, hi) {#f, offsetof(vf_quality_config, f), lo, hi}
+static const vf_quality_field QUALITY_FIELDS[] = {
+    VF_QF(min_face_width, 0, 1),    VF_QF(max_face_width, 0, 1),      VF_QF(max_center_offset, 0, 10),
+    VF_QF(min_presence, 0, 1),      VF_QF(max_yaw, 0, 180),           VF_QF(max_pitch, 0, 180),
+    VF_QF(max_roll, 0, 180),        VF_QF(min_eye_open, 0, 10),       VF_QF(min_brightness, 0, 255),
+    VF_QF(max_brightness, 0, 255),  VF_QF(max_light_asymmetry, 0, 10), VF_QF(max_glare, 0, 1),
+    VF_QF(min_sharpness, 0, 1e9f),  VF_QF(max_motion, 0, 1e6f),       VF_QF(min_sharpness_dir, 0, 1e9f),
+};
+/* every field of vf_quality_config is in the table (they are all floats) */
+_Static_assert(sizeof QUALITY_FIELDS / sizeof QUALITY_FIELDS[0] == sizeof(vf_quality_config) / sizeof(float),
+               "vf_quality_config field missing from QUALITY_FIELDS");
+
+const vf_quality_field *vf_quality_config_fields(int *count_out) {
+    if (count_out) *count_out = (int)(sizeof QUALITY_FIELDS / sizeof QUALITY_FIELDS[0]);
+    return QUALITY_FIELDS;
+}
+
 vf_quality_config vf_quality_default_config(void) {
     vf_quality_config c;
     memset(&c, 0, sizeof c);

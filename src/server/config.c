@@ -82,27 +82,19 @@ static int num(const cJSON *o, const char *k, double lo, double hi, double *v, c
 #define NUMI(o, k, lo, hi, dst) do { double v_; int r_ = num(o, k, lo, hi, &v_, err, es); if (r_ < 0) return -1; \
     if (r_) { if (v_ != (double)(long long)v_) { snprintf(err, es, "config: %s must be an integer", k); return -1; } (dst) = (int)v_; } } while (0)
 
-/* Every vf_quality_config threshold by its C field name, with its accepted range: one table for
- * the config file, the stored session config and the session response. */
-typedef struct qfield { const char *name; size_t offset; double lo, hi; } qfield;
-#define QF(f, lo, hi) {#f, offsetof(vf_quality_config, f), lo, hi}
-static const qfield QFIELDS[] = {
-    QF(min_face_width, 0, 1),    QF(max_face_width, 0, 1),      QF(max_center_offset, 0, 10), QF(min_presence, 0, 1),
-    QF(max_yaw, 0, 180),         QF(max_pitch, 0, 180),         QF(max_roll, 0, 180),         QF(min_eye_open, 0, 10),
-    QF(min_brightness, 0, 255),  QF(max_brightness, 0, 255),    QF(max_light_asymmetry, 0, 10), QF(max_glare, 0, 1),
-    QF(min_sharpness, 0, 1e9),   QF(max_motion, 0, 1e6),        QF(min_sharpness_dir, 0, 1e9),
-};
-
+/* The quality thresholds by name and range: the core's one table (vf_quality_config_fields). */
 int vf_srv_quality_config_apply(const cJSON *q, vf_quality_config *c, char *err, size_t es) {
+    int nq;
+    const vf_quality_field *QFIELDS = vf_quality_config_fields(&nq);
     if (!q) return 0;
     if (!cJSON_IsObject(q)) { snprintf(err, es, "config: quality must be an object"); return -1; }
     const cJSON *x;
     cJSON_ArrayForEach(x, q) {   /* an unknown name is a typo that would silently do nothing */
-        size_t i = 0;
-        while (i < sizeof QFIELDS / sizeof *QFIELDS && strcmp(QFIELDS[i].name, x->string)) i++;
-        if (i == sizeof QFIELDS / sizeof *QFIELDS) { snprintf(err, es, "config: quality.%s is not a quality threshold", x->string); return -1; }
+        int i = 0;
+        while (i < nq && strcmp(QFIELDS[i].name, x->string)) i++;
+        if (i == nq) { snprintf(err, es, "config: quality.%s is not a quality threshold", x->string); return -1; }
     }
-    for (size_t i = 0; i < sizeof QFIELDS / sizeof *QFIELDS; i++)
+    for (int i = 0; i < nq; i++)
         NUMF(q, QFIELDS[i].name, QFIELDS[i].lo, QFIELDS[i].hi, *(float *)((char *)c + QFIELDS[i].offset));
     return 0;
 }
@@ -116,8 +108,10 @@ static double f2d(float f) {
 #define cJSON_AddNumberToObject(o, k, v) cJSON_AddNumberToObject(o, k, f2d((float)(v)))
 
 static cJSON *quality_json(const vf_quality_config *c) {
+    int nq;
+    const vf_quality_field *QFIELDS = vf_quality_config_fields(&nq);
     cJSON *q = cJSON_CreateObject();
-    for (size_t i = 0; i < sizeof QFIELDS / sizeof *QFIELDS; i++)
+    for (int i = 0; i < nq; i++)
         cJSON_AddNumberToObject(q, QFIELDS[i].name, *(const float *)((const char *)c + QFIELDS[i].offset));
     return q;
 }

@@ -76,15 +76,8 @@ vf_session_config *vf_wasm_config_new(void) {
 
 void vf_wasm_config_free(vf_session_config *c) { free(c); }
 
-#define VF_QFIELD(name) {#name, offsetof(vf_quality_config, name)}
-static const struct { const char *name; size_t offset; } quality_fields[] = {
-    VF_QFIELD(min_face_width), VF_QFIELD(max_face_width), VF_QFIELD(max_center_offset), VF_QFIELD(min_presence),
-    VF_QFIELD(max_yaw), VF_QFIELD(max_pitch), VF_QFIELD(max_roll), VF_QFIELD(min_eye_open), VF_QFIELD(min_brightness),
-    VF_QFIELD(max_brightness), VF_QFIELD(max_light_asymmetry), VF_QFIELD(max_glare), VF_QFIELD(min_sharpness),
-    VF_QFIELD(max_motion),
-};
-
-/* Set one field; VF_E_INVALID_ARG for an unknown name (vf_session_create validates the values). */
+/* Set one field; VF_E_INVALID_ARG for an unknown name or a quality threshold outside its range
+ * (vf_session_create validates the others). */
 int vf_wasm_config_set(vf_session_config *c, const char *name, double value) {
     if (!c || !name) return VF_E_INVALID_ARG;
     if (!strcmp(name, "good_frames")) c->good_frames = (int)value;
@@ -94,9 +87,12 @@ int vf_wasm_config_set(vf_session_config *c, const char *name, double value) {
     else if (!strcmp(name, "max_width")) c->max_width = (int32_t)value;
     else if (!strcmp(name, "max_height")) c->max_height = (int32_t)value;
     else {
-        for (size_t i = 0; i < sizeof quality_fields / sizeof quality_fields[0]; i++) {
-            if (!strcmp(name, quality_fields[i].name)) {
-                *(float *)((char *)&c->quality + quality_fields[i].offset) = (float)value;
+        int n;
+        const vf_quality_field *qf = vf_quality_config_fields(&n);
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(name, qf[i].name)) {
+                if (!(value >= qf[i].lo && value <= qf[i].hi)) return VF_E_INVALID_ARG;
+                *(float *)((char *)&c->quality + qf[i].offset) = (float)value;
                 return VF_OK;
             }
         }

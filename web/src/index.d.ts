@@ -30,6 +30,8 @@ export interface Quality {
   face_width: number; center_offset: number; presence: number; yaw: number; pitch: number; roll: number;
   eye_open: number; brightness: number; contrast: number; light_asymmetry: number; glare: number;
   sharpness: number; motion: number;
+  /** weakest directional sharpness (motion smear), see docs/QUALITY.md */
+  sharpness_dir: number;
 }
 /** The C session result (vf_session_result_json), parsed. */
 export interface SessionResult {
