@@ -25,6 +25,7 @@
 #include <stb/stb_image_write.h>
 #endif
 #pragma GCC diagnostic pop
+#include "test_util.h"
 
 static int g_fail, g_pass;
 #define CHECK(cond, ...) do { if (cond) g_pass++; else { g_fail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
@@ -43,16 +44,6 @@ static double rndu(void) { return rnd() / 4294967296.0; }
 
 /* ---- byte buffers and encoders -------------------------------------------------------------- */
 
-typedef struct membuf { uint8_t *p; size_t n, cap; } membuf;
-static void mb_put(membuf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void mb_write(void *ctx, void *data, int size) { mb_put(ctx, data, (size_t)size); }
 static void mb_be32(membuf *b, uint32_t v) { uint8_t t[4] = {v >> 24, v >> 16, v >> 8, v}; mb_put(b, t, 4); }
 
 static membuf encode_png(const uint8_t *px, int w, int h, int comp) {
@@ -115,18 +106,6 @@ static membuf jpeg_with_orientation(const membuf *jpg, int o, int little_endian)
     return b;
 }
 
-static uint8_t *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    membuf b = {0};
-    uint8_t *tmp = malloc(65536); /* not on the stack: WASI's is 64 KiB */
-    size_t k;
-    while ((k = fread(tmp, 1, 65536, f)) > 0) mb_put(&b, tmp, k);
-    free(tmp);
-    fclose(f);
-    *n = b.n;
-    return b.p ? b.p : malloc(1);
-}
 
 /* ---- synthetic images ----------------------------------------------------------------------- */
 

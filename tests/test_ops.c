@@ -11,6 +11,7 @@
 #include <string.h>
 
 static int g_fail, g_pass;
+static int g_threads = 1; /* context threads of run_case */
 static uint32_t g_rng = 2463534242u;
 
 static float frand(float lo, float hi) {
@@ -44,7 +45,9 @@ static void set_epi(vfb *b, const epi *e, int channels, int32_t ip[8], float fp[
 static void run_case(const char *what, uint8_t *bytes, size_t n, vf_backend be, const float *x, size_t nx,
                      const float *want, size_t nw) {
     vf_context *ctx;
-    vf_context_create(NULL, &ctx);
+    vf_context_options co = vf_context_default_options();
+    co.threads = g_threads;
+    vf_context_create(&co, &ctx);
     vf_model_options mo = vf_model_default_options();
     mo.backend = be;
     vf_model *m;
@@ -230,6 +233,64 @@ static void test_chain(void) {
     free(x); free(c); free(alpha); free(want);
 }
 
+/* Residual block whose ADD the simd backend fuses into the 1x1 convolution producing one operand.
+ * between == 0 (facemesh): r = x*c1, a = r*c2, t = conv1x1(a) (C -> C), y = act(r + t).
+ * between == 1 (BlazeFace): t = conv1x1(x) (C -> CO), r = pad(x) to CO channels (an op between
+ * the convolution and the ADD, which lists t first), y = act(t + r).
+ * Odd channel counts (partial 8-wide panels) and H*W not a multiple of 4 (partial row blocks). */
+static void test_residual(int between, int H, int W, int C, int CO, epi e) {
+    if (!between) CO = C;
+    size_t n = (size_t)H * W * C, ny = (size_t)H * W * CO;
+    float *x = rand_buf(n, -1, 1), *c1 = rand_buf(C, -1, 1), *c2 = rand_buf(C, -1, 1);
+    float *w = rand_buf((size_t)CO * C, -1, 1), *bias = rand_buf(CO, -1, 1), *alpha = rand_buf(CO, 0, 0.5f);
+    float *want = malloc(ny * sizeof *want);
+    e.alpha = alpha;
+    for (size_t p = 0; p < (size_t)H * W; p++)
+        for (int co = 0; co < CO; co++) {
+            double acc = bias[co], r;
+            for (int ci = 0; ci < C; ci++) {
+                float xv = x[p * C + ci];
+                float av = between ? xv : (xv * c1[ci]) * c2[ci];
+                acc += (double)av * w[(size_t)co * C + ci];
+            }
+            if (between) r = co < C ? x[p * C + co] : 0.0;
+            else r = x[p * C + co] * c1[co];
+            want[p * CO + co] = epi_apply(&e, (float)(acc + r), co);
+        }
+    vfb *b = vfb_new();
+    int32_t xd[4] = {1, H, W, C}, yd[4] = {1, H, W, CO}, cd[4] = {1, 1, 1, C}, wd[4] = {CO, 1, 1, C}, bd = CO;
+    uint32_t xi = vfb_input(b, "x", 4, xd);
+    uint32_t t = vfb_tensor(b, "t", 4, yd), y = vfb_tensor(b, "y", 4, yd), r = vfb_tensor(b, "r", 4, yd);
+    int32_t ip0[8] = {0, 0, 0, 0, 0, 0, 0, -1}, ipc[8] = {1, 1, 0, 0, 0, 0, 0, -1};
+    uint32_t wi = vfb_const(b, 4, wd, w, 0), bi = vfb_const(b, 1, &bd, bias, 0);
+    if (between) {
+        uint32_t inc[3] = {xi, wi, bi}, inp[1] = {xi};
+        vfb_op(b, OP_CONV, 3, inc, t, ipc, NULL);
+        int32_t ipp[8] = {0, 0, 0, 0, 0, 0, 0, CO - C};
+        float fpp[2] = {0, 0};
+        vfb_op(b, OP_PAD, 1, inp, r, ipp, fpp);
+    } else {
+        uint32_t a = vfb_tensor(b, "a", 4, yd);
+        uint32_t in1[2] = {xi, vfb_const(b, 4, cd, c1, 0)};
+        vfb_op(b, OP_MUL, 2, in1, r, ip0, NULL);
+        uint32_t in2[2] = {r, vfb_const(b, 4, cd, c2, 0)};
+        vfb_op(b, OP_MUL, 2, in2, a, ip0, NULL);
+        uint32_t inc[3] = {a, wi, bi};
+        vfb_op(b, OP_CONV, 3, inc, t, ipc, NULL);
+    }
+    int32_t ip[8] = {0};
+    float fp[2] = {0, 0};
+    set_epi(b, &e, CO, ip, fp);
+    uint32_t ina[2] = {between ? t : r, between ? r : t};
+    vfb_op(b, OP_ADD, 2, ina, y, ip, fp);
+    vfb_output(b, y);
+    char what[128];
+    snprintf(what, sizeof what, "residual %s [1,%d,%d,%d] conv1x1 -> %d, add act %d, %d thread(s)",
+             between ? "pad-between" : "facemesh", H, W, C, CO, e.kind, g_threads);
+    run_all(what, b, x, n, want, ny);
+    free(x); free(c1); free(c2); free(w); free(bias); free(alpha); free(want);
+}
+
 static void test_unary(int op, int rows, int C) {
     size_t n = (size_t)rows * C;
     float *x = rand_buf(n, -4, 4), *want = malloc(n * sizeof *want);
@@ -374,6 +435,18 @@ int main(void) {
     test_binary(OP_MIN, 4, 3, 6, 1, bc, none);
     test_binary(OP_MAX, 4, 3, 6, 4, bfull, relu6);
     test_chain();
+    for (g_threads = 1; g_threads <= 2; g_threads++) {
+        test_residual(0, 5, 7, 13, 0, prelu);   /* 35 pixels, 13 channels */
+        test_residual(0, 4, 4, 16, 0, prelu);
+        test_residual(0, 3, 3, 6, 0, none);
+        test_residual(1, 5, 7, 11, 19, relu);   /* PAD between, t first operand, odd channels */
+        test_residual(1, 6, 6, 24, 28, relu);   /* BlazeFace-like widths */
+        test_residual(1, 1, 3, 5, 5, prelu);
+        test_conv(0, 9, 9, 3, 16, 3, 3, 2, 0, 0, 1, 1, 1, prelu, 0); /* first layer: C = 3, SAME stride 2 */
+        test_conv(0, 5, 7, 6, 11, 3, 3, 1, 1, 1, 1, 1, 0, relu, 0);  /* 35 pixels, 11 outputs */
+        test_conv(0, 3, 3, 32, 21, 3, 3, 3, 0, 0, 0, 0, 1, none, 0); /* facemesh head: 1 output pixel */
+    }
+    g_threads = 1;
     test_unary(OP_SIGMOID, 3, 5);
     test_unary(OP_SOFTMAX, 2, 100);
     test_unary(OP_SOFTMAX, 1, 3);

@@ -19,22 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_util.h"
 
 static int g_pass, g_fail;
 #define CHECK(cond, ...) do { if (cond) g_pass++; else { g_fail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-static uint8_t *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)sz + 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) { free(b); b = NULL; }
-    fclose(f);
-    *n = (size_t)sz;
-    return b;
-}
 
 static void test_sha256(void) {
     char hex[65];
@@ -246,7 +235,7 @@ static void test_bad_frames(vf_context *ctx, vf_engine *e) {
         {{0, 64, 256, 4, px, 0}, VF_E_IMAGE, "0x64"},
         {{64, 0, 256, 4, px, 0}, VF_E_IMAGE, "64x0"},
         {{-5, 64, 256, 4, px, 0}, VF_E_IMAGE, "-5x64"},
-        {{1 << 30, 1 << 30, (size_t)1 << 32, 4, px, 0}, VF_E_IMAGE, "max_width"},
+        {{1 << 30, 1 << 30, SIZE_MAX / 2, 4, px, 0}, VF_E_IMAGE, "max_width"},
         {{64, 64, 255, 4, px, 0}, VF_E_INVALID_ARG, "stride"},
         {{64, 64, 0, 4, px, 0}, VF_E_INVALID_ARG, "stride"},
         {{64, 64, 256, 4, NULL, 0}, VF_E_INVALID_ARG, "NULL"},

@@ -19,27 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../test_util.h"
 
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = sz > 0 ? malloc((size_t)sz) : NULL;
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) { free(b); b = NULL; }
-    fclose(f);
-    *n = b ? (size_t)sz : 0;
-    return b;
-}
 
-typedef struct membuf { uint8_t *p; size_t n, cap; } membuf;
-static void mb_write(void *ctx, void *data, int size) {
-    membuf *m = ctx;
-    if (m->n + (size_t)size > m->cap) { m->cap = (m->n + (size_t)size) * 2; m->p = realloc(m->p, m->cap); }
-    memcpy(m->p + m->n, data, (size_t)size);
-    m->n += (size_t)size;
-}
 
 static vf_engine *engine(vf_context *ctx, const char *models, const char *pad, vf_backend be) {
     char p[2048];
@@ -47,7 +29,7 @@ static vf_engine *engine(vf_context *ctx, const char *models, const char *pad, v
     uint8_t *b[5];
     const char *dir[5] = {models, models, pad, pad, models};
     const char *name[5] = {"blazeface-front.vfm", "facemesh.vfm", "minifasnet-v2.vfm", "minifasnet-v1se.vfm", "faceres.vfm"};
-    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = read_all(p, &n[i]); }
+    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = read_file(p, &n[i]); }
     vf_engine_models mm = {b[0], n[0], b[1], n[1], b[2], n[2], b[3], n[3], b[4], n[4]};
     vf_model_options mo = vf_model_default_options();
     mo.backend = be;
@@ -74,7 +56,7 @@ int main(int argc, char **argv) {
     vf_engine *ce = engine(cc, argv[1], argv[2], VF_BACKEND_SIMD), *se = engine(sc, argv[1], argv[2], VF_BACKEND_XNNPACK);
     if (!ce || !se) return 2;
     size_t n;
-    uint8_t *mj = read_all(argv[3], &n);
+    uint8_t *mj = read_file(argv[3], &n);
     if (!mj) { fprintf(stderr, "cannot read %s\n", argv[3]); return 2; }
     /* decode every frame once (raw RGBA = what the browser's camera gives) */
     static vf_image_buffer raw[MAXF];

@@ -21,30 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../test_util.h"
 
-uint8_t *vf_sim_read(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = sz > 0 ? malloc((size_t)sz) : NULL;
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) { free(b); b = NULL; }
-    fclose(f);
-    *n = b ? (size_t)sz : 0;
-    return b;
-}
 
-typedef struct membuf { uint8_t *p; size_t n, cap; } membuf;
-static void mb_write(void *ctx, void *data, int size) {
-    membuf *m = ctx;
-    if (m->n + (size_t)size > m->cap) {
-        m->cap = (m->n + (size_t)size) * 2;
-        m->p = realloc(m->p, m->cap);
-    }
-    memcpy(m->p + m->n, data, (size_t)size);
-    m->n += (size_t)size;
-}
 
 static void b64(const uint8_t *p, size_t n) {
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -63,7 +42,7 @@ static vf_engine *load_engine(vf_context *ctx, const char *models, const char *p
     uint8_t *b[5];
     const char *dir[5] = {models, models, pad, pad, models};
     const char *name[5] = {"blazeface-front.vfm", "facemesh.vfm", "minifasnet-v2.vfm", "minifasnet-v1se.vfm", "faceres.vfm"};
-    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = vf_sim_read(p, &n[i]); }
+    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = read_file(p, &n[i]); }
     vf_engine_models mm = {b[0], n[0], b[1], n[1], b[2], n[2], b[3], n[3], b[4], n[4]};
     vf_model_options mo = vf_model_default_options();
     mo.backend = be;
@@ -76,7 +55,7 @@ static vf_engine *load_engine(vf_context *ctx, const char *models, const char *p
 /* The session config of the server's response (the same parser the server uses). */
 static int load_config(const char *path, vf_session_config *c) {
     size_t n;
-    uint8_t *t = path ? vf_sim_read(path, &n) : NULL;
+    uint8_t *t = path ? read_file(path, &n) : NULL;
     if (!t) return path ? -1 : 0;
     cJSON *j = cJSON_ParseWithLength((const char *)t, n);
     free(t);
@@ -136,7 +115,7 @@ int main(int argc, char **argv) {
     vf_session *s;
     if (vf_session_create(e, &cfg, &s)) { fprintf(stderr, "vf_client_sim: session: %s\n", vf_context_last_error(ctx)); return 2; }
     size_t mn = 0, pos = 0;
-    uint8_t *mj = mjpeg ? vf_sim_read(mjpeg, &mn) : NULL;
+    uint8_t *mj = mjpeg ? read_file(mjpeg, &mn) : NULL;
     if (mjpeg && !mj) { fprintf(stderr, "vf_client_sim: cannot read %s\n", mjpeg); return 2; }
     int complete = 0, pushed = 0;
     static char statuses[64][4096];   /* the status JSON of the last pushed frames, by index */
@@ -152,7 +131,7 @@ int main(int argc, char **argv) {
             ts = 1000.0 * k / fps;
         } else {
             if (k >= nfiles) break;
-            bytes = own = vf_sim_read(files[k], &n);
+            bytes = own = read_file(files[k], &n);
             ts = 100.0 * k;
             if (!bytes) { fprintf(stderr, "vf_client_sim: cannot read %s\n", files[k]); return 2; }
         }
