@@ -65,8 +65,8 @@ export function makeMp4(dir, y4m) {
  * Start the server on an ephemeral 127.0.0.1 port; resolves to { url, stop(), log() } once it
  * prints its "listening on" line. VF_SERVER may also be a node script (development stand-in).
  */
-export async function startServer(dir, extra = []) {
-  const args = ['--listen', '127.0.0.1:0', '--db', path.join(dir, 'veriface.db'), '--static', WEB, '--demo',
+export async function startServer(dir, extra = [], { staticDir = WEB } = {}) {
+  const args = ['--listen', '127.0.0.1:0', '--db', path.join(dir, 'veriface.db'), '--static', staticDir, '--demo',
     '--models', path.join(ROOT, 'models'), '--pad-models', path.join(ROOT, 'build/models'), '--api-key', API_KEY, ...extra];
   const [cmd, argv] = SERVER.endsWith('.mjs') ? [process.execPath, [SERVER, ...args]] : [SERVER, args];
   const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,8 +11,8 @@ export const WEB_VERSION = '0.1.0';
 
 /** One module worker and its request/response bookkeeping. */
 class WorkerClient {
-  constructor(url, onEvent) {
-    this.w = new Worker(url, { type: 'module', name: 'veriface' });
+  constructor(worker, onEvent) {
+    this.w = worker;
     this.pending = new Map();
     this.next = 1;
     this.w.onmessage = (e) => {
@@ -87,7 +87,11 @@ export class Veriface {
     const onProgress = typeof options.onProgress === 'function' ? options.onProgress : () => {};
     let full = null;   // the 'engine' event of a lazy start, before or after the instance exists
     const fullWaiters = [];
-    const worker = new WorkerClient(options.workerUrl || new URL('./worker.js', import.meta.url), (m) => {
+    // The literal `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` is the
+    // form bundlers (Vite, webpack 5) recognise: they then bundle the worker with its imports.
+    const w = options.workerUrl ? new Worker(options.workerUrl, { type: 'module', name: 'veriface' })
+      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'veriface' });
+    const worker = new WorkerClient(w, (m) => {
       if (m.event === 'progress') onProgress({ stage: m.stage, loaded: m.loaded, total: m.total });
       if (m.event === 'engine') { full = m; for (const f of fullWaiters) f(m); }
     });
