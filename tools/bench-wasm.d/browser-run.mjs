@@ -14,9 +14,9 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
  * Returns { version, results: [merged result per config] }; throws only if the browser or the
  * server cannot start at all (a failing page is recorded in its result).
  */
-export async function runBrowser({ root, executablePath, configs, log, timeoutMs, beforePage, afterPage }) {
+export async function runBrowser({ root, buildDir = 'build-wasm', executablePath, configs, log, timeoutMs, beforePage, afterPage }) {
   const { chromium } = await import('playwright-core');
-  const server = await startServer(root);
+  const server = await startServer(root, 0, buildDir === 'build-wasm' ? [] : [`${buildDir}/veriface-simd.`, `${buildDir}/veriface-simd-mt.`]);
   let browser;
   try {
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });

@@ -16,7 +16,7 @@ const ROOT = path.resolve(HERE, '../..');
 
 const USAGE = `usage: tools/bench-wasm [--runs N] [--warmup N] [--threads N] [--models a,b,...] [--seed S]
                         [--no-node] [--no-browser] [--no-1t-browser] [--chromium PATH] [--json FILE]
-                        [--peak-seconds S] [--timeout S] [--wait-idle S]
+                        [--peak-seconds S] [--timeout S] [--wait-idle S] [--build-dir DIR]
   --runs N          timed runs per model and runtime (default 100)
   --warmup N        untimed runs first (default 10)
   --threads N       thread count of the threaded browser configuration (default 2)
@@ -29,12 +29,13 @@ const USAGE = `usage: tools/bench-wasm [--runs N] [--warmup N] [--threads N] [--
   --json FILE       result file (default build/bench-wasm.json)
   --peak-seconds S  duration of the peak mul+add probe (default 0.3)
   --timeout S       limit per browser page (default 1800)
+  --build-dir DIR   our modules from DIR (a directory under the repository; default build-wasm)
   --wait-idle S     before each configuration/page, wait up to S seconds for other processes to
                     use < ${BUSY_LIMIT_TEXT} cores (default 0: only warn; busy runs are flagged either way)`;
 
 function parseArgs(argv) {
   const o = { runs: 100, warmup: 10, threads: 2, models: null, seed: DEFAULT_SEED, node: true, browser: true, browser1t: true,
-    chromium: '/usr/bin/chromium', json: path.join(ROOT, 'build/bench-wasm.json'), peakSeconds: 0.3, timeout: 1800, waitIdle: 0 };
+    chromium: '/usr/bin/chromium', json: path.join(ROOT, 'build/bench-wasm.json'), peakSeconds: 0.3, timeout: 1800, waitIdle: 0, buildDir: 'build-wasm' };
   const num = (a, v, min) => { const n = Number(v); if (!Number.isFinite(n) || n < min || !Number.isInteger(n * 1000)) die(`${a}: bad value '${v}'`); return n; };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -52,11 +53,20 @@ function parseArgs(argv) {
     else if (a === '--peak-seconds') o.peakSeconds = num(a, val(), 0.01);
     else if (a === '--timeout') o.timeout = num(a, val(), 10);
     else if (a === '--wait-idle') o.waitIdle = num(a, val(), 0);
+    else if (a === '--build-dir') o.buildDir = val();
     else if (a === '-h' || a === '--help') { console.log(USAGE); process.exit(0); }
     else die(`unknown argument '${a}'\n${USAGE}`);
   }
   if (o.models) for (const m of o.models) if (!MODELS.find((x) => x.name === m)) die(`unknown model '${m}'`);
   if (o.seed > 0xffffffff) die('--seed must be a non-zero uint32');
+  { // a directory inside the repository (the page server only serves repository paths)
+    const rel = path.relative(ROOT, path.resolve(ROOT, o.buildDir));
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) die(`--build-dir must be a directory inside ${ROOT}`);
+    o.buildDir = rel.split(path.sep).join('/');
+    for (const f of ['veriface-simd.mjs', 'veriface-simd.wasm', 'veriface-simd-mt.mjs', 'veriface-simd-mt.wasm']) {
+      if (!fs.existsSync(path.join(ROOT, o.buildDir, f))) die(`${o.buildDir}/${f} missing`);
+    }
+  }
   return o;
 }
 
@@ -144,7 +154,7 @@ function runNode(o) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-wasm-'));
   const out = path.join(tmp, 'node.json');
   const args = ['--no-experimental-fetch', path.join(HERE, 'node-run.mjs'), '--root', ROOT, '--out', out,
-    '--warmup', String(o.warmup), '--runs', String(o.runs), '--seed', String(o.seed), '--peak-seconds', String(o.peakSeconds)];
+    '--warmup', String(o.warmup), '--runs', String(o.runs), '--seed', String(o.seed), '--peak-seconds', String(o.peakSeconds), '--build-dir', o.buildDir];
   if (o.models) args.push('--models', o.models.join(','));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -206,7 +216,7 @@ async function main() {
   if (o.browser) {
     // one page per runtime; no page for a peer none of the selected models uses
     const peers = [...new Set(MODELS.filter((m) => !o.models || o.models.includes(m.name)).map((m) => m.peer))];
-    const base = { warmup: o.warmup, runs: o.runs, seed: o.seed, models: o.models, peakSeconds: o.peakSeconds, runtimes: ['ours', ...peers] };
+    const base = { warmup: o.warmup, runs: o.runs, seed: o.seed, models: o.models, peakSeconds: o.peakSeconds, runtimes: ['ours', ...peers], buildDir: o.buildDir };
     const configs = [];
     if (o.browser1t || o.threads === 1) configs.push({ ...base, label: 'chromium 1T', threads: 1, oursModule: 'veriface-simd' });
     if (o.threads > 1) configs.push({ ...base, label: `chromium ${o.threads}T`, threads: o.threads, oursModule: 'veriface-simd-mt' });
@@ -217,7 +227,7 @@ async function main() {
     } else {
       try {
         const { runBrowser } = await import('./browser-run.mjs');
-        const b = await runBrowser({ root: ROOT, executablePath: o.chromium, configs, log: say, timeoutMs: o.timeout * 1000,
+        const b = await runBrowser({ root: ROOT, buildDir: o.buildDir, executablePath: o.chromium, configs, log: say, timeoutMs: o.timeout * 1000,
           beforePage: (tag) => checkIdle(tag, busy, o.waitIdle), afterPage: (tag, snap) => checkDuring(tag, busy, snap) });
         browserVersion = b.version;
         results.push(...b.results);
@@ -237,6 +247,7 @@ async function main() {
   const out = [];
   out.push(`== bench-wasm: ours vs TF.js wasm (tfjs-backend-wasm ${versions.tfjsBackendWasm}) / ONNX Runtime Web ${versions.onnxruntimeWeb} (wasm), same models, same inputs`);
   out.push(`   machine: ${mach.nproc} cores (nproc), ${mach.cpu}, ${mach.memTotalMiB} MiB; node ${versions.node} (V8 ${versions.v8}); chromium ${versions.chromium || versions.chromiumCli || 'not run'}`);
+  out.push(`   ours: ${o.buildDir}/veriface-simd.{mjs,wasm} (1 thread), ${o.buildDir}/veriface-simd-mt.{mjs,wasm} (threads)`);
   out.push(`   inputs: xorshift32 seed ${o.seed} in each model's range (.vfm meta range=lo..hi), NHWC; NCHW copy of the same values for ONNX`);
   out.push(`   timing: performance.now() around one inference (ours: vf_model_invoke; tfjs: execute + dataSync of every output; ort: await session.run)`);
   out.push(`   GF/s = the model's MFLOPs (ours' count, multiply-add = 2) / median; max|diff| = ours vs the peer's outputs on the same input`);
@@ -266,7 +277,7 @@ async function main() {
     }
   }
   const json = {
-    tool: 'tools/bench-wasm', date: new Date().toISOString(), args: { runs: o.runs, warmup: o.warmup, threads: o.threads, seed: o.seed, models: o.models },
+    tool: 'tools/bench-wasm', date: new Date().toISOString(), args: { runs: o.runs, warmup: o.warmup, threads: o.threads, seed: o.seed, models: o.models, buildDir: o.buildDir },
     machine: mach, versions, statsLayoutCheck: layout, busy,
     configs: results.map((r) => ({ ...r, sets: setSums(r) })), failures,
   };

@@ -2,7 +2,7 @@
 // ORT wasm, all in this ONE node process (TF.js cannot start threads under node). Started by
 // main.mjs; writes its result as JSON to --out and progress to stderr.
 //   node --no-experimental-fetch node-run.mjs --root DIR --out FILE [--warmup N] [--runs N]
-//        [--seed S] [--models a,b] [--peak-seconds S]
+//        [--seed S] [--models a,b] [--peak-seconds S] [--build-dir DIR]
 // Emscripten 3.1.6 ES6 output uses require/__dirname under node: shim them first (TOOLCHAIN.md),
 // then load the module with a dynamic import and pass the wasm bytes in.
 import { createRequire } from 'node:module';
@@ -32,7 +32,7 @@ const origPromRead = fs.promises.readFile;
 fs.promises.readFile = function (p, ...rest) { if (/\.wasm$/.test(String(p))) wasmRead.push(path.relative(root, String(p instanceof URL ? fileURLToPath(p) : p))); return origPromRead.call(this, p, ...rest); };
 
 const toolsRequire = createRequire(path.join(root, 'tools/package.json'));
-const buildDir = path.join(root, 'build-wasm');
+const buildDir = path.join(root, arg('--build-dir', 'build-wasm'));
 
 async function createModule(name) {
   const { default: create } = await import(pathToFileURL(path.join(buildDir, `${name}.mjs`)).href);

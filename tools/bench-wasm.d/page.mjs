@@ -46,8 +46,8 @@ async function read(rel) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function createModule(name) {
-  const { default: create } = await import(`/build-wasm/${name}.mjs`);
+async function createModule(name, buildDir = 'build-wasm') {
+  const { default: create } = await import(`/${buildDir}/${name}.mjs`);
   return create();
 }
 
@@ -64,8 +64,8 @@ window.benchRun = async (cfg) => {
     label: cfg.label, host: 'chromium', threads: cfg.threads,
     warmup: cfg.warmup, runs: cfg.runs, seed: cfg.seed, models: cfg.models, peakSeconds: cfg.peakSeconds,
     runtimes: cfg.runtimes,
-    ref: { moduleName: 'veriface-simd', create: () => createModule('veriface-simd') },
-    ours: { moduleName: cfg.oursModule, create: () => createModule(cfg.oursModule) },
+    ref: { moduleName: 'veriface-simd', create: () => createModule('veriface-simd', cfg.buildDir) },
+    ours: { moduleName: cfg.oursModule, create: () => createModule(cfg.oursModule, cfg.buildDir) },
     tfjs: async () => {
       for (const s of TF_SCRIPTS) await loadScript(s);
       const tf = globalThis.tf;
