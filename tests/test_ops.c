@@ -233,7 +233,7 @@ static void test_chain(void) {
     free(x); free(c); free(alpha); free(want);
 }
 
-/* Residual block whose ADD the simd backend fuses into the 1x1 convolution producing one operand.
+/* Residual block: 1x1 convolution whose output one ADD reads (with an epilogue).
  * between == 0 (facemesh): r = x*c1, a = r*c2, t = conv1x1(a) (C -> C), y = act(r + t).
  * between == 1 (BlazeFace): t = conv1x1(x) (C -> CO), r = pad(x) to CO channels (an op between
  * the convolution and the ADD, which lists t first), y = act(t + r).

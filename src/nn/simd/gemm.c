@@ -47,11 +47,30 @@ static inline vf_v4 epilogue(const vf_gemm_w *gw, vf_v4 acc, const float *alpha,
     return acc;
 }
 
+/* Epilogue and store of one MR x NR block of accumulators (bias already in): activation, then
+ * the ncols valid columns of the nrows valid rows. */
+static inline void store_block(const vf_gemm_w *gw, vf_v4 acc[VF_MR][2], float *const *c, int nrows, int ncols,
+                               const float *alpha) {
+    vf_v4 lo = v4_splat(gw->lo), hi = v4_splat(gw->hi);
+    for (int r = 0; r < nrows; r++) {
+        vf_v4 v0 = epilogue(gw, acc[r][0], alpha, lo, hi), v1 = epilogue(gw, acc[r][1], alpha + 4, lo, hi);
+        if (ncols == VF_NR) {
+            v4_store(c[r], v0);
+            v4_store(c[r] + 4, v1);
+        } else {
+            float tmp[VF_NR];
+            v4_store(tmp, v0);
+            v4_store(tmp + 4, v1);
+            memcpy(c[r], tmp, (size_t)ncols * sizeof(float));
+        }
+    }
+}
+
 /* MR x NR block: rows a[0..MR-1] (K floats each), panel b ([K][NR]), outputs c[r] + 0..ncols-1.
  * The accumulators live in registers: VF_MR * 2 of them, plus two weight vectors and one
  * broadcast input. */
-static void kernel_mrx8(const vf_gemm_w *gw, const float *const *a, const float *b, float *const *c, int nrows,
-                        int ncols, const float *bias, const float *alpha) {
+static void kernel_mrx8(const vf_gemm_w *gw, const float *const *a, const float *b, float *const *c,
+                        int nrows, int ncols, const float *bias, const float *alpha) {
     const int K = gw->K;
     vf_v4 b0 = v4_load(bias), b1 = v4_load(bias + 4);
 #define ROWS(X) X(0) X(1) X(2) X(3) VF_MORE_ROWS(X)
@@ -77,20 +96,44 @@ static void kernel_mrx8(const vf_gemm_w *gw, const float *const *a, const float 
 #undef DECL
 #undef STEP
 #undef SAVE
-    vf_v4 lo = v4_splat(gw->lo), hi = v4_splat(gw->hi);
-    for (int r = 0; r < nrows; r++) {
-        vf_v4 v0 = epilogue(gw, acc[r][0], alpha, lo, hi), v1 = epilogue(gw, acc[r][1], alpha + 4, lo, hi);
-        if (ncols == VF_NR) {
-            v4_store(c[r], v0);
-            v4_store(c[r] + 4, v1);
-        } else {
-            float tmp[VF_NR];
-            v4_store(tmp, v0);
-            v4_store(tmp + 4, v1);
-            memcpy(c[r], tmp, (size_t)ncols * sizeof(float));
+    store_block(gw, acc, c, nrows, ncols, alpha);
+}
+
+/* Indirect (im2col-free) variant for KxK convolutions: K = taps * C in (tap, channel) order, and
+ * row r's tap t is the C floats at ind[r * taps + t] (an input pixel, or zeros outside the image),
+ * so no patch matrix is copied. */
+static void ikernel_mrx8(const vf_gemm_w *gw, const float *const *ind, int taps, int C, const float *b, float *const *c,
+                         int nrows, int ncols, const float *bias, const float *alpha) {
+    vf_v4 b0 = v4_load(bias), b1 = v4_load(bias + 4);
+    vf_v4 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+    for (int t = 0; t < taps; t++) {
+        const float *a0 = ind[t], *a1 = ind[taps + t], *a2 = ind[2 * taps + t], *a3 = ind[3 * taps + t];
+        for (int k = 0; k < C; k++, b += VF_NR) {
+            vf_v4 w0 = v4_load(b), w1 = v4_load(b + 4), x;
+            x = v4_load_splat(a0 + k); c00 = v4_madd(x, w0, c00); c01 = v4_madd(x, w1, c01);
+            x = v4_load_splat(a1 + k); c10 = v4_madd(x, w0, c10); c11 = v4_madd(x, w1, c11);
+            x = v4_load_splat(a2 + k); c20 = v4_madd(x, w0, c20); c21 = v4_madd(x, w1, c21);
+            x = v4_load_splat(a3 + k); c30 = v4_madd(x, w0, c30); c31 = v4_madd(x, w1, c31);
         }
     }
+    vf_v4 acc[VF_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+    store_block(gw, acc, c, nrows, ncols, alpha);
 }
+
+#if VF_MR == 4
+void vf_igemm_block(const vf_gemm_w *gw, const float *const *ind, int taps, int C, int nrows, float *c0, size_t ldc, int p0,
+                    int p1) {
+    float *c[VF_MR];
+    for (int r = 0; r < VF_MR; r++) c[r] = c0 + (size_t)(r < nrows ? r : nrows - 1) * ldc; /* ind pads rows likewise */
+    for (int p = p0; p < p1; p++) {
+        int ncols = gw->N - p * VF_NR < VF_NR ? gw->N - p * VF_NR : VF_NR;
+        float *cp[VF_MR];
+        for (int r = 0; r < VF_MR; r++) cp[r] = c[r] + p * VF_NR;
+        ikernel_mrx8(gw, ind, taps, C, gw->panels + (size_t)p * gw->K * VF_NR, cp, nrows, ncols, gw->bias + p * VF_NR,
+                     gw->alpha + p * VF_NR);
+    }
+}
+#endif
 
 void vf_gemm_block(const vf_gemm_w *gw, const float *const *arows, int nrows, float *c0, size_t ldc, int p0, int p1) {
     const float *a[VF_MR];

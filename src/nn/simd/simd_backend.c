@@ -16,6 +16,8 @@
 static double prof_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
 #endif
 
+#define VF_IGEMM_MAX_TAPS 49 /* KxK convolutions up to 7x7 run as indirect GEMM, larger ones through im2col */
+
 typedef enum { K_REF, K_GEMM_DIRECT, K_GEMM_IM2COL, K_DW, K_BINARY, K_ACT, K_MAXPOOL, K_GAP, K_PAD } kernel_kind;
 
 typedef struct op_state {
@@ -60,6 +62,7 @@ static vf_status s_prepare(vf_context *ctx, vf_graph *g, void **state_out) {
             size_t K = op->type == VF_OP_FC ? x->count / (size_t)x->dims[0] : (size_t)w->dims[1] * w->dims[2] * w->dims[3];
             packed += vf_gemm_packed_floats((int)K, w->dims[0]);
             if (!is_direct_gemm(g, op) && K > max_k) max_k = K;
+            if (!is_direct_gemm(g, op) && (size_t)x->dims[3] > max_c) max_c = (size_t)x->dims[3]; /* igemm's zero pixel */
         } else if (op->type == VF_OP_DWCONV2D) {
             packed += vf_dw_packed_floats(w->dims[3], w->dims[1], w->dims[2]);
             if ((size_t)x->dims[3] > max_c) max_c = (size_t)x->dims[3];
@@ -198,6 +201,38 @@ static void gemm_task(void *arg, int t, int thread) {
         }
         return;
     }
+#if VF_MR == 4
+    {
+        /* Indirect GEMM: per output pixel, a pointer per tap into the input (or at zeros), read
+         * in place by the micro-kernel: no patch matrix is written and read back. */
+        const vf_tensor *w = vf_in(j->g, j->op, 1);
+        const int H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
+        const int KH = w->dims[1], KW = w->dims[2], taps = KH * KW;
+        const int sh = j->op->ip[0], sw = j->op->ip[1], pt = j->op->ip[2], pl = j->op->ip[3];
+        if (taps <= VF_IGEMM_MAX_TAPS) {
+            const float *ind[VF_MR * VF_IGEMM_MAX_TAPS];
+            for (size_t blk = b0; blk < b1; blk++) {
+                size_t m = blk * VF_MR;
+                int nrows = M - m < VF_MR ? (int)(M - m) : VF_MR;
+                for (int r = 0; r < VF_MR; r++) {
+                    size_t mm = m + (size_t)(r < nrows ? r : nrows - 1);
+                    int n = (int)(mm / ((size_t)OH * OW)), rem = (int)(mm % ((size_t)OH * OW)), oy = rem / OW, ox = rem % OW;
+                    const float *xn = x->data + (size_t)n * H * W * C;
+                    const float **row = ind + (size_t)r * taps;
+                    for (int ky = 0; ky < KH; ky++) {
+                        int iy = oy * sh + ky - pt;
+                        for (int kx = 0; kx < KW; kx++) {
+                            int ix = ox * sw + kx - pl;
+                            *row++ = (iy < 0 || iy >= H || ix < 0 || ix >= W) ? j->st->zeros : xn + ((size_t)iy * W + ix) * C;
+                        }
+                    }
+                }
+                vf_igemm_block(gw, ind, taps, C, nrows, y->data + m * ldc, ldc, p0, p1);
+            }
+            return;
+        }
+    }
+#endif
     for (size_t blk = b0; blk < b1; blk++) {
         size_t m = blk * VF_MR;
         int nrows = M - m < VF_MR ? (int)(M - m) : VF_MR;
