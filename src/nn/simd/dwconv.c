@@ -47,6 +47,40 @@ void vf_dw_rows(const vf_dw_w *dw, const vf_graph *g, const vf_op *op, const flo
         const bool rows_inside = iy0 >= 0 && iy0 + KH <= H;
         for (int ox = 0; ox < OW; ox++) {
             const int ix0 = ox * sw - pl;
+            if (taps == 9 && KW == 3 && rows_inside && ix0 >= 0 && ix0 + 3 <= W) {
+                /* 3x3 interior: three row pointers and two channel offsets stay in registers (the
+                 * tap array lives in linear memory under wasm: 9 stores + 9 loads per block) */
+                const float *q0 = xn + ((size_t)iy0 * W + ix0) * C, *q1 = q0 + (size_t)W * C, *q2 = q1 + (size_t)W * C;
+                const size_t c1 = (size_t)C, c2 = 2 * (size_t)C;
+                float *out = yrow + (size_t)ox * C;
+                const float *wb = dw->packed;
+                for (int b = 0; b < full; b++, wb += stride) {
+                    const int c = b * 4;
+                    vf_v4 acc = v4_load(wb);
+                    acc = v4_madd(v4_load(q0 + c), v4_load(wb + 4), acc);
+                    acc = v4_madd(v4_load(q0 + c1 + c), v4_load(wb + 8), acc);
+                    acc = v4_madd(v4_load(q0 + c2 + c), v4_load(wb + 12), acc);
+                    acc = v4_madd(v4_load(q1 + c), v4_load(wb + 16), acc);
+                    acc = v4_madd(v4_load(q1 + c1 + c), v4_load(wb + 20), acc);
+                    acc = v4_madd(v4_load(q1 + c2 + c), v4_load(wb + 24), acc);
+                    acc = v4_madd(v4_load(q2 + c), v4_load(wb + 28), acc);
+                    acc = v4_madd(v4_load(q2 + c1 + c), v4_load(wb + 32), acc);
+                    acc = v4_madd(v4_load(q2 + c2 + c), v4_load(wb + 36), acc);
+                    if (dw->act == VF_ACT_CLAMP) acc = v4_min(v4_max(acc, lo), hi);
+                    else if (dw->act == VF_ACT_PRELU) acc = v4_add(v4_max(acc, z), v4_mul(v4_load(dw->alpha + c), v4_min(acc, z)));
+                    v4_store(out + c, acc);
+                }
+                for (int c = full * 4; c < C; c++) { /* scalar tail, same packed weights */
+                    const float *blk = dw->packed + (size_t)(c / 4) * stride;
+                    const int j = c % 4;
+                    float acc = blk[j];
+                    acc += q0[c] * blk[4 + j] + q0[c1 + c] * blk[8 + j] + q0[c2 + c] * blk[12 + j];
+                    acc += q1[c] * blk[16 + j] + q1[c1 + c] * blk[20 + j] + q1[c2 + c] * blk[24 + j];
+                    acc += q2[c] * blk[28 + j] + q2[c1 + c] * blk[32 + j] + q2[c2 + c] * blk[36 + j];
+                    out[c] = act1(dw, acc, c);
+                }
+                continue;
+            }
             if (rows_inside && ix0 >= 0 && ix0 + KW <= W) { /* interior: fixed offsets, no tests */
                 const float *base = xn + ((size_t)iy0 * W + ix0) * C;
                 for (int ky = 0, t = 0; ky < KH; ky++)
