@@ -135,6 +135,47 @@ void vf_igemm_block(const vf_gemm_w *gw, const float *const *ind, int taps, int 
 }
 #endif
 
+/* Direct variant for the 1x1 convolution: A rows at a + r*lda and C rows at c + r*ldc, as
+ * scalars (no pointer arrays, which live in linear memory under wasm and cost loads and stores
+ * per block). Rows past nrows repeat the last A row and are not stored. */
+static void dkernel_4x8(const vf_gemm_w *gw, const float *a, size_t lda, const float *b, float *c, size_t ldc, int nrows,
+                        int ncols, const float *bias, const float *alpha) {
+    const int K = gw->K;
+    const float *a0 = a, *a1 = a + (nrows > 1 ? lda : 0), *a2 = a + (nrows > 2 ? 2 * lda : (nrows - 1) * lda);
+    const float *a3 = a + (size_t)(nrows > 3 ? 3 : nrows - 1) * lda;
+    vf_v4 b0 = v4_load(bias), b1 = v4_load(bias + 4);
+    vf_v4 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+    for (int k = 0; k < K; k++, b += VF_NR) {
+        vf_v4 w0 = v4_load(b), w1 = v4_load(b + 4), x;
+        x = v4_load_splat(a0 + k); c00 = v4_madd(x, w0, c00); c01 = v4_madd(x, w1, c01);
+        x = v4_load_splat(a1 + k); c10 = v4_madd(x, w0, c10); c11 = v4_madd(x, w1, c11);
+        x = v4_load_splat(a2 + k); c20 = v4_madd(x, w0, c20); c21 = v4_madd(x, w1, c21);
+        x = v4_load_splat(a3 + k); c30 = v4_madd(x, w0, c30); c31 = v4_madd(x, w1, c31);
+    }
+    const vf_v4 lo = v4_splat(gw->lo), hi = v4_splat(gw->hi);
+    vf_v4 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+    for (int r = 0; r < nrows; r++, c += ldc) {
+        vf_v4 v0 = epilogue(gw, acc[r][0], alpha, lo, hi), v1 = epilogue(gw, acc[r][1], alpha + 4, lo, hi);
+        if (ncols == VF_NR) {
+            v4_store(c, v0);
+            v4_store(c + 4, v1);
+        } else {
+            float tmp[VF_NR];
+            v4_store(tmp, v0);
+            v4_store(tmp + 4, v1);
+            memcpy(c, tmp, (size_t)ncols * sizeof(float));
+        }
+    }
+}
+
+#if VF_MR == 4
+void vf_gemm_direct_block(const vf_gemm_w *gw, const float *a, size_t lda, int nrows, float *c0, size_t ldc, int p) {
+    int ncols = gw->N - p * VF_NR < VF_NR ? gw->N - p * VF_NR : VF_NR;
+    dkernel_4x8(gw, a, lda, gw->panels + (size_t)p * gw->K * VF_NR, c0 + p * VF_NR, ldc, nrows, ncols, gw->bias + p * VF_NR,
+                gw->alpha + p * VF_NR);
+}
+#endif
+
 void vf_gemm_block(const vf_gemm_w *gw, const float *const *arows, int nrows, float *c0, size_t ldc, int p0, int p1) {
     const float *a[VF_MR];
     float *c[VF_MR];

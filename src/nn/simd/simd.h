@@ -27,6 +27,8 @@ size_t vf_gemm_packed_floats(int K, int N);
 void vf_gemm_pack(vf_gemm_w *gw, float *dst, const float *w, const float *bias, const vf_act *act, int K, int N);
 /* C rows c0 + r*ldc for r < nrows (<= VF_MR), columns of panels [p0, p1), from A rows arows[r]. */
 void vf_gemm_block(const vf_gemm_w *gw, const float *const *arows, int nrows, float *c0, size_t ldc, int p0, int p1);
+/* Panel p of one block of a 1x1 convolution: A rows a + r*lda, C rows c0 + r*ldc, r < nrows. */
+void vf_gemm_direct_block(const vf_gemm_w *gw, const float *a, size_t lda, int nrows, float *c0, size_t ldc, int p);
 /* The same for a KxK convolution without im2col: ind[r * taps + t] is row r's tap t (C floats),
  * for VF_MR rows (rows past nrows repeat the last one); K = taps * C. Only built for VF_MR == 4. */
 void vf_igemm_block(const vf_gemm_w *gw, const float *const *ind, int taps, int C, int nrows, float *c0, size_t ldc, int p0,

@@ -194,9 +194,13 @@ static void gemm_task(void *arg, int t, int thread) {
                 for (size_t blk = c0; blk < c1; blk++) {
                     size_t m = blk * VF_MR;
                     int nrows = M - m < VF_MR ? (int)(M - m) : VF_MR;
+#if VF_MR == 4
+                    vf_gemm_direct_block(gw, x->data + m * K, K, nrows, y->data + m * ldc, ldc, p);
+#else
                     const float *rows[VF_MR];
                     for (int r = 0; r < nrows; r++) rows[r] = x->data + (m + r) * K;
                     vf_gemm_block(gw, rows, nrows, y->data + m * ldc, ldc, p, p + 1);
+#endif
                 }
         }
         return;
