@@ -31,11 +31,6 @@ void __wrap_free(void *p) { g_allocs += g_counting && p; __real_free(p); }
 static int g_pass, g_fail;
 #define CHECK(c, ...) do { if (c) g_pass++; else { g_fail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-static uint8_t *model(const char *dir, const char *name, size_t *n) {
-    char p[1200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return read_file(p, n);
-}
 
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: test_noalloc MODELS PAD_MODELS SHARED_DATA\n"); return 2; }
@@ -63,21 +58,14 @@ int main(int argc, char **argv) {
         nfr++;
     }
     CHECK(nfr >= 3, "decoded %d frames", nfr);
-    size_t nd, nm, ne, n2, n1;
-    uint8_t *det = model(argv[1], "blazeface-front.vfm", &nd), *mesh = model(argv[1], "facemesh.vfm", &nm),
-            *emb = model(argv[1], "faceres.vfm", &ne), *v2 = model(argv[2], "minifasnet-v2.vfm", &n2),
-            *v1 = model(argv[2], "minifasnet-v1se.vfm", &n1);
-    vf_engine_models mm = {det, nd, mesh, nm, v2, v2 ? n2 : 0, v1, v1 ? n1 : 0, emb, ne};
     vf_backend backends[] = {VF_BACKEND_SIMD, VF_BACKEND_XNNPACK, VF_BACKEND_REF};
     for (int bi = 0; bi < 3; bi++) {
         if (!vf_backend_available(backends[bi])) continue;
-        vf_model_options mo = vf_model_default_options();
-        mo.backend = backends[bi];
-        vf_engine *e = NULL;
         vf_session *s = NULL;
-        vf_status r = vf_engine_create(ctx, &mm, &mo, &e);
-        CHECK(r == VF_OK, "engine on %s: %s", vf_backend_name(backends[bi]), vf_context_last_error(ctx));
-        if (r) continue;
+        vf_engine *e = test_engine(ctx, argv[1], argv[2], backends[bi]);
+        CHECK(e != NULL, "engine on %s", vf_backend_name(backends[bi]));
+        if (!e) continue;
+        vf_status r;
         vf_session_config cfg = vf_session_default_config();
         cfg.good_frames = 3;
         /* these frames are dim and 1.2 s apart; the test is about memory, not light or steadiness */
@@ -112,7 +100,6 @@ int main(int argc, char **argv) {
         vf_engine_free(e);
     }
     for (int i = 0; i < nfr; i++) vf_image_buffer_free(&bufs[i]);
-    free(det); free(mesh); free(emb); free(v2); free(v1);
     vf_context_free(ctx);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

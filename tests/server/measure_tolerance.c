@@ -23,21 +23,6 @@
 
 
 
-static vf_engine *engine(vf_context *ctx, const char *models, const char *pad, vf_backend be) {
-    char p[2048];
-    size_t n[5] = {0};
-    uint8_t *b[5];
-    const char *dir[5] = {models, models, pad, pad, models};
-    const char *name[5] = {"blazeface-front.vfm", "facemesh.vfm", "minifasnet-v2.vfm", "minifasnet-v1se.vfm", "faceres.vfm"};
-    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = read_file(p, &n[i]); }
-    vf_engine_models mm = {b[0], n[0], b[1], n[1], b[2], n[2], b[3], n[3], b[4], n[4]};
-    vf_model_options mo = vf_model_default_options();
-    mo.backend = be;
-    vf_engine *e = NULL;
-    if (vf_engine_create(ctx, &mm, &mo, &e)) fprintf(stderr, "engine: %s\n", vf_context_last_error(ctx));
-    for (int i = 0; i < 5; i++) free(b[i]);
-    return e;
-}
 
 #define MAXF 2000
 static int cmp_float(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return x < y ? -1 : x > y; }
@@ -53,7 +38,7 @@ int main(int argc, char **argv) {
     vf_context *cc, *sc;
     vf_context_create(NULL, &cc);
     vf_context_create(NULL, &sc);
-    vf_engine *ce = engine(cc, argv[1], argv[2], VF_BACKEND_SIMD), *se = engine(sc, argv[1], argv[2], VF_BACKEND_XNNPACK);
+    vf_engine *ce = test_engine(cc, argv[1], argv[2], VF_BACKEND_SIMD), *se = test_engine(sc, argv[1], argv[2], VF_BACKEND_XNNPACK);
     if (!ce || !se) return 2;
     size_t n;
     uint8_t *mj = read_file(argv[3], &n);

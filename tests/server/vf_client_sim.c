@@ -36,21 +36,6 @@ static void b64(const uint8_t *p, size_t n) {
     }
 }
 
-static vf_engine *load_engine(vf_context *ctx, const char *models, const char *pad, vf_backend be) {
-    char p[2048];
-    size_t n[5] = {0};
-    uint8_t *b[5];
-    const char *dir[5] = {models, models, pad, pad, models};
-    const char *name[5] = {"blazeface-front.vfm", "facemesh.vfm", "minifasnet-v2.vfm", "minifasnet-v1se.vfm", "faceres.vfm"};
-    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = read_file(p, &n[i]); }
-    vf_engine_models mm = {b[0], n[0], b[1], n[1], b[2], n[2], b[3], n[3], b[4], n[4]};
-    vf_model_options mo = vf_model_default_options();
-    mo.backend = be;
-    vf_engine *e = NULL;
-    if (vf_engine_create(ctx, &mm, &mo, &e)) fprintf(stderr, "vf_client_sim: engine: %s\n", vf_context_last_error(ctx));
-    for (int i = 0; i < 5; i++) free(b[i]);
-    return e;
-}
 
 /* The session config of the server's response (the same parser the server uses). */
 static int load_config(const char *path, vf_session_config *c) {
@@ -108,7 +93,7 @@ int main(int argc, char **argv) {
     }
     vf_context *ctx;
     vf_context_create(NULL, &ctx);
-    vf_engine *e = load_engine(ctx, argv[1], argv[2], be);
+    vf_engine *e = test_engine(ctx, argv[1], argv[2], be);
     if (!e) return 2;
     vf_session_config cfg = vf_session_default_config();
     if (load_config(config, &cfg)) { fprintf(stderr, "vf_client_sim: bad --config %s\n", config); return 2; }
