@@ -98,6 +98,24 @@ int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a) {
     return rc;
 }
 
+/* A new attempt row with its fresh nonce (inside the caller's transaction). */
+static int attempt_insert(vf_srv_store *s, const char *id, int attempt, const char *nonce, int64_t issued_at,
+                          const char *challenge) {
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO attempts(session_id,attempt,nonce,issued_at,challenge) VALUES(?,?,?,?,?)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, attempt);
+        sqlite3_bind_text(st, 3, nonce, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, issued_at);
+        bind_text(st, 5, challenge);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a) {
     cJSON *cj = vf_srv_session_config_json(&ss->cfg);
     char *cfg = cJSON_PrintUnformatted(cj);
@@ -120,12 +138,7 @@ int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const
     if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO attempts(session_id,attempt,nonce,issued_at) VALUES(?,1,?,?)", -1, &st, NULL) != SQLITE_OK)
-        goto rollback;
-    sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, ss->nonce, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, ss->nonce_issued_at);
-    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
+    if (attempt_insert(s, ss->id, 1, ss->nonce, ss->nonce_issued_at, NULL)) goto rollback;
     if (audit_insert(s, a)) goto rollback;
     if (exec(s, "COMMIT")) goto rollback;
     rc = 0;
@@ -260,16 +273,7 @@ int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_ou
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1) goto rollback;
     sqlite3_finalize(st);
     st = NULL;
-    if (!o->final) {
-        if (sqlite3_prepare_v2(s->db, "INSERT INTO attempts(session_id,attempt,nonce,issued_at,challenge) VALUES(?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
-            goto rollback;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 2, o->attempt + 1);
-        sqlite3_bind_text(st, 3, o->next_nonce, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, o->now);
-        bind_text(st, 5, o->next_challenge);
-        if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
-    }
+    if (!o->final && attempt_insert(s, id, o->attempt + 1, o->next_nonce, o->now, o->next_challenge)) goto rollback;
     if (audit_insert(s, a)) goto rollback;
     if (exec(s, "COMMIT")) goto rollback;
     rc = 0;
