@@ -10,7 +10,7 @@ vf_policy_config vf_policy_default_config(void) {
     memset(&c, 0, sizeof c);
     c.mode = VF_MODE_PASSIVE;
     c.max_retries = 3;
-    c.live_pass = 0.60f;
+    c.live_pass = 0.62f;   /* vf_session_default_config().live_pass; the server passes the session's own */
     c.live_fail = 0.35f;
     c.scrutiny_step = 0.05f;
     c.scrutiny_max = 0.15f;
