@@ -1,0 +1,2 @@
+/* pad_cues.c - hand-made presentation-attack cues (stub: to be written) */
+#include "face.h"

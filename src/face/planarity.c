@@ -1,0 +1,2 @@
+/* planarity.c - see planarity.h (stub: to be written) */
+#include "planarity.h"

@@ -1,0 +1,2 @@
+/* freshness.c - see freshness.h (stub: to be written) */
+#include "freshness.h"
