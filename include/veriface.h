@@ -228,15 +228,38 @@ typedef struct vf_quality {
 
 /* ---- engine: every model of the pipeline ------------------------------------------------------ */
 
-/* Model bytes (.vfm) as the host has them (files natively, fetch() in the browser). The detector
- * and mesh are required; PAD and embedder may be absent (size 0): the steps that need them then
+/* The models of the pipeline, one row per role (src/session/roles.c is the only list): hosts load
+ * the files, key packages and configs by `name` and report hashes in this order. */
+typedef enum vf_model_role_id {
+    VF_ROLE_DETECTOR = 0,      /* BlazeFace front: face boxes */
+    VF_ROLE_MESH = 1,          /* FaceMesh: 468 landmarks */
+    VF_ROLE_PAD_V2 = 2,        /* MiniFASNet V2: passive liveness */
+    VF_ROLE_PAD_V1SE = 3,      /* MiniFASNet V1SE: passive liveness */
+    VF_ROLE_EMBEDDER = 4,      /* faceres: the face embedding */
+    VF_ROLE_COUNT = 5
+} vf_model_role_id;
+
+typedef struct vf_model_role {
+    const char *name;          /* "detector", "mesh", "pad_v2", ...: the key in packages and configs */
+    const char *file;          /* "blazeface-front.vfm": the converted model's file name */
+    const char *stage;         /* "detect", "landmarks", "liveness", "embedding" */
+    const char *input;         /* the input convention, for people (models/MANIFEST has the details) */
+    int required;              /* 1: vf_engine_create fails without it; else the stage reports VF_E_NO_MODEL */
+    int fetched;               /* 1: weights on no registry, fetched at setup into build/models, never
+                                * committed (tools/fetch-models); 0: committed in models/ */
+} vf_model_role;
+
+/* The table (VF_ROLE_COUNT rows, indexed by vf_model_role_id); static, never NULL. */
+const vf_model_role *vf_model_roles(int *count_out);
+/* Role id of a name ("pad_v2" -> VF_ROLE_PAD_V2), -1 when unknown. */
+int vf_model_role_find(const char *name);
+
+/* Model bytes (.vfm) as the host has them (files natively, fetch() in the browser), by role.
+ * Required roles must be present; others may be absent (NULL / 0): the steps that need them then
  * report VF_E_NO_MODEL and never pass. Bytes are only read during vf_engine_create. */
 typedef struct vf_engine_models {
-    const void *detector; size_t detector_size;       /* blazeface-front.vfm */
-    const void *mesh; size_t mesh_size;               /* facemesh.vfm */
-    const void *pad_v2; size_t pad_v2_size;           /* minifasnet-v2.vfm */
-    const void *pad_v1se; size_t pad_v1se_size;       /* minifasnet-v1se.vfm */
-    const void *embedder; size_t embedder_size;       /* faceres.vfm */
+    const void *bytes[VF_ROLE_COUNT];
+    size_t size[VF_ROLE_COUNT];
 } vf_engine_models;
 
 typedef struct vf_engine vf_engine;
@@ -244,8 +267,8 @@ typedef struct vf_engine vf_engine;
 vf_status vf_engine_create(vf_context *ctx, const vf_engine_models *models, const vf_model_options *opt,
                            vf_engine **engine_out);
 void vf_engine_free(vf_engine *e);
-/* Hex SHA-256 of the bytes each model was loaded from ("" when absent); i = 0 detector, 1 mesh,
- * 2 pad_v2, 3 pad_v1se, 4 embedder. Valid until vf_engine_free. */
+/* Hex SHA-256 of the bytes the model of role i was loaded from ("" when absent). Valid until
+ * vf_engine_free. */
 const char *vf_engine_model_hash(const vf_engine *e, int i);
 
 /* ---- session: one capture, driven one frame at a time ----------------------------------------- */
@@ -259,12 +282,18 @@ typedef enum vf_liveness_outcome {
 
 typedef enum vf_match_band { VF_MATCH_NONE = 0, VF_MATCH_WEAK = 1, VF_MATCH_STRONG = 2 } vf_match_band;
 
+/* The default liveness thresholds (the session's and the policy's; the server passes each session's
+ * own). Chosen on ../shared/data pad + pad-multi for the fused score (docs/PIPELINE.md): PASS at or
+ * above VF_LIVE_PASS_DEFAULT (BPCER <= 5% there), FAIL below VF_LIVE_FAIL_DEFAULT, UNCERTAIN between. */
+#define VF_LIVE_PASS_DEFAULT 0.60f
+#define VF_LIVE_FAIL_DEFAULT 0.10f
+
 typedef struct vf_session_config {
     vf_quality_config quality;
     int good_frames;           /* consecutive good frames that complete the capture; default 5 */
     int liveness_frames;       /* best frames PAD runs on (median of their scores); default 3 */
-    float live_pass;           /* ensemble live probability >= this: PASS; default 0.62 */
-    float live_fail;           /* < this: FAIL; between: UNCERTAIN; default 0.35 */
+    float live_pass;           /* fused live score >= this: PASS; default VF_LIVE_PASS_DEFAULT */
+    float live_fail;           /* < this: FAIL; between: UNCERTAIN; default VF_LIVE_FAIL_DEFAULT */
     int32_t max_width, max_height; /* largest frame accepted (memory is planned for it); default 1280x720 */
 } vf_session_config;
 
@@ -292,14 +321,23 @@ typedef struct vf_frame_status {
 
 #define VF_SESSION_MAX_CHOSEN 8
 
+/* What passive liveness saw on one frame (for the audit and the client/server comparison). */
+typedef struct vf_liveness_detail {
+    float score;               /* the fused live probability */
+    float minifasnet;          /* MiniFASNet V2 + V1SE alone: mean live probability of the crops */
+    float screen_edge;         /* straight edge around the face, in face sizes (a bezel) */
+    float moire;               /* log share of the face spectrum at 0.10-0.15 cycles/pixel (NAN: face too small) */
+} vf_liveness_detail;
+
 typedef struct vf_session_result {
     int frames;                /* frames pushed */
     int chosen[VF_SESSION_MAX_CHOSEN]; /* frame indices used, best first */
     int n_chosen;
     vf_status liveness_status; /* VF_OK, or VF_E_NO_MODEL when the PAD weights are absent */
     vf_liveness_outcome liveness;
-    float live_score;          /* median over the chosen frames of the ensemble live probability */
-    float live_scores[VF_SESSION_MAX_CHOSEN];
+    float live_score;          /* median over the chosen frames of the fused live score */
+    float live_scores[VF_SESSION_MAX_CHOSEN];          /* per liveness frame, best first */
+    vf_liveness_detail live_detail[VF_SESSION_MAX_CHOSEN]; /* the same frames, with their parts */
     vf_status embedding_status;
     int embedding_dim;
     const float *embedding;    /* L2-normalised, owned by the session (valid until free) */
@@ -316,6 +354,11 @@ vf_status vf_session_push_frame(vf_session *s, const vf_frame *frame, vf_frame_s
 /* After `complete`: choose the best kept frames, run passive liveness (median) and the embedding.
  * Callable once per capture; result pointers stay valid until vf_session_free. */
 vf_status vf_session_finish(vf_session *s, vf_session_result *result_out);
+/* Passive liveness of kept frames the host names by push index (e.g. the server checking the
+ * frames the client said it chose): the median of their fused scores, computed exactly as
+ * vf_session_finish does. Callable after a push of those frames, before the next reset.
+ * VF_E_INVALID_ARG when an index is not a kept frame, VF_E_NO_MODEL without PAD weights. */
+vf_status vf_session_liveness_of(vf_session *s, const int *indices, int n, float *median_out);
 /* Start a new capture with the same session (keeps the memory). */
 void vf_session_reset(vf_session *s);
 

@@ -280,7 +280,7 @@ int main(int argc, char **argv) {
     snprintf(q, sizeof q, "%s/faceres.vfm", models); uint8_t *emb = read_file(q, &ne);
     snprintf(q, sizeof q, "%s/minifasnet-v2.vfm", pad_models); uint8_t *v2 = read_file(q, &n2);
     snprintf(q, sizeof q, "%s/minifasnet-v1se.vfm", pad_models); uint8_t *v1 = read_file(q, &n1);
-    vf_engine_models mm = {det, nd, mesh, nm, v2, v2 ? n2 : 0, v1, v1 ? n1 : 0, emb, ne};
+    vf_engine_models mm = {{det, mesh, v2, v1, emb}, {nd, nm, v2 ? n2 : 0, v1 ? n1 : 0, ne}};
     vf_engine *e = NULL;
     CHECK(vf_engine_create(ctx, &mm, NULL, &e) == VF_OK, "engine: %s", vf_context_last_error(ctx));
     if (!e) { printf("%d passed, %d failed\n", g_pass, g_fail); return 1; }
@@ -343,7 +343,7 @@ int main(int argc, char **argv) {
     }
     /* the same live capture on an engine without the PAD weights: complete, embedding, but
      * liveness VF_E_NO_MODEL / NOT_RUN, never a pass */
-    vf_engine_models nopad = {det, nd, mesh, nm, NULL, 0, NULL, 0, emb, ne};
+    vf_engine_models nopad = {{det, mesh, NULL, NULL, emb}, {nd, nm, 0, 0, ne}};
     vf_engine *e2 = NULL;
     CHECK(vf_engine_create(ctx, &nopad, NULL, &e2) == VF_OK, "engine without PAD: %s", vf_context_last_error(ctx));
     if (e2) {

@@ -42,22 +42,25 @@ static inline uint8_t *read_file(const char *path, size_t *n) {
     return b.p;
 }
 
-/* An engine from the model files of a checkout: detector, mesh and embedder in `models`, the
- * MiniFASNet pair in `pad` (absent files are absent models: liveness then reports
- * VF_E_NO_MODEL). NULL on failure, with the message on stderr. */
+/* An engine from the model files of a checkout, by role (vf_model_roles): committed models in
+ * `models`, fetched ones (MiniFASNet) in `pad`; absent files are absent models (liveness then
+ * reports VF_E_NO_MODEL). NULL on failure, with the message on stderr. */
 static inline vf_engine *test_engine(vf_context *ctx, const char *models, const char *pad, vf_backend be) {
-    static const char *name[5] = {"blazeface-front.vfm", "facemesh.vfm", "minifasnet-v2.vfm", "minifasnet-v1se.vfm", "faceres.vfm"};
-    const char *dir[5] = {models, models, pad, pad, models};
+    const vf_model_role *roles = vf_model_roles(NULL);
     char p[2048];
-    size_t n[5] = {0};
-    uint8_t *b[5];
-    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", dir[i], name[i]); b[i] = read_file(p, &n[i]); }
-    vf_engine_models mm = {b[0], n[0], b[1], n[1], b[2], n[2], b[3], n[3], b[4], n[4]};
+    vf_engine_models mm;
+    uint8_t *b[VF_ROLE_COUNT];
+    for (int i = 0; i < VF_ROLE_COUNT; i++) {
+        snprintf(p, sizeof p, "%s/%s", roles[i].fetched ? pad : models, roles[i].file);
+        mm.size[i] = 0;
+        mm.bytes[i] = b[i] = read_file(p, &mm.size[i]);
+        if (!b[i]) mm.size[i] = 0;
+    }
     vf_model_options mo = vf_model_default_options();
     mo.backend = be;
     vf_engine *e = NULL;
     if (vf_engine_create(ctx, &mm, &mo, &e)) fprintf(stderr, "engine: %s\n", vf_context_last_error(ctx));
-    for (int i = 0; i < 5; i++) free(b[i]);
+    for (int i = 0; i < VF_ROLE_COUNT; i++) free(b[i]);
     return e;
 }
 

@@ -38,25 +38,34 @@ vf_model *vf_cli_load_model(vf_context *ctx, const char *path, int quiet) {
 
 int vf_cli_models_load(vf_context *ctx, const char *models_dir, const char *pad_dir, vf_cli_models *m) {
     memset(m, 0, sizeof *m);
+    const vf_model_role *roles = vf_model_roles(NULL);
     char p[1024];
-    snprintf(p, sizeof p, "%s/blazeface-front.vfm", models_dir);
-    m->detector = vf_cli_load_model(ctx, p, 0);
-    snprintf(p, sizeof p, "%s/facemesh.vfm", models_dir);
-    m->mesh = vf_cli_load_model(ctx, p, 0);
-    snprintf(p, sizeof p, "%s/minifasnet-v2.vfm", pad_dir);
-    m->live.v2 = vf_cli_load_model(ctx, p, 1);
-    snprintf(p, sizeof p, "%s/minifasnet-v1se.vfm", pad_dir);
-    m->live.v1se = vf_cli_load_model(ctx, p, 1);
-    if (!m->detector || !m->mesh) { vf_cli_models_free(m); return -1; }
+    vf_model *model[VF_ROLE_COUNT] = {0};
+    for (int i = 0; i < VF_ROLE_COUNT; i++) {
+        if (!strcmp(roles[i].stage, "embedding")) continue;   /* analysis by file does not embed */
+        snprintf(p, sizeof p, "%s/%s", roles[i].fetched ? pad_dir : models_dir, roles[i].file);
+        model[i] = vf_cli_load_model(ctx, p, !roles[i].required);
+    }
+    m->detector = model[VF_ROLE_DETECTOR];
+    m->mesh = model[VF_ROLE_MESH];
+    m->live.m[0] = model[VF_ROLE_PAD_V2];
+    m->live.m[1] = model[VF_ROLE_PAD_V1SE];
+    m->scratch = vf__alloc_aligned(vf_pad_scratch_size());
+    if (!m->detector || !m->mesh || !m->scratch) { vf_cli_models_free(m); return -1; }
     return 0;
 }
 
 void vf_cli_models_free(vf_cli_models *m) {
     vf_model_free(m->detector);
     vf_model_free(m->mesh);
-    vf_model_free(m->live.v2);
-    vf_model_free(m->live.v1se);
+    for (int k = 0; k < VF_PAD_MODELS; k++) vf_model_free(m->live.m[k]);
+    vf__free_aligned(m->scratch);
     memset(m, 0, sizeof *m);
+}
+
+int vf_cli_has_pad(const vf_cli_models *m) {
+    for (int k = 0; k < VF_PAD_MODELS; k++) if (!m->live.m[k]) return 0;
+    return 1;
 }
 
 int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, int n_scales,
@@ -79,7 +88,11 @@ int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *pat
             float box[4] = {faces[0].x0, faces[0].y0, faces[0].x1, faces[0].y1};
             if (!strcmp(box_mode, "mesh")) memcpy(box, out->lm.box, sizeof box);
             else if (!strcmp(box_mode, "retina")) vf_liveness_box(&out->lm, box);
-            rc = vf_liveness_run_crops(ctx, &m->live, &img, box, n_scales, &out->live) == VF_OK ? 0 : 2;
+            /* the pipeline's own score (fused with the cues) unless a variant is being measured */
+            if (!strcmp(box_mode, "retina") && n_scales == VF_PAD_SCALES)
+                rc = vf_liveness_score_face(ctx, &m->live, &img, &out->lm, m->scratch, &out->live) == VF_OK ? 0 : 2;
+            else
+                rc = vf_liveness_run_crops(ctx, &m->live, &img, box, n_scales, &out->live) == VF_OK ? 0 : 2;
         }
     }
     vf_image_buffer_free(&buf);
@@ -98,16 +111,30 @@ static blob read_blob(const char *dir, const char *name) {
     return b;
 }
 
+/* Every role's file: committed models from models_dir, fetched ones (MiniFASNet) from pad_dir;
+ * a missing file is an absent model. Free with engine_models_free. */
+static void engine_models_read(const char *models_dir, const char *pad_dir, vf_engine_models *mm) {
+    const vf_model_role *roles = vf_model_roles(NULL);
+    for (int i = 0; i < VF_ROLE_COUNT; i++) {
+        blob b = read_blob(roles[i].fetched ? pad_dir : models_dir, roles[i].file);
+        mm->bytes[i] = b.p;
+        mm->size[i] = b.n;
+    }
+}
+
+static void engine_models_free(vf_engine_models *mm) {
+    for (int i = 0; i < VF_ROLE_COUNT; i++) free((void *)mm->bytes[i]);
+}
+
 vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pad_dir) {
-    blob det = read_blob(models_dir, "blazeface-front.vfm"), mesh = read_blob(models_dir, "facemesh.vfm");
-    blob v2 = read_blob(pad_dir, "minifasnet-v2.vfm"), v1se = read_blob(pad_dir, "minifasnet-v1se.vfm");
-    blob emb = read_blob(models_dir, "faceres.vfm");
-    vf_engine_models mm = {det.p, det.n, mesh.p, mesh.n, v2.p, v2.n, v1se.p, v1se.n, emb.p, emb.n};
+    vf_engine_models mm;
+    engine_models_read(models_dir, pad_dir, &mm);
     vf_engine *e = NULL;
     vf_status s = vf_engine_create(ctx, &mm, NULL, &e);
     if (s) fprintf(stderr, "veriface: engine: %s: %s\n", vf_status_string(s), vf_context_last_error(ctx));
-    else if (!v2.p || !v1se.p) fprintf(stderr, "veriface: PAD models not found in %s: liveness reports %s\n", pad_dir, vf_status_string(VF_E_NO_MODEL));
-    free(det.p); free(mesh.p); free(v2.p); free(v1se.p); free(emb.p);
+    else if (!mm.bytes[VF_ROLE_PAD_V2] || !mm.bytes[VF_ROLE_PAD_V1SE])
+        fprintf(stderr, "veriface: PAD models not found in %s: liveness reports %s\n", pad_dir, vf_status_string(VF_E_NO_MODEL));
+    engine_models_free(&mm);
     return e;
 }
 
@@ -219,9 +246,8 @@ int vf_cli_bench_pipeline(vf_context *ctx, const char *models_dir, const char *p
                           int threads, int runs) {
     vf_image_buffer buf;
     if (decode_file(ctx, frame_path, &buf)) return 2;
-    blob b[5] = {read_blob(models_dir, "blazeface-front.vfm"), read_blob(models_dir, "facemesh.vfm"), read_blob(pad_dir, "minifasnet-v2.vfm"),
-                 read_blob(pad_dir, "minifasnet-v1se.vfm"), read_blob(models_dir, "faceres.vfm")};
-    vf_engine_models mm = {b[0].p, b[0].n, b[1].p, b[1].n, b[2].p, b[2].n, b[3].p, b[3].n, b[4].p, b[4].n};
+    vf_engine_models mm;
+    engine_models_read(models_dir, pad_dir, &mm);
     vf_model_options mo = vf_model_default_options();
     mo.backend = be;
     vf_engine *e = NULL;
@@ -272,7 +298,7 @@ out:
     free(tp); free(tf); free(tl); free(te);
     vf_session_free(s);
     vf_engine_free(e);
-    for (int i = 0; i < 5; i++) free(b[i].p);
+    engine_models_free(&mm);
     vf_image_buffer_free(&buf);
     return rc;
 }

@@ -58,28 +58,57 @@ vf_status vf_face_landmarks_run(vf_context *ctx, vf_model *mesh, const vf_image 
 
 /* ---- passive liveness (liveness.c) ----------------------------------------------------------- */
 
-/* MiniFASNet V2 (crop scale 2.7) and V1SE (4.0), Silent-Face-Anti-Spoofing, Apache-2.0.
- * Either may be NULL when the weights were not fetched: scoring then reports VF_E_NO_MODEL. */
-typedef struct vf_liveness_models { vf_model *v2, *v1se; } vf_liveness_models;
+#define VF_PAD_MODELS 2   /* MiniFASNet V2 and V1SE, Silent-Face-Anti-Spoofing, Apache-2.0 */
+#define VF_PAD_SCALES 2   /* crop scales per model */
+
+/* The PAD models in the order of their roles (VF_ROLE_PAD_V2, VF_ROLE_PAD_V1SE). Any may be NULL
+ * when the weights were not fetched: scoring then reports VF_E_NO_MODEL. */
+typedef struct vf_liveness_models { vf_model *m[VF_PAD_MODELS]; } vf_liveness_models;
+
+/* ---- hand-made presentation-attack cues (pad_cues.c) ------------------------------------------ */
+
+typedef struct vf_pad_cues {
+    float screen_edge;   /* strongest straight edge around the face, in face sizes (0 = none); a bezel */
+    float moire;         /* log share of the face's luma spectrum at 0.10-0.15 cycles/pixel; NAN when the
+                          * face is under 54 px wide */
+} vf_pad_cues;
+
+/* Working memory of vf_pad_cues_measure (~150 KB), allocated once by the caller. */
+typedef struct vf_pad_scratch vf_pad_scratch;
+size_t vf_pad_scratch_size(void);
+
+/* Measure the cues of the face in `box` (the tight mesh box, vf_face_landmarks.box). No allocation. */
+vf_status vf_pad_cues_measure(vf_context *ctx, const vf_image *img, const float box[4], vf_pad_scratch *scratch,
+                              vf_pad_cues *out);
 
 typedef struct vf_liveness_score {
-    float live;        /* ensemble live probability: mean of all crops' softmax "live" outputs */
-    float v2, v1se;    /* each model's live probability (mean over its crop scales) */
+    float live;                  /* the fused live probability (vf_liveness_score_face); MiniFASNet's mean
+                                  * probability after vf_liveness_run / _crops; -1 when not run */
+    float minifasnet;            /* mean of the models' live probabilities */
+    float log_odds;              /* mean log-odds of "live" over every crop (clamped to +-13.8) */
+    float model[VF_PAD_MODELS];  /* each model's live probability, mean over its crop scales */
+    float v2, v1se;              /* = model[0], model[1] (older name) */
+    vf_pad_cues cues;            /* NAN when not measured */
 } vf_liveness_score;
 
 /* The face box in the convention MiniFASNet was trained on (Silent-Face's RetinaFace detector),
  * estimated from the mesh points of `lm`: x0, y0, x1, y1 in image pixels. */
 void vf_liveness_box(const vf_face_landmarks *lm, float box[4]);
 
-/* Score the face in `box` (x0, y0, x1, y1 in image pixels, from vf_liveness_box): V2 at scales
- * 2.7 and 2.0, V1SE at 4.0 and 2.7, the four live probabilities averaged. */
-vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
-                          vf_liveness_score *out);
+/* The pipeline's liveness score of one face: MiniFASNet on vf_liveness_box(lm) at both scales of
+ * each model, the cues on lm->box, fused (vf_liveness_fuse). Allocates nothing. */
+vf_status vf_liveness_score_face(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const vf_face_landmarks *lm,
+                                 vf_pad_scratch *scratch, vf_liveness_score *out);
 
-/* The same with only the first (n_scales = 1: each model's training scale) or both scales; for
- * measurements (veriface eval-pad --crops). */
+/* The fused live probability from the crops' mean log-odds and the cues. */
+float vf_liveness_fuse(float log_odds, const vf_pad_cues *cues);
+
+/* MiniFASNet alone on `box` (x0, y0, x1, y1 in image pixels): every model at its first
+ * n_scales scales (1 or 2); for measurements (veriface eval-pad --box, --crops). live = minifasnet. */
 vf_status vf_liveness_run_crops(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
                                 int n_scales, vf_liveness_score *out);
+vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
+                          vf_liveness_score *out);
 
 /* ---- embedding and match (embed.c) ------------------------------------------------------------- */
 

@@ -1,24 +1,42 @@
-/* liveness.c - passive presentation-attack detection with the MiniFASNet V2 + V1SE ensemble.
+/* liveness.c - passive presentation-attack detection: the MiniFASNet V2 + V1SE ensemble fused with
+ * two hand-made cues (pad_cues.c: a screen's bezel, recapture moire).
  *
- * Preprocessing exactly as Silent-Face (verified on our data, see ../shared/MODELS.md): the face
- * box scaled about its centre, the scale capped so the crop fits the image and the crop shifted
- * inside it; bilinear resize to 80x80 (cv::resize); channels B,G,R; raw 0..255 values. Output:
- * softmax over 3 logits, index 1 = live.
+ * MiniFASNet preprocessing exactly as Silent-Face (verified on our data, see ../shared/MODELS.md):
+ * the face box scaled about its centre, the scale capped so the crop fits the image and the crop
+ * shifted inside it; bilinear resize to 80x80 (cv::resize); channels B,G,R; raw 0..255 values.
+ * Output: softmax over 3 logits, index 1 = live.
  *
- * Two choices measured on ../shared/data (docs/PIPELINE.md has the table):
+ * Choices measured on ../shared/data (docs/PIPELINE.md has the tables):
  * - The box: MiniFASNet was trained on crops of Silent-Face's own RetinaFace (WIDER FACE) boxes,
  *   which sit higher and are narrower than a BlazeFace box, and taller than wide. We estimate that
  *   box from the 468 mesh points (vf_liveness_box); the mapping was fitted on faces/ (not on the
  *   PAD set) against the reference detector run through OpenCV.
  * - Each model runs at its training scale and at one tighter scale (V2 2.7 and 2.0, V1SE 4.0 and
- *   2.7); the four live probabilities are averaged (= Silent-Face's sum of softmax, rescaled).
- *   On tight crops every scale caps at the image, so the second scale matters for wider views,
- *   where a 4.0 crop shows mostly background. */
+ *   2.7): on wider views a 4.0 crop shows mostly background.
+ * - Fusion: a logistic model over the mean log-odds of the four crops and the two cues, fitted on
+ *   pad + pad-multi with every source weighted equally, then Platt-scaled so the score reads as a
+ *   probability. Leave-one-source-out figures (the honest ones) are in docs/PIPELINE.md. */
 #include "face.h"
 
 #include <math.h>
 
 #define SIDE 80
+
+/* The PAD models, in the order of their roles (vf_liveness_models.m): crop scales per model. */
+static const struct { const char *name; float scales[VF_PAD_SCALES]; } PAD[VF_PAD_MODELS] = {
+    {"MiniFASNetV2", {2.7f, 2.0f}},
+    {"MiniFASNetV1SE", {4.0f, 2.7f}},
+};
+
+/* Fused score = sigmoid(C0 + C_ML * mean log-odds + C_EDGE * screen_edge + C_MOIRE * moire);
+ * fitted by tools/pad-fit.mjs (docs/PIPELINE.md). MOIRE_MEAN stands in for faces too small for
+ * the moire cue (the pooled mean: the cue then says nothing). */
+#define FUSE_C0 (-3.6135f)
+#define FUSE_C_ML 1.3072f
+#define FUSE_C_EDGE (-2.5543f)
+#define FUSE_C_MOIRE (-1.2645f)
+#define MOIRE_MEAN (-3.0663f)
+#define LOGIT_CLAMP 13.8f        /* |log-odds| of a probability 1e-6 from 0 or 1 */
 
 /* RetinaFace box relative to the mesh's tight box (w, h): medians over the 85 faces/ images where
  * both detectors found the same face; spread (sd) 0.027, 0.021, 0.060, 0.040. */
@@ -71,30 +89,60 @@ static vf_status run_one(vf_context *ctx, vf_model *m, const vf_image *img, cons
     return VF_OK;
 }
 
+static float log_odds(float p) {
+    float l = logf(fmaxf(p, 1e-30f)) - logf(fmaxf(1.0f - p, 1e-30f));
+    return fminf(fmaxf(l, -LOGIT_CLAMP), LOGIT_CLAMP);
+}
+
 vf_status vf_liveness_run_crops(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
                                 int n_scales, vf_liveness_score *out) {
-    static const float scale_v2[2] = {2.7f, 2.0f}, scale_v1se[2] = {4.0f, 2.7f};
-    if (!m || !img || !box || !out || n_scales < 1 || n_scales > 2)
-        return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: NULL argument or scales not 1..2");
-    if (!m->v2 || !m->v1se)
-        return vf__fail(ctx, VF_E_NO_MODEL, "liveness: MiniFASNet weights are not available (run tools/fetch-models)");
+    if (!m || !img || !box || !out || n_scales < 1 || n_scales > VF_PAD_SCALES)
+        return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: NULL argument or scales not 1..%d", VF_PAD_SCALES);
+    out->live = -1;
+    for (int k = 0; k < VF_PAD_MODELS; k++)
+        if (!m->m[k]) return vf__fail(ctx, VF_E_NO_MODEL, "liveness: %s weights are not available (run tools/fetch-models)", PAD[k].name);
     if (!(box[2] - box[0] >= 8 && box[3] - box[1] >= 8)) return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: face box too small");
-    float sum_v2 = 0, sum_v1se = 0;
-    for (int i = 0; i < n_scales; i++) {
-        float a, b;
-        vf_status s = run_one(ctx, m->v2, img, box, scale_v2[i], &a);
-        if (!s) s = run_one(ctx, m->v1se, img, box, scale_v1se[i], &b);
-        if (s) return s;
-        sum_v2 += a;
-        sum_v1se += b;
+    float sum_p = 0, sum_l = 0;
+    for (int k = 0; k < VF_PAD_MODELS; k++) {
+        float mp = 0;
+        for (int i = 0; i < n_scales; i++) {
+            float p = 0;
+            vf_status s = run_one(ctx, m->m[k], img, box, PAD[k].scales[i], &p);
+            if (s) return s;
+            mp += p;
+            sum_l += log_odds(p);
+        }
+        out->model[k] = mp / (float)n_scales;
+        sum_p += out->model[k];
     }
-    out->v2 = sum_v2 / (float)n_scales;
-    out->v1se = sum_v1se / (float)n_scales;
-    out->live = 0.5f * (out->v2 + out->v1se);
+    out->v2 = out->model[0];
+    out->v1se = out->model[1];
+    out->minifasnet = sum_p / VF_PAD_MODELS;
+    out->log_odds = sum_l / (float)(VF_PAD_MODELS * n_scales);
+    out->live = out->minifasnet;      /* the fused score needs the cues: vf_liveness_score_face */
+    out->cues.screen_edge = out->cues.moire = NAN;
     return VF_OK;
 }
 
 vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const float box[4],
                           vf_liveness_score *out) {
-    return vf_liveness_run_crops(ctx, m, img, box, 2, out);
+    return vf_liveness_run_crops(ctx, m, img, box, VF_PAD_SCALES, out);
+}
+
+float vf_liveness_fuse(float log_odds, const vf_pad_cues *c) {
+    float moire = isfinite(c->moire) ? c->moire : MOIRE_MEAN;
+    float z = FUSE_C0 + FUSE_C_ML * log_odds + FUSE_C_EDGE * c->screen_edge + FUSE_C_MOIRE * moire;
+    return 1.0f / (1.0f + expf(-z));
+}
+
+vf_status vf_liveness_score_face(vf_context *ctx, const vf_liveness_models *m, const vf_image *img, const vf_face_landmarks *lm,
+                                 vf_pad_scratch *scratch, vf_liveness_score *out) {
+    if (!lm || !scratch || !out) return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: NULL argument");
+    float box[4];
+    vf_liveness_box(lm, box);
+    vf_status s = vf_liveness_run_crops(ctx, m, img, box, VF_PAD_SCALES, out);
+    if (s) return s;
+    if ((s = vf_pad_cues_measure(ctx, img, lm->box, scratch, &out->cues))) return s;
+    out->live = vf_liveness_fuse(out->log_odds, &out->cues);
+    return VF_OK;
 }

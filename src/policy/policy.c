@@ -2,6 +2,7 @@
  * (with the challenge), match, risk signals. The first stage that is not a pass decides, so a
  * strong match can never lift a weak liveness result: the match is not even looked at then. */
 #include "policy.h"
+#include "veriface.h"   /* the default liveness thresholds: one definition for session and policy */
 
 #include <string.h>
 
@@ -10,8 +11,8 @@ vf_policy_config vf_policy_default_config(void) {
     memset(&c, 0, sizeof c);
     c.mode = VF_MODE_PASSIVE;
     c.max_retries = 3;
-    c.live_pass = 0.62f;   /* vf_session_default_config().live_pass; the server passes the session's own */
-    c.live_fail = 0.35f;
+    c.live_pass = VF_LIVE_PASS_DEFAULT;   /* the server passes each session's own */
+    c.live_fail = VF_LIVE_FAIL_DEFAULT;
     c.scrutiny_step = 0.05f;
     c.scrutiny_max = 0.15f;
     c.max_uncertain = 2;

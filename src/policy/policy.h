@@ -30,8 +30,8 @@ typedef enum vf_liveness_mode { VF_MODE_PASSIVE = 0, VF_MODE_ACTIVE = 1, VF_MODE
 typedef struct vf_policy_config {
     vf_liveness_mode mode;
     int max_retries;           /* attempts after the first: 0..10 (default 3) */
-    float live_pass;           /* liveness score >= this passes (default 0.62, as the session) */
-    float live_fail;           /* < this fails; between: uncertain (default 0.35) */
+    float live_pass;           /* liveness score >= this passes (default VF_LIVE_PASS_DEFAULT, as the session) */
+    float live_fail;           /* < this fails; between: uncertain (default VF_LIVE_FAIL_DEFAULT) */
     float scrutiny_step;       /* added to live_pass per earlier non-passing liveness attempt (0.05) */
     float scrutiny_max;        /* cap of the addition (0.15) */
     int max_uncertain;         /* uncertain attempts (this one included) that send the session to review (2) */

@@ -37,15 +37,17 @@ static blob read_blob(const char *dir, const char *name) {
 
 int vf_srv_engines_create(const vf_srv_config *c, vf_srv_engines **out, char *err, size_t es) {
     *out = NULL;
-    blob m[VF_SRV_MODELS] = {read_blob(c->models_dir, "blazeface-front.vfm"), read_blob(c->models_dir, "facemesh.vfm"),
-                             read_blob(c->pad_models_dir, "minifasnet-v2.vfm"), read_blob(c->pad_models_dir, "minifasnet-v1se.vfm"),
-                             read_blob(c->models_dir, "faceres.vfm")};
+    const vf_model_role *roles = vf_model_roles(NULL);
+    blob m[VF_ROLE_COUNT];
+    for (int i = 0; i < VF_ROLE_COUNT; i++) m[i] = read_blob(roles[i].fetched ? c->pad_models_dir : c->models_dir, roles[i].file);
     int rc = -1;
     vf_srv_engines *p = calloc(1, sizeof *p);
-    if (!m[0].p || !m[1].p || !m[4].p) {
-        snprintf(err, es, "models: blazeface-front.vfm, facemesh.vfm and faceres.vfm are required in %s", c->models_dir);
-        goto out;
-    }
+    /* the server also needs the embedder: it matches against references */
+    for (int i = 0; i < VF_ROLE_COUNT; i++)
+        if (!m[i].p && (roles[i].required || i == VF_ROLE_EMBEDDER)) {
+            snprintf(err, es, "models: %s (%s) is required in %s", roles[i].file, roles[i].name, c->models_dir);
+            goto out;
+        }
     if (!p) goto out;
     p->n = c->threads;
     p->w = calloc((size_t)p->n, sizeof *p->w);
@@ -53,7 +55,8 @@ int vf_srv_engines_create(const vf_srv_config *c, vf_srv_engines **out, char *er
     if (!p->w || !p->busy) goto out;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    vf_engine_models mm = {m[0].p, m[0].n, m[1].p, m[1].n, m[2].p, m[2].n, m[3].p, m[3].n, m[4].p, m[4].n};
+    vf_engine_models mm;
+    for (int i = 0; i < VF_ROLE_COUNT; i++) { mm.bytes[i] = m[i].p; mm.size[i] = m[i].n; }
     vf_model_options mo = vf_model_default_options();
     mo.backend = vf_backend_available(VF_BACKEND_XNNPACK) ? VF_BACKEND_XNNPACK : VF_BACKEND_AUTO;
     for (int i = 0; i < p->n; i++) {
@@ -64,10 +67,11 @@ int vf_srv_engines_create(const vf_srv_config *c, vf_srv_engines **out, char *er
         if (s) { snprintf(err, es, "engine: %s: %s", vf_status_string(s), vf_context_last_error(p->w[i].ctx)); goto out; }
     }
     for (int i = 0; i < VF_SRV_MODELS; i++) snprintf(p->hash[i], sizeof p->hash[i], "%s", vf_engine_model_hash(p->w[0].engine, i));
-    p->have_pad = m[2].p && m[3].p;
+    p->have_pad = 1;
+    for (int i = 0; i < VF_ROLE_COUNT; i++) if (!strcmp(roles[i].stage, "liveness") && !m[i].p) p->have_pad = 0;
     rc = 0;
 out:
-    for (int i = 0; i < VF_SRV_MODELS; i++) free(m[i].p);
+    for (int i = 0; i < VF_ROLE_COUNT; i++) free(m[i].p);
     if (rc) vf_srv_engines_free(p); else *out = p;
     return rc;
 }

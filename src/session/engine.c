@@ -1,20 +1,10 @@
-/* engine.c - vf_engine: every model of the pipeline, loaded once from bytes, with their hashes. */
+/* engine.c - vf_engine: every model of the pipeline (one per role of roles.c), loaded once from
+ * bytes, with their hashes. */
 #include "session.h"
 #include "../core/sha256.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static vf_status load_one(vf_context *ctx, const void *bytes, size_t n, const vf_model_options *opt, vf_model **m,
-                          char hash[65], const char *what, bool required) {
-    *m = NULL;
-    hash[0] = 0;
-    if (!bytes || n == 0) return required ? vf__fail(ctx, VF_E_NO_MODEL, "engine: the %s model is required", what) : VF_OK;
-    vf_sha256_hex(bytes, n, hash);
-    vf_status s = vf_model_load(ctx, bytes, n, opt, m);
-    if (s) return vf__fail(ctx, s, "engine: %s model: %s", what, vf_context_last_error(ctx));
-    return VF_OK;
-}
 
 vf_status vf_engine_create(vf_context *ctx, const vf_engine_models *mm, const vf_model_options *opt, vf_engine **out) {
     if (!ctx || !mm || !out) return VF_E_INVALID_ARG;
@@ -22,26 +12,41 @@ vf_status vf_engine_create(vf_context *ctx, const vf_engine_models *mm, const vf
     vf_engine *e = calloc(1, sizeof *e);
     if (!e) return vf__fail(ctx, VF_E_NO_MEMORY, "engine: out of memory");
     e->ctx = ctx;
-    vf_status s = load_one(ctx, mm->detector, mm->detector_size, opt, &e->det, e->hash[0], "detector", true);
-    if (!s) s = load_one(ctx, mm->mesh, mm->mesh_size, opt, &e->mesh, e->hash[1], "mesh", true);
-    if (!s) s = load_one(ctx, mm->pad_v2, mm->pad_v2_size, opt, &e->pad.v2, e->hash[2], "PAD V2", false);
-    if (!s) s = load_one(ctx, mm->pad_v1se, mm->pad_v1se_size, opt, &e->pad.v1se, e->hash[3], "PAD V1SE", false);
-    if (!s) s = load_one(ctx, mm->embedder, mm->embedder_size, opt, &e->emb, e->hash[4], "embedder", false);
-    if (s) { vf_engine_free(e); return s; }
+    const vf_model_role *roles = vf_model_roles(NULL);
+    for (int i = 0; i < VF_ROLE_COUNT; i++) {
+        if (!mm->bytes[i] || mm->size[i] == 0) {
+            if (!roles[i].required) continue;
+            vf_engine_free(e);
+            return vf__fail(ctx, VF_E_NO_MODEL, "engine: the %s model (%s) is required", roles[i].name, roles[i].file);
+        }
+        vf_sha256_hex(mm->bytes[i], mm->size[i], e->hash[i]);
+        vf_status s = vf_model_load(ctx, mm->bytes[i], mm->size[i], opt, &e->model[i]);
+        if (s) {
+            s = vf__fail(ctx, s, "engine: %s model (%s): %s", roles[i].name, roles[i].file, vf_context_last_error(ctx));
+            vf_engine_free(e);
+            return s;
+        }
+    }
+    e->det = e->model[VF_ROLE_DETECTOR];
+    e->mesh = e->model[VF_ROLE_MESH];
+    e->emb = e->model[VF_ROLE_EMBEDDER];
+    e->pad.m[0] = e->model[VF_ROLE_PAD_V2];
+    e->pad.m[1] = e->model[VF_ROLE_PAD_V1SE];
     *out = e;
     return VF_OK;
 }
 
 void vf_engine_free(vf_engine *e) {
     if (!e) return;
-    vf_model_free(e->det);
-    vf_model_free(e->mesh);
-    vf_model_free(e->pad.v2);
-    vf_model_free(e->pad.v1se);
-    vf_model_free(e->emb);
+    for (int i = 0; i < VF_ROLE_COUNT; i++) vf_model_free(e->model[i]);
     free(e);
 }
 
 const char *vf_engine_model_hash(const vf_engine *e, int i) {
-    return (e && i >= 0 && i < VF_ENGINE_MODELS) ? e->hash[i] : "";
+    return (e && i >= 0 && i < VF_ROLE_COUNT) ? e->hash[i] : "";
+}
+
+int vf__engine_has_pad(const vf_engine *e) {
+    for (int k = 0; k < VF_PAD_MODELS; k++) if (!e->pad.m[k]) return 0;
+    return 1;
 }

@@ -24,11 +24,8 @@ vf_session_config vf_session_default_config(void) {
     c.quality = vf_quality_default_config();
     c.good_frames = 5;
     c.liveness_frames = 3;
-    /* Measured on ../shared/data/pad (veriface eval-pad, docs/PIPELINE.md): pass at the EER point
-     * (0.617, rounded up: errs towards rejecting attacks); fail well below the lowest live score
-     * there (0.486), so a live user is asked to retry rather than refused. */
-    c.live_pass = 0.62f;
-    c.live_fail = 0.35f;
+    c.live_pass = VF_LIVE_PASS_DEFAULT;
+    c.live_fail = VF_LIVE_FAIL_DEFAULT;
     c.max_width = 1280;
     c.max_height = 720;
     return c;
@@ -49,7 +46,10 @@ vf_status vf_session_create(vf_engine *e, const vf_session_config *cfg, vf_sessi
     s->cfg = c;
     s->frame_bytes = vf__align_up((size_t)c.max_width * (size_t)c.max_height * 4, VF_ALIGN);
     s->frame_block = vf__alloc_aligned(s->frame_bytes * (size_t)c.good_frames);
-    if (!s->frame_block) {
+    s->pad_scratch = vf__alloc_aligned(vf_pad_scratch_size());
+    if (!s->frame_block || !s->pad_scratch) {
+        vf__free_aligned(s->frame_block);
+        vf__free_aligned(s->pad_scratch);
         free(s);
         return vf__fail(e->ctx, VF_E_NO_MEMORY, "session: cannot reserve %d frames of %dx%d", c.good_frames, c.max_width, c.max_height);
     }
@@ -60,6 +60,7 @@ vf_status vf_session_create(vf_engine *e, const vf_session_config *cfg, vf_sessi
 void vf_session_free(vf_session *s) {
     if (!s) return;
     vf__free_aligned(s->frame_block);
+    vf__free_aligned(s->pad_scratch);
     free(s);
 }
 
@@ -171,6 +172,42 @@ static int cmp_float(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static float median(float *v, int n) {
+    qsort(v, (size_t)n, sizeof v[0], cmp_float);
+    return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The liveness of one kept frame: the same crop, cues and fusion wherever it runs (browser, server). */
+static vf_status live_of(vf_session *s, const vf_kept_frame *k, vf_liveness_detail *d) {
+    vf_image img = {k->width, k->height, (size_t)k->width * (size_t)k->format, k->format, k->pixels};
+    vf_liveness_score ls;
+    vf_status st = vf_liveness_score_face(s->e->ctx, &s->e->pad, &img, &k->lm, s->pad_scratch, &ls);
+    if (st) return st;
+    d->score = ls.live;
+    d->minifasnet = ls.minifasnet;
+    d->screen_edge = ls.cues.screen_edge;
+    d->moire = ls.cues.moire;
+    return VF_OK;
+}
+
+vf_status vf_session_liveness_of(vf_session *s, const int *indices, int n, float *median_out) {
+    if (!s || !indices || !median_out || n < 1 || n > VF_SESSION_MAX_CHOSEN) return VF_E_INVALID_ARG;
+    vf_context *ctx = s->e->ctx;
+    if (!vf__engine_has_pad(s->e)) return vf__fail(ctx, VF_E_NO_MODEL, "liveness: PAD weights are not available");
+    float v[VF_SESSION_MAX_CHOSEN];
+    for (int i = 0; i < n; i++) {
+        const vf_kept_frame *k = NULL;
+        for (int j = 0; j < s->n_kept; j++) if (s->kept[j].index == indices[i]) k = &s->kept[j];
+        if (!k) return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: frame %d is not a kept frame of this capture", indices[i]);
+        vf_liveness_detail d;
+        vf_status st = live_of(s, k, &d);
+        if (st) return st;
+        v[i] = d.score;
+    }
+    *median_out = median(v, n);
+    return VF_OK;
+}
+
 vf_status vf_session_finish(vf_session *s, vf_session_result *res) {
     if (!s || !res) return VF_E_INVALID_ARG;
     vf_context *ctx = s->e->ctx;
@@ -188,23 +225,17 @@ vf_status vf_session_finish(vf_session *s, vf_session_result *res) {
     /* Passive liveness: median over the best frames, so one lucky frame cannot pass. */
     double t0 = now_ms();
     res->liveness = VF_LIVENESS_NOT_RUN;
-    if (!s->e->pad.v2 || !s->e->pad.v1se) {
+    if (!vf__engine_has_pad(s->e)) {
         res->liveness_status = VF_E_NO_MODEL;
     } else {
         int n = s->cfg.liveness_frames < s->n_kept ? s->cfg.liveness_frames : s->n_kept;
         float sorted[VF_SESSION_MAX_CHOSEN];
         for (int i = 0; i < n && !res->liveness_status; i++) {
-            vf_kept_frame *k = order[i];
-            vf_image img = {k->width, k->height, (size_t)k->width * (size_t)k->format, k->format, k->pixels};
-            float box[4];
-            vf_liveness_box(&k->lm, box);
-            vf_liveness_score ls;
-            res->liveness_status = vf_liveness_run(ctx, &s->e->pad, &img, box, &ls);
-            res->live_scores[i] = sorted[i] = ls.live;
+            res->liveness_status = live_of(s, order[i], &res->live_detail[i]);
+            res->live_scores[i] = sorted[i] = res->live_detail[i].score;
         }
         if (!res->liveness_status) {
-            qsort(sorted, (size_t)n, sizeof sorted[0], cmp_float);
-            res->live_score = n % 2 ? sorted[n / 2] : 0.5f * (sorted[n / 2 - 1] + sorted[n / 2]);
+            res->live_score = median(sorted, n);
             res->liveness = res->live_score >= s->cfg.live_pass ? VF_LIVENESS_PASS
                           : res->live_score < s->cfg.live_fail ? VF_LIVENESS_FAIL : VF_LIVENESS_UNCERTAIN;
         }

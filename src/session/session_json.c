@@ -71,7 +71,7 @@ vf_status vf_frame_status_json(const vf_frame_status *st, char *buf, size_t size
 
 vf_status vf_session_result_json(const vf_session *s, const vf_session_result *r, char *buf, size_t size, size_t *len_out) {
     if (!s || !r || (!buf && size)) return VF_E_INVALID_ARG;
-    static const char *model_keys[VF_ENGINE_MODELS] = {"detector", "mesh", "pad_v2", "pad_v1se", "embedder"};
+    const vf_model_role *roles = vf_model_roles(NULL);
     vf_json j;
     vf_json_init(&j, buf, size);
     vf_json_begin(&j, '{');
@@ -96,6 +96,18 @@ vf_status vf_session_result_json(const vf_session *s, const vf_session_result *r
     int nl = r->liveness_status == VF_OK ? (s->cfg.liveness_frames < r->n_chosen ? s->cfg.liveness_frames : r->n_chosen) : 0;
     for (int i = 0; i < nl; i++) vf_json_num(&j, r->live_scores[i], 4);
     vf_json_end(&j, ']');
+    /* the parts of each frame's score: MiniFASNet alone and the two cues (docs/PIPELINE.md) */
+    vf_json_key(&j, "parts");
+    vf_json_begin(&j, '[');
+    for (int i = 0; i < nl; i++) {
+        const vf_liveness_detail *d = &r->live_detail[i];
+        vf_json_begin(&j, '{');
+        vf_json_key(&j, "minifasnet"); vf_json_num(&j, d->minifasnet, 4);
+        vf_json_key(&j, "screen_edge"); vf_json_num(&j, d->screen_edge, 4);
+        vf_json_key(&j, "moire"); vf_json_num(&j, d->moire, 4);   /* null when not measured */
+        vf_json_end(&j, '}');
+    }
+    vf_json_end(&j, ']');
     vf_json_key(&j, "pass_at"); vf_json_num(&j, s->cfg.live_pass, 4);
     vf_json_key(&j, "fail_below"); vf_json_num(&j, s->cfg.live_fail, 4);
     vf_json_end(&j, '}');
@@ -110,7 +122,7 @@ vf_status vf_session_result_json(const vf_session *s, const vf_session_result *r
     vf_json_end(&j, '}');
     vf_json_key(&j, "models");
     vf_json_begin(&j, '{');
-    for (int i = 0; i < VF_ENGINE_MODELS; i++) { vf_json_key(&j, model_keys[i]); vf_json_str(&j, s->e->hash[i]); }
+    for (int i = 0; i < VF_ROLE_COUNT; i++) { vf_json_key(&j, roles[i].name); vf_json_str(&j, s->e->hash[i]); }
     vf_json_end(&j, '}');
     vf_json_key(&j, "timings");
     vf_json_begin(&j, '{');
