@@ -91,6 +91,7 @@ void vf_policy_decide(const vf_policy_config *cfg, const vf_policy_input *in, vf
     o->challenge_met = in->challenge_pending && in->challenge_met;
     if (in->challenge_pending && !in->challenge_met) {
         add(o, "challenge.failed");
+        for (int i = 0; i < in->n_challenge && i < 8; i++) if (in->challenge[i]) add(o, in->challenge[i]);
         o->liveness_failed = 1;
         if (in->fail_before + 1 >= c.max_liveness_fail) { add(o, "liveness.repeated_fail"); set(o, VF_DECISION_REJECT, VF_HINT_NONE); }
         else retry_or(o, allow_retry, VF_HINT_LIVENESS, VF_DECISION_REJECT);
@@ -103,7 +104,10 @@ void vf_policy_decide(const vf_policy_config *cfg, const vf_policy_input *in, vf
         else retry_or(o, allow_retry, VF_HINT_LIVENESS, VF_DECISION_REJECT);
         return;
     }
-    if (outcome == 2) {
+    if (outcome == 2 && o->challenge_met) {
+        /* the challenge is the evidence: 3-D motion, in the nonce's order, lit by the nonce's colours */
+        add(o, "liveness.uncertain_challenge_met");
+    } else if (outcome == 2) {
         add(o, "liveness.uncertain");
         o->liveness_uncertain = 1;
         if (in->uncertain_before + 1 >= c.max_uncertain) { add(o, "liveness.repeated_uncertain"); set(o, VF_DECISION_REVIEW, VF_HINT_NONE); }
@@ -112,8 +116,8 @@ void vf_policy_decide(const vf_policy_config *cfg, const vf_policy_input *in, vf
         else set(o, VF_DECISION_RETRY, VF_HINT_LIVENESS);
         return;
     }
-    /* active mode: a passive pass is not enough until one head-turn challenge has been met */
-    if (c.mode == VF_MODE_ACTIVE && !in->challenge_passed && !o->challenge_met) {
+    /* active mode: every attempt answers a challenge; a package without one is not enough */
+    if (c.mode == VF_MODE_ACTIVE && !o->challenge_met) {
         add(o, "challenge.required");
         if (allow_retry) set(o, VF_DECISION_CHALLENGE, VF_HINT_LIVENESS);
         else { add(o, "retry.exhausted"); set(o, VF_DECISION_REVIEW, VF_HINT_NONE); }
@@ -136,6 +140,12 @@ void vf_policy_decide(const vf_policy_config *cfg, const vf_policy_input *in, vf
     /* 5. risk: injection and automation signals send a passing attempt to a person */
     if (in->n_signals > 0) { set(o, VF_DECISION_REVIEW, VF_HINT_NONE); return; }
     set(o, VF_DECISION_APPROVE, VF_HINT_NONE);
+}
+
+int vf_policy_next_challenge(const vf_policy_config *cfg, int first_attempt, vf_decision last) {
+    vf_liveness_mode m = cfg ? cfg->mode : VF_MODE_PASSIVE;
+    if (m == VF_MODE_ACTIVE) return 1;
+    return m == VF_MODE_ADAPTIVE && !first_attempt && last == VF_DECISION_CHALLENGE;
 }
 
 const char *vf_decision_name(vf_decision d) {

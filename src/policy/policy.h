@@ -49,9 +49,11 @@ typedef struct vf_policy_input {
     int attempt;               /* this attempt, from 1 */
     int uncertain_before;      /* earlier attempts whose liveness was uncertain */
     int fail_before;           /* earlier attempts whose liveness failed (challenge failures included) */
-    int challenge_pending;     /* a head-turn challenge was issued for this attempt */
-    int challenge_met;         /* ... and the frames show it */
-    int challenge_passed;      /* active mode: a challenge was already met on an earlier attempt */
+    int challenge_pending;     /* this attempt had to answer a challenge (vf_policy_next_challenge) */
+    int challenge_met;         /* ... and the frames show it (vf_challenge_evaluate) */
+    int n_challenge;           /* why it was not met: "challenge.*" reasons of vf_challenge_result */
+    const char *challenge[8];
+    int challenge_passed;      /* unused (a challenge met on an earlier attempt no longer carries over) */
     /* facts of this attempt, all from the server's own numbers */
     int n_tamper;              /* tamper reasons ("tamper.liveness", ...) found by the comparison */
     const char *tamper[8];
@@ -79,8 +81,14 @@ typedef struct vf_policy_result {
     const char *message;       /* generic user text */
 } vf_policy_result;
 
-/* Decide. Never fails: out is always filled. */
+/* Decide. Never fails: out is always filled. The liveness stage with a challenge: not met -> a
+ * liveness failure (retry, then reject); met -> the passive score may be uncertain (the challenge
+ * is the evidence then) but never a fail: a strong passive "spoof" is not overruled by motion. */
 void vf_policy_decide(const vf_policy_config *cfg, const vf_policy_input *in, vf_policy_result *out);
+
+/* Whether the next attempt must answer a challenge: always in active mode (from the first
+ * attempt), after a CHALLENGE decision in adaptive mode, never in passive mode. */
+int vf_policy_next_challenge(const vf_policy_config *cfg, int first_attempt, vf_decision last);
 
 const char *vf_decision_name(vf_decision d);   /* "approve", "retry", ... */
 const char *vf_retry_hint_name(vf_retry_hint h); /* "none", "quality", "liveness" */

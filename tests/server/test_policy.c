@@ -32,13 +32,16 @@ static const row ROWS[] = {
     {"bad quality without retries left rejects", VF_MODE_PASSIVE, 1, {OK_IN, .attempt = 2, .quality_ok = 0}, VF_DECISION_REJECT, VF_HINT_NONE, {"quality.insufficient", "retry.exhausted"}, {0}},
     {"max_retries 0: first bad quality is final", VF_MODE_PASSIVE, 0, {OK_IN, .quality_ok = 0}, VF_DECISION_REJECT, VF_HINT_NONE, {"retry.exhausted"}, {0}},
     {"no PAD model never approves", VF_MODE_PASSIVE, 3, {OK_IN, .liveness_available = 0}, VF_DECISION_REVIEW, VF_HINT_NONE, {"liveness.unavailable"}, {0}},
-    {"liveness fail retries (generic hint)", VF_MODE_PASSIVE, 3, {OK_IN, .live_score = 0.10f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.fail"}, {0}},
-    {"second liveness fail rejects", VF_MODE_PASSIVE, 3, {OK_IN, .attempt = 2, .fail_before = 1, .live_score = 0.10f}, VF_DECISION_REJECT, VF_HINT_NONE, {"liveness.fail", "liveness.repeated_fail"}, {0}},
-    {"liveness fail without retries rejects", VF_MODE_PASSIVE, 0, {OK_IN, .live_score = 0.10f}, VF_DECISION_REJECT, VF_HINT_NONE, {"liveness.fail", "retry.exhausted"}, {0}},
-    {"strong match never lifts a failed liveness", VF_MODE_PASSIVE, 3, {OK_IN, .live_score = 0.10f, .similarity = 0.99f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.fail"}, {0}},
+    {"liveness fail retries (generic hint)", VF_MODE_PASSIVE, 3, {OK_IN, .live_score = 0.05f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.fail"}, {0}},
+    {"second liveness fail rejects", VF_MODE_PASSIVE, 3, {OK_IN, .attempt = 2, .fail_before = 1, .live_score = 0.05f}, VF_DECISION_REJECT, VF_HINT_NONE, {"liveness.fail", "liveness.repeated_fail"}, {0}},
+    {"liveness fail without retries rejects", VF_MODE_PASSIVE, 0, {OK_IN, .live_score = 0.05f}, VF_DECISION_REJECT, VF_HINT_NONE, {"liveness.fail", "retry.exhausted"}, {0}},
+    {"strong match never lifts a failed liveness", VF_MODE_PASSIVE, 3, {OK_IN, .live_score = 0.05f, .similarity = 0.99f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.fail"}, {0}},
     {"strong match never lifts an uncertain liveness", VF_MODE_PASSIVE, 3, {OK_IN, .live_score = 0.50f, .similarity = 0.99f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.uncertain"}, {0}},
     {"uncertain in adaptive mode: challenge", VF_MODE_ADAPTIVE, 3, {OK_IN, .live_score = 0.50f}, VF_DECISION_CHALLENGE, VF_HINT_LIVENESS, {"liveness.uncertain"}, {0}},
-    {"uncertain twice: review (scrutiny)", VF_MODE_ADAPTIVE, 3, {OK_IN, .attempt = 2, .uncertain_before = 1, .challenge_pending = 1, .challenge_met = 1, .live_score = 0.50f}, VF_DECISION_REVIEW, VF_HINT_NONE, {"liveness.repeated_uncertain"}, {0}},
+    {"uncertain twice: review (scrutiny)", VF_MODE_PASSIVE, 3, {OK_IN, .attempt = 2, .uncertain_before = 1, .live_score = 0.50f}, VF_DECISION_REVIEW, VF_HINT_NONE, {"liveness.repeated_uncertain"}, {0}},
+    {"uncertain, challenge met: the challenge is the evidence", VF_MODE_ADAPTIVE, 3, {OK_IN, .attempt = 2, .uncertain_before = 1, .challenge_pending = 1, .challenge_met = 1, .live_score = 0.50f}, VF_DECISION_APPROVE, VF_HINT_NONE, {"liveness.uncertain_challenge_met"}, {"liveness.uncertain"}},
+    {"fail, challenge met: a strong spoof score is not overruled", VF_MODE_ADAPTIVE, 3, {OK_IN, .attempt = 2, .uncertain_before = 1, .challenge_pending = 1, .challenge_met = 1, .live_score = 0.02f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.fail"}, {0}},
+    {"challenge not met: its exact reasons", VF_MODE_ADAPTIVE, 3, {OK_IN, .attempt = 2, .uncertain_before = 1, .challenge_pending = 1, .challenge_met = 0, .n_challenge = 2, .challenge = {"challenge.flat", "challenge.light"}}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"challenge.failed", "challenge.flat", "challenge.light"}, {0}},
     {"uncertain, no retries left: review", VF_MODE_PASSIVE, 0, {OK_IN, .live_score = 0.50f}, VF_DECISION_REVIEW, VF_HINT_NONE, {"liveness.uncertain", "retry.exhausted"}, {0}},
     {"scrutiny: a score that passed on attempt 1 is uncertain after an earlier failure", VF_MODE_PASSIVE, 3,
      {OK_IN, .attempt = 2, .fail_before = 1, .live_score = 0.63f}, VF_DECISION_RETRY, VF_HINT_LIVENESS, {"liveness.uncertain", "liveness.scrutiny_raised"}, {0}},
@@ -92,6 +95,13 @@ int main(void) {
     vf_policy_decide(&c, &a, &ra);
     vf_policy_decide(&c, &b, &rb);
     if (ra.message == rb.message) g_pass++; else { g_fail++; printf("FAIL: tamper and match rejections show different messages\n"); }
+    /* when the next attempt answers a challenge */
+    vf_policy_config pa = vf_policy_default_config(), pd = pa, pp = pa;
+    pa.mode = VF_MODE_ACTIVE; pd.mode = VF_MODE_ADAPTIVE; pp.mode = VF_MODE_PASSIVE;
+    int nc_ok = vf_policy_next_challenge(&pa, 1, VF_DECISION_RETRY) && vf_policy_next_challenge(&pa, 0, VF_DECISION_RETRY) &&
+                !vf_policy_next_challenge(&pd, 1, VF_DECISION_RETRY) && vf_policy_next_challenge(&pd, 0, VF_DECISION_CHALLENGE) &&
+                !vf_policy_next_challenge(&pd, 0, VF_DECISION_RETRY) && !vf_policy_next_challenge(&pp, 0, VF_DECISION_CHALLENGE);
+    if (nc_ok) g_pass++; else { g_fail++; printf("FAIL: vf_policy_next_challenge\n"); }
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }
