@@ -382,6 +382,36 @@ vf_status vf_frame_status_json(const vf_frame_status *st, char *buf, size_t size
 vf_status vf_session_result_json(const vf_session *s, const vf_session_result *r, char *buf, size_t size,
                                  size_t *len_out);
 
+/* ---- active challenge: the frames of a head movement ------------------------------------------ */
+
+/* What one challenge frame shows (vf_motion_push). */
+typedef struct vf_motion_frame {
+    int face;                  /* a face was found */
+    float yaw, pitch, roll;    /* degrees (as vf_quality) */
+    float rgb[3];              /* mean colour of the central face region (nose and cheeks), 0..255: the
+                                * face's response to the screen colours of the challenge */
+    float face_box[4];         /* x0, y0, x1, y1, image pixels; zeros without a face */
+} vf_motion_frame;
+
+/* Did the face move as a 3-D head or as one plane (a photo, a screen)? docs/PLANARITY.md */
+typedef struct vf_motion_depth {
+    int outcome;               /* 0 unknown (too little motion), 1 3-D, 2 flat */
+    float score;               /* > 0: a head explains the motion better than a plane */
+    float pose_range;          /* degrees of head movement the frames covered */
+    int pairs;                 /* frame pairs compared */
+} vf_motion_depth;
+
+/* The frames of one challenge: each is detected and meshed as it arrives (the page learns the
+ * head pose for its prompts); the depth check runs over all of them at the end. Memory for
+ * max_frames meshes is planned at creation; pushes allocate nothing. */
+typedef struct vf_motion vf_motion;
+vf_status vf_motion_create(vf_engine *e, int max_frames, vf_motion **motion_out);   /* max_frames 2..96 */
+vf_status vf_motion_push(vf_motion *m, const vf_frame *frame, vf_motion_frame *out);
+vf_status vf_motion_depth_of(vf_motion *m, vf_motion_depth *out);
+int vf_motion_count(const vf_motion *m);
+void vf_motion_reset(vf_motion *m);
+void vf_motion_free(vf_motion *m);
+
 /* Match two embeddings: cosine similarity and its band (thresholds calibrated on our data for the
  * default embedder, see README). */
 float vf_match_similarity(const float *a, const float *b, int dim);
