@@ -5,8 +5,13 @@
  *   veriface analyze IMG... [--models DIR] [--pad-models DIR]   frame status + result JSON per image
  *   veriface compare A B [--models DIR]        similarity and band of the two faces
  *   veriface detect IMG... [--models DIR]     faces (boxes, keypoints, scores) as JSON lines
- *   veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4] [--threshold T]
+ *   veriface eval-pad LABELS.csv... [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4]
+ *            [--threshold T] [--thresholds A,B,...] [--det FILE.svg [--det-by-source]]
+ *       PAD metrics (ISO/IEC 30107-3) pooled over the files and per source; --thresholds: metrics at
+ *       each (default: the session's pass and fail); --det: the DET curve as SVG. Exit 1 when a labels
+ *       file or the SVG failed (the summary covers the rest)
  *   veriface eval-match PAIRS.csv [--models DIR] [--embed mobilefacenet|faceres] [--range LO..HI]
+ *       AUC and TMR at FMR 1% / 0.1%; pairs used and skipped (by reason)
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *   veriface bench-pipeline FRAME [--models DIR] [--pad-models DIR] [--backend B] [--threads N] [--runs N]
  *       benchmark of the session pipeline (tools/bench-pipeline runs every configuration)
@@ -72,6 +77,9 @@ typedef struct opts {
     double threshold;
     int runs;             /* bench-pipeline: captures */
     const char *embed;    /* eval-match: embedding model name */
+    const char *thresholds; /* eval-pad: "A,B,..." */
+    const char *det;      /* eval-pad: DET curve SVG to write */
+    bool det_by_source;   /* eval-pad: one DET curve per source */
     float range_lo, range_hi;
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
@@ -114,6 +122,12 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->crops = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
             o->threshold = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--thresholds") && i + 1 < argc) {
+            o->thresholds = argv[++i];
+        } else if (!strcmp(argv[i], "--det") && i + 1 < argc) {
+            o->det = argv[++i];
+        } else if (!strcmp(argv[i], "--det-by-source")) {
+            o->det_by_source = true;
         } else if (!strcmp(argv[i], "--models") && i + 1 < argc) {
             o->models = argv[++i];
         } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
@@ -300,6 +314,45 @@ static int cmd_detect(vf_context *ctx, const opts *o) {
     return rc;
 }
 
+/* "A,B,..." -> finite numbers; malloc'd array, or NULL with a message. */
+static float *parse_thresholds(const char *s, int *n_out) {
+    int n = 1;
+    for (const char *p = s; *p; p++) n += *p == ',';
+    float *t = malloc(sizeof *t * (size_t)n);
+    if (!t) return NULL;
+    const char *p = s;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || !isfinite(v)) {
+            fprintf(stderr, "veriface: --thresholds: '%s' is not a comma-separated list of numbers\n", s);
+            free(t);
+            return NULL;
+        }
+        t[i] = (float)v;
+        p = end + 1;
+    }
+    *n_out = n;
+    return t;
+}
+
+static int cmd_eval_pad(vf_context *ctx, const opts *o) {
+    if (o->n_pos < 1) {
+        fprintf(stderr, "usage: veriface eval-pad LABELS.csv... [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] "
+                        "[--crops 2|4] [--threshold T] [--thresholds A,B,...] [--det FILE.svg [--det-by-source]]\n");
+        return 2;
+    }
+    if (o->crops != 2 && o->crops != 4) { fprintf(stderr, "veriface: --crops must be 2 or 4\n"); return 2; }
+    if (o->det_by_source && !o->det) { fprintf(stderr, "veriface: --det-by-source needs --det FILE.svg\n"); return 2; }
+    vf_cli_pad_opts po = {o->pos, o->n_pos, o->box, o->crops / 2, (float)o->threshold, NULL, 0, o->det, o->det_by_source};
+    float *thr = NULL;
+    if (o->thresholds && !(thr = parse_thresholds(o->thresholds, &po.n_thresholds))) return 2;
+    po.thresholds = thr;
+    int rc = vf_cli_eval_pad(ctx, o->models, o->pad_models, &po);
+    free(thr);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: veriface <analyze|compare|detect|eval-pad|eval-match|model-info|model-check|bench-pipeline|version> ...\n");
@@ -326,11 +379,7 @@ int main(int argc, char **argv) {
         if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI]\n"); rc = 2; }
         else rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_lo, o.range_hi);
     }
-    else if (!strcmp(argv[1], "eval-pad")) {
-        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-pad LABELS.csv [--models DIR] [--pad-models DIR] [--box retina|detector|mesh] [--crops 2|4]\n"); rc = 2; }
-        else if (o.crops != 2 && o.crops != 4) { fprintf(stderr, "veriface: --crops must be 2 or 4\n"); rc = 2; }
-        else rc = vf_cli_eval_pad(ctx, o.models, o.pad_models, o.pos[0], o.box, o.crops / 2, (float)o.threshold);
-    }
+    else if (!strcmp(argv[1], "eval-pad")) rc = cmd_eval_pad(ctx, &o);
     else if (!strcmp(argv[1], "bench-pipeline")) {
         if (o.n_pos != 1 || o.runs < 1) { fprintf(stderr, "usage: veriface bench-pipeline FRAME [--backend B] [--threads N] [--runs N]\n"); rc = 2; }
         else rc = vf_cli_bench_pipeline(ctx, o.models, o.pad_models, o.pos[0], o.backend, o.threads, o.runs);
