@@ -261,7 +261,9 @@ int vf_cli_bench_pipeline(vf_context *ctx, const char *models_dir, const char *p
     int np = 0, nf = 0;
     vf_status r = vf_engine_create(ctx, &mm, &mo, &e);
     if (!r) r = vf_session_create(e, &cfg, &s);
-    if (r || !b[2].p || !b[3].p || !b[4].p || !tp || !tf || !tl || !te) {
+    int all = 1;
+    for (int i = 0; i < VF_ROLE_COUNT; i++) all &= mm.bytes[i] != NULL;
+    if (r || !all || !tp || !tf || !tl || !te) {
         fprintf(stderr, "veriface: bench-pipeline needs every model (PAD in %s): %s\n", pad_dir, vf_context_last_error(ctx));
         goto out;
     }

@@ -10,12 +10,14 @@
 typedef struct vf_cli_models {
     vf_model *detector, *mesh;
     vf_liveness_models live;   /* NULL members when MiniFASNet is absent */
+    vf_pad_scratch *scratch;   /* the PAD cues' working memory */
 } vf_cli_models;
 
-/* models_dir: blazeface-front.vfm, facemesh.vfm; pad_dir: minifasnet-v2.vfm, minifasnet-v1se.vfm
- * (optional). Returns 0 or prints the error and returns -1. */
+/* The detector, mesh and PAD roles of vf_model_roles(): committed models from models_dir, fetched
+ * ones (MiniFASNet, optional) from pad_dir. Returns 0 or prints the error and returns -1. */
 int vf_cli_models_load(vf_context *ctx, const char *models_dir, const char *pad_dir, vf_cli_models *m);
 void vf_cli_models_free(vf_cli_models *m);
+int vf_cli_has_pad(const vf_cli_models *m);   /* 1 when every PAD model is loaded */
 vf_model *vf_cli_load_model(vf_context *ctx, const char *path, int quiet);
 
 typedef struct vf_cli_face {
@@ -25,9 +27,10 @@ typedef struct vf_cli_face {
     vf_liveness_score live;
 } vf_cli_face;
 
-/* Decode `path`, detect, take the highest-scoring face, landmarks, liveness on the box chosen by
- * box_mode ("retina" = vf_liveness_box, the pipeline's; "detector"; "mesh" = tight mesh box) at
- * n_scales crop scales per model (1 or 2). 0 on success, 1 when no face, 2 on error. */
+/* Decode `path`, detect, take the highest-scoring face, landmarks, liveness. box_mode "retina" with
+ * 2 scales = the pipeline's fused score (vf_liveness_score_face); any other box ("detector", "mesh"
+ * = tight mesh box) or 1 scale = MiniFASNet alone on that box (a measured variant). 0 on success,
+ * 1 when no face, 2 on error. */
 int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, int n_scales,
                         vf_cli_face *out);
 

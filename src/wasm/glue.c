@@ -29,18 +29,37 @@ typedef struct vf_wasm_session {
     size_t json_cap;
 } vf_wasm_session;
 
-/* Create the context (threads: 1 = inline) and the engine from model bytes; size 0 = absent.
- * Always returns a handle unless out of memory: check vf_wasm_engine_status, read the message
- * with vf_wasm_engine_error, then vf_wasm_engine_free. */
-vf_wasm_engine *vf_wasm_engine_create(int threads, const void *det, size_t det_n, const void *mesh, size_t mesh_n,
-                                      const void *v2, size_t v2_n, const void *v1se, size_t v1se_n, const void *emb,
-                                      size_t emb_n) {
+/* The model roles (include/veriface.h, src/session/roles.c) for JS: field 0 name, 1 file, 2 stage,
+ * 3 input convention; flags bit 0 required, bit 1 fetched (not committed). */
+int vf_wasm_model_role_count(void) { return VF_ROLE_COUNT; }
+
+const char *vf_wasm_model_role(int i, int field) {
+    if (i < 0 || i >= VF_ROLE_COUNT) return "";
+    const vf_model_role *r = &vf_model_roles(NULL)[i];
+    return field == 0 ? r->name : field == 1 ? r->file : field == 2 ? r->stage : field == 3 ? r->input : "";
+}
+
+int vf_wasm_model_role_flags(int i) {
+    if (i < 0 || i >= VF_ROLE_COUNT) return 0;
+    const vf_model_role *r = &vf_model_roles(NULL)[i];
+    return (r->required ? 1 : 0) | (r->fetched ? 2 : 0);
+}
+
+/* Create the context (threads: 1 = inline) and the engine from model bytes by role: bytes[i] and
+ * sizes[i] for role i (VF_ROLE_COUNT entries each; size 0 = absent). Always returns a handle unless
+ * out of memory: check vf_wasm_engine_status, read the message with vf_wasm_engine_error, then
+ * vf_wasm_engine_free. */
+vf_wasm_engine *vf_wasm_engine_create(int threads, const void *const *bytes, const size_t *sizes) {
     vf_wasm_engine *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     vf_context_options co = vf_context_default_options();
     co.threads = threads;
     if ((w->status = vf_context_create(&co, &w->ctx)) != VF_OK) return w;
-    vf_engine_models m = {det, det_n, mesh, mesh_n, v2, v2_n, v1se, v1se_n, emb, emb_n};
+    vf_engine_models m;
+    for (int i = 0; i < VF_ROLE_COUNT; i++) {
+        m.bytes[i] = bytes ? bytes[i] : NULL;
+        m.size[i] = sizes ? sizes[i] : 0;
+    }
     vf_model_options mo = vf_model_default_options();
     w->status = vf_engine_create(w->ctx, &m, &mo, &w->engine);
     return w;

@@ -23,17 +23,21 @@ window.pipelineRun = async (cfg) => {
   const g = cv.getContext('2d');
   g.drawImage(bmp, 0, 0);
   const rgba = g.getImageData(0, 0, bmp.width, bmp.height).data;
-  const names = ['models/blazeface-front.vfm', 'models/facemesh.vfm', 'build/models/minifasnet-v2.vfm', 'build/models/minifasnet-v1se.vfm', 'models/faceres.vfm'];
-  const ptrs = [];
-  for (const n of names) {
-    const b = await bytes(n);
+  // every role of the C table (vf_model_roles): committed models in models/, fetched ones in build/models/
+  const nr = M._vf_wasm_model_role_count(), table = M._malloc(8 * nr), ptrs = [];
+  for (let i = 0; i < nr; i++) {
+    const file = M.UTF8ToString(M._vf_wasm_model_role(i, 1)), fetched = M._vf_wasm_model_role_flags(i) & 2;
+    const b = await bytes(`${fetched ? 'build/models' : 'models'}/${file}`);
     const p = M._malloc(b.length);
     M.HEAPU8.set(b, p);
-    ptrs.push([p, b.length]);
+    ptrs.push(p);
+    M.HEAPU32[(table >> 2) + i] = p;
+    M.HEAPU32[(table >> 2) + nr + i] = b.length;
   }
-  const e = M._vf_wasm_engine_create(cfg.threads, ...ptrs.flat());
+  const e = M._vf_wasm_engine_create(cfg.threads, table, table + 4 * nr);
   if (M._vf_wasm_engine_status(e)) throw new Error(`engine: ${M.UTF8ToString(M._vf_wasm_engine_error(e))}`);
-  for (const [p] of ptrs) M._free(p);
+  for (const p of ptrs) M._free(p);
+  M._free(table);
   const c = M._vf_wasm_config_new();
   const s = M._vf_wasm_session_create(e, c);
   if (!s) throw new Error('session_create failed');

@@ -2,34 +2,55 @@
 // emscripten module runs: the package's worker, and node for tests. Not used on the page itself.
 import { cError, VerifaceError } from './errors.js';
 
-/** Model roles in vf_engine order, and their file names under `${baseUrl}models/`. */
-export const MODEL_ROLES = Object.freeze(['detector', 'mesh', 'pad_v2', 'pad_v1se', 'embedder']);
-export const MODEL_FILES = Object.freeze({
-  detector: 'blazeface-front.vfm', mesh: 'facemesh.vfm', pad_v2: 'minifasnet-v2.vfm',
-  pad_v1se: 'minifasnet-v1se.vfm', embedder: 'faceres.vfm',
-});
-export const REQUIRED_MODELS = Object.freeze(['detector', 'mesh']);
+/**
+ * The model roles of the C engine (vf_model_roles, src/session/roles.c: the only list), read from
+ * the module: [{ name, file, stage, input, required, fetched }] in engine order.
+ */
+export function modelRoles(M) {
+  const out = [];
+  for (let i = 0, n = M._vf_wasm_model_role_count(); i < n; i++) {
+    const f = M._vf_wasm_model_role_flags(i);
+    out.push({ name: M.UTF8ToString(M._vf_wasm_model_role(i, 0)), file: M.UTF8ToString(M._vf_wasm_model_role(i, 1)),
+      stage: M.UTF8ToString(M._vf_wasm_model_role(i, 2)), input: M.UTF8ToString(M._vf_wasm_model_role(i, 3)),
+      required: Boolean(f & 1), fetched: Boolean(f & 2) });
+  }
+  return out;
+}
+
+/** The roles a page fetched by (models/roles.json, written from the same table at build time)
+ *  must be the module's: a stale roles.json would load files into the wrong roles. */
+export function checkRoles(M, roles) {
+  const want = modelRoles(M).map((r) => `${r.name}:${r.file}`).join(',');
+  const got = roles.map((r) => `${r.name}:${r.file}`).join(',');
+  if (want !== got) throw new VerifaceError('model', `models/roles.json (${got}) does not match the wasm build (${want})`);
+}
 
 export class Engine {
   /**
    * @param {object} M an instantiated emscripten module (veriface-simd or veriface-simd-mt)
-   * @param {Record<string, Uint8Array|null>} models bytes per role; absent roles run as "no model"
+   * @param {Record<string, Uint8Array|null>} models bytes per role name; absent roles run as "no model"
    * @param {number} threads 1 = inline; more only with the threaded build
    */
   static create(M, models, threads = 1) {
+    const roles = modelRoles(M);
     const ptrs = [];
     try {
-      const args = [];
-      for (const role of MODEL_ROLES) {
-        const b = models[role];
-        if (!b || !b.length) { args.push(0, 0); continue; }
-        const p = M._malloc(b.length);
-        if (!p) throw new VerifaceError('no_memory', `cannot allocate ${b.length} bytes for ${role}`);
-        ptrs.push(p);
-        M.HEAPU8.set(b, p);
-        args.push(p, b.length);
-      }
-      const h = M._vf_wasm_engine_create(threads, ...args);
+      const table = M._malloc(8 * roles.length);   // bytes[] then sizes[] (wasm32: 4-byte pointers and size_t)
+      if (!table) throw new VerifaceError('no_memory', 'engine: model table');
+      ptrs.push(table);
+      roles.forEach((role, i) => {
+        const b = models[role.name];
+        let p = 0;
+        if (b && b.length) {
+          p = M._malloc(b.length);
+          if (!p) throw new VerifaceError('no_memory', `cannot allocate ${b.length} bytes for ${role.name}`);
+          ptrs.push(p);
+          M.HEAPU8.set(b, p);
+        }
+        M.HEAPU32[(table >> 2) + i] = p;
+        M.HEAPU32[(table >> 2) + roles.length + i] = p ? b.length : 0;
+      });
+      const h = M._vf_wasm_engine_create(threads, table, table + 4 * roles.length);
       if (!h) throw new VerifaceError('no_memory', 'engine: out of memory');
       const st = M._vf_wasm_engine_status(h);
       if (st !== 0) {
@@ -37,19 +58,20 @@ export class Engine {
         M._vf_wasm_engine_free(h);
         throw cError(st, `engine: ${msg}`);
       }
-      return new Engine(M, h, threads);
+      return new Engine(M, h, threads, roles);
     } finally {
       for (const p of ptrs) M._free(p);   // the engine keeps its own copies
     }
   }
 
-  constructor(M, handle, threads) {
+  constructor(M, handle, threads, roles) {
     this.M = M;
     this.handle = handle;
     this.threads = threads;
+    this.roles = roles;
     this.version = M.UTF8ToString(M._vf_version());
-    /** hex SHA-256 per role, '' when the model is absent */
-    this.models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, M.UTF8ToString(M._vf_wasm_engine_model_hash(handle, i))]));
+    /** hex SHA-256 per role name, '' when the model is absent */
+    this.models = Object.fromEntries(roles.map((r, i) => [r.name, M.UTF8ToString(M._vf_wasm_engine_model_hash(handle, i))]));
   }
 
   /**

@@ -2,7 +2,7 @@
 // session on the frames the page transfers (ImageBitmap or VideoFrame), and encodes the kept
 // frames as JPEG with their SHA-256. Protocol: requests { id, type, ... } -> { id, ok, value } or
 // { id, ok: false, error: { code, message } }; events { event: 'progress', ... } without an id.
-import { Engine, MODEL_ROLES, MODEL_FILES, REQUIRED_MODELS } from './engine.js';
+import { Engine, checkRoles } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 
@@ -14,6 +14,21 @@ let canvas = null, ctx2d = null;
 const post = (msg, transfer) => self.postMessage(msg, transfer || []);
 
 /** fetch with byte progress; a 404 of an optional asset gives null. */
+async function fetchJson(url) {
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
+  }
+  if (!res.ok) throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
+  try {
+    return await res.json();
+  } catch (e) {
+    throw new VerifaceError('model', `${url}: not JSON: ${e.message}`);
+  }
+}
+
 async function fetchBytes(url, { optional = false, onBytes }) {
   let res;
   try {
@@ -66,8 +81,11 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
   const wasmBase = new URL('wasm/', baseUrl);
   let loaded = 0, total = 0;
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
-  const modelUrl = (role) => modelUrls[role] || new URL(`models/${MODEL_FILES[role]}`, baseUrl).href;
-  const fetches = MODEL_ROLES.map((r) => fetchBytes(modelUrl(r), { optional: !REQUIRED_MODELS.includes(r), onBytes }));
+  // the model roles: written from the C table (vf_model_roles) at build time, checked against the
+  // module below; fetched first (a few hundred bytes) so the models download while the wasm compiles
+  const roles = await fetchJson(new URL('models/roles.json', baseUrl).href);
+  const modelUrl = (role) => modelUrls[role.name] || new URL(`models/${role.file}`, baseUrl).href;
+  const fetches = roles.map((r) => fetchBytes(modelUrl(r), { optional: !r.required, onBytes }));
   let allIn = false;
   const all = Promise.all(fetches).then((b) => { allIn = true; return b; });
   all.catch(() => {});
@@ -80,21 +98,24 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
   ]);
   post({ event: 'progress', stage: 'compile', loaded, total });
   M = await factory({ wasmBinary, locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href });
+  checkRoles(M, roles);
   const build_full = async () => {
     const bytes = await all;
-    const models = Object.fromEntries(MODEL_ROLES.map((r, i) => [r, bytes[i]]));
+    const models = Object.fromEntries(roles.map((r, i) => [r.name, bytes[i]]));
     post({ event: 'progress', stage: 'models', loaded, total });
     // free the guidance engine first: its thread pool would otherwise hold pthreads the full
     // engine's pool needs (the module pre-spawns 4); its sessions move over at their next frame
     if (guide) { guide.close(); guide = null; }
     engine = Engine.create(M, models, n);
     post({ event: 'progress', stage: 'ready', loaded, total });
-    return engineInfo(engine, t0, loaded, Boolean(models.pad_v2 && models.pad_v1se));
+    return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]));
   };
   if (lazy) {
-    const [det, mesh] = await Promise.all([fetches[0], fetches[1]]);
+    // the guidance engine: the required roles (detector, mesh) only
+    const req = roles.map((r, i) => [r, i]).filter(([r]) => r.required);
+    const got = await Promise.all(req.map(([, i]) => fetches[i]));
     if (!allIn) {
-      guide = Engine.create(M, { detector: det, mesh }, n);
+      guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
       post({ event: 'progress', stage: 'guidance', loaded, total });
       fullReady = build_full();
       fullReady.catch(() => {});
