@@ -1,6 +1,8 @@
 /* main.c - the veriface command line (native and WASI; also built by Emscripten for node).
  *
  *   veriface version
+ *   veriface model-roles                      the model roles (vf_model_roles) as JSON: the pipeline's
+ *       models, their files and input conventions (tools/build-web writes it as models/roles.json)
  *   veriface model-info  MODEL.vfm [--backend B]
  *   veriface analyze IMG... [--models DIR] [--pad-models DIR]   frame status + result JSON per image
  *   veriface compare A B [--models DIR]        similarity and band of the two faces
@@ -355,8 +357,18 @@ static int cmd_eval_pad(vf_context *ctx, const opts *o) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: veriface <analyze|compare|detect|eval-pad|eval-match|model-info|model-check|bench-pipeline|version> ...\n");
+        fprintf(stderr, "usage: veriface <analyze|compare|detect|eval-pad|eval-match|model-info|model-roles|model-check|bench-pipeline|version> ...\n");
         return 2;
+    }
+    if (!strcmp(argv[1], "model-roles")) {
+        int n;
+        const vf_model_role *r = vf_model_roles(&n);
+        printf("[");
+        for (int i = 0; i < n; i++)
+            printf("%s\n {\"name\":\"%s\",\"file\":\"%s\",\"stage\":\"%s\",\"input\":\"%s\",\"required\":%s,\"fetched\":%s}", i ? "," : "",
+                   r[i].name, r[i].file, r[i].stage, r[i].input, r[i].required ? "true" : "false", r[i].fetched ? "true" : "false");
+        printf("\n]\n");
+        return 0;
     }
     if (!strcmp(argv[1], "version")) {
         printf("veriface %s (ref%s%s)\n", vf_version(), vf_backend_available(VF_BACKEND_XNNPACK) ? ", xnnpack" : "",
