@@ -173,7 +173,10 @@ static int pad_row_add(vf_context *ctx, const vf_cli_models *M, const vf_cli_pad
     printf(",\"label\":\"%s\",\"attack\":", live ? "live" : "spoof");
     vf_eval_json_str(stdout, attack);
     if (r->status == ROW_OK) {
-        printf(",\"live\":%.4f,\"v2\":%.4f,\"v1se\":%.4f}\n", face.live.live, face.live.v2, face.live.v1se);
+        /* the parts of the score too: tools/pad-fit.mjs fits the fusion from them */
+        printf(",\"live\":%.4f,\"v2\":%.4f,\"v1se\":%.4f,\"minifasnet\":%.4f,\"log_odds\":%.4f,\"screen_edge\":%.4f,\"moire\":",
+               face.live.live, face.live.model[0], face.live.model[1], face.live.minifasnet, face.live.log_odds, face.live.cues.screen_edge);
+        if (isfinite(face.live.cues.moire)) printf("%.4f}\n", face.live.cues.moire); else printf("null}\n");
     } else if (r->status == ROW_NO_FACE) {
         printf(",\"face\":false}\n");
     } else {
@@ -286,19 +289,14 @@ done:
 }
 
 int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_models_dir, const vf_cli_pad_opts *o) {
-    /* without MiniFASNet every row would fail: say so once */
-    for (int k = 0; k < 2; k++) {
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", pad_models_dir, k ? "minifasnet-v1se.vfm" : "minifasnet-v2.vfm");
-        FILE *f = fopen(p, "rb");
-        if (!f) {
-            fprintf(stderr, "veriface: MiniFASNet not found in %s: %s\n", pad_models_dir, vf_status_string(VF_E_NO_MODEL));
-            return 2;
-        }
-        fclose(f);
-    }
     vf_cli_models M;
     if (vf_cli_models_load(ctx, models_dir, pad_models_dir, &M)) return 2;
+    /* without MiniFASNet every row would fail: say so once */
+    if (!vf_cli_has_pad(&M)) {
+        fprintf(stderr, "veriface: MiniFASNet not found in %s: %s\n", pad_models_dir, vf_status_string(VF_E_NO_MODEL));
+        vf_cli_models_free(&M);
+        return 2;
+    }
     pad_eval E;
     memset(&E, 0, sizeof E);
     pad_file *files = calloc((size_t)o->n_labels + 1, sizeof *files);
