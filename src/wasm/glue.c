@@ -224,3 +224,60 @@ int vf_wasm_session_kept_info(const vf_wasm_session *s, int word) {
 double vf_wasm_session_kept_timestamp(const vf_wasm_session *s) { return s ? s->kept_timestamp : 0; }
 
 const char *vf_wasm_session_error(const vf_wasm_session *s) { return s ? vf_context_last_error(s->w->ctx) : ""; }
+
+/* ---- active challenge: vf_motion (include/veriface.h) -------------------------------------------
+ * The page pushes each challenge frame (scaled like the frames it sends) and reads the pose it
+ * prompts by; the words of the last push are read with vf_wasm_motion_frame. */
+typedef struct vf_wasm_motion {
+    vf_wasm_engine *w;
+    vf_motion *motion;
+    float frame[11];          /* of the last push: 0 face, 1 yaw, 2 pitch, 3 roll, 4..6 rgb, 7..10 face box */
+} vf_wasm_motion;
+
+/* A motion for max_frames frames (2..96) on the engine's detector and mesh. NULL on failure
+ * (message: vf_wasm_engine_error). */
+vf_wasm_motion *vf_wasm_motion_create(vf_wasm_engine *w, int max_frames) {
+    if (!w || !w->engine) return NULL;
+    vf_wasm_motion *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->w = w;
+    if (vf_motion_create(w->engine, max_frames, &m->motion) != VF_OK) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void vf_wasm_motion_free(vf_wasm_motion *m) {
+    if (!m) return;
+    vf_motion_free(m->motion);
+    free(m);
+}
+
+void vf_wasm_motion_reset(vf_wasm_motion *m) {
+    if (m) vf_motion_reset(m->motion);
+}
+
+int vf_wasm_motion_count(const vf_wasm_motion *m) { return m ? vf_motion_count(m->motion) : 0; }
+
+/* Push one RGBA frame (rows packed); the result is read with vf_wasm_motion_frame. */
+int vf_wasm_motion_push_rgba(vf_wasm_motion *m, const uint8_t *rgba, int width, int height, double timestamp_ms) {
+    if (!m || !rgba) return VF_E_INVALID_ARG;
+    vf_frame f = {width, height, (size_t)width * 4, 4, rgba, timestamp_ms};
+    vf_motion_frame out;
+    memset(m->frame, 0, sizeof m->frame);
+    vf_status r = vf_motion_push(m->motion, &f, &out);
+    if (r != VF_OK) return r;
+    m->frame[0] = (float)out.face;
+    m->frame[1] = out.yaw;
+    m->frame[2] = out.pitch;
+    m->frame[3] = out.roll;
+    memcpy(&m->frame[4], out.rgb, sizeof out.rgb);
+    memcpy(&m->frame[7], out.face_box, sizeof out.face_box);
+    return VF_OK;
+}
+
+/* The 11 words of the last push (see vf_wasm_motion), as a pointer JS reads through HEAPF32. */
+const float *vf_wasm_motion_frame(const vf_wasm_motion *m) { return m ? m->frame : NULL; }
+
+const char *vf_wasm_motion_error(const vf_wasm_motion *m) { return m ? vf_context_last_error(m->w->ctx) : ""; }

@@ -1,5 +1,6 @@
-// engine.js - the C engine and session (src/wasm/glue.c) behind a small JS API. Runs wherever the
-// emscripten module runs: the package's worker, and node for tests. Not used on the page itself.
+// engine.js - the C engine, session and challenge motion (src/wasm/glue.c) behind a small JS API.
+// Runs wherever the emscripten module runs: the package's worker, and node for tests. Not used on
+// the page itself.
 import { cError, VerifaceError } from './errors.js';
 
 /**
@@ -183,6 +184,67 @@ export class Session {
   _str(p) {
     if (!p) throw new VerifaceError('no_memory', 'JSON buffer');
     return this.M.UTF8ToString(p);
+  }
+}
+
+/**
+ * The frames of an active challenge (vf_motion, docs/CHALLENGE.md): each push detects and meshes
+ * the face and returns its pose (what the page prompts by) and the colour of its central region.
+ * At most `maxFrames` pushes (2..96): the C side plans their memory at creation.
+ */
+export class Motion {
+  /** @param {Engine} engine  @param {number} maxFrames */
+  static create(engine, maxFrames) {
+    const M = engine.M;
+    const n = Math.trunc(maxFrames);
+    const h = M._vf_wasm_motion_create(engine.handle, n);
+    if (!h) throw new VerifaceError('invalid_arg', M.UTF8ToString(M._vf_wasm_engine_error(engine.handle)) || 'motion: cannot create');
+    return new Motion(engine, h, n);
+  }
+
+  constructor(engine, handle, maxFrames) {
+    this.engine = engine;
+    this.M = engine.M;
+    this.handle = handle;
+    this.maxFrames = maxFrames;
+    this.buf = 0;
+    this.bufSize = 0;
+  }
+
+  /** Frames pushed so far. */
+  get count() { return this.handle ? this.M._vf_wasm_motion_count(this.handle) : 0; }
+
+  /**
+   * Push one RGBA frame (rows packed). Returns the C vf_motion_frame:
+   * { face, yaw, pitch, roll, rgb: [r, g, b], face_box: [x0, y0, x1, y1] } (degrees; yaw > 0 = the
+   * subject's left, pitch > 0 = chin up; zeros without a face).
+   */
+  push(rgba, width, height, timestampMs) {
+    const M = this.M;
+    if (!this.handle) throw new VerifaceError('closed', 'motion: closed');
+    const n = width * height * 4;
+    if (rgba.length < n) throw new VerifaceError('invalid_arg', `frame: ${rgba.length} bytes for ${width}x${height} RGBA`);
+    if (n > this.bufSize) {
+      if (this.buf) M._free(this.buf);
+      this.buf = M._malloc(n);
+      if (!this.buf) { this.bufSize = 0; throw new VerifaceError('no_memory', 'frame buffer'); }
+      this.bufSize = n;
+    }
+    M.HEAPU8.set(rgba.length === n ? rgba : rgba.subarray(0, n), this.buf);
+    const st = M._vf_wasm_motion_push_rgba(this.handle, this.buf, width, height, timestampMs);
+    if (st !== 0) throw cError(st, M.UTF8ToString(M._vf_wasm_motion_error(this.handle)) || 'motion: push failed');
+    const p = M._vf_wasm_motion_frame(this.handle) >> 2;
+    const w = Array.from(M.HEAPF32.subarray(p, p + 11));   // HEAPF32 read after the call: growth replaces it
+    return { face: w[0] !== 0, yaw: w[1], pitch: w[2], roll: w[3], rgb: w.slice(4, 7), face_box: w.slice(7, 11) };
+  }
+
+  reset() { if (this.handle) this.M._vf_wasm_motion_reset(this.handle); }
+
+  close() {
+    if (this.buf) this.M._free(this.buf);
+    if (this.handle) this.M._vf_wasm_motion_free(this.handle);
+    this.buf = this.handle = 0;
+    this.bufSize = 0;
   }
 }
 
