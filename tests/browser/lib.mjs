@@ -53,6 +53,62 @@ export function makeY4m(dir, { fps = 15, name = 'camera.y4m', noise = true } = {
   return path.join(dir, name);
 }
 
+export const VIDEO = path.join(DATA, 'video/apfol_liveness/real2.webm');
+
+/**
+ * Segments of real2.webm (a live person turning left, right, up and down; variable frame rate,
+ * times in s) for a fake camera that answers an active challenge, found with `build/veriface
+ * analyze` on every frame (yaw > 0 = the subject's left, pitch > 0 = chin up; the server's pose
+ * classes: |yaw| >= 18 left/right first, then |pitch| >= 12 up/down, both < 10 centre):
+ * - frontal 10.18-11.04: yaw -8.6..+9.9, pitch -4..-7, every frame good (the passive frames)
+ * - left 8.38-9.18: yaw +23..+31 at 8.38-8.84, back to +3 (centre) at 9.11-9.18
+ * - right 1.64-2.24: centre (yaw +5..-8) at 1.64-1.70, then yaw -19..-27, pitch -3..-9
+ * - up 0.53-0.87: centre at 0.53-0.70, then pitch +13..+21 with yaw +9..+13 (past 0.90 the
+ *   yaw passes 18: the server would see "left")
+ * - down 4.37-4.64: pitch -26..-15 with yaw -8..+6 at 4.37-4.50, centre at 4.64
+ * Each step plays its segment out and back (the head turns, then comes back to the centre), up
+ * and down slowed down 2.5x (in the video they last a fifth of a second).
+ */
+const STEP_SEGMENTS = {
+  left: { start: 8.376, end: 9.18, from: 'end', slow: 1 },
+  right: { start: 1.636, end: 2.24, from: 'start', slow: 1 },
+  up: { start: 0.532, end: 0.87, from: 'start', slow: 2.5 },
+  down: { start: 4.372, end: 4.645, from: 'end', slow: 2.5 },
+};
+const FRONTAL = { start: 10.176, end: 11.05 };
+
+/**
+ * A y4m (640x480, yuv420p, 15 fps, light temporal noise) of a live person answering `steps`:
+ * ~2.6 s facing the camera (forward, back and forward over the frontal segment), then each step's turn and
+ * return in order. Chromium's fake camera plays it from the start when the page opens the camera,
+ * then loops.
+ */
+export function makeChallengeY4m(dir, steps, { fps = 15, name = `challenge-${steps.join('-')}.y4m`, frontalPasses = 3 } = {}) {
+  const parts = [];
+  for (let i = 0; i < frontalPasses; i++) parts.push({ ...FRONTAL, reverse: i % 2 === 1, slow: 1 });
+  for (const s of steps) {
+    const g = STEP_SEGMENTS[s];
+    if (!g) throw new Error(`no segment for step ${s}`);
+    parts.push({ ...g, reverse: g.from === 'end' }, { ...g, reverse: g.from !== 'end' });
+  }
+  // each part on its own (one ffmpeg graph with split + trim + concat over this variable-frame-rate
+  // file repeats frames), then the y4m streams joined: one header, every part's FRAME records
+  const chunks = [];
+  parts.forEach((p, i) => {
+    const vf = `trim=start=${p.start}:end=${p.end},setpts=(PTS-STARTPTS)*${p.slow},fps=${fps}${p.reverse ? ',reverse' : ''},` +
+      `scale=640:480,setsar=1,noise=alls=2:allf=t:all_seed=${1000 + i},format=yuv420p`;
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-i', VIDEO, '-vf', vf, '-r', String(fps), '-f', 'yuv4mpegpipe', '-'],
+      { maxBuffer: 1 << 28 });
+    if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+    const nl = r.stdout.indexOf(0x0a);
+    if (i === 0) chunks.push(r.stdout.subarray(0, nl + 1));
+    chunks.push(r.stdout.subarray(nl + 1));
+  });
+  const out = path.join(dir, name);
+  fs.writeFileSync(out, Buffer.concat(chunks));
+  return out;
+}
+
 /** A short mp4 of the same frames, for the demo's upload panel. */
 export function makeMp4(dir, y4m) {
   const out = path.join(dir, 'upload.webm');

@@ -27,17 +27,31 @@ function raw(text, what) {
   return text;
 }
 
+const frameHead = (f) => `{"index":${j(f.index)},"timestamp":${j(f.timestamp)},"width":${j(f.width)},"height":${j(f.height)},` +
+  `"mime":${j(f.mime || 'image/jpeg')},"sha256":${j(f.sha256)},"data":${j(f.data)}`;
+
+/** The `challenge` member (docs/CHALLENGE.md): the steps asked, when the first colour showed
+ *  (epoch ms, null without light) and the challenge frames in order (no C status: the server
+ *  measures them itself). */
+function challengeJson(c) {
+  if (!c || !Array.isArray(c.steps) || !Array.isArray(c.frames)) throw new VerifaceError('invalid_arg', 'challenge: steps and frames required');
+  const ls = c.light_start === undefined || c.light_start === null ? null : c.light_start;
+  if (ls !== null && !Number.isFinite(ls)) throw new VerifaceError('invalid_arg', 'challenge: light_start must be a number or null');
+  return `{"steps":${j(c.steps)},"light_start":${j(ls)},"frames":[${c.frames.map((f) => `${frameHead(f)}}`).join(',')}]}`;
+}
+
 /**
  * The request body, as a string, keys in the order of PACKAGE.md section 3. The C JSON (`resultJson`,
  * each frame's `statusJson`) goes in verbatim so the server reads the client's exact numbers.
+ * `challenge` (an active challenge's answer) goes between `frames` and `signals`; absent without one.
  */
-export function buildBody({ session, createdAt = Date.now(), capture, module, models, resultJson, frames, signals }) {
+export function buildBody({ session, createdAt = Date.now(), capture, module, models, resultJson, frames, challenge, signals }) {
   if (!session || !session.session_id || !session.nonce) throw new VerifaceError('invalid_arg', 'session: session_id and nonce required');
-  const fr = frames.map((f) => `{"index":${j(f.index)},"timestamp":${j(f.timestamp)},"width":${j(f.width)},"height":${j(f.height)},` +
-    `"mime":${j(f.mime || 'image/jpeg')},"sha256":${j(f.sha256)},"data":${j(f.data)},"status":${raw(f.statusJson, `frame ${f.index} status`)}}`);
+  const fr = frames.map((f) => `${frameHead(f)},"status":${raw(f.statusJson, `frame ${f.index} status`)}}`);
   return `{"format":${PACKAGE_FORMAT},"session_id":${j(session.session_id)},"nonce":${j(session.nonce)},` +
     `"attempt":${j(session.attempt || 1)},"created_at":${j(createdAt)},"capture":${j(capture)},"module":${j(module)},` +
-    `"models":${j(models)},"result":${raw(resultJson, 'result')},"frames":[${fr.join(',')}],"signals":${j(signals)}}`;
+    `"models":${j(models)},"result":${raw(resultJson, 'result')},"frames":[${fr.join(',')}],` +
+    `${challenge ? `"challenge":${challengeJson(challenge)},` : ''}"signals":${j(signals)}}`;
 }
 
 /** b64url of the 64-byte P1363 (r||s) ECDSA P-256 SHA-256 signature over the body's UTF-8 bytes. */

@@ -1,11 +1,13 @@
 // veriface.js - the page-side API: Veriface.create() starts the worker (wasm + models), capture()
-// runs one attempt of a server session on a camera or video and returns the signed package.
+// runs one attempt of a server session on a camera or video (the passive frames, then the active
+// challenge when the session carries one) and returns the signed package.
 import { VerifaceError } from './errors.js';
 import { guidanceKey, guidanceMessage } from './guidance.js';
 import { openCamera, listCameras, stopStream, getUserMediaCount } from './camera.js';
 import { FramePump, videoReady } from './frames.js';
 import { FrameTiming, PageWatch, collectSignals } from './signals.js';
 import { signPackage, postPackage } from './package.js';
+import { parseChallenge, StepTracker, Tint, epochMs, CHALLENGE_MAX_SIDE } from './challenge.js';
 
 export const WEB_VERSION = '0.1.0';
 
@@ -157,8 +159,16 @@ export class Veriface {
    * - messages: guidance text overrides for onGuidance's message
    * - submit: a server URL (or true = this page's origin) to POST the package to; the decision
    *   is then in the result. Without it the caller posts { body, headers } itself.
-   * - challenge: { type: 'head_turn', direction } of a `challenge` decision (nextAttempt() puts it
-   *   in the session): guidance asks for the turn (keys turn_left/turn_right) until a sent frame shows it
+   * - challenge: the active challenge to answer (docs/CHALLENGE.md, type "sequence"); default
+   *   session.challenge (the session response, or nextAttempt() after a decision). After the passive
+   *   frames: the colour sequence (when `light` is set), a prompt per step through onGuidance (keys
+   *   challenge_left/_right/_up/_down, challenge_centre, challenge_hold, no_face; code -1, status
+   *   null, `challenge` = { step, steps, direction, pose, frames }), one frame every frame_ms sent
+   *   in the package's `challenge`
+   * - tint: an element to show the colour sequence in (e.g. a full-page layer behind your camera
+   *   view); default: a layer appended to document.body (around `video` when it is visible) and
+   *   removed after
+   * - onChallenge({ key, step, steps, direction, pose, frames, max_frames }): every challenge frame
    * - signal: AbortSignal; timeoutMs (default 120000)
    * Resolves to { body, signature, headers, package, result, frames, signals, decision? }.
    */
@@ -169,6 +179,8 @@ export class Veriface {
     if (!key || !key.privateKey) throw new VerifaceError('invalid_arg', 'capture: key (createSessionKey()) required');
     this._checkModels(session.models);
     if (session.expires_at && session.expires_at < Date.now()) throw new VerifaceError('session_expired', 'the session has expired: start a new one');
+    // checked before the camera opens: a challenge this page cannot answer is an error, not a silent skip
+    const challenge = parseChallenge(options.challenge !== undefined ? options.challenge : session.challenge);
     if (this._busy) throw new VerifaceError('busy', 'a capture is already running');
     this._busy = true;
     const cfg = session.config || {};
@@ -210,11 +222,6 @@ export class Veriface {
         if (ms > 0) timer = setTimeout(() => reject(new VerifaceError('timeout', `capture did not complete in ${ms} ms`)), ms);
       });
       cancelled.catch(() => {});
-      // adaptive liveness: after a `challenge` decision one sent frame must show the head turned
-      // that way (the server checks |yaw| >= its challenge_min_yaw, 10 degrees by default)
-      const challenge = options.challenge || session.challenge || null;
-      const minYaw = options.challengeMinYaw || 12;
-      const recentYaw = [];
       let lastKey = null, pushed = 0, status;
       for (;;) {
         const next = await Promise.race([pump.next(), cancelled]);
@@ -225,18 +232,17 @@ export class Veriface {
         timing.fingerprint(r.fingerprint);
         const q = status.quality;
         if (options.onFrame) options.onFrame(status, { width: r.width, height: r.height, ms: r.total_ms, fingerprint: r.fingerprint });
-        if (status.good) { recentYaw.push(q.yaw); if (recentYaw.length > needed) recentYaw.shift(); } else recentYaw.length = 0;
-        const met = !challenge || recentYaw.some((y) => (challenge.direction === 'left' ? y >= minYaw : y <= -minYaw));
-        // good frames that do not meet the challenge yet: ask for the turn instead of "hold it"
-        const k = status.good && !met ? `turn_${challenge.direction === 'left' ? 'left' : 'right'}` : guidanceKey(q.guidance);
+        const k = guidanceKey(q.guidance);
         if (k !== lastKey && options.onGuidance) options.onGuidance({ code: q.guidance, key: k, message: guidanceMessage(k, options.messages), status });
         lastKey = k;
         // on the guidance engine of a lazy start the capture cannot complete yet
-        const cap = met && !r.partial ? needed : needed - 1;
+        const cap = !r.partial ? needed : needed - 1;
         if (options.onProgress) options.onProgress({ streak: Math.min(status.good_streak, cap), needed });
         // the kept frames are the last `needed` good ones (a ring in C): all of them must be good
-        if (status.good_streak >= needed && met && !r.partial) break;
+        if (status.good_streak >= needed && !r.partial) break;
       }
+      // the active challenge, at once while the person still faces the camera (finish after it)
+      const answered = challenge ? await this._challenge(challenge, { pump, cancelled, options, video, jpegQuality: cfg.jpeg_quality || 0.92, needed }) : null;
       pump.stop();
       this._checkModels(session.models);   // a lazy start knows every model hash only now
       const fin = await Promise.race([this._worker.call('finish', { sid, jpegQuality: cfg.jpeg_quality || 0.92 }), cancelled]);
@@ -247,9 +253,14 @@ export class Veriface {
       const capture = { started_at: startedAt, finished_at: finishedAt, frames_pushed: pushed, threaded: this.info.build === 'simd-mt' };
       const signed = await signPackage(key.privateKey, {
         session, capture, module, models: this.info.models, resultJson: fin.resultJson, frames: fin.frames, signals,
+        challenge: answered && { steps: answered.steps, light_start: answered.light_start, frames: answered.frames },
       });
       const out = { ...signed, result: fin.result, signals, frames: fin.frames.map(({ data, ...f }) => f),
         timings: { finish_ms: fin.finish_ms, encode_ms: fin.encode_ms } };
+      if (answered) {
+        out.challenge = { steps: answered.steps, light_start: answered.light_start, frames: answered.frames.map(({ data, ...f }) => f),
+          steps_done: answered.steps_done, step_at: answered.step_at, timed_out: answered.timed_out };
+      }
       Object.defineProperty(out, 'package', { get: () => JSON.parse(signed.body), enumerable: false });
       if (options.submit) {
         const server = options.submit === true ? location.origin : options.submit;
@@ -264,6 +275,59 @@ export class Veriface {
       if (owned.stream) stopStream(owned.stream);
       if (owned.video) { owned.video.srcObject = null; owned.video.remove(); }
       this._busy = false;
+    }
+  }
+
+  /**
+   * The active challenge (docs/CHALLENGE.md) on the running frame pump: the colour sequence, a
+   * prompt per step, one frame every frame_ms from the start of the sequence until the last step
+   * is done and every colour was shown (or a step times out, or max_frames: the server decides on
+   * what was sent). Returns { steps, light_start, frames, steps_done, step_at, timed_out }.
+   */
+  async _challenge(ch, { pump, cancelled, options, video, jpegQuality, needed }) {
+    const w = this._worker;
+    const race = (p) => Promise.race([p, cancelled]);
+    const { mid } = await race(w.call('challengeStart', { maxFrames: ch.max_frames, maxSide: CHALLENGE_MAX_SIDE, jpegQuality }));
+    let tint = null, fetched = false;
+    try {
+      const tracker = new StepTracker(ch, options.challengeMargin || {});
+      let lightStart = null, lightEnd = -Infinity;
+      if (ch.light) {
+        tint = new Tint({ element: options.tint || null, around: video });
+        lightStart = tint.start(ch.light.colors, ch.light.color_ms);
+        lightEnd = tint.end_ms;
+      }
+      const t0 = lightStart !== null ? lightStart : performance.timeOrigin + performance.now();
+      let last = -Infinity, n = 0, lastKey = null;
+      for (;;) {
+        const next = await race(pump.next());
+        if (!next) throw new VerifaceError('aborted', 'frame source stopped');
+        const ts = epochMs(next.timestamp);
+        // one frame every frame_ms (a few ms early is the camera's jitter), from the start of the sequence
+        if (ts < t0 || ts <= last || ts < last + ch.frame_ms - 5) { next.frame.close(); continue; }
+        const r = await race(w.call('challengePush', { mid, frame: next.frame, timestamp: ts }, [next.frame]));
+        last = ts;
+        n++;
+        const key = tracker.push(ts, r.pose);
+        // the last colour must be in the frames too: one more frame_ms past its end
+        const over = tracker.timedOut || n >= ch.max_frames || (tracker.done && ts >= lightEnd + ch.frame_ms);
+        const info = { key, step: tracker.k, steps: ch.steps.length, direction: tracker.step, pose: r.pose, frames: n, max_frames: ch.max_frames };
+        if (options.onChallenge) options.onChallenge(info);
+        // prompts on change only; no "keep looking" when the challenge ends with this frame
+        if (key !== lastKey && options.onGuidance && !(over && key === 'challenge_hold')) {
+          options.onGuidance({ code: -1, key, message: guidanceMessage(key, options.messages), status: null, challenge: info });
+        }
+        lastKey = key;
+        if (options.onProgress) options.onProgress({ streak: needed, needed, challenge: { done: tracker.k, steps: ch.steps.length } });
+        if (over) break;
+      }
+      if (tint) { tint.stop(); tint = null; }
+      const { frames } = await race(w.call('challengeFrames', { mid }));
+      fetched = true;
+      return { steps: [...ch.steps], light_start: lightStart, frames, steps_done: tracker.k, step_at: tracker.stepAt, timed_out: tracker.timedOut };
+    } finally {
+      if (tint) tint.stop();
+      if (!fetched) w.call('challengeClose', { mid }).catch(() => {});
     }
   }
 
@@ -289,7 +353,8 @@ export class Veriface {
   }
 }
 
-/** The session for the next attempt after a `retry`/`challenge` decision (same key, next nonce). */
+/** The session for the next attempt after a `retry`/`challenge` decision (same key, next nonce, the
+ *  decision's challenge if any). */
 export function nextAttempt(session, decision) {
   const r = decision && decision.retry;
   if (!r || !r.next_nonce) throw new VerifaceError('no_retry', 'the decision allows no further attempt');

@@ -1,14 +1,17 @@
 // worker.js - the package's module Web Worker: loads the wasm build and the models, runs the C
 // session on the frames the page transfers (ImageBitmap or VideoFrame), and encodes the kept
-// frames as JPEG with their SHA-256. Protocol: requests { id, type, ... } -> { id, ok, value } or
+// frames as JPEG with their SHA-256; during an active challenge (docs/CHALLENGE.md) it measures
+// each challenge frame's pose (vf_motion) and keeps it as a JPEG. Protocol: requests { id, type, ... } -> { id, ok, value } or
 // { id, ok: false, error: { code, message } }; events { event: 'progress', ... } without an id.
-import { Engine, checkRoles } from './engine.js';
+import { Engine, Motion, checkRoles } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 
 let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null;   // guide: detector + mesh only, while the rest loads (lazy)
 const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
 let nextSid = 1;
+const motions = new Map();    // mid -> { motion, frames: [Promise of a package frame], side, quality }
+let nextMid = 1;
 let canvas = null, ctx2d = null;
 
 const post = (msg, transfer) => self.postMessage(msg, transfer || []);
@@ -239,6 +242,67 @@ async function analyze({ image, config = {} }) {
   }
 }
 
+/**
+ * Start the frames of an active challenge: a vf_motion for at most maxFrames frames, each scaled so
+ * its longer side is at most maxSide px (the server re-runs vf_motion on the JPEGs the page sends).
+ */
+function challengeStart({ maxFrames, maxSide = 480, jpegQuality = 0.92 }) {
+  // the full engine only: the guidance engine of a lazy start is freed when the full one arrives
+  if (!engine) throw new VerifaceError('not_ready', 'the full engine is not loaded yet');
+  const mid = nextMid++;
+  motions.set(mid, { motion: Motion.create(engine, maxFrames), frames: [], side: maxSide, quality: jpegQuality });
+  return { mid };
+}
+
+function needMotion(mid) {
+  const m = motions.get(mid);
+  if (!m) throw new VerifaceError('invalid_arg', `no challenge ${mid}`);
+  return m;
+}
+
+/**
+ * One challenge frame: scaled (longer side <= maxSide), measured (pose for the page's prompts),
+ * then JPEG-encoded and hashed in the background (challengeFrames waits for them). Returns
+ * { index, pose: { face, yaw, pitch, roll, rgb, face_box }, width, height, ms }.
+ */
+function challengePush({ mid, frame, timestamp }) {
+  const m = needMotion(mid);
+  const t0 = performance.now();
+  let px;
+  try {
+    px = pixelsOf(frame, m.side, m.side);
+  } finally {
+    if (frame && frame.close) frame.close();
+  }
+  const pose = m.motion.push(px.data, px.width, px.height, timestamp);
+  const index = m.frames.length;
+  const k = { width: px.width, height: px.height, pixels: px.data };
+  const encoded = jpegOf(k, m.quality).then(async (jpeg) => ({
+    index, timestamp, width: k.width, height: k.height, mime: 'image/jpeg', sha256: await sha256Hex(jpeg), data: toBase64(jpeg),
+  }));
+  encoded.catch(() => {});   // reported by challengeFrames
+  m.frames.push(encoded);
+  return { index, pose, width: px.width, height: px.height, ms: performance.now() - t0 };
+}
+
+/** The challenge's frames for the package, in push order; frees the motion. */
+async function challengeFrames({ mid }) {
+  const m = needMotion(mid);
+  const t0 = performance.now();
+  try {
+    const frames = await Promise.all(m.frames);
+    return { frames, encode_ms: performance.now() - t0 };
+  } finally {
+    challengeClose({ mid });
+  }
+}
+
+function challengeClose({ mid }) {
+  const m = motions.get(mid);
+  if (m) { m.motion.close(); motions.delete(mid); }
+  return {};
+}
+
 function closeSession({ sid }) {
   const s = sessions.get(sid);
   if (s) { s.session.close(); sessions.delete(sid); }
@@ -247,9 +311,11 @@ function closeSession({ sid }) {
 
 const handlers = {
   init, createSession: (m) => createSession(m.config), pushFrame, finish, analyze, closeSession,
+  challengeStart, challengePush, challengeFrames, challengeClose,
   resetSession: ({ sid }) => { const s = need(sid); s.session.reset(); s.statuses.clear(); return {}; },
   close: () => {
     for (const sid of [...sessions.keys()]) closeSession({ sid });
+    for (const mid of [...motions.keys()]) challengeClose({ mid });
     if (engine) engine.close();
     if (guide) guide.close();
     engine = guide = null;
