@@ -125,7 +125,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         }
       });
     }
-    await t.test('head-turn challenge: guidance asks for the turn until a sent frame shows it', async () => {
+    await t.test('active challenge the camera does not answer: prompts, then what was sent once a step times out', async () => {
       const page = await browser.newPage();
       const problems = lib.watchPage(page);
       try {
@@ -134,27 +134,25 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         const r = await page.evaluate(async () => {
           const vf = await import('/pkg/src/index.js');
           const inst = await vf.Veriface.create();
-          const run = async (direction) => {
-            const key = await vf.createSessionKey();
-            const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});
-            const guidance = [];
-            try {
-              const out = await inst.capture({ session, key, timeoutMs: 6000, challenge: { type: 'head_turn', direction },
-                onGuidance: (g) => guidance.push(g.key) });
-              return { guidance, yaws: JSON.parse(out.body).frames.map((f) => f.status.quality.yaw) };
-            } catch (e) {
-              return { guidance, error: e.code };
-            }
-          };
-          // the good frame of the fake camera has yaw +13.4 (the subject's left)
-          const left = await run('left'), right = await run('right');
+          const key = await vf.createSessionKey();
+          const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});
+          // set here (the package is not sent): the fake camera holds a head turned 13 degrees, never centred
+          const challenge = { type: 'sequence', steps: ['left', 'right'], min_yaw: 18, min_pitch: 12, centre: 10, step_ms: 1500,
+            frame_ms: 100, max_frames: 64, light: null };
+          const guidance = [];
+          const out = await inst.capture({ session, key, challenge, timeoutMs: 60000, onGuidance: (g) => guidance.push(g.key) });
           inst.close();
-          return { left, right };
+          return { guidance, summary: out.challenge, pkg: JSON.parse(out.body).challenge };
         });
-        assert.equal(r.left.error, undefined, JSON.stringify(r.left));
-        assert.ok(r.left.yaws.some((y) => y >= 12), `a sent frame shows the turn: ${r.left.yaws}`);
-        assert.equal(r.right.error, 'timeout');
-        assert.ok(r.right.guidance.includes('turn_right'), `guidance: ${r.right.guidance}`);
+        assert.ok(r.guidance.includes('challenge_centre'), `guidance: ${r.guidance}`);
+        assert.ok(!r.guidance.includes('challenge_left'), 'never asked for the step: the head was never centred');
+        assert.equal(r.summary.timed_out, true);
+        assert.equal(r.summary.steps_done, 0);
+        assert.deepEqual(r.pkg.steps, ['left', 'right']);
+        assert.equal(r.pkg.light_start, null);
+        const span = r.pkg.frames.at(-1).timestamp - r.pkg.frames[0].timestamp;
+        assert.ok(span > 1500 && span < 2500, `frames over ${span} ms (step_ms 1500)`);
+        assert.ok(r.pkg.frames.length >= 8, `${r.pkg.frames.length} frames`);
         assert.deepEqual(problems, []);
       } finally {
         await page.close();

@@ -1,6 +1,8 @@
 // component.test.mjs - <veriface-capture> in headless chromium against the real server: started
 // from the keyboard, guidance in its aria-live region in the page's language (messages
-// override), progress to 100 %, the decision; Escape cancels a second run.
+// override), progress to 100 %, the decision; a second run with an active challenge shows its
+// prompt (arrow, translated text, announced once) and the tint around the camera view, and
+// Escape cancels it.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,7 +20,9 @@ import { createSessionKey, createDemoSession } from '/pkg/src/index.js';
 defineVerifaceCapture();
 const el = document.querySelector('veriface-capture');
 el.messages = { too_dark: 'Plus de lumière', turn_head: 'Regardez la caméra', hold_still: 'Ne bougez pas', ok: 'Parfait, restez ainsi',
-  start: 'Commencer', cancel: 'Annuler', loading: 'Chargement…', starting: 'Démarrage de la caméra…', done: 'Terminé' };
+  start: 'Commencer', cancel: 'Annuler', loading: 'Chargement…', starting: 'Démarrage de la caméra…', done: 'Terminé',
+  challenge_centre: 'Regardez droit vers la caméra', challenge_left: 'Tournez lentement la tête vers la gauche',
+  challenge_light: "L'écran va changer de couleur quelques secondes" };
 window.newSession = async () => { el.key = await createSessionKey(); el.session = await createDemoSession(location.origin, el.key.publicKeySpki); };
 await window.newSession();
 window.seen = []; window.errors = [];
@@ -68,18 +72,49 @@ test('<veriface-capture> web component', { skip: skip ? `SKIP: ${skip}` : false,
     assert.deepEqual(after, { text: 'Terminé', progress: '100', startHidden: false, focus: 'start' });
     await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-done.png') });
 
-    // a second run, cancelled with Escape (a head-turn challenge the fake camera never meets keeps it running)
+    // a second run with an active challenge (set on the session here: the fake camera holds a head
+    // turned 13 degrees, never centred, so the prompt stays "face the camera"); Escape cancels it
     await page.evaluate(async () => {
       await window.newSession();
       const el = document.querySelector('veriface-capture');
-      el.session = { ...el.session, challenge: { type: 'head_turn', direction: 'right' } };
+      el.session = { ...el.session, challenge: { type: 'sequence', steps: ['left', 'up'], min_yaw: 18, min_pitch: 12, centre: 10,
+        step_ms: 20000, frame_ms: 300, max_frames: 96, light: { colors: ['#508cff', '#50e66e', '#ffe150', '#be6eff'], color_ms: 500 } } };
+      window.announced = [];
+      new MutationObserver(() => window.announced.push(el.shadowRoot.querySelector('[aria-live]').textContent))
+        .observe(el.shadowRoot.querySelector('[aria-live]'), { childList: true, characterData: true, subtree: true });
     });
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => !document.querySelector('veriface-capture').shadowRoot.querySelector('.cancel').hidden, null, { timeout: 20000 });
     assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.activeElement.className), 'cancel', 'focus moves to Cancel');
+    assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.querySelector('.notice').textContent),
+      "L'écran va changer de couleur quelques secondes", 'the light is announced before it starts');
+    await page.waitForFunction(() => document.querySelector('veriface-capture').hasAttribute('challenge'), null, { timeout: 40000 });
+    await page.waitForTimeout(700);   // a few challenge frames: the prompt must not be re-announced per frame
+    const during = await page.evaluate(() => {
+      const el = document.querySelector('veriface-capture'), root = el.shadowRoot;
+      const tint = root.querySelector('.tint'), prompt = root.querySelector('.prompt');
+      const z = (x) => Number(getComputedStyle(x).zIndex);
+      return { text: root.querySelector('.guidance').textContent, arrow: prompt.hidden ? null : prompt.dataset.dir, tintHidden: tint.hidden,
+        tintColor: tint.getAttribute('data-color'), tintFixed: getComputedStyle(tint).position, above: z(root.querySelector('.stage')) > z(tint),
+        announced: window.announced.filter((t) => t === 'Regardez droit vers la caméra').length, focus: root.activeElement && root.activeElement.className };
+    });
+    await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-challenge.png') });
+    assert.equal(during.text, 'Regardez droit vers la caméra', 'translated prompt');
+    assert.equal(during.arrow, 'centre');
+    assert.equal(during.tintHidden, false);
+    assert.match(during.tintColor, /^#[0-9a-f]{6}$/);
+    assert.equal(during.tintFixed, 'fixed');
+    assert.ok(during.above, 'the camera view is above the tint');
+    assert.equal(during.announced, 1, 'the prompt is announced once');
+    assert.equal(during.focus, 'cancel');
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => window.errors.length > 0, null, { timeout: 20000 });
     assert.deepEqual(await page.evaluate(() => window.errors), ['aborted']);
+    const after2 = await page.evaluate(() => {
+      const el = document.querySelector('veriface-capture'), root = el.shadowRoot;
+      return { tintHidden: root.querySelector('.tint').hidden, promptHidden: root.querySelector('.prompt').hidden, challenge: el.hasAttribute('challenge') };
+    });
+    assert.deepEqual(after2, { tintHidden: true, promptHidden: true, challenge: false });
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
