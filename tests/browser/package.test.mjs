@@ -50,6 +50,23 @@ test('package: body layout, C JSON verbatim, signature verified independently', 
   assert.equal(await pkgjs.verifyBody(other.publicKeySpki, signed.body, signed.signature), false);
 });
 
+test('package: the active challenge between frames and signals, signed with the rest', async () => {
+  const cf = { index: 0, timestamp: 1764825600150.2, width: 480, height: 360, mime: 'image/jpeg', sha256: 'ab', data: 'AAAA' };
+  const key = await pkgjs.createSessionKey();
+  for (const light_start of [1764825600123.4, null]) {
+    const signed = await pkgjs.signPackage(key.privateKey, fields({ challenge: { steps: ['left', 'up'], light_start, frames: [cf, { ...cf, index: 1, timestamp: 1764825600250.7 }] } }));
+    const body = JSON.parse(signed.body);
+    assert.deepEqual(Object.keys(body), ['format', 'session_id', 'nonce', 'attempt', 'created_at', 'capture', 'module', 'models',
+      'result', 'frames', 'challenge', 'signals']);
+    assert.deepEqual(body.challenge, { steps: ['left', 'up'], light_start, frames: [cf, { ...cf, index: 1, timestamp: 1764825600250.7 }] });
+    assert.ok(signed.body.includes(`"challenge":{"steps":["left","up"],"light_start":${light_start},"frames":[{"index":0,`));
+    assert.ok(await pkgjs.verifyBody(key.publicKeySpki, signed.body, signed.signature));
+  }
+  assert.equal(JSON.parse(pkgjs.buildBody(fields({ challenge: null }))).challenge, undefined, 'absent without a challenge');
+  assert.throws(() => pkgjs.buildBody(fields({ challenge: { steps: ['left'], light_start: 'now', frames: [] } })), (e) => e.code === 'invalid_arg');
+  assert.throws(() => pkgjs.buildBody(fields({ challenge: { steps: ['left'] } })), (e) => e.code === 'invalid_arg');
+});
+
 test('package: bad inputs are errors with codes', async () => {
   assert.throws(() => pkgjs.buildBody(fields({ resultJson: '{broken' })), SyntaxError);
   assert.throws(() => pkgjs.buildBody(fields({ session: { session_id: 'x' } })), (e) => e.code === 'invalid_arg');

@@ -4,7 +4,7 @@ import type { Veriface, ServerSession, SessionKey, CaptureResult, Guidance, Fram
 export class VerifaceCaptureElement extends HTMLElement {
   session: ServerSession | null;
   key: SessionKey | null;
-  /** text overrides by key (guidance keys, 'start', 'cancel', 'loading', 'done', 'error', ...) */
+  /** text overrides by key (guidance keys, challenge_* prompts, 'challenge_light', 'start', 'cancel', 'loading', 'done', 'error', ...) */
   messages: Partial<Record<string, string>>;
   /** reuse an instance; else one is created from the base-url and threads attributes */
   veriface: Veriface | null;

@@ -2,8 +2,11 @@
 
 export type GuidanceKey = 'ok' | 'no_face' | 'multiple_faces' | 'too_far' | 'too_close' | 'off_center' | 'occluded'
   | 'turn_head' | 'tilt_head' | 'eyes_closed' | 'too_dark' | 'too_bright' | 'uneven_light' | 'glare' | 'blurry' | 'hold_still'
-  /** not C codes: the head-turn challenge after a `challenge` decision */
-  | 'turn_left' | 'turn_right';
+  /** not C codes: the prompts of the active challenge (code -1) */
+  | ChallengeKey;
+/** The active challenge's prompts: a step (the person's own left/right; up = chin up), back to the
+ *  centre between steps, hold while the last colours show. */
+export type ChallengeKey = 'challenge_left' | 'challenge_right' | 'challenge_up' | 'challenge_down' | 'challenge_centre' | 'challenge_hold';
 
 /** Every error thrown carries a stable code (C status names, camera_*, network, http codes of the server ...). */
 export class VerifaceError extends Error {
@@ -50,10 +53,54 @@ export interface ServerSession {
   config?: { liveness_type?: string; good_frames?: number; max_frame_width?: number; max_frame_height?: number;
     jpeg_quality?: number; [k: string]: unknown };
   models?: Partial<ModelHashes>;
-  /** set by nextAttempt() after a `challenge` decision */
+  /** the active challenge of this attempt: in the session response, or set by nextAttempt() from a decision */
   challenge?: Challenge | null;
 }
-export interface Challenge { type: 'head_turn'; direction: 'left' | 'right' }
+export type ChallengeStep = 'left' | 'right' | 'up' | 'down';
+/** The server's active challenge (docs/CHALLENGE.md). */
+export interface Challenge {
+  type: 'sequence';
+  /** in order; left/right are the person's own */
+  steps: ChallengeStep[];
+  /** degrees a left/right (yaw) or up/down (pitch) step must reach */
+  min_yaw: number; min_pitch: number;
+  /** |yaw| and |pitch| below this = facing the camera (needed before each step) */
+  centre: number;
+  /** time allowed for each step, ms */
+  step_ms: number;
+  /** the colour sequence shown on screen while the person moves; null: light off */
+  light: { colors: string[]; color_ms: number } | null;
+  /** one frame is kept every frame_ms, at most max_frames */
+  frame_ms: number; max_frames: number;
+}
+/** The challenge's answer in the package (the `challenge` member of the body). */
+export interface ChallengePackage {
+  steps: ChallengeStep[];
+  /** when the first colour showed, epoch ms (the clock of the frame timestamps); null without light */
+  light_start: number | null;
+  frames: (PackageFrame & { data: string })[];
+}
+/** What the page saw of its challenge (CaptureResult.challenge); the server decides on its own measurements. */
+export interface ChallengeSummary {
+  steps: ChallengeStep[]; light_start: number | null; frames: PackageFrame[];
+  /** steps the page saw done, and when (frame timestamps) */
+  steps_done: number; step_at: number[];
+  /** a step took longer than step_ms: the frames up to then were sent */
+  timed_out: boolean;
+}
+/** The pose of one challenge frame (vf_motion_frame). */
+export interface ChallengePose {
+  face: boolean;
+  /** degrees; yaw > 0: the person's left; pitch > 0: chin up */
+  yaw: number; pitch: number; roll: number;
+  /** mean colour of the central face region, 0..255 */
+  rgb: [number, number, number];
+  face_box: [number, number, number, number];
+}
+export interface ChallengeProgress {
+  key: GuidanceKey | 'no_face'; step: number; steps: number; direction: ChallengeStep | null; pose: ChallengePose;
+  frames: number; max_frames: number;
+}
 /** The server's decision (PACKAGE.md section 4). */
 export interface Decision {
   session_id: string; attempt: number; decision: 'approve' | 'retry' | 'challenge' | 'review' | 'reject'; message: string;
@@ -85,7 +132,14 @@ export interface EngineInfo {
   complete: boolean;
 }
 
-export interface Guidance { code: number; key: GuidanceKey; message: string; status: FrameStatus }
+export interface Guidance {
+  /** the C guidance code; -1 for a challenge prompt */
+  code: number; key: GuidanceKey; message: string;
+  /** the frame's status; null for a challenge prompt */
+  status: FrameStatus | null;
+  /** during the active challenge */
+  challenge?: ChallengeProgress;
+}
 
 export interface CameraOptions { deviceId?: string; width?: number; height?: number; frameRate?: number; probe?: boolean; remember?: boolean }
 export interface CameraInfo {
@@ -103,14 +157,22 @@ export interface CaptureOptions {
   cameraInfo?: CameraInfo;
   onFrame?: (status: FrameStatus, info: { width: number; height: number; ms: number; fingerprint: string }) => void;
   onGuidance?: (g: Guidance) => void;
-  onProgress?: (p: { streak: number; needed: number }) => void;
+  /** passive frames (streak of needed); during the challenge also { done, steps } */
+  onProgress?: (p: { streak: number; needed: number; challenge?: { done: number; steps: number } }) => void;
   messages?: Partial<Record<string, string>>;
   /** POST the package to this server (true = this page's origin) and return its decision */
   submit?: string | URL | true;
-  /** default: session.challenge */
+  /** the active challenge to answer; default: session.challenge. Another type than 'sequence' is a
+   *  VerifaceError 'unsupported' (bad fields: 'bad_challenge'), before the camera opens */
   challenge?: Challenge | null;
-  /** degrees of yaw the challenge frame must reach; default 12 (the server's default minimum is 10) */
-  challengeMinYaw?: number;
+  /** where the challenge's colours show (e.g. a full-page layer behind your camera view); default: a
+   *  layer the package appends to document.body (around `video` when visible) and removes after */
+  tint?: HTMLElement;
+  /** every challenge frame */
+  onChallenge?: (p: ChallengeProgress) => void;
+  /** how much further than the server's thresholds the page waits before the next prompt (degrees;
+   *  default { margin: 2, centreMargin: 1 }): the server measures the JPEG again */
+  challengeMargin?: { margin?: number; centreMargin?: number };
   signal?: AbortSignal;
   /** default 120000; 0 = none */
   timeoutMs?: number;
@@ -130,6 +192,8 @@ export interface CaptureResult {
   frames: PackageFrame[];
   signals: Record<string, unknown>;
   timings: { finish_ms: number; encode_ms: number };
+  /** when the attempt had an active challenge */
+  challenge?: ChallengeSummary;
   /** when `submit` was given */
   decision?: Decision;
 }
@@ -160,6 +224,13 @@ export function forgetCamera(): void;
 export function stopStream(stream: MediaStream | null | undefined): void;
 
 export const GUIDANCE_KEYS: readonly GuidanceKey[];
+export const CHALLENGE_KEYS: readonly ChallengeKey[];
+export const CHALLENGE_STEPS: readonly ChallengeStep[];
+/** Check a server challenge: null for none, a frozen copy, or a VerifaceError ('unsupported', 'bad_challenge'). */
+export function parseChallenge(challenge: unknown): Readonly<Challenge> | null;
+/** The server's pose class (yaw first): a step, 'centre' or null. */
+export function poseClass(challenge: Pick<Challenge, 'min_yaw' | 'min_pitch' | 'centre'>, yaw: number, pitch: number,
+  margin?: number, centreMargin?: number): ChallengeStep | 'centre' | null;
 export const DEFAULT_MESSAGES: Readonly<Record<string, string>>;
 export function guidanceKey(code: number): GuidanceKey | 'unknown';
 export function guidanceMessage(keyOrCode: string | number, messages?: Partial<Record<string, string>>): string;

@@ -1,5 +1,5 @@
 // Types of @veriface/web/package: build, sign, verify and post the result package (browser and node 20).
-import type { SessionKey, ServerSession, Decision, ModelHashes } from './index.js';
+import type { SessionKey, ServerSession, Decision, ModelHashes, ChallengePackage } from './index.js';
 
 export const PACKAGE_FORMAT: 1;
 export interface BodyFrame {
@@ -14,6 +14,8 @@ export interface BodyFields {
   models: ModelHashes;
   /** the C result JSON text, inserted verbatim */ resultJson: string;
   frames: BodyFrame[];
+  /** an active challenge's answer: between frames and signals; absent without one */
+  challenge?: ChallengePackage | null;
   signals: Record<string, unknown>;
 }
 export interface SignedPackage { body: string; signature: string; headers: { 'Content-Type': 'application/json'; 'X-Veriface-Signature': string } }

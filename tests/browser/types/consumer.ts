@@ -2,7 +2,8 @@
 // type-checked (never run) by types.test.mjs with `tsc --noEmit --strict`.
 import {
   Veriface, VerifaceError, createSessionKey, createDemoSession, nextAttempt, guidanceMessage, listCameras,
-  type CaptureResult, type Decision, type FrameStatus, type GuidanceKey,
+  parseChallenge, poseClass, CHALLENGE_KEYS,
+  type CaptureResult, type Decision, type FrameStatus, type GuidanceKey, type Challenge, type ChallengeStep,
 } from '../../../web/src/index.js';
 import { defineVerifaceCapture, type VerifaceCaptureElement } from '../../../web/src/component.js';
 import { verifyBody, buildBody } from '../../../web/src/package.js';
@@ -18,7 +19,13 @@ export async function flow(video: HTMLVideoElement): Promise<Decision | undefine
   try {
     out = await vf.capture({
       session, key, video, signal: ac.signal, submit: true, camera: { deviceId: cams[0]?.deviceId, remember: true },
-      onGuidance: (g) => { const k: GuidanceKey = g.key; console.log(k, g.message, guidanceMessage(k, { too_dark: 'Plus de lumière' })); },
+      onGuidance: (g) => {
+        const k: GuidanceKey = g.key;
+        console.log(k, g.message, guidanceMessage(k, { too_dark: 'Plus de lumière', challenge_left: 'Tournez à gauche' }), g.status?.good);
+        if (g.challenge) console.log(g.challenge.step, g.challenge.steps, g.challenge.pose.yaw);
+      },
+      tint: document.body.appendChild(document.createElement('div')),
+      onChallenge: (p) => console.log(p.frames, p.max_frames, p.direction),
       onFrame: (s: FrameStatus, info) => console.log(s.face_box[0], s.quality.yaw, info.ms),
       onProgress: ({ streak, needed }) => console.log(streak / needed),
     });
@@ -29,7 +36,12 @@ export async function flow(video: HTMLVideoElement): Promise<Decision | undefine
   const ok: boolean = await verifyBody(key.publicKeySpki, out.body, out.signature);
   const live: number = out.result.liveness.score;
   console.log(build, ok, live, out.frames[0]?.sha256, out.headers['X-Veriface-Signature']);
-  if (out.decision && out.decision.decision === 'retry') nextAttempt(session, out.decision);
+  if (out.challenge) { const st: ChallengeStep[] = out.challenge.steps; console.log(st, out.challenge.light_start ?? 'no light', out.challenge.timed_out); }
+  if (out.decision && (out.decision.decision === 'retry' || out.decision.decision === 'challenge')) {
+    const next = nextAttempt(session, out.decision);
+    const ch: Challenge | null | undefined = next.challenge;
+    if (ch) console.log(ch.steps.join(' > '), ch.light?.colors.length, poseClass(ch, 20, 0), parseChallenge(ch)?.max_frames, CHALLENGE_KEYS.length);
+  }
   const r = await vf.analyzeImage(new Blob());
   console.log(r.status.good, r.result?.embedding.dim);
   vf.close();
