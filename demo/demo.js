@@ -10,6 +10,7 @@ const el = {
   video: $('video'), photo: $('photo'), overlay: $('overlay'), stage: $('stage'), guidance: $('guidance'),
   start: $('start'), cancel: $('cancel'), retry: $('retry'), camera: $('camera'), remember: $('remember'),
   file: $('file'), reference: $('reference'), error: $('error'), engine: $('engine'),
+  tint: $('tint'), prompt: $('prompt'), steps: $('steps'), light: $('light'), lightNotice: $('light-notice'),
 };
 const state = { vf: null, stream: null, cameraInfo: null, source: 'camera', fileUrl: null, fileKind: null,
   abort: null, session: null, key: null, lastResult: null, refEmbedding: null, lastBody: null, frameSize: null, fps: [] };
@@ -46,6 +47,29 @@ function showError(e) {
   if (err.code !== 'aborted') console.warn('veriface:', err.code, err.message);
 }
 function say(text) { el.guidance.textContent = text; }
+
+// ---- active challenge: the step list, the arrow on the camera view ------------------------------
+const ARROWS = { challenge_left: ['left', '\u2190'], challenge_right: ['right', '\u2192'], challenge_up: ['up', '\u2191'],
+  challenge_down: ['down', '\u2193'], challenge_centre: ['centre', '\u25CE'], challenge_hold: ['centre', '\u25CE'] };
+const STEP_NAMES = { left: '\u2190 your left', right: 'your right \u2192', up: '\u2191 up', down: '\u2193 down' };
+function showSteps(ch, done = 0, current = -1) {
+  el.steps.hidden = !ch;
+  el.lightNotice.hidden = !(ch && ch.light);
+  if (!ch) return;
+  el.steps.replaceChildren(...ch.steps.map((st, i) => {
+    const li = document.createElement('li');
+    li.textContent = `${i < done ? '\u2713 ' : ''}${STEP_NAMES[st] || st}`;
+    if (i < done) li.className = 'done'; else if (i === current) li.className = 'current';
+    return li;
+  }));
+}
+function showArrow(key) {
+  const a = ARROWS[key];
+  el.prompt.hidden = !a;
+  if (!a) return;
+  el.prompt.dataset.dir = a[0];
+  el.prompt.firstElementChild.textContent = a[1];
+}
 
 // ---- drawing: oval guide, face box, landmarks --------------------------------------------------
 function drawOverlay(status) {
@@ -233,6 +257,14 @@ function showPackage(out) {
     img.alt = `frame ${f.index}`;
     thumbs.appendChild(img);
   }
+  // the challenge's frames (every frame_ms while the person moved), outlined
+  for (const f of (pkg.challenge && pkg.challenge.frames) || []) {
+    const img = new Image();
+    img.src = `data:${f.mime};base64,${f.data}`;
+    img.alt = `challenge frame ${f.index}`;
+    img.className = 'challenge';
+    thumbs.appendChild(img);
+  }
 }
 
 /** After a capture the camera is off: show the best frame sent, with its box and landmarks. */
@@ -278,13 +310,22 @@ async function run(retry) {
     }
     if (!retry || !state.session) {
       state.key = await createSessionKey();
-      state.session = await createDemoSession(location.origin, state.key.publicKeySpki, { liveness_type: 'passive' }, { signal: state.abort.signal });
+      const active = document.querySelector('input[name=liveness]:checked').value === 'active';
+      const config = active ? { liveness_type: 'active', challenge: { light: el.light.checked } } : { liveness_type: 'passive' };
+      state.session = await createDemoSession(location.origin, state.key.publicKeySpki, config, { signal: state.abort.signal });
     }
     setState('capturing');
     state.fps = [];
+    const ch = state.session.challenge && state.session.challenge.type === 'sequence' ? state.session.challenge : null;
+    showSteps(ch);
     const out = await state.vf.capture({
-      session: state.session, key: state.key, video, stream, cameraInfo, signal: state.abort.signal, submit: true,
-      onGuidance: (g) => say(g.message),
+      session: state.session, key: state.key, video, stream, cameraInfo, signal: state.abort.signal, submit: true, tint: el.tint,
+      onGuidance: (g) => {
+        say(g.message);   // changes only: the aria-live region announces each prompt once
+        if (g.challenge) document.body.dataset.challenge = '';
+        showArrow(g.challenge ? g.key : null);
+      },
+      onChallenge: (c) => showSteps(ch, c.step, c.step),
       onFrame: (status, info) => {
         state.frameSize = [info.width, info.height];
         showQuality(status);
@@ -295,6 +336,8 @@ async function run(retry) {
       },
       onProgress: ({ streak, needed }) => setBar('streak', streak / needed),
     });
+    endChallenge();
+    if (out.challenge) showSteps(ch, out.challenge.steps_done);
     setBar('streak', 1);
     showResult(out.result);
     showPackage(out);
@@ -305,6 +348,7 @@ async function run(retry) {
     if (out.decision.retry && out.decision.retry.next_nonce) state.session = nextAttempt(state.session, out.decision);
     else state.session = null;
   } catch (e) {
+    endChallenge();
     showError(e);
     setState(VerifaceError.from(e).code === 'aborted' ? 'ready' : 'error');
     if (e && e.response) showDecision2(e);
@@ -314,6 +358,11 @@ async function run(retry) {
     el.start.disabled = false; el.cancel.disabled = true;
     if (state.source === 'camera') closePreview();
   }
+}
+function endChallenge() {
+  delete document.body.dataset.challenge;
+  showArrow(null);
+  el.lightNotice.hidden = true;
 }
 function showDecision2(e) { $('response').textContent = JSON.stringify(e.response, null, 2); }
 

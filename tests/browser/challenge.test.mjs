@@ -58,7 +58,8 @@ async function startStub() {
           retry: { allowed: false, remaining: 0, hint: 'none', next_nonce: null } }));
       }
       if (req.method === 'GET' && url.pathname === '/__test__.html') return send(200, TYPES['.html'], '<!doctype html><title>stub</title><link rel="icon" href="data:,"><body></body>');
-      const file = path.join(lib.WEB, path.normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, ''));
+      const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
+      const file = path.join(lib.WEB, rel === '' || rel.endsWith('/') ? `${rel}index.html` : rel);
       if (req.method === 'GET' && file.startsWith(lib.WEB) && fs.existsSync(file) && fs.statSync(file).isFile()) {
         return send(200, TYPES[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file));
       }
@@ -289,6 +290,49 @@ test('active challenge (stub server): package, prompts, tint, abort', { skip: sk
       assert.equal(r.leftOver, 0, 'tint layer removed');
       assert.deepEqual(r.layers.map(([e]) => e), ['added', 'removed']);
       assert.deepEqual(problems, []);
+    });
+    await t.test('demo page: keyboard only, prompts on the camera view, tint, challenge frames shown', async () => {
+      const steps = ['left', 'up'];
+      stub.challenge = challengeOf(steps, true);
+      const browser = await lib.launchChromium(lib.makeChallengeY4m(dir, steps));
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const problems = lib.watchPage(page);
+        await page.goto(`${stub.url}/`);
+        await page.waitForSelector('body[data-engine=full]', { timeout: 30000 });
+        await page.evaluate(() => {
+          window.seen = [];
+          new MutationObserver(() => window.seen.push([document.getElementById('guidance').textContent, document.getElementById('prompt').hidden ? null
+            : document.getElementById('prompt').dataset.dir, document.getElementById('tint').getAttribute('data-color')]))
+            .observe(document.getElementById('guidance'), { childList: true, characterData: true, subtree: true });
+        });
+        // keyboard: the "active challenge" radio, then Start
+        let presses = 0;
+        while (!(await page.evaluate(() => document.activeElement && document.activeElement.name === 'liveness')) && presses++ < 40) await page.keyboard.press('Tab');
+        await page.keyboard.press('ArrowDown');
+        assert.equal(await page.evaluate(() => document.querySelector('input[name=liveness]:checked').value), 'active');
+        presses = 0;
+        while (!(await page.evaluate(() => document.activeElement && document.activeElement.id === 'start')) && presses++ < 40) await page.keyboard.press('Tab');
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('body[data-challenge]', { timeout: 40000 });
+        await page.waitForTimeout(400);
+        await page.screenshot({ path: path.join(lib.ARTIFACTS, 'demo-challenge.png') });
+        await page.waitForSelector('body[data-state=decided]', { timeout: 60000 });
+        const r = await page.evaluate(() => ({ seen: window.seen, thumbs: document.querySelectorAll('#thumbs img.challenge').length,
+          steps: [...document.querySelectorAll('#steps li')].map((li) => li.className), tintHidden: document.getElementById('tint').hidden,
+          promptHidden: document.getElementById('prompt').hidden, challengeAttr: document.body.hasAttribute('data-challenge') }));
+        const arrows = runs(r.seen.map(([, dir]) => dir).filter(Boolean));
+        assert.deepEqual(arrows.filter((d) => d !== 'centre'), steps, `arrows ${arrows}`);
+        assert.ok(r.seen.some(([text, dir, color]) => dir === 'left' && text === 'Slowly turn your head to your left' && /^#/.test(color)), 'prompt, arrow and tint together');
+        assert.ok(r.thumbs >= 4, `${r.thumbs} challenge thumbnails`);
+        assert.deepEqual(r.steps, ['done', 'done']);
+        assert.deepEqual([r.tintHidden, r.promptHidden, r.challengeAttr], [true, true, false]);
+        const sent = [...stub.posted.values()].at(-1);
+        assert.deepEqual(JSON.parse(sent.body).challenge.steps, steps);
+        assert.deepEqual(problems, []);
+      } finally {
+        await browser.close();
+      }
     });
     await t.test('a challenge of another type is an error before the camera opens', async () => {
       const browser = await lib.launchChromium(lib.makeY4m(dir));
