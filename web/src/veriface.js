@@ -298,9 +298,13 @@ export class Veriface {
         lightEnd = tint.end_ms;
       }
       const t0 = lightStart !== null ? lightStart : performance.timeOrigin + performance.now();
-      let last = -Infinity, n = 0, lastKey = null;
+      let last = -Infinity, n = 0, lastKey = null, stalled = false;
       for (;;) {
-        const next = await race(pump.next());
+        // a camera that stops delivering frames ends the challenge like a step that times out
+        let wait;
+        const stall = new Promise((resolve) => { wait = setTimeout(() => resolve('stalled'), ch.step_ms); });
+        const next = await race(Promise.race([pump.next(), stall])).finally(() => clearTimeout(wait));
+        if (next === 'stalled') { stalled = true; break; }
         if (!next) throw new VerifaceError('aborted', 'frame source stopped');
         const ts = epochMs(next.timestamp);
         // one frame every frame_ms (a few ms early is the camera's jitter), from the start of the sequence
@@ -324,7 +328,8 @@ export class Veriface {
       if (tint) { tint.stop(); tint = null; }
       const { frames } = await race(w.call('challengeFrames', { mid }));
       fetched = true;
-      return { steps: [...ch.steps], light_start: lightStart, frames, steps_done: tracker.k, step_at: tracker.stepAt, timed_out: tracker.timedOut };
+      return { steps: [...ch.steps], light_start: lightStart, frames, steps_done: tracker.k, step_at: tracker.stepAt,
+        timed_out: tracker.timedOut || (stalled && !tracker.done) };
     } finally {
       if (tint) tint.stop();
       if (!fetched) w.call('challengeClose', { mid }).catch(() => {});
