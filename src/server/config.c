@@ -56,6 +56,18 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     c->tamper.embedding = 0.90f;
     memcpy(c->tamper.q_abs, Q_ABS, sizeof Q_ABS);
     memcpy(c->tamper.q_rel, Q_REL, sizeof Q_REL);
+    /* freshness, measured (docs/SERVER.md, tests/server/measure_freshness): real consecutive frames
+     * change by >= 3.1, copies of a still by <= 1.6; a copy's thumbnail distance is <= 0.35 and its
+     * hash moves by <= 4 bits, real frames a second or more apart are >= 0.93 */
+    vf_srv_freshness_config *f = &c->freshness;
+    f->dup_change = 2.2f;
+    f->dup_residual = 5.0f;
+    f->replay_hamming = 6;
+    f->replay_distance = 0.6f;
+    f->replay_max_candidates = 1000;
+    f->min_interval_ms = 1000.0 / 120;
+    f->max_interval_ms = 1500;
+    f->slack_ms = 1000;
     vf_srv_session_config *s = &c->session;
     s->liveness_type = VF_MODE_PASSIVE;
     s->face_match_threshold = 0.55f;
@@ -212,12 +224,15 @@ static int known_keys(const cJSON *o, const char *where, const char *const *keys
 }
 
 static const char *const TOP_KEYS[] = {"listen", "db", "models", "pad_models", "static", "demo", "threads", "http_threads",
-                                       "api_keys", "limits", "tamper", "session", "policy", NULL};
+                                       "api_keys", "limits", "tamper", "freshness", "session", "policy", NULL};
 static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_frame_height", "max_frame_pixels", "max_reference_bytes",
                                          "max_reference_side", "max_clock_skew", "nonce_ttl", "request_timeout", "max_connections",
                                          "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
                                          "trusted_proxy", NULL};
 static const char *const TAMPER_KEYS[] = {"liveness", "embedding", "quality", NULL};
+static const char *const FRESHNESS_KEYS[] = {"duplicate_change", "duplicate_residual", "replay_hamming", "replay_distance",
+                                             "replay_max_candidates", "min_frame_interval_ms", "max_frame_interval_ms",
+                                             "timestamp_slack_ms", NULL};
 static const char *const SESSION_KEYS[] = {"liveness_type", "face_match_threshold", "max_retries", "session_ttl", "good_frames",
                                            "liveness_frames", "live_pass", "live_fail", "max_frame_width", "max_frame_height",
                                            "jpeg_quality", "quality", NULL};
@@ -238,6 +253,7 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
     const cJSON *x;
     if (known_keys(j, "", TOP_KEYS, err, es) || known_keys(cJSON_GetObjectItemCaseSensitive(j, "limits"), "limits.", LIMIT_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "tamper"), "tamper.", TAMPER_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "freshness"), "freshness.", FRESHNESS_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "session"), "session.", SESSION_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "policy"), "policy.", POLICY_KEYS, err, es))
         goto out;
@@ -286,6 +302,23 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         for (int i = 0; q && i < VF_SRV_QMETRICS; i++) {
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, vf_srv_qmetrics[i].name);
             if (m) { NUMF(m, "abs", 0, 1e9, c->tamper.q_abs[i]); NUMF(m, "rel", 0, 100, c->tamper.q_rel[i]); }
+        }
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "freshness"))) {
+        vf_srv_freshness_config *f = &c->freshness;
+        double v;
+        int r;
+        NUMF(x, "duplicate_change", 0, 255, f->dup_change);
+        NUMF(x, "duplicate_residual", 0, 255, f->dup_residual);
+        NUMI(x, "replay_hamming", 0, 7, f->replay_hamming);
+        NUMF(x, "replay_distance", 0, 255, f->replay_distance);
+        NUMI(x, "replay_max_candidates", 1, 1000000, f->replay_max_candidates);
+        if ((r = num(x, "min_frame_interval_ms", 0, 1000, &v, err, es)) < 0) goto out; else if (r) f->min_interval_ms = v;
+        if ((r = num(x, "max_frame_interval_ms", 1, 600000, &v, err, es)) < 0) goto out; else if (r) f->max_interval_ms = v;
+        if ((r = num(x, "timestamp_slack_ms", 0, 600000, &v, err, es)) < 0) goto out; else if (r) f->slack_ms = v;
+        if (f->min_interval_ms >= f->max_interval_ms) {
+            snprintf(err, es, "config: freshness.min_frame_interval_ms must be below max_frame_interval_ms");
+            goto out;
         }
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "session")) && session_server_fields(x, &c->session, err, es)) goto out;

@@ -1,6 +1,7 @@
 /* result.c - POST /v1/sessions/{id}/result: the checks of PACKAGE.md section 3 in their order
  * (first failure answers, audited, nothing else changes), then the re-run, the tamper comparison,
  * signals, match, policy; the outcome and its audit record are committed before the answer. */
+#include "freshness.h"
 #include "rerun.h"
 
 #include <math.h>
@@ -31,6 +32,8 @@ typedef struct job {
     pkg_frame f[VF_SRV_MAX_FRAMES];
     int nf;
     vf_srv_worker *w;
+    int64_t now;                       /* server time the package arrived */
+    vf_srv_freshness *fresh;           /* findings of freshness.c, tamper reasons for the policy */
 } job;
 
 static double mono_ms(void) {
@@ -142,6 +145,25 @@ static int check_frames(job *j) {
     return 1;
 }
 
+/* Frames that are new (freshness.c): no duplicates, none of an earlier package, timestamps. */
+static int check_freshness(job *j) {
+    vf_image_buffer imgs[VF_SRV_MAX_FRAMES];
+    const uint8_t *bytes[VF_SRV_MAX_FRAMES];
+    size_t sizes[VF_SRV_MAX_FRAMES];
+    double ts[VF_SRV_MAX_FRAMES];
+    for (int i = 0; i < j->nf; i++) { imgs[i] = j->f[i].img; bytes[i] = j->f[i].bytes; sizes[i] = j->f[i].n; ts[i] = j->f[i].timestamp; }
+    vf_srv_fresh_input in = {imgs, bytes, sizes, ts, j->nf, item(j->pkg, "created_at")->valuedouble, j->now, j->ss->nonce_issued_at,
+                             item(j->pkg, "signals")};
+    if (j->fresh) vf_srv_freshness_clear(j->fresh);
+    else if (!(j->fresh = malloc(sizeof *j->fresh))) return reject(j, 500, "internal", "out of memory%s", NULL);
+    if (vf_srv_freshness_check(j->s, &in, j->fresh)) {
+        free(j->fresh);
+        j->fresh = NULL;
+        return reject(j, 500, "internal", "the freshness check failed%s", NULL);
+    }
+    return 1;
+}
+
 static cJSON *reasons_json(const vf_policy_result *p) {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < p->n_reasons; i++) cJSON_AddItemToArray(a, cJSON_CreateString(p->reasons[i]));
@@ -152,15 +174,18 @@ static void num_or_null(cJSON *o, const char *k, double v) {
     if (isfinite(v)) cJSON_AddNumberToObject(o, k, v); else cJSON_AddNullToObject(o, k);
 }
 
-/* Everything after the checks: re-run, compare, decide, commit, answer. */
-static void decide(job *j) {
+/* Everything after the checks: re-run, compare, decide, commit, answer. Returns 2 (nothing
+ * answered) when the store refused the commit because a concurrent decision indexed one of the
+ * frames after the freshness search and this is not the `last` pass; else 0. */
+static int decide(job *j, int last) {
     vf_srv *s = j->s;
     vf_srv_session *ss = j->ss;
     double t0 = mono_ms();
+    if (!j->w) j->w = vf_srv_engines_acquire(s->engines);   /* a second pass */
     static const size_t RR = sizeof(vf_srv_rerun), TR = sizeof(vf_srv_tamper_result);
     vf_srv_rerun *rr = malloc(RR);
     vf_srv_tamper_result *tr = malloc(TR);
-    if (!rr || !tr) { free(rr); free(tr); reject(j, 500, "internal", "out of memory%s", NULL); return; }
+    if (!rr || !tr) { free(rr); free(tr); return reject(j, 500, "internal", "out of memory%s", NULL); }
     vf_image_buffer imgs[VF_SRV_MAX_FRAMES];
     double ts[VF_SRV_MAX_FRAMES];
     int cidx[VF_SRV_MAX_FRAMES];
@@ -176,8 +201,7 @@ static void decide(job *j) {
     if (vf_srv_rerun_run(j->w, &plan, imgs, ts, j->nf, rr)) {
         fprintf(stderr, "veriface-server: re-run failed: %s\n", vf_context_last_error(j->w->ctx));
         free(rr); free(tr);
-        reject(j, 500, "internal", "the re-run failed%s", NULL);
-        return;
+        return reject(j, 500, "internal", "the re-run failed%s", NULL);
     }
     const cJSON *result = item(j->pkg, "result");
     vf_srv_tamper_compare(j->w, &s->cfg, &ss->cfg.session, imgs, cidx, ts, status, j->nf, result, rr, tr);
@@ -216,6 +240,7 @@ static void decide(job *j) {
     in.challenge_passed = ss->challenge_passed;
     in.n_tamper = tr->n;
     for (int i = 0; i < tr->n; i++) in.tamper[i] = tr->reasons[i];
+    for (int i = 0; i < j->fresh->n_reasons && in.n_tamper < 8; i++) in.tamper[in.n_tamper++] = j->fresh->reasons[i];
     in.quality_ok = rr->all_good && rr->complete && rr->finished;
     in.liveness_available = rr->liveness_ok;
     in.live_score = rr->live_score;
@@ -232,7 +257,7 @@ static void decide(job *j) {
     const char *next_challenge = NULL;
     if (!pr.final) {
         uint8_t rnd[33];
-        if (vf_srv_random(rnd, sizeof rnd)) { cJSON_Delete(detail); cJSON_Delete(tr->detail); free(rr); free(tr); reject(j, 500, "internal", "no randomness%s", NULL); return; }
+        if (vf_srv_random(rnd, sizeof rnd)) { cJSON_Delete(detail); cJSON_Delete(tr->detail); free(rr); free(tr); return reject(j, 500, "internal", "no randomness%s", NULL); }
         vf_srv_b64url_encode(rnd, 32, next_nonce);
         if (pr.decision == VF_DECISION_CHALLENGE) next_challenge = rnd[32] & 1 ? "left" : "right";
     }
@@ -266,6 +291,8 @@ static void decide(job *j) {
     if (item(j->pkg, "signals")) cJSON_AddItemToObject(detail, "signals", cJSON_Duplicate(item(j->pkg, "signals"), 1));
     cJSON_AddItemToObject(detail, "tamper", tr->detail);
     tr->detail = NULL;
+    cJSON_AddItemToObject(detail, "freshness", j->fresh->detail);
+    j->fresh->detail = NULL;
     cJSON_AddItemToObject(detail, "models", vf_srv_models_json(s));
     cJSON_AddStringToObject(detail, "engine", vf_version());
     cJSON_AddStringToObject(detail, "request_sha256", j->req_hash);
@@ -278,17 +305,19 @@ static void decide(job *j) {
     vf_srv_audit a = {"result", ss->id, j->req_hash, j->q->remote, ss->attempt, 200, vf_decision_name(pr.decision),
                       vf_decision_name(pr.decision), rs, dj};
     vf_srv_outcome out = {ss->attempt, vf_decision_name(pr.decision), pr.final, dj, pr.liveness_uncertain, pr.liveness_failed,
-                          pr.challenge_met, pr.final ? NULL : next_nonce, next_challenge, vf_srv_now_ms()};
+                          pr.challenge_met, pr.final ? NULL : next_nonce, next_challenge, vf_srv_now_ms(),
+                          j->fresh->prints, j->fresh->n, j->fresh->index_seen,
+                          pr.decision == VF_DECISION_REJECT ? NULL : &s->cfg.freshness};   /* a reject stays one */
     int rc = vf_srv_store_record_outcome(s->store, ss->id, &out, &a);
     free(dj);
     free(rs);
     cJSON_Delete(detail);
     if (rc) {
         free(rr); free(tr);
-        if (rc > 0) reject(j, 409, "nonce_replayed", "this nonce was already used%s", NULL);
+        if (rc == 2 && !last) return 2;
+        if (rc == 1) return reject(j, 409, "nonce_replayed", "this nonce was already used%s", NULL);
         /* no answer without its record: the client may post the same package again */
-        else reject(j, 500, "storage", "the decision could not be recorded; nothing was decided%s", NULL);
-        return;
+        return reject(j, 500, "storage", "the decision could not be recorded; nothing was decided%s", NULL);
     }
     vf_srv_metrics_decision(s->metrics, vf_decision_name(pr.decision));
     cJSON *o = cJSON_CreateObject();
@@ -310,6 +339,7 @@ static void decide(job *j) {
     vf_srv_reply_json(j->r, 200, o);
     free(rr);
     free(tr);
+    return 0;
 }
 
 void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_srv_reply *r) {
@@ -336,7 +366,7 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_sr
         goto out;
     }
     /* 3. state */
-    int64_t now = vf_srv_now_ms();
+    int64_t now = j.now = vf_srv_now_ms();
     if (j.ss->final) { reject(&j, 409, "session_closed", "the session is already decided%s", NULL); goto out; }
     if (now >= j.ss->expires_at) { reject(&j, 410, "session_expired", "the session has expired%s", NULL); goto out; }
     /* 4. signature over the exact body bytes */
@@ -371,11 +401,15 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_sr
     if (!check_frames(&j)) goto out;
     /* 9. one package per session at a time; the nonce itself is spent with the decision */
     if (!vf_srv_inflight_claim(s->inflight, j.id)) { reject(&j, 409, "nonce_replayed", "this nonce is being used%s", NULL); goto out; }
-    decide(&j);
+    /* 10. fresh frames (their findings are tamper reasons), then re-run, compare, decide, commit;
+     * if a concurrent decision indexed one of the frames meanwhile, once more from the search */
+    for (int pass = 0; check_freshness(&j) && decide(&j, pass == 1) == 2; pass++) {}
     vf_srv_inflight_release(s->inflight, j.id);
 out:
     if (j.w) vf_srv_engines_release(s->engines, j.w);
     for (int i = 0; i < j.nf; i++) { free(j.f[i].bytes); vf_image_buffer_free(&j.f[i].img); }
     cJSON_Delete(j.pkg);
     free(j.ss);
+    if (j.fresh) vf_srv_freshness_clear(j.fresh);
+    free(j.fresh);
 }

@@ -48,6 +48,18 @@ typedef struct vf_srv_limits {
     char trusted_proxy[64];           /* a reverse proxy's address: its X-Forwarded-For names the client ("") */
 } vf_srv_limits;
 
+/* Freshness (freshness.c): thresholds measured in docs/SERVER.md. */
+typedef struct vf_srv_freshness_config {
+    float dup_change;                 /* two frames are one picture when their block change (2.2) */
+    float dup_residual;               /* and their high-pass residual (5.0, luma levels) are both below these */
+    int replay_hamming;               /* DCT-hash distance of an index candidate, 0..7 (6) */
+    float replay_distance;            /* thumbnail distance that confirms a candidate (0.6, luma levels) */
+    int replay_max_candidates;        /* index rows examined per frame (1000) */
+    double min_interval_ms;           /* consecutive frame timestamps: 1000/120 */
+    double max_interval_ms;           /* (1500) */
+    double slack_ms;                  /* tolerance of the nonce window (1000) */
+} vf_srv_freshness_config;
+
 /* What a session is created with (request `config` over the server's defaults). */
 typedef struct vf_srv_session_config {
     vf_liveness_mode liveness_type;
@@ -70,6 +82,7 @@ typedef struct vf_srv_config {
     char api_keys[VF_SRV_MAX_KEYS][128];
     vf_srv_limits limits;
     vf_srv_tamper tamper;
+    vf_srv_freshness_config freshness;
     vf_srv_session_config session;    /* defaults of every session */
     vf_policy_config policy;          /* scrutiny and review margins (per-session fields overridden) */
     int quiet;
@@ -110,6 +123,8 @@ const char *vf_srv_engines_hash(const vf_srv_engines *p, int i);
 int vf_srv_engines_have_pad(const vf_srv_engines *p);
 
 /* ---- store (store.c) ------------------------------------------------------------------------- */
+
+typedef struct vf_srv_frame_print vf_srv_frame_print;   /* freshness.h */
 
 typedef struct vf_srv_session {
     char id[33];
@@ -152,8 +167,28 @@ typedef struct vf_srv_outcome {
     const char *detail_json;          /* attempt detail for GET /v1/sessions/{id} */
     int uncertain_inc, fail_inc, challenge_passed;
     const char *next_nonce; const char *next_challenge; int64_t now;
+    /* the package's frames, added to the frame index; with `recheck`, rows indexed after
+     * `index_seen` (by a concurrent decision) that match them make the call return 2, nothing written */
+    const vf_srv_frame_print *prints; int n_prints;
+    int64_t index_seen; const vf_srv_freshness_config *recheck;
 } vf_srv_outcome;
+/* 0 = committed, 1 = the nonce was already used, 2 = a frame was indexed since index_seen, -1 = error. */
 int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a);
+/* Earlier packages' frames like these (freshness.c): the same SHA-256, or a DCT hash within
+ * c->replay_hamming whose thumbnail is within c->replay_distance. At most one hit per frame, in
+ * hits[]; nearest[i] = the smallest thumbnail distance of frame i's candidates (+inf: none);
+ * *candidates = rows examined; *last_id = the index's last row before the search. Returns the
+ * number of hits, -1 on error. */
+typedef struct vf_srv_index_hit {
+    int frame, exact, hamming;
+    float distance;
+    char session_id[33];
+    int attempt;
+    int64_t at;
+} vf_srv_index_hit;
+int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *prints, int n, int64_t after_id,
+                            const vf_srv_freshness_config *c, vf_srv_index_hit *hits, float *nearest, int *candidates,
+                            int64_t *last_id);
 int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a);
 /* Detail for the integrator: session + attempts as JSON (malloc'd), NULL when unknown. */
 char *vf_srv_store_session_detail(vf_srv_store *s, const char *id);

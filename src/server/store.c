@@ -2,8 +2,9 @@
  * the append-only audit log (triggers refuse UPDATE and DELETE). Every decision is one
  * transaction, committed before the server answers. One connection behind a mutex: the writes
  * serialise anyway, and a request spends its time in the re-run, not here. */
-#include "server.h"
+#include "freshness.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,18 @@ static const char SCHEMA[] =
     " request_sha256 TEXT, remote TEXT, status INTEGER NOT NULL, code TEXT, decision TEXT, reasons TEXT, detail TEXT);"
     "CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);"
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    /* every decided package's frames (freshness.c): exact hash, DCT hash in four indexed 16-bit
+     * chunks (multi-index hashing), 16x16 thumbnail (uint16 little-endian, 1/64 levels) */
+    "CREATE TABLE IF NOT EXISTS frame_index ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, session_id TEXT NOT NULL, attempt INTEGER NOT NULL,"
+    " frame INTEGER NOT NULL, sha256 TEXT NOT NULL, phash INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL,"
+    " c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, thumb BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS frame_index_sha256 ON frame_index(sha256);"
+    "CREATE INDEX IF NOT EXISTS frame_index_c0 ON frame_index(c0);"
+    "CREATE INDEX IF NOT EXISTS frame_index_c1 ON frame_index(c1);"
+    "CREATE INDEX IF NOT EXISTS frame_index_c2 ON frame_index(c2);"
+    "CREATE INDEX IF NOT EXISTS frame_index_c3 ON frame_index(c3);";
 
 int vf_srv_store_open(const char *path, vf_srv_store **out, char *err, size_t es) {
     *out = NULL;
@@ -238,6 +250,118 @@ int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce) 
     return rc;
 }
 
+/* ---- the frame index ---------------------------------------------------------------------- */
+
+/* Candidates share one 16-bit chunk of the DCT hash exactly or but for one bit: with four
+ * chunks, every hash within Hamming distance 7 is found (a copy's hash moves by up to 4). */
+#define PROBES 17
+
+static int index_find(vf_srv_store *s, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
+                      vf_srv_index_hit *hits, float *nearest, int *n_cand) {
+    char sql[1024];
+    int k = snprintf(sql, sizeof sql, "SELECT phash,thumb,session_id,attempt,at FROM frame_index WHERE id>?1 AND (");
+    for (int ch = 0; ch < 4; ch++) {
+        k += snprintf(sql + k, sizeof sql - (size_t)k, "%sc%d IN (", ch ? " OR " : "", ch);
+        for (int i = 0; i < PROBES; i++) k += snprintf(sql + k, sizeof sql - (size_t)k, "%s?%d", i ? "," : "", 2 + ch * PROBES + i);
+        k += snprintf(sql + k, sizeof sql - (size_t)k, ")");
+    }
+    snprintf(sql + k, sizeof sql - (size_t)k, ") LIMIT ?%d", 2 + 4 * PROBES);
+    sqlite3_stmt *ex = NULL, *sim = NULL;
+    int nh = -1;
+    *n_cand = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT session_id,attempt,at FROM frame_index WHERE sha256=? AND id>? LIMIT 1", -1, &ex, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, sql, -1, &sim, NULL) != SQLITE_OK)
+        goto out;
+    nh = 0;
+    for (int f = 0; f < n; f++) {
+        vf_srv_index_hit h = {f, 1, 0, 0, "", 0, 0};
+        nearest[f] = INFINITY;
+        sqlite3_reset(ex);
+        sqlite3_bind_text(ex, 1, p[f].sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(ex, 2, after);
+        int r = sqlite3_step(ex);
+        if (r == SQLITE_ROW) {
+            snprintf(h.session_id, sizeof h.session_id, "%s", sqlite3_column_text(ex, 0) ? (const char *)sqlite3_column_text(ex, 0) : "");
+            h.attempt = sqlite3_column_int(ex, 1);
+            h.at = sqlite3_column_int64(ex, 2);
+            nearest[f] = 0;
+            hits[nh++] = h;
+            continue;
+        }
+        if (r != SQLITE_DONE) { nh = -1; goto out; }
+        sqlite3_reset(sim);
+        sqlite3_bind_int64(sim, 1, after);
+        for (int ch = 0; ch < 4; ch++) {
+            int v = (int)(p[f].phash >> (16 * ch) & 0xFFFF);
+            for (int i = 0; i < PROBES; i++) sqlite3_bind_int(sim, 2 + ch * PROBES + i, i ? v ^ (1 << (i - 1)) : v);
+        }
+        sqlite3_bind_int(sim, 2 + 4 * PROBES, c->replay_max_candidates);
+        h.exact = 0;
+        h.distance = INFINITY;
+        while ((r = sqlite3_step(sim)) == SQLITE_ROW) {
+            (*n_cand)++;
+            int hd = vf_srv_hamming64(p[f].phash, (uint64_t)sqlite3_column_int64(sim, 0));
+            if (hd > c->replay_hamming || sqlite3_column_bytes(sim, 1) != 2 * VF_SRV_THUMB_CELLS) continue;
+            const uint8_t *b = sqlite3_column_blob(sim, 1);
+            uint16_t t[VF_SRV_THUMB_CELLS];
+            for (int i = 0; i < VF_SRV_THUMB_CELLS; i++) t[i] = (uint16_t)(b[2 * i] | b[2 * i + 1] << 8);
+            float d = vf_srv_print_distance(&p[f], t);
+            if (d < nearest[f]) nearest[f] = d;
+            if (d <= c->replay_distance && d < h.distance) {
+                h.distance = d;
+                h.hamming = hd;
+                snprintf(h.session_id, sizeof h.session_id, "%s", sqlite3_column_text(sim, 2) ? (const char *)sqlite3_column_text(sim, 2) : "");
+                h.attempt = sqlite3_column_int(sim, 3);
+                h.at = sqlite3_column_int64(sim, 4);
+            }
+        }
+        if (r != SQLITE_DONE) { nh = -1; goto out; }
+        if (isfinite(h.distance)) hits[nh++] = h;
+    }
+out:
+    sqlite3_finalize(ex);
+    sqlite3_finalize(sim);
+    return nh;
+}
+
+int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
+                            vf_srv_index_hit *hits, float *nearest, int *n_cand, int64_t *last_id) {
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st;
+    int rc = -1;
+    *last_id = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id),0) FROM frame_index", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) { *last_id = sqlite3_column_int64(st, 0); rc = 0; }
+        sqlite3_finalize(st);
+    }
+    if (!rc) rc = index_find(s, p, n, after, c, hits, nearest, n_cand);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int index_insert(vf_srv_store *s, const char *id, int attempt, const vf_srv_frame_print *p, int n, int64_t now) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO frame_index(at,session_id,attempt,frame,sha256,phash,c0,c1,c2,c3,thumb)"
+                                  " VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) return -1;
+    int rc = 0;
+    for (int f = 0; f < n && !rc; f++) {
+        uint8_t t[2 * VF_SRV_THUMB_CELLS];
+        for (int i = 0; i < VF_SRV_THUMB_CELLS; i++) { t[2 * i] = (uint8_t)(p[f].thumb[i] & 0xFF); t[2 * i + 1] = (uint8_t)(p[f].thumb[i] >> 8); }
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, attempt);
+        sqlite3_bind_int(st, 4, f);
+        sqlite3_bind_text(st, 5, p[f].sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, (int64_t)p[f].phash);
+        for (int ch = 0; ch < 4; ch++) sqlite3_bind_int(st, 7 + ch, (int)(p[f].phash >> (16 * ch) & 0xFFFF));
+        sqlite3_bind_blob(st, 11, t, sizeof t, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
     pthread_mutex_lock(&s->mu);
     int rc = -1;
@@ -274,6 +398,18 @@ int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_ou
     sqlite3_finalize(st);
     st = NULL;
     if (!o->final && attempt_insert(s, id, o->attempt + 1, o->next_nonce, o->now, o->next_challenge)) goto rollback;
+    if (o->n_prints > 0) {
+        /* a concurrent decision indexed one of these frames after the search: decide again */
+        if (o->recheck) {
+            vf_srv_index_hit hits[VF_SRV_FRESH_MAX];
+            float nearest[VF_SRV_FRESH_MAX];
+            int cand, nh = index_find(s, o->prints, o->n_prints < VF_SRV_FRESH_MAX ? o->n_prints : VF_SRV_FRESH_MAX, o->index_seen,
+                                      o->recheck, hits, nearest, &cand);
+            if (nh < 0) goto rollback;
+            if (nh > 0) { rc = 2; goto rollback_keep; }
+        }
+        if (index_insert(s, id, o->attempt, o->prints, o->n_prints, o->now)) goto rollback;
+    }
     if (audit_insert(s, a)) goto rollback;
     if (exec(s, "COMMIT")) goto rollback;
     rc = 0;

@@ -109,11 +109,16 @@ export const defaultSignals = () => ({
   page: { visibility_changes: 0, blur_events: 0, hidden_ms: 0 },
 });
 
-/** The package of PACKAGE.md section 3, as a string (the exact bytes that get signed). */
+/**
+ * The package of PACKAGE.md section 3, as a string (the exact bytes that get signed). The frame
+ * timestamps (epoch ms) are moved to end 30 ms before created_at, their spacing kept, as if the
+ * capture had just happened (a simulation is reused for many sessions); `rebase: false` keeps them.
+ */
 export function buildPackage(session, sim, { nonce = session.nonce, attempt = session.attempt, signals = defaultSignals(),
-  mutate = null, createdAt = Date.now() } = {}) {
+  mutate = null, createdAt = Date.now(), rebase = true } = {}) {
+  const shift = rebase && sim.frames.length ? createdAt - 30 - sim.frames.at(-1).timestamp : 0;
   const frames = sim.frames.map((f) => ({
-    index: f.index, timestamp: f.timestamp, width: f.width, height: f.height, mime: 'image/jpeg',
+    index: f.index, timestamp: f.timestamp + shift, width: f.width, height: f.height, mime: 'image/jpeg',
     sha256: sha256hex(Buffer.from(f.jpeg, 'base64')), data: f.jpeg, status: structuredClone(f.status),
   }));
   const pkg = {

@@ -1,6 +1,8 @@
 // protocol.test.mjs - the whole protocol against the real veriface-server (PACKAGE.md): a server
 // with the default capture settings for the live-video cases, a second one with the settings of
 // tests/test_session.c for the still frames of ../shared/data/pad (the phone replay).
+// The server refuses frames it has seen in an earlier package (freshness.replayed_frame): a test
+// that needs a decision past the tamper stage captures frames of its own (liveWindow, spoofOf).
 // Run: node protocol.test.mjs (env: VF_SERVER, VF_CLIENT_SIM, VF_MODELS, VF_PAD_MODELS, VF_SHARED_DATA).
 import * as h from './harness.mjs';
 import { test, before, after } from 'node:test';
@@ -13,7 +15,7 @@ h.requireData();
 
 const STILLS = { good_frames: 2, liveness_frames: 2,
   quality: { max_motion: 10, min_face_width: 0.12, max_center_offset: 0.30, max_yaw: 30 } };
-let A, B, live, spoof, refImage, staticDir;
+let A, B, live, spoof, refImage, staticDir, configA, configB;
 
 const sql = h.sql;
 
@@ -29,11 +31,10 @@ before(async () => {
     h.startServer({ session: STILLS, limits: { per_ip_rate: 0 } }),
   ]);
   const key = await h.newKey();
-  const sa = await h.createSession(A, key);
-  live = h.simulate(sa.body.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
-  const sb = await h.createSession(B, key);
-  const fakes = ['02.09', '03.68', '05.26', '06.85', '08.44', '10.03', '11.61', '13.20', '14.79'].map((t) => join(h.FRAMES(), `fake2_t${t}.jpg`));
-  spoof = h.simulate(sb.body.config, fakes);
+  configA = (await h.createSession(A, key)).body.config;
+  live = liveWindow(60);
+  configB = (await h.createSession(B, key)).body.config;
+  spoof = spoofOf(['02.09', '03.68']);   // good stills: 02.09, 03.68, 06.85, 08.44, 13.20
   refImage = readFileSync(join(h.FRAMES(), 'real2_t05.25.jpg')).toString('base64');
 });
 
@@ -42,6 +43,16 @@ after(async () => {
   assert.deepEqual(codes, [0, 0], 'SIGTERM: graceful stop with exit status 0');
   A?.cleanup(); B?.cleanup();
 });
+
+/** A capture of the live video from frame `start` (windows used here lie >= 0.7 s apart: 60 -> frames 68-72, 85-89, 116-120, 125 -> 135-139, 155-159). */
+function liveWindow(start) {
+  return h.simulate(configA, ['--mjpeg', h.MJPEG(), '--start', String(start), '--max', '40']);
+}
+
+/** A capture of the phone-replay stills of ../shared/data/pad (the first two good ones are kept). */
+function spoofOf(times) {
+  return h.simulate(configB, times.map((t) => join(h.FRAMES(), `fake2_t${t}.jpg`)));
+}
 
 async function session(srv, body = {}) {
   const key = await h.newKey();
@@ -89,7 +100,7 @@ test('happy path: live capture + same-person reference -> approve, detail and au
 test('different person as reference -> not approved (match)', async () => {
   const other = readFileSync(join(h.env.data, 'faces/face_recognition/examples/knn_examples/test/obama1.jpg')).toString('base64');
   const { key, s } = await session(A, { reference: { image: other } });
-  const r = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  const r = await h.postResult(A, s.session_id, h.buildPackage(s, liveWindow(85)), key);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.decision, 'reject', r.text);
   assert.equal(r.body.message, 'We could not verify your identity.');
@@ -134,16 +145,6 @@ test('tampered score: client liveness edited after running (attacker re-signs) -
   assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail));
 });
 
-test('tampered spoof: replay frames with a forged passing result -> reject tamper.liveness', async () => {
-  const { key, s } = await session(B);
-  const body = h.buildPackage(s, spoof, { mutate: (p) => { p.result.liveness.score = 0.97; p.result.liveness.outcome = 'pass'; p.result.liveness.scores = [0.97, 0.97]; } });
-  const r = await h.postResult(B, s.session_id, body, key);
-  assert.equal(r.status, 200, r.text);
-  assert.notEqual(r.body.decision, 'approve');
-  const d = await h.getSession(B, s.session_id);
-  assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail.reasons));
-});
-
 test('tampered embedding claim -> reject tamper.embedding', async () => {
   const { key, s } = await session(A);
   const body = h.buildPackage(s, live, { mutate: (p) => { p.result.embedding.vector = p.result.embedding.vector.map((v, i) => (i % 2 ? v : -v)); } });
@@ -155,13 +156,14 @@ test('tampered embedding claim -> reject tamper.embedding', async () => {
 
 test('tampered frame: bytes changed -> 400 frame_hash_mismatch, nothing burned', async () => {
   const { key, s } = await session(A);
-  const body = h.buildPackage(s, live, { mutate: (p) => {
+  const fresh = liveWindow(116);
+  const body = h.buildPackage(s, fresh, { mutate: (p) => {
     const b = Buffer.from(p.frames[2].data, 'base64'); b[b.length - 100] ^= 0x55; p.frames[2].data = b.toString('base64'); } });
   const r = await h.postResult(A, s.session_id, body, key);
   assert.equal(r.status, 400);
   assert.equal(r.body.error.code, 'frame_hash_mismatch');
   assert.equal(auditCount(A, s.session_id, 'frame_hash_mismatch'), 1);
-  const ok = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
+  const ok = await h.postResult(A, s.session_id, h.buildPackage(s, fresh), key);
   assert.equal(ok.body.decision, 'approve', ok.text);
 });
 
@@ -206,6 +208,7 @@ test('replay: a used nonce is refused (sequential and concurrent)', async () => 
 
 test('spoof (phone replay of ../shared/data/pad) is never approved; retries are capped', async () => {
   const { key, s } = await session(B, { config: { max_retries: 1 } });
+  const spoof = spoofOf(['06.85', '08.44']);
   const r1 = await h.postResult(B, s.session_id, h.buildPackage(s, spoof), key);
   assert.equal(r1.status, 200, r1.text);
   assert.notEqual(r1.body.decision, 'approve');
@@ -230,20 +233,38 @@ test('spoof (phone replay of ../shared/data/pad) is never approved; retries are 
 });
 
 test('retry exhaustion: max_retries 0 makes the first non-passing attempt final', async () => {
-  const { key, s } = await session(B, { config: { max_retries: 0 } });
-  const r = await h.postResult(B, s.session_id, h.buildPackage(s, spoof), key);
-  assert.ok(['reject', 'review'].includes(r.body.decision), r.text);
-  assert.equal(r.body.retry.allowed, false);
+  // a deployment of its own: the five good stills of the phone replay make two packages, both used above
+  const B2 = await h.startServer({ session: STILLS, limits: { per_ip_rate: 0 } }, { threads: 1 });
+  try {
+    const key = await h.newKey();
+    const s = (await h.createSession(B2, key, { config: { max_retries: 0 } })).body;
+    const r = await h.postResult(B2, s.session_id, h.buildPackage(s, spoof), key);
+    assert.ok(['reject', 'review'].includes(r.body.decision), r.text);
+    assert.equal(r.body.retry.allowed, false);
+    const d = await h.getSession(B2, s.session_id);
+    assert.ok(d.body.attempts[0].detail.reasons.includes('retry.exhausted') ||
+              d.body.attempts[0].detail.reasons.includes('liveness.repeated_fail'), JSON.stringify(d.body.attempts[0].detail.reasons));
+  } finally {
+    assert.equal(await B2.stop(), 0);
+    B2.cleanup();
+  }
+});
+
+test('tampered spoof: replay frames with a forged passing result -> reject tamper.liveness', async () => {
+  const { key, s } = await session(B);
+  const body = h.buildPackage(s, spoof, { mutate: (p) => { p.result.liveness.score = 0.97; p.result.liveness.outcome = 'pass'; p.result.liveness.scores = [0.97, 0.97]; } });
+  const r = await h.postResult(B, s.session_id, body, key);
+  assert.equal(r.status, 200, r.text);
+  assert.notEqual(r.body.decision, 'approve');
   const d = await h.getSession(B, s.session_id);
-  assert.ok(d.body.attempts[0].detail.reasons.includes('retry.exhausted') ||
-            d.body.attempts[0].detail.reasons.includes('liveness.repeated_fail'), JSON.stringify(d.body.attempts[0].detail.reasons));
+  assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
 
 test('virtual camera signal sends a passing capture to review', async () => {
   const { key, s } = await session(A);
   const signals = h.defaultSignals();
   signals.camera.label = 'OBS Virtual Camera';
-  const r = await h.postResult(A, s.session_id, h.buildPackage(s, live, { signals }), key);
+  const r = await h.postResult(A, s.session_id, h.buildPackage(s, liveWindow(125), { signals }), key);
   assert.equal(r.body.decision, 'review', r.text);
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('signal.virtual_camera'));
@@ -269,6 +290,7 @@ test('wrong key and missing signature -> 401 bad_signature', async () => {
 
 test('malformed packages: each gets its 4xx code and changes nothing', async () => {
   const { key, s } = await session(A);
+  const live = liveWindow(155);
   const cases = [
     ['bad_json', 400, '{"format":1,'],
     ['bad_schema', 400, h.buildPackage(s, live, { mutate: (p) => { delete p.frames; } })],
@@ -414,14 +436,16 @@ test('adaptive mode: uncertain liveness -> head-turn challenge with a new nonce;
     assert.ok(['left', 'right'].includes(r1.body.challenge.direction));
     assert.equal(r1.body.retry.hint, 'liveness');
     assert.match(r1.body.retry.next_nonce, /^[A-Za-z0-9_-]{43}$/);
-    // the same frames again (no head turn): the challenge is not met; scrutiny now sends it to review
-    const r2 = await h.postResult(D, s.session_id, h.buildPackage(s, sim, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
+    // a new capture without the asked head turn (|yaw| < 6 in every frame; the same frames again
+    // would be a replay): the challenge is not met; scrutiny now sends it to review
+    const sim2 = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '155', '--max', '40']);
+    const r2 = await h.postResult(D, s.session_id, h.buildPackage(s, sim2, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
     assert.equal(r2.status, 200, r2.text);
     assert.notEqual(r2.body.decision, 'approve');
     const d = await h.getSession(D, s.session_id);
     assert.equal(d.body.attempts[1].challenge, r1.body.challenge.direction);
     // the server checks the turn on its own re-run: yaw >= 10 degrees the requested way (yaw > 0 = subject's left)
-    const yaws = sim.frames.map((f) => f.status.quality.yaw);
+    const yaws = sim2.frames.map((f) => f.status.quality.yaw);
     const my = s.config.challenge_min_yaw;
     assert.equal(my, 10);
     const met = r1.body.challenge.direction === 'left' ? Math.max(...yaws) >= my : Math.min(...yaws) <= -my;

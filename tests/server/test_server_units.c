@@ -1,7 +1,13 @@
 /* test_server_units.c - the server's pure parts: strict base64, ECDSA P-256 P1363 verification
  * (keys and signatures made with OpenSSL, converted as WebCrypto returns them), constant-time key
- * comparison, signal scoring, and configuration parsing (files, ranges, the session config). */
+ * comparison, signal scoring, configuration parsing (files, ranges, the session config), and
+ * freshness: the pair measure, the frame signature, the timestamp rules and the store's frame
+ * index (on an old-schema database, with the race re-check). */
+#include "../../src/server/freshness.h"
 #include "../../src/server/rerun.h"
+
+#include <math.h>
+#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -189,11 +195,226 @@ static void test_config(void) {
     }
 }
 
+/* ---- freshness ------------------------------------------------------------------------------- */
+
+int64_t vf_srv_now_ms(void) { return 1764615600000; }   /* http.c's (libmicrohttpd), not linked here */
+
+static uint32_t rng_state;
+static int rnd_noise(void) { rng_state = rng_state * 1664525u + 1013904223u; return (int)(rng_state >> 28) - 8; }   /* -8..7: a noisy sensor */
+
+/* A textured scene 160x120 (RGBA) with a bright square at (px, py), sensor noise of seed `seed`
+ * (0 = none), brightness offset `bright`, the whole picture moved right by `shift` pixels. */
+static void scene(vf_image_buffer *b, uint8_t *px_out, int px, int py, uint32_t seed, int bright, int shift) {
+    enum { W = 160, H = 120 };
+    b->width = W; b->height = H; b->stride = W * 4; b->format = VF_PIXEL_RGBA8; b->data = px_out; b->block_ = NULL;
+    rng_state = seed;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int sx = x - shift < 0 ? 0 : x - shift;
+            double v = 110 + 40 * sin(sx * 0.21) * cos(y * 0.17) + 25 * sin((sx + 2 * y) * 0.9);
+            if (sx >= px && sx < px + 24 && y >= py && y < py + 24) v += 60;
+            int n = seed ? rnd_noise() : 0, t = (int)lrint(v) + n + bright;
+            uint8_t *d = px_out + ((size_t)y * W + x) * 4;
+            d[0] = d[1] = d[2] = (uint8_t)(t < 0 ? 0 : t > 255 ? 255 : t);
+            d[3] = 255;
+        }
+}
+
+static void test_freshness_measures(void) {
+    static uint8_t p[6][160 * 120 * 4];
+    vf_image_buffer b[6];
+    scene(&b[0], p[0], 60, 40, 0, 0, 0);        /* the still */
+    scene(&b[1], p[1], 60, 40, 0, 2, 1);        /* a copy: +2 brightness, 1 px right */
+    scene(&b[2], p[2], 60, 40, 0, -1, -1);      /* another: -1, 1 px left (2 px from the first copy) */
+    scene(&b[3], p[3], 64, 42, 0, 0, 0);        /* the square moved by 4 px: a new frame */
+    scene(&b[4], p[4], 60, 40, 7, 0, 0);        /* the still with strong sensor noise ... */
+    scene(&b[5], p[5], 60, 40, 8, 0, 0);        /* ... and other noise: both static, both real */
+    vf_srv_luma l[6];
+    for (int i = 0; i < 6; i++) CHECK(!vf_srv_luma_make(&b[i], &l[i]), "luma %d", i);
+    vf_srv_config c;
+    vf_srv_config_defaults(&c);
+    const vf_srv_freshness_config *fc = &c.freshness;
+    vf_srv_frame_diff d;
+#define DUP(d) ((d).change < fc->dup_change && (d).residual < fc->dup_residual)
+    vf_srv_frame_diff_measure(&l[0], &l[0], &d);
+    CHECK(d.change == 0 && d.residual == 0 && DUP(d), "identical: change %g residual %g", d.change, d.residual);
+    vf_srv_frame_diff_measure(&l[0], &l[1], &d);
+    CHECK(DUP(d) && d.dx == 1 && d.dy == 0 && d.change < 0.5f, "brightened, shifted copy: change %g residual %g shift %d,%d", d.change, d.residual, d.dx, d.dy);
+    vf_srv_frame_diff_measure(&l[1], &l[2], &d);
+    CHECK(DUP(d) && d.dx == -2, "two copies 2 px apart: change %g residual %g shift %d", d.change, d.residual, d.dx);
+    vf_srv_frame_diff_measure(&l[0], &l[3], &d);
+    CHECK(!DUP(d) && d.change > 10, "moved square: change %g", d.change);
+    vf_srv_frame_diff_measure(&l[4], &l[5], &d);
+    CHECK(!DUP(d) && d.residual > fc->dup_residual, "static scene, sensor noise: residual %g", d.residual);
+    vf_srv_luma small;
+    vf_image_buffer sb = b[0];
+    sb.width = 100;
+    CHECK(!vf_srv_luma_make(&sb, &small), "luma of a crop");
+    vf_srv_frame_diff_measure(&l[0], &small, &d);
+    CHECK(isinf(d.change) && isinf(d.residual), "different sizes are not compared");
+    vf_srv_luma_free(&small);
+    /* the signature: a copy fits, the moved square does not */
+    vf_srv_frame_print *q = malloc(3 * sizeof *q);
+    vf_srv_frame_print_make(&l[0], (const uint8_t *)"a", 1, &q[0]);
+    vf_srv_frame_print_make(&l[1], (const uint8_t *)"b", 1, &q[1]);
+    vf_srv_frame_print_make(&l[3], (const uint8_t *)"c", 1, &q[2]);
+    CHECK(!strcmp(q[0].sha256, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"), "sha256 of the bytes");
+    float dc = vf_srv_print_distance(&q[1], q[0].thumb), dm = vf_srv_print_distance(&q[2], q[0].thumb);
+    int hc = vf_srv_hamming64(q[0].phash, q[1].phash);
+    CHECK(hc <= fc->replay_hamming && dc < fc->replay_distance, "copy: hash distance %d, thumbnail distance %g", hc, dc);
+    CHECK(dm > fc->replay_distance, "moved square: thumbnail distance %g", dm);
+    CHECK(vf_srv_print_distance(&q[0], q[0].thumb) < 1e-3f, "itself: 0");
+    CHECK(vf_srv_hamming64(0xF0F0, 0x0FF0) == 8, "hamming");
+    free(q);
+    for (int i = 0; i < 6; i++) vf_srv_luma_free(&l[i]);
+}
+
+static void test_timestamps(void) {
+    vf_srv_config c;
+    vf_srv_config_defaults(&c);
+    const double C = 1764615000000.0;   /* created_at, client clock */
+    struct { const char *name; double ts[5]; double elapsed, fps; int bad, frame; } T[] = {
+        {"a camera at 15 fps", {C - 300, C - 233, C - 166, C - 100, C - 33}, 5000, 15, 0, -1},
+        {"1e308", {C - 300, C - 233, C - 166, C - 100, 1e308}, 5000, 0, 1, 4},
+        {"not finite", {C - 300, C - 233, NAN, C - 100, C - 33}, 5000, 0, 1, 2},
+        {"negative", {-300, -233, -166, -100, -33}, 5000, 0, 1, 0},
+        {"1e-300 apart", {0, 1e-300, 2e-300, 3e-300, 4e-300}, 5000, 0, 1, 0},
+        {"decreasing", {C - 33, C - 100, C - 166, C - 233, C - 300}, 5000, 0, 1, 1},
+        {"equal", {C - 300, C - 300, C - 166, C - 100, C - 33}, 5000, 0, 1, 1},
+        {"1 ms apart", {C - 34, C - 33, C - 32, C - 31, C - 30}, 5000, 0, 1, 1},
+        {"8.4 ms apart (120 fps)", {C - 64, C - 55.6, C - 47.2, C - 38.8, C - 30.4}, 5000, 0, 0, -1},
+        {"20 ms apart at a claimed 15 fps", {C - 110, C - 90, C - 70, C - 50, C - 30}, 5000, 15, 1, 1},
+        {"20 ms apart at a claimed 60 fps", {C - 110, C - 90, C - 70, C - 50, C - 30}, 5000, 60, 0, -1},
+        {"1600 ms apart", {C - 6430, C - 4830, C - 3230, C - 1630, C - 30}, 10000, 0, 1, 1},
+        {"before the nonce", {C - 60300, C - 60233, C - 60166, C - 60100, C - 60033}, 5000, 0, 1, 0},
+        {"a minute of capture after an old nonce", {C - 60300, C - 60233, C - 60166, C - 60100, C - 60033}, 61000, 0, 0, -1},
+        {"the last frame after created_at", {C - 300, C - 233, C - 166, C - 100, C + 1500}, 5000, 0, 1, 4},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        char why[256];
+        int f;
+        int r = vf_srv_timestamps_check(T[i].ts, 5, C, T[i].elapsed, T[i].fps, &c.freshness, why, sizeof why, &f);
+        CHECK(r == T[i].bad && f == T[i].frame && (!r || why[0]), "timestamps %s: %d frame %d (%s)", T[i].name, r, f, why);
+    }
+}
+
+/* The index on a database of the schema before it (the server opens old databases). */
+static void test_frame_index(void) {
+    char path[] = "/tmp/vf-index-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK &&
+          sqlite3_exec(db, "CREATE TABLE sessions (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+                           " public_key BLOB NOT NULL, config TEXT NOT NULL, reference BLOB, external_ref TEXT, final INTEGER NOT NULL DEFAULT 0,"
+                           " decision TEXT, attempt INTEGER NOT NULL DEFAULT 1, uncertain_count INTEGER NOT NULL DEFAULT 0,"
+                           " fail_count INTEGER NOT NULL DEFAULT 0, challenge_passed INTEGER NOT NULL DEFAULT 0, decided_at INTEGER);"
+                           "CREATE TABLE attempts (session_id TEXT NOT NULL REFERENCES sessions(id), attempt INTEGER NOT NULL,"
+                           " nonce TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, used_at INTEGER, challenge TEXT, decision TEXT, detail TEXT,"
+                           " decided_at INTEGER, PRIMARY KEY (session_id, attempt));"
+                           "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, route TEXT NOT NULL, session_id TEXT,"
+                           " attempt INTEGER, request_sha256 TEXT, remote TEXT, status INTEGER NOT NULL, code TEXT, decision TEXT, reasons TEXT,"
+                           " detail TEXT);", NULL, NULL, NULL) == SQLITE_OK,
+          "old-schema database");
+    sqlite3_close(db);
+    vf_srv_store *st;
+    char err[256];
+    CHECK(!vf_srv_store_open(path, &st, err, sizeof err), "the store opens an old database: %s", err);
+    if (!st) return;
+    vf_srv_config c;
+    vf_srv_config_defaults(&c);
+    static uint8_t p[4][160 * 120 * 4];
+    vf_image_buffer b[4];
+    scene(&b[0], p[0], 30, 30, 0, 0, 0);
+    scene(&b[1], p[1], 90, 60, 0, 0, 0);
+    scene(&b[2], p[2], 30, 30, 0, 2, 1);      /* copy of 0 */
+    scene(&b[3], p[3], 50, 80, 0, 0, 0);      /* new */
+    vf_srv_frame_print *pr = malloc(4 * sizeof *pr);
+    for (int i = 0; i < 4; i++) {
+        vf_srv_luma l;
+        vf_srv_luma_make(&b[i], &l);
+        char bytes[8];
+        snprintf(bytes, sizeof bytes, "f%d", i);
+        vf_srv_frame_print_make(&l, (const uint8_t *)bytes, strlen(bytes), &pr[i]);
+        vf_srv_luma_free(&l);
+    }
+    vf_srv_session *ss = calloc(2, sizeof *ss);
+    for (int k = 0; k < 2; k++) {
+        snprintf(ss[k].id, sizeof ss[k].id, "%032d", k + 1);
+        ss[k].expires_at = vf_srv_now_ms() + 60000;
+        ss[k].pubkey_len = 4;
+        ss[k].cfg = c.session;
+        snprintf(ss[k].nonce, sizeof ss[k].nonce, "nonce-%d", k);
+        vf_srv_audit a = {"sessions_create", ss[k].id, NULL, "127.0.0.1", 1, 201, "created", NULL, NULL, NULL};
+        CHECK(!vf_srv_store_create_session(st, &ss[k], &a), "session %d", k);
+    }
+    vf_srv_index_hit hits[4];
+    float near[4];
+    int cand;
+    int64_t seen;
+    CHECK(vf_srv_store_index_find(st, pr, 2, 0, &c.freshness, hits, near, &cand, &seen) == 0 && seen == 0 && isinf(near[0]), "empty index");
+    /* session 2 searched before session 1's decision: its commit must see session 1's frames */
+    int64_t seen2 = seen;
+    vf_srv_audit a = {"result", ss[0].id, "h", "127.0.0.1", 1, 200, "approve", "approve", "[]", "{}"};
+    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness};
+    CHECK(vf_srv_store_record_outcome(st, ss[0].id, &o, &a) == 0, "decision 1 with its frames");
+    int nh = vf_srv_store_index_find(st, pr, 4, 0, &c.freshness, hits, near, &cand, &seen);
+    CHECK(nh == 3 && seen == 2, "hits %d, last id %lld", nh, (long long)seen);
+    CHECK(nh == 3 && hits[0].frame == 0 && hits[0].exact && hits[1].frame == 1 && hits[1].exact && !strcmp(hits[0].session_id, ss[0].id),
+          "exact hits");
+    CHECK(nh == 3 && hits[2].frame == 2 && !hits[2].exact && hits[2].distance < c.freshness.replay_distance && hits[2].attempt == 1,
+          "the brightened, shifted copy found by its signature (distance %g)", nh == 3 ? hits[2].distance : -1);
+    CHECK(isinf(near[3]) || near[3] > c.freshness.replay_distance, "the new frame is no replay (%g)", near[3]);
+    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness};
+    a.session_id = ss[1].id;
+    CHECK(vf_srv_store_record_outcome(st, ss[1].id, &o2, &a) == 2, "a frame indexed since the search: refused, decide again");
+    o2.index_seen = seen;
+    o2.recheck = NULL;   /* decided again (a reject): committed with its frames */
+    CHECK(vf_srv_store_record_outcome(st, ss[1].id, &o2, &a) == 0, "second decision");
+    CHECK(vf_srv_store_index_find(st, pr + 3, 1, 0, &c.freshness, hits, near, &cand, &seen) == 1 && hits[0].exact &&
+          !strcmp(hits[0].session_id, ss[1].id) && seen == 4, "the second package's frames are indexed");
+    vf_srv_store_close(st);
+    free(ss);
+    free(pr);
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path); unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path); unlink(wal);
+}
+
+static void test_freshness_config(void) {
+    vf_srv_config c;
+    char err[512], path[] = "/tmp/vf-config-XXXXXX";
+    static const struct { const char *json; const char *err; } T[] = {
+        {"{\"freshness\":{\"duplicate_change\":3,\"replay_hamming\":3,\"max_frame_interval_ms\":2000}}", NULL},
+        {"{\"freshness\":{\"replay_hamming\":8}}", "replay_hamming"},
+        {"{\"freshness\":{\"replay_distance\":-1}}", "replay_distance"},
+        {"{\"freshness\":{\"min_frame_interval_ms\":100,\"max_frame_interval_ms\":50}}", "min_frame_interval_ms"},
+        {"{\"freshness\":{\"duplicate_mad\":1}}", "freshness.duplicate_mad"},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        int fd = mkstemp(path);
+        CHECK(write(fd, T[i].json, strlen(T[i].json)) == (ssize_t)strlen(T[i].json), "write config");
+        close(fd);
+        char *argv[] = {"veriface-server", "--config", path};
+        int rc = vf_srv_config_load(&c, 3, argv, err, sizeof err);
+        CHECK(T[i].err ? rc && strstr(err, T[i].err) : !rc && c.freshness.dup_change == 3 && c.freshness.replay_hamming == 3 &&
+                                                         c.freshness.max_interval_ms == 2000 && c.freshness.replay_distance == 0.6f,
+              "freshness config %s: %s", T[i].json, rc ? err : "ok");
+        unlink(path);
+        strcpy(path, "/tmp/vf-config-XXXXXX");
+    }
+}
+
 int main(void) {
     test_b64();
     test_signature();
     test_signals();
     test_config();
+    test_freshness_measures();
+    test_timestamps();
+    test_frame_index();
+    test_freshness_config();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

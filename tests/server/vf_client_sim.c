@@ -3,11 +3,14 @@
  * and when the capture completes prints one JSON object on stdout:
  *   {"models":{...}, "result":{C result JSON}, "frames":[{"index","timestamp","width","height",
  *    "status":{C frame status JSON}, "jpeg":"<b64 of the JPEG, stb_image_write quality 92>"}]}
+ * Timestamps are epoch milliseconds as the browser sends them: --t0 (default now) plus 1000/fps
+ * per MJPEG frame from --start, or 100 ms per image file.
  * The node test builds and signs the package from it, exactly as the web package does.
  *
- * usage: vf_client_sim MODELS PAD_MODELS [--config FILE] [--backend simd|xnnpack|ref] [--quality Q]
- *                      [--mjpeg FILE --start N --max M --fps F] [FRAME.jpg ...]
+ * usage: vf_client_sim MODELS PAD_MODELS [--config FILE] [--backend simd|xnnpack|ref] [--quality Q | --qualities Q1,Q2,..]
+ *                      [--t0 MS] [--mjpeg FILE --start N --max M --fps F] [FRAME.jpg ...]
  *   --config: the `config` object of the server's session response (good_frames, quality, ...)
+ *   --qualities: JPEG quality of each kept frame in turn (a still re-encoded at several qualities)
  * Exit 0 with the JSON, 3 when the capture never completed, 2 on errors. */
 #include "veriface.h"
 #include "../../src/server/server.h"
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "../test_util.h"
 
 
@@ -77,14 +81,20 @@ int main(int argc, char **argv) {
     if (argc < 3) { fprintf(stderr, "usage: vf_client_sim MODELS PAD_MODELS [options] [FRAME.jpg ...]\n"); return 2; }
     const char *config = NULL, *mjpeg = NULL;
     vf_backend be = VF_BACKEND_SIMD;
-    int quality = 92, start = 0, max = 1000;
-    double fps = 15;
+    int quality = 92, start = 0, max = 1000, nq = 0, qualities[16];
+    double fps = 15, t0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    t0 = (double)now.tv_sec * 1e3 + (double)(now.tv_nsec / 1000000);
     const char *files[256];
     int nfiles = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) { i++; be = !strcmp(argv[i], "xnnpack") ? VF_BACKEND_XNNPACK : !strcmp(argv[i], "ref") ? VF_BACKEND_REF : VF_BACKEND_SIMD; }
         else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--qualities") && i + 1 < argc)
+            for (char *sv, *t = strtok_r(argv[++i], ",", &sv); t && nq < 16; t = strtok_r(NULL, ",", &sv)) qualities[nq++] = atoi(t);
+        else if (!strcmp(argv[i], "--t0") && i + 1 < argc) t0 = atof(argv[++i]);
         else if (!strcmp(argv[i], "--mjpeg") && i + 1 < argc) mjpeg = argv[++i];
         else if (!strcmp(argv[i], "--start") && i + 1 < argc) start = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--max") && i + 1 < argc) max = atoi(argv[++i]);
@@ -113,11 +123,11 @@ int main(int argc, char **argv) {
             bytes = next_jpeg(mj, mn, &pos, &n);
             if (!bytes) break;
             if (k < start) continue;
-            ts = 1000.0 * k / fps;
+            ts = t0 + 1000.0 * (k - start) / fps;
         } else {
             if (k >= nfiles) break;
             bytes = own = read_file(files[k], &n);
-            ts = 100.0 * k;
+            ts = t0 + 100.0 * k;
             if (!bytes) { fprintf(stderr, "vf_client_sim: cannot read %s\n", files[k]); return 2; }
         }
         vf_image_buffer buf;
@@ -149,7 +159,7 @@ int main(int argc, char **argv) {
         printf("%s{\"index\":%d,\"timestamp\":%.3f,\"width\":%d,\"height\":%d,\"status\":", i ? "," : "", index, f.timestamp_ms, f.width, f.height);
         fputs(statuses[index % 64], stdout);
         membuf m = {0};
-        stbi_write_jpg_to_func(mb_write, &m, f.width, f.height, f.channels, f.pixels, quality);
+        stbi_write_jpg_to_func(mb_write, &m, f.width, f.height, f.channels, f.pixels, nq ? qualities[i % nq] : quality);
         printf(",\"jpeg\":\"");
         b64(m.p, m.n);
         printf("\"}");

@@ -1,6 +1,8 @@
 // frames.js - frames out of a <video> (camera stream or file): records every presented frame's
 // time (for the timing signals) and hands the capture loop the newest frame as a transferable
-// ImageBitmap. requestVideoFrameCallback where available, else polling currentTime.
+// ImageBitmap. requestVideoFrameCallback where available, else polling currentTime. Frame times
+// are epoch milliseconds, the clock of the package's created_at: the server checks that the frames
+// were taken between the nonce's issue and the package (PACKAGE.md section 3).
 
 export class FramePump {
   /** @param {HTMLVideoElement} video  @param {(t: number) => void} onFrameTime */
@@ -14,6 +16,9 @@ export class FramePump {
     this.lastT = 0;
     this.rvfc = typeof video.requestVideoFrameCallback === 'function';
     this.lastTime = -1;
+    // performance time -> epoch ms, as Date.now() at the start: performance.timeOrigin + t drifts
+    // from Date.now() on a page left open while the machine slept (its monotonic clock stopped)
+    this.epoch = Date.now() - performance.now();
     if (this.rvfc) this._arm();
     else this._poll();
   }
@@ -40,7 +45,8 @@ export class FramePump {
     tick();
   }
 
-  _deliver(t) {
+  _deliver(perfT) {
+    const t = this.epoch + perfT;
     this.seq++;
     this.lastT = t;
     this.onFrameTime(t);
