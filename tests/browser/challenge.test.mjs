@@ -79,7 +79,8 @@ async function pageCapture({ abortAt }) {
   const inst = await vf.Veriface.create();
   const key = await vf.createSessionKey();
   const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});
-  const now = () => performance.timeOrigin + performance.now();
+  const base = Date.now() - performance.now();   // the frame pump's clock (web/src/frames.js)
+  const now = () => base + performance.now();
   const guidance = [], tint = [], layers = [];
   const mo = new MutationObserver((recs) => {
     for (const r of recs) {

@@ -109,11 +109,19 @@ export class StepTracker {
   }
 }
 
-/** Epoch ms on the clock of the frame timestamps (performance.timeOrigin + performance.now()). */
-export const nowMs = () => performance.timeOrigin + performance.now();
-
-/** A frame timestamp as epoch ms (a performance.now() value is moved to the epoch). */
-export const epochMs = (t) => (t < 1e11 ? performance.timeOrigin + t : t);
+/**
+ * A clock of epoch ms on the frame timestamps' base: `base` + performance.now(), where base is the
+ * frame pump's (Date.now() - performance.now() when it started; web/src/frames.js), else
+ * performance.timeOrigin. light_start must be on the frames' clock: the server lines the colours up
+ * with the frames within a few hundred ms.
+ */
+export function frameClock(base) {
+  const b = Number.isFinite(base) ? base : performance.timeOrigin;
+  const now = () => b + performance.now();
+  /** a frame timestamp as epoch ms (a performance.now() value is moved onto the same base) */
+  now.epoch = (t) => (t < 1e11 ? b + t : t);
+  return now;
+}
 
 /**
  * The colour sequence on screen: a full-page tint layer. With `element` (the caller's layer, e.g.
@@ -124,7 +132,8 @@ export const epochMs = (t) => (t < 1e11 ? performance.timeOrigin + t : t);
  * Every colour change sets data-color (the colour) on the layer.
  */
 export class Tint {
-  constructor({ element = null, around = null, opacity } = {}) {
+  constructor({ element = null, around = null, opacity, now = frameClock() } = {}) {
+    this.now = now;
     this.element = element;
     this.around = around;
     const reduced = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -179,16 +188,16 @@ export class Tint {
   /**
    * Show colors[0] now, then each next one colorMs later (timed from the first, so delays do not
    * add up), and clear the tint after the last one. Returns when the first colour was set (epoch
-   * ms, the clock of the frame timestamps): light_start.
+   * ms on `now`, the clock of the frame timestamps): light_start.
    */
   start(colors, colorMs) {
     this._mount();
     this._show(colors[0]);
-    const t0 = nowMs();
+    const t0 = this.now();
     this.start_ms = t0;
     this.end_ms = t0 + colors.length * colorMs;
     const at = (i) => {
-      const delay = Math.max(0, t0 + i * colorMs - nowMs());
+      const delay = Math.max(0, t0 + i * colorMs - this.now());
       this.timers.push(setTimeout(() => {
         if (!this.layer) return;
         if (i < colors.length) { this._show(colors[i]); at(i + 1); } else this._clear();
@@ -206,7 +215,7 @@ export class Tint {
   }
 
   /** All colours shown (by the page clock). */
-  get finished() { return this.end_ms !== null && nowMs() >= this.end_ms; }
+  get finished() { return this.end_ms !== null && this.now() >= this.end_ms; }
 
   /** Stop the sequence and take the tint away (removed if the package created it). */
   stop() {

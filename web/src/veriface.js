@@ -7,7 +7,7 @@ import { openCamera, listCameras, stopStream, getUserMediaCount } from './camera
 import { FramePump, videoReady } from './frames.js';
 import { FrameTiming, PageWatch, collectSignals } from './signals.js';
 import { signPackage, postPackage } from './package.js';
-import { parseChallenge, StepTracker, Tint, epochMs, CHALLENGE_MAX_SIDE } from './challenge.js';
+import { parseChallenge, StepTracker, Tint, frameClock, CHALLENGE_MAX_SIDE } from './challenge.js';
 
 export const WEB_VERSION = '0.1.0';
 
@@ -291,13 +291,14 @@ export class Veriface {
     let tint = null, fetched = false;
     try {
       const tracker = new StepTracker(ch, options.challengeMargin || {});
+      const now = frameClock(pump.epoch);   // the frame timestamps' clock
       let lightStart = null, lightEnd = -Infinity;
       if (ch.light) {
-        tint = new Tint({ element: options.tint || null, around: video });
+        tint = new Tint({ element: options.tint || null, around: video, now });
         lightStart = tint.start(ch.light.colors, ch.light.color_ms);
         lightEnd = tint.end_ms;
       }
-      const t0 = lightStart !== null ? lightStart : performance.timeOrigin + performance.now();
+      const t0 = lightStart !== null ? lightStart : now();
       let last = -Infinity, n = 0, lastKey = null, stalled = false;
       for (;;) {
         // a camera that stops delivering frames ends the challenge like a step that times out
@@ -306,7 +307,7 @@ export class Veriface {
         const next = await race(Promise.race([pump.next(), stall])).finally(() => clearTimeout(wait));
         if (next === 'stalled') { stalled = true; break; }
         if (!next) throw new VerifaceError('aborted', 'frame source stopped');
-        const ts = epochMs(next.timestamp);
+        const ts = now.epoch(next.timestamp);
         // one frame every frame_ms (a few ms early is the camera's jitter), from the start of the sequence
         if (ts < t0 || ts <= last || ts < last + ch.frame_ms - 5) { next.frame.close(); continue; }
         const r = await race(w.call('challengePush', { mid, frame: next.frame, timestamp: ts }, [next.frame]));
