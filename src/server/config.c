@@ -230,6 +230,7 @@ static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_fra
                                          "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
                                          "trusted_proxy", NULL};
 static const char *const TAMPER_KEYS[] = {"liveness", "embedding", "quality", NULL};
+/* in the order of apply_file's range table */
 static const char *const FRESHNESS_KEYS[] = {"duplicate_change", "duplicate_residual", "replay_hamming", "replay_distance",
                                              "replay_max_candidates", "min_frame_interval_ms", "max_frame_interval_ms",
                                              "timestamp_slack_ms", NULL};
@@ -306,16 +307,22 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "freshness"))) {
         vf_srv_freshness_config *f = &c->freshness;
-        double v;
-        int r;
-        NUMF(x, "duplicate_change", 0, 255, f->dup_change);
-        NUMF(x, "duplicate_residual", 0, 255, f->dup_residual);
-        NUMI(x, "replay_hamming", 0, 7, f->replay_hamming);
-        NUMF(x, "replay_distance", 0, 255, f->replay_distance);
-        NUMI(x, "replay_max_candidates", 1, 1000000, f->replay_max_candidates);
-        if ((r = num(x, "min_frame_interval_ms", 0, 1000, &v, err, es)) < 0) goto out; else if (r) f->min_interval_ms = v;
-        if ((r = num(x, "max_frame_interval_ms", 1, 600000, &v, err, es)) < 0) goto out; else if (r) f->max_interval_ms = v;
-        if ((r = num(x, "timestamp_slack_ms", 0, 600000, &v, err, es)) < 0) goto out; else if (r) f->slack_ms = v;
+        double v[8] = {f->dup_change, f->dup_residual, f->replay_hamming, f->replay_distance, f->replay_max_candidates,
+                       f->min_interval_ms, f->max_interval_ms, f->slack_ms};
+        static const struct { double lo, hi; int integer; } R[8] = {{0, 255, 0}, {0, 255, 0}, {0, 7, 1}, {0, 255, 0}, {1, 1e6, 1},
+                                                                   {0, 1000, 0}, {1, 600000, 0}, {0, 600000, 0}};
+        for (int i = 0; i < 8; i++) {
+            if (num(x, FRESHNESS_KEYS[i], R[i].lo, R[i].hi, &v[i], err, es) < 0) goto out;
+            if (R[i].integer && v[i] != (double)(long long)v[i]) { snprintf(err, es, "config: %s must be an integer", FRESHNESS_KEYS[i]); goto out; }
+        }
+        f->dup_change = (float)v[0];
+        f->dup_residual = (float)v[1];
+        f->replay_hamming = (int)v[2];
+        f->replay_distance = (float)v[3];
+        f->replay_max_candidates = (int)v[4];
+        f->min_interval_ms = v[5];
+        f->max_interval_ms = v[6];
+        f->slack_ms = v[7];
         if (f->min_interval_ms >= f->max_interval_ms) {
             snprintf(err, es, "config: freshness.min_frame_interval_ms must be below max_frame_interval_ms");
             goto out;

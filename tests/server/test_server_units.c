@@ -253,6 +253,22 @@ static void test_freshness_measures(void) {
     vf_srv_frame_diff_measure(&l[0], &small, &d);
     CHECK(isinf(d.change) && isinf(d.residual), "different sizes are not compared");
     vf_srv_luma_free(&small);
+    /* tiny frames (a 1x1 or 3x2 JPEG is a valid frame): no crash, not comparable by pixels */
+    uint8_t tiny[3 * 2 * 4] = {0};
+    vf_image_buffer tb = {3, 2, 12, VF_PIXEL_RGBA8, tiny, NULL};
+    vf_srv_luma tl[2];
+    vf_srv_frame_print *tp = malloc(sizeof *tp);
+    for (int k = 0; k < 2; k++) {
+        tb.width = k ? 1 : 3; tb.height = k ? 1 : 2;
+        CHECK(!vf_srv_luma_make(&tb, &tl[k]), "tiny luma %d", k);
+        vf_srv_frame_print_make(&tl[k], tiny, 4, tp);
+        CHECK(isfinite(vf_srv_print_distance(tp, tp->thumb)), "tiny signature %d", k);
+    }
+    vf_srv_frame_diff_measure(&tl[0], &tl[0], &d);
+    CHECK(isinf(d.change), "a 3x2 frame is not compared by pixels");
+    vf_srv_luma_free(&tl[0]);
+    vf_srv_luma_free(&tl[1]);
+    free(tp);
     /* the signature: a copy fits, the moved square does not */
     vf_srv_frame_print *q = malloc(3 * sizeof *q);
     vf_srv_frame_print_make(&l[0], (const uint8_t *)"a", 1, &q[0]);
