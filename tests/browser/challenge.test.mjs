@@ -255,6 +255,8 @@ function checkPackage(stub, dir, r, steps, light) {
   }
   assert.equal(r.leftOver, 0, 'no tint layer left');
   // the frames answer the steps by the server's rules, measured natively on the JPEGs sent
+  const jpeg = c.frames.reduce((a, f) => a + Buffer.from(f.data, 'base64').length, 0);
+  console.log(`# body ${(posted.body.length / 1e6).toFixed(2)} MB; challenge JPEGs ${(jpeg / c.frames.length / 1e3).toFixed(1)} KB each`);
   const server = serverSteps(ch, dir, c.frames);
   console.log(`# server's step rules on the sent JPEGs: ${server.steps_done} of ${steps.length} steps, reasons ${server.reasons.join(',') || 'none'}`);
   assert.deepEqual(server, { steps_done: steps.length, reasons: [] });
