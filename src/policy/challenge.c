@@ -90,12 +90,13 @@ static void reason(vf_challenge_result *o, const char *r) {
     if (o->n_reasons < VF_CHALLENGE_MAX_REASONS) o->reasons[o->n_reasons++] = r;
 }
 
-/* -1 none, VF_DIR_* when the pose is past a step's angle, 4 = facing the camera. */
+/* -1 none, VF_DIR_* when the pose is past a step's angle, 4 = facing the camera. When both axes
+ * are past theirs, the one further past (relative to its angle) wins: people looking up turn a
+ * little too (20 degrees of yaw while looking up in our video). */
 static int pose_class(const vf_challenge_config *c, float yaw, float pitch) {
-    if (yaw >= c->min_yaw) return VF_DIR_LEFT;
-    if (yaw <= -c->min_yaw) return VF_DIR_RIGHT;
-    if (pitch >= c->min_pitch) return VF_DIR_UP;
-    if (pitch <= -c->min_pitch) return VF_DIR_DOWN;
+    float ry = fabsf(yaw) / c->min_yaw, rp = fabsf(pitch) / c->min_pitch;
+    if (ry >= 1 && ry >= rp) return yaw > 0 ? VF_DIR_LEFT : VF_DIR_RIGHT;
+    if (rp >= 1) return pitch > 0 ? VF_DIR_UP : VF_DIR_DOWN;
     if (fabsf(yaw) < c->centre && fabsf(pitch) < c->centre) return 4;
     return -1;
 }

@@ -14,7 +14,7 @@ globalThis.__dirname = path.dirname(globalThis.__filename);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [dir, name, framesDir = path.join(root, '../shared/data/pad/apfol_liveness/frames')] = process.argv.slice(2);
-const { Engine, MODEL_ROLES, MODEL_FILES } = await import(pathToFileURL(path.join(root, 'web/src/engine.js')).href);
+const { Engine, modelRoles } = await import(pathToFileURL(path.join(root, 'web/src/engine.js')).href);
 // a dark frame (guidance too_dark), then one good frame held still four times (the first of them
 // moved since the dark frame: hold_still)
 const names = ['real2_t00.50.jpg', ...Array(4).fill('real2_t05.25.jpg')];
@@ -23,9 +23,9 @@ if (!fs.existsSync(path.join(framesDir, names[1]))) { console.log(`SKIP: ${frame
 const { default: create } = await import(pathToFileURL(path.join(dir, `${name}.mjs`)).href);
 const M = await create({ wasmBinary: fs.readFileSync(path.join(dir, `${name}.wasm`)), locateFile: (p) => path.join(dir, p) });
 const models = {};
-for (const r of MODEL_ROLES) {
-  const f = [path.join(root, 'models', MODEL_FILES[r]), path.join(root, 'build/models', MODEL_FILES[r])].find((x) => fs.existsSync(x));
-  models[r] = f ? new Uint8Array(fs.readFileSync(f)) : null;
+for (const r of modelRoles(M)) {   // the C role table, read from the module
+  const f = path.join(root, r.fetched ? 'build/models' : 'models', r.file);
+  models[r.name] = fs.existsSync(f) ? new Uint8Array(fs.readFileSync(f)) : null;
 }
 const fail = (m) => { console.error(`FAIL: ${m}`); process.exit(1); };
 const engine = Engine.create(M, models, 1);

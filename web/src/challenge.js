@@ -52,16 +52,16 @@ export function parseChallenge(ch) {
 }
 
 /**
- * The pose class of src/policy/challenge.c (yaw first, then pitch): 'left' (yaw > 0: the subject's
+ * The pose class of src/policy/challenge.c (the axis further past its angle wins): 'left' (yaw > 0: the subject's
  * left), 'right', 'up' (pitch > 0: chin up), 'down', 'centre' (|yaw| and |pitch| below centre), or
  * null. margin (degrees) makes the page stricter than the server (its own measurement of the
  * JPEG differs a little): a step needs min + margin, the centre centre - centreMargin.
  */
 export function poseClass(ch, yaw, pitch, margin = 0, centreMargin = 0) {
-  if (yaw >= ch.min_yaw + margin) return 'left';
-  if (yaw <= -(ch.min_yaw + margin)) return 'right';
-  if (pitch >= ch.min_pitch + margin) return 'up';
-  if (pitch <= -(ch.min_pitch + margin)) return 'down';
+  // both axes past their angle: the one further past wins (looking up, people turn a little too)
+  const ry = Math.abs(yaw) / (ch.min_yaw + margin), rp = Math.abs(pitch) / (ch.min_pitch + margin);
+  if (ry >= 1 && ry >= rp) return yaw > 0 ? 'left' : 'right';
+  if (rp >= 1) return pitch > 0 ? 'up' : 'down';
   const c = ch.centre - centreMargin;
   if (Math.abs(yaw) < c && Math.abs(pitch) < c) return 'centre';
   return null;
