@@ -78,7 +78,17 @@ int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, cons
     vf_challenge ch;
     vf_challenge_derive(cc, nonce, &ch);
     out->r.light_corr = NAN;
-    if (!c) { out->r.n_reasons = 1; out->r.reasons[0] = "challenge.no_frames"; return 0; }
+    if (!c) {
+        out->r.n_reasons = 1;
+        out->r.reasons[0] = "challenge.no_frames";
+        if (detail) {
+            cJSON_AddBoolToObject(detail, "met", 0);
+            cJSON_AddBoolToObject(detail, "present", 0);
+            cJSON *rs = cJSON_AddArrayToObject(detail, "reasons");
+            cJSON_AddItemToArray(rs, cJSON_CreateString("challenge.no_frames"));
+        }
+        return 0;
+    }
     out->present = 1;
     const cJSON *steps = item(c, "steps"), *frames = item(c, "frames"), *ls = item(c, "light_start");
     if (!cJSON_IsObject(c) || !cJSON_IsArray(steps) || !cJSON_IsArray(frames) || !(cJSON_IsNull(ls) || cJSON_IsNumber(ls)))

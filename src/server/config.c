@@ -76,7 +76,7 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     s->session = vf_session_default_config();
     s->jpeg_quality = 0.92f;
     c->policy = vf_policy_default_config();
-    c->session.challenge_min_yaw = 10.0f;
+    s->challenge = vf_challenge_default_config();
 }
 
 static int num(const cJSON *o, const char *k, double lo, double hi, double *v, char *err, size_t es) {
@@ -130,6 +130,57 @@ static cJSON *quality_json(const vf_quality_config *c) {
 
 /* The request's `config` (only the four public fields) over the server's defaults. The server-only
  * fields (good_frames, frame size, quality) come from the server config's "session" object. */
+/* The challenge object of a session's config: light off asks for 3 steps unless steps is given. */
+static int challenge_parse(const cJSON *j, vf_challenge_config *c, char *err, size_t es) {
+    static const char *const KEYS[] = {"light", "steps", "colors", "color_ms", "min_yaw", "min_pitch", "centre", "step_ms",
+                                       "max_gap_ms", "max_speed", "min_light_corr", "min_light_colors", NULL};
+    if (!j) return 0;
+    if (!cJSON_IsObject(j)) { snprintf(err, es, "config.challenge must be an object"); return -1; }
+    const cJSON *x;
+    cJSON_ArrayForEach(x, j) {
+        int known = 0;
+        for (int i = 0; KEYS[i]; i++) known |= !strcmp(x->string, KEYS[i]);
+        if (!known) { snprintf(err, es, "config.challenge.%s: unknown key", x->string); return -1; }
+    }
+    const cJSON *light = cJSON_GetObjectItemCaseSensitive(j, "light");
+    if (light) {
+        if (!cJSON_IsBool(light)) { snprintf(err, es, "config.challenge.light must be true or false"); return -1; }
+        c->light = cJSON_IsTrue(light);
+        if (!cJSON_GetObjectItemCaseSensitive(j, "steps")) c->steps = c->light ? 2 : 3;
+    }
+    NUMI(j, "steps", 2, 3, c->steps);
+    NUMI(j, "colors", 4, 12, c->colors);
+    NUMI(j, "color_ms", 350, 2000, c->color_ms);
+    NUMF(j, "min_yaw", 8, 45, c->min_yaw);
+    NUMF(j, "min_pitch", 6, 35, c->min_pitch);
+    NUMF(j, "centre", 3, 30, c->centre);
+    NUMI(j, "step_ms", 1000, 20000, c->step_ms);
+    NUMI(j, "max_gap_ms", 50, 2000, c->max_gap_ms);
+    NUMF(j, "max_speed", 60, 2000, c->max_speed);
+    NUMF(j, "min_light_corr", 0, 1, c->min_light_corr);
+    NUMI(j, "min_light_colors", 2, 12, c->min_light_colors);
+    char e2[160];
+    if (vf_challenge_config_check(c, e2, sizeof e2)) { snprintf(err, es, "config.%s", e2); return -1; }
+    return 0;
+}
+
+static cJSON *challenge_json(const vf_challenge_config *c) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "light", c->light);
+    cJSON_AddNumberToObject(j, "steps", c->steps);
+    cJSON_AddNumberToObject(j, "colors", c->colors);
+    cJSON_AddNumberToObject(j, "color_ms", c->color_ms);
+    cJSON_AddNumberToObject(j, "min_yaw", c->min_yaw);
+    cJSON_AddNumberToObject(j, "min_pitch", c->min_pitch);
+    cJSON_AddNumberToObject(j, "centre", c->centre);
+    cJSON_AddNumberToObject(j, "step_ms", c->step_ms);
+    cJSON_AddNumberToObject(j, "max_gap_ms", c->max_gap_ms);
+    cJSON_AddNumberToObject(j, "max_speed", c->max_speed);
+    cJSON_AddNumberToObject(j, "min_light_corr", c->min_light_corr);
+    cJSON_AddNumberToObject(j, "min_light_colors", c->min_light_colors);
+    return j;
+}
+
 int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
                                 char *err, size_t es) {
     *out = *base;
@@ -144,7 +195,7 @@ int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *bas
     NUMF(j, "face_match_threshold", 0, 1, out->face_match_threshold);
     NUMI(j, "max_retries", 0, 10, out->max_retries);
     NUMI(j, "session_ttl", 1, 3600, out->session_ttl);
-    return 0;
+    return challenge_parse(cJSON_GetObjectItemCaseSensitive(j, "challenge"), &out->challenge, err, es);
 }
 
 /* Server-side session fields (config file "session" object). */
@@ -177,7 +228,7 @@ cJSON *vf_srv_session_config_json(const vf_srv_session_config *c) {
     cJSON_AddNumberToObject(j, "max_frame_height", c->session.max_height);
     cJSON_AddNumberToObject(j, "jpeg_quality", c->jpeg_quality);
     cJSON_AddItemToObject(j, "quality", quality_json(&c->session.quality));
-    cJSON_AddNumberToObject(j, "challenge_min_yaw", c->challenge_min_yaw);
+    cJSON_AddItemToObject(j, "challenge", challenge_json(&c->challenge));
     return j;
 }
 
@@ -236,9 +287,9 @@ static const char *const FRESHNESS_KEYS[] = {"duplicate_change", "duplicate_resi
                                              "timestamp_slack_ms", NULL};
 static const char *const SESSION_KEYS[] = {"liveness_type", "face_match_threshold", "max_retries", "session_ttl", "good_frames",
                                            "liveness_frames", "live_pass", "live_fail", "max_frame_width", "max_frame_height",
-                                           "jpeg_quality", "quality", NULL};
+                                           "jpeg_quality", "quality", "challenge", NULL};
 static const char *const POLICY_KEYS[] = {"scrutiny_step", "scrutiny_max", "max_uncertain", "max_liveness_fail",
-                                          "match_review_margin", "challenge_min_yaw", NULL};
+                                          "match_review_margin", NULL};
 
 static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
     FILE *f = fopen(path, "rb");
@@ -335,7 +386,6 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         NUMI(x, "max_uncertain", 1, 100, c->policy.max_uncertain);
         NUMI(x, "max_liveness_fail", 1, 100, c->policy.max_liveness_fail);
         NUMF(x, "match_review_margin", 0, 1, c->policy.match_review_margin);
-        NUMF(x, "challenge_min_yaw", 0, 90, c->session.challenge_min_yaw);
     }
     rc = 0;
 out:

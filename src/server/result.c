@@ -3,6 +3,7 @@
  * signals, match, policy; the outcome and its audit record are committed before the answer. */
 #include "freshness.h"
 #include "rerun.h"
+#include "active.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -205,22 +206,26 @@ static int decide(job *j, int last) {
     }
     const cJSON *result = item(j->pkg, "result");
     vf_srv_tamper_compare(j->w, &s->cfg, &ss->cfg.session, imgs, cidx, ts, status, j->nf, result, rr, tr);
+    /* the active challenge: the server's own measurements of the challenge frames (active.c) */
+    vf_srv_challenge_out cho;
+    memset(&cho, 0, sizeof cho);
+    cJSON *chd = NULL;
+    if (ss->challenge[0]) {
+        int st = 0;
+        const char *code = "internal";
+        char msg[300];
+        chd = cJSON_CreateObject();
+        if (vf_srv_challenge_check(j->w, &ss->cfg.challenge, ss->nonce, item(j->pkg, "challenge"), &cho, chd, &st, &code, msg, sizeof msg)) {
+            cJSON_Delete(chd); cJSON_Delete(tr->detail); free(rr); free(tr);
+            return reject(j, st, code, "%s", msg);
+        }
+    }
     vf_srv_engines_release(s->engines, j->w);
     j->w = NULL;
 
     cJSON *detail = cJSON_CreateObject();
     const char *sig_reasons[8];
     int n_sig = vf_srv_signals_score(item(j->pkg, "signals"), sig_reasons, 8, detail);
-    /* challenge: a head turn the requested way in at least one frame (yaw > 0 = subject's left) */
-    int challenge_met = 0;
-    float max_yaw = -1e9f, min_yaw = 1e9f;
-    for (int i = 0; i < rr->n; i++) {
-        if (rr->st[i].quality.face_count < 1) continue;
-        if (rr->st[i].quality.yaw > max_yaw) max_yaw = rr->st[i].quality.yaw;
-        if (rr->st[i].quality.yaw < min_yaw) min_yaw = rr->st[i].quality.yaw;
-    }
-    if (!strcmp(ss->challenge, "left")) challenge_met = max_yaw >= ss->cfg.challenge_min_yaw;
-    if (!strcmp(ss->challenge, "right")) challenge_met = min_yaw <= -ss->cfg.challenge_min_yaw;
     float sim = NAN;
     if (ss->ref_dim > 0 && rr->emb_dim == ss->ref_dim) sim = vf_match_similarity(rr->emb, ss->ref, ss->ref_dim);
 
@@ -236,8 +241,8 @@ static int decide(job *j, int last) {
     in.uncertain_before = ss->uncertain_count;
     in.fail_before = ss->fail_count;
     in.challenge_pending = ss->challenge[0] != 0;
-    in.challenge_met = challenge_met;
-    in.challenge_passed = ss->challenge_passed;
+    in.challenge_met = in.challenge_pending && cho.r.met;
+    for (int i = 0; i < cho.r.n_reasons && in.n_challenge < 8; i++) in.challenge[in.n_challenge++] = cho.r.reasons[i];
     in.n_tamper = tr->n;
     for (int i = 0; i < tr->n; i++) in.tamper[i] = tr->reasons[i];
     for (int i = 0; i < j->fresh->n_reasons && in.n_tamper < 8; i++) in.tamper[in.n_tamper++] = j->fresh->reasons[i];
@@ -252,14 +257,14 @@ static int decide(job *j, int last) {
     vf_policy_result pr;
     vf_policy_decide(&pc, &in, &pr);
 
-    /* next attempt: fresh nonce, and a random direction for a challenge */
+    /* next attempt: a fresh nonce, and the challenge the policy asks for (derived from that nonce) */
     char next_nonce[48] = "";
     const char *next_challenge = NULL;
     if (!pr.final) {
-        uint8_t rnd[33];
-        if (vf_srv_random(rnd, sizeof rnd)) { cJSON_Delete(detail); cJSON_Delete(tr->detail); free(rr); free(tr); return reject(j, 500, "internal", "no randomness%s", NULL); }
+        uint8_t rnd[32];
+        if (vf_srv_random(rnd, sizeof rnd)) { cJSON_Delete(detail); cJSON_Delete(chd); cJSON_Delete(tr->detail); free(rr); free(tr); return reject(j, 500, "internal", "no randomness%s", NULL); }
         vf_srv_b64url_encode(rnd, 32, next_nonce);
-        if (pr.decision == VF_DECISION_CHALLENGE) next_challenge = rnd[32] & 1 ? "left" : "right";
+        if (vf_policy_next_challenge(&pc, 0, pr.decision)) next_challenge = "sequence";
     }
 
     /* the attempt's record: server and client numbers, reasons, signals, versions */
@@ -280,7 +285,7 @@ static int decide(job *j, int last) {
     num_or_null(sv, "match_similarity", sim);
     cJSON_AddStringToObject(sv, "match_band", !isfinite(sim) ? "none" : vf_match_band_of(sim) == VF_MATCH_STRONG ? "strong" : vf_match_band_of(sim) == VF_MATCH_WEAK ? "weak" : "none");
     num_or_null(sv, "embedding_cosine_client", tr->embedding_cos);
-    if (ss->challenge[0]) { cJSON_AddStringToObject(sv, "challenge", ss->challenge); cJSON_AddBoolToObject(sv, "challenge_met", challenge_met); }
+    if (chd) cJSON_AddItemToObject(sv, "challenge", chd);
     cJSON_AddNumberToObject(sv, "rerun_ms", rr->ms);
     cJSON *cl = cJSON_AddObjectToObject(detail, "client");
     num_or_null(cl, "live_score", tr->client_live);
@@ -331,11 +336,7 @@ static int decide(job *j, int last) {
     cJSON_AddNumberToObject(rt, "remaining", remaining > 0 ? remaining : 0);
     cJSON_AddStringToObject(rt, "hint", vf_retry_hint_name(pr.hint));
     if (pr.final) cJSON_AddNullToObject(rt, "next_nonce"); else cJSON_AddStringToObject(rt, "next_nonce", next_nonce);
-    if (next_challenge) {
-        cJSON *ch = cJSON_AddObjectToObject(o, "challenge");
-        cJSON_AddStringToObject(ch, "type", "head_turn");
-        cJSON_AddStringToObject(ch, "direction", next_challenge);
-    }
+    if (next_challenge) cJSON_AddItemToObject(o, "challenge", vf_srv_challenge_json(&ss->cfg.challenge, next_nonce));
     vf_srv_reply_json(j->r, 200, o);
     free(rr);
     free(tr);

@@ -1,6 +1,7 @@
 /* routes.c - routing and the small endpoints: session creation (integrator and demo), session
  * detail, health, metrics. The result package has its own file (result.c). */
 #include "server.h"
+#include "active.h"
 #include "../session/session.h"   /* the engine's models, for the reference embedding */
 
 #include <math.h>
@@ -149,6 +150,10 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     ss->created_at = ss->nonce_issued_at = vf_srv_now_ms();
     ss->expires_at = ss->created_at + (int64_t)ss->cfg.session_ttl * 1000;
     ss->attempt = 1;
+    /* active mode: the first attempt already answers a challenge (one round trip less) */
+    vf_policy_config pc = s->cfg.policy;
+    pc.mode = ss->cfg.liveness_type;
+    if (vf_policy_next_challenge(&pc, 1, VF_DECISION_RETRY)) snprintf(ss->challenge, sizeof ss->challenge, "sequence");
     char h[65];
     vf_srv_sha256_hex(q->body, q->len, h);
     vf_srv_audit a = {route, ss->id, h, q->remote, 1, 201, "created", NULL, NULL, NULL};
@@ -169,6 +174,7 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     cJSON_AddNumberToObject(o, "expires_at", (double)ss->expires_at);
     cJSON_AddItemToObject(o, "config", vf_srv_session_config_json(&ss->cfg));
     cJSON_AddItemToObject(o, "models", vf_srv_models_json(s));
+    if (ss->challenge[0]) cJSON_AddItemToObject(o, "challenge", vf_srv_challenge_json(&ss->cfg.challenge, ss->nonce));
     vf_srv_reply_json(r, 201, o);
 out:
     if (code) vf_srv_audit_reject(s, q, route, NULL, 0, r, code);

@@ -7,6 +7,7 @@
 
 #include "veriface.h"
 #include "../policy/policy.h"
+#include "../policy/challenge.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -68,7 +69,8 @@ typedef struct vf_srv_session_config {
     int session_ttl;                  /* seconds */
     vf_session_config session;        /* good_frames, liveness_frames, thresholds, frame size, quality */
     float jpeg_quality;
-    float challenge_min_yaw;          /* degrees a challenge head turn must reach (10) */
+    vf_challenge_config challenge;    /* the active challenge (docs/CHALLENGE.md); the integrator may set
+                                       * light, steps, min_yaw, min_pitch, step_ms per session */
 } vf_srv_session_config;
 
 typedef struct vf_srv_config {
@@ -140,7 +142,7 @@ typedef struct vf_srv_session {
     int64_t nonce_issued_at;
     int nonce_used;
     int uncertain_count, fail_count, challenge_passed;
-    char challenge[16];               /* "left"/"right" when the current attempt carries one, else "" */
+    char challenge[16];               /* "sequence" when the current attempt answers a challenge, else "" */
 } vf_srv_session;
 
 typedef struct vf_srv_audit {

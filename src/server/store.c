@@ -150,7 +150,7 @@ int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const
     if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
     sqlite3_finalize(st);
     st = NULL;
-    if (attempt_insert(s, ss->id, 1, ss->nonce, ss->nonce_issued_at, NULL)) goto rollback;
+    if (attempt_insert(s, ss->id, 1, ss->nonce, ss->nonce_issued_at, ss->challenge[0] ? ss->challenge : NULL)) goto rollback;
     if (audit_insert(s, a)) goto rollback;
     if (exec(s, "COMMIT")) goto rollback;
     rc = 0;
@@ -173,6 +173,7 @@ static int parse_config(const char *txt, vf_srv_session_config *c) {
     memset(&base, 0, sizeof base);
     base.session = vf_session_default_config();
     base.jpeg_quality = 0.92f;
+    base.challenge = vf_challenge_default_config();   /* the stored config carries every field */
     int rc = vf_srv_session_config_parse(j, &base, c, err, sizeof err);
     vf_session_config *s = &c->session;
     const cJSON *x;
@@ -185,8 +186,6 @@ static int parse_config(const char *txt, vf_srv_session_config *c) {
     GETI("max_frame_width", s->max_width);
     GETI("max_frame_height", s->max_height);
     GETF("jpeg_quality", c->jpeg_quality);
-    c->challenge_min_yaw = 10.0f;
-    GETF("challenge_min_yaw", c->challenge_min_yaw);
     if (!rc) rc = vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &s->quality, err, sizeof err);
     cJSON_Delete(j);
     return rc;

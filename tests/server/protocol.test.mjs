@@ -421,37 +421,36 @@ test('rate limits: behind the trusted proxy, each X-Forwarded-For client has its
   }
 });
 
-test('adaptive mode: uncertain liveness -> head-turn challenge with a new nonce; not met -> no approval', async () => {
+test('adaptive mode: uncertain liveness -> a nonce-bound challenge with the next nonce; a package without it -> no approval', async () => {
   // live_pass above the live capture's score (~0.999) makes that honest capture "uncertain"
   const D = await h.startServer({ session: { live_pass: 0.9999 }, limits: { per_ip_rate: 0 } }, { threads: 1 });
   try {
     const key = await h.newKey();
     const s = (await h.createSession(D, key, { config: { liveness_type: 'adaptive', max_retries: 3 } })).body;
     assert.equal(s.config.live_pass, 0.9999);
+    assert.equal(s.challenge, undefined, 'adaptive: no challenge before an uncertain result');
     const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
     assert.equal(sim.result.liveness.outcome, 'uncertain');
     const r1 = await h.postResult(D, s.session_id, h.buildPackage(s, sim), key);
     assert.equal(r1.body.decision, 'challenge', r1.text);
-    assert.equal(r1.body.challenge.type, 'head_turn');
-    assert.ok(['left', 'right'].includes(r1.body.challenge.direction));
+    const ch = r1.body.challenge;
+    assert.equal(ch.type, 'sequence');
+    assert.equal(ch.steps.length, 2);
+    assert.ok(ch.steps.every((d) => ['left', 'right', 'up', 'down'].includes(d)) && ch.steps[0] !== ch.steps[1], JSON.stringify(ch));
+    assert.equal(ch.light.colors.length, 8);
+    assert.ok(ch.light.colors.every((c) => /^#[0-9a-f]{6}$/.test(c)) && ch.light.color_ms === 500);
     assert.equal(r1.body.retry.hint, 'liveness');
     assert.match(r1.body.retry.next_nonce, /^[A-Za-z0-9_-]{43}$/);
-    // a new capture without the asked head turn (|yaw| < 6 in every frame; the same frames again
-    // would be a replay): the challenge is not met; scrutiny now sends it to review
+    // a new capture without the challenge frames: the challenge is not met
     const sim2 = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '155', '--max', '40']);
     const r2 = await h.postResult(D, s.session_id, h.buildPackage(s, sim2, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
     assert.equal(r2.status, 200, r2.text);
     assert.notEqual(r2.body.decision, 'approve');
     const d = await h.getSession(D, s.session_id);
-    assert.equal(d.body.attempts[1].challenge, r1.body.challenge.direction);
-    // the server checks the turn on its own re-run: yaw >= 10 degrees the requested way (yaw > 0 = subject's left)
-    const yaws = sim2.frames.map((f) => f.status.quality.yaw);
-    const my = s.config.challenge_min_yaw;
-    assert.equal(my, 10);
-    const met = r1.body.challenge.direction === 'left' ? Math.max(...yaws) >= my : Math.min(...yaws) <= -my;
+    assert.equal(d.body.attempts[1].challenge, 'sequence');
     const det = d.body.attempts[1].detail;
-    assert.equal(det.server.challenge_met, met, JSON.stringify(det.server));
-    assert.ok(det.reasons.includes(met ? 'liveness.repeated_uncertain' : 'challenge.failed'), JSON.stringify(det.reasons));
+    assert.equal(det.server.challenge.met, false, JSON.stringify(det.server));
+    assert.ok(det.reasons.includes('challenge.failed') && det.reasons.includes('challenge.no_frames'), JSON.stringify(det.reasons));
   } finally {
     assert.equal(await D.stop(), 0);
     D.cleanup();
