@@ -407,6 +407,8 @@ typedef struct vf_motion_depth {
 typedef struct vf_motion vf_motion;
 vf_status vf_motion_create(vf_engine *e, int max_frames, vf_motion **motion_out);   /* max_frames 2..96 */
 vf_status vf_motion_push(vf_motion *m, const vf_frame *frame, vf_motion_frame *out);
+/* The depth check over the frames pushed (at most 64 evenly spaced ones are kept for it: call it
+ * once, at the end of the challenge). */
 vf_status vf_motion_depth_of(vf_motion *m, vf_motion_depth *out);
 int vf_motion_count(const vf_motion *m);
 void vf_motion_reset(vf_motion *m);

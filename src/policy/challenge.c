@@ -101,41 +101,43 @@ static int pose_class(const vf_challenge_config *c, float yaw, float pitch) {
     return -1;
 }
 
-/* The face's chroma against the colours the page showed: the correlation of (log R/G, log B/G)
- * of the face with that of the colour on screen at each frame's time minus the camera's latency,
- * both centred over the frames. Skin lit by a screen shifts towards its colour; a recording, an
- * injected stream or a replay screen does not follow a sequence drawn after it was made. */
+/* The face's chroma against the colours the page showed: the correlation of the frame-to-frame
+ * changes of (log R/G, log B/G) of the face with the changes of the colour on screen at each
+ * frame's time minus the camera's latency. Skin lit by a screen shifts towards its colour when the
+ * colour switches; a recording, an injected stream or a replay screen does not follow a sequence
+ * drawn after it was made. Changes, not levels: turning the head changes the face's colour too,
+ * but slowly, while the screen switches at once. */
 static void light_check(const vf_challenge_config *c, const vf_challenge *ch, const vf_challenge_obs *obs, int n, double t0,
                         vf_challenge_result *o) {
     o->light_corr = NAN;
     if (!isfinite(t0)) return;
     float best = -2;
     for (int lat = 0; lat <= 300; lat += 50) {
-        double oe[VF_CHALLENGE_MAX_FRAMES][4];
-        int m = 0, seen = 0;
-        for (int i = 0; i < n && m < VF_CHALLENGE_MAX_FRAMES; i++) {
-            if (!obs[i].face || !(obs[i].rgb[0] > 1 && obs[i].rgb[1] > 1 && obs[i].rgb[2] > 1)) continue;
+        double so = 0, se = 0, sx = 0;
+        int m = 0, seen = 0, prev = -1;
+        double po[2] = {0, 0}, pe[2] = {0, 0};
+        for (int i = 0; i < n && i < VF_CHALLENGE_MAX_FRAMES; i++) {
+            int ok = obs[i].face && obs[i].rgb[0] > 1 && obs[i].rgb[1] > 1 && obs[i].rgb[2] > 1;
             double k = floor((obs[i].t_ms - lat - t0) / ch->color_ms);
-            if (k < 0 || k >= ch->n_colors) continue;
+            if (!ok || k < 0 || k >= ch->n_colors) { prev = -1; continue; }
             const uint8_t *col = ch->color[(int)k];
-            oe[m][0] = log(obs[i].rgb[0] / obs[i].rgb[1]);
-            oe[m][1] = log(obs[i].rgb[2] / obs[i].rgb[1]);
-            oe[m][2] = log((double)col[0] / col[1]);
-            oe[m][3] = log((double)col[2] / col[1]);
+            double oc[2] = {log(obs[i].rgb[0] / obs[i].rgb[1]), log(obs[i].rgb[2] / obs[i].rgb[1])};
+            double ec[2] = {log((double)col[0] / col[1]), log((double)col[2] / col[1])};
             seen |= 1 << (int)k;
-            m++;
+            if (prev >= 0) {
+                for (int q = 0; q < 2; q++) {
+                    double a = oc[q] - po[q], b = ec[q] - pe[q];
+                    so += a * a; se += b * b; sx += a * b;
+                }
+                m++;
+            }
+            prev = i;
+            memcpy(po, oc, sizeof po);
+            memcpy(pe, ec, sizeof pe);
         }
         int colors = 0;
         for (int b = 0; b < ch->n_colors; b++) colors += (seen >> b) & 1;
         if (m < 4) continue;
-        double mean[4] = {0};
-        for (int i = 0; i < m; i++) for (int q = 0; q < 4; q++) mean[q] += oe[i][q] / m;
-        double so = 0, se = 0, sx = 0;
-        for (int i = 0; i < m; i++)
-            for (int q = 0; q < 2; q++) {
-                double a = oe[i][q] - mean[q], b = oe[i][q + 2] - mean[q + 2];
-                so += a * a; se += b * b; sx += a * b;
-            }
         float corr = so > 0 && se > 0 ? (float)(sx / sqrt(so * se)) : 0;
         if (corr > best) { best = corr; o->light_corr = corr; o->light_colors = colors; o->light_latency_ms = lat; }
     }
@@ -165,11 +167,9 @@ void vf_challenge_evaluate(const vf_challenge_config *c, const vf_challenge *ch,
         if (!obs[i].face) continue;
         int pc = pose_class(c, obs[i].yaw, obs[i].pitch);
         if (pc == 4) { need_centre = 0; continue; }
-        if (pc < 0 || need_centre) {
-            /* past a step angle while not yet back at the centre: still the previous step */
-            if (pc >= 0 && k > 0 && pc != (int)ch->step[k - 1] && need_centre) reason(o, "challenge.wrong_order");
-            continue;
-        }
+        /* after a step, on the way back to the centre, the head may pass other directions (a look up
+         * that drifts sideways): only a move that starts from the centre is a step */
+        if (pc < 0 || need_centre) continue;
         if (pc != (int)ch->step[k]) { reason(o, "challenge.wrong_order"); break; }
         if (obs[i].t_ms - since > c->step_ms) break;     /* too late: incomplete below */
         o->step_at[k] = obs[i].t_ms;

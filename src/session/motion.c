@@ -94,8 +94,15 @@ vf_status vf_motion_depth_of(vf_motion *m, vf_motion_depth *out) {
     if (!m || !out) return VF_E_INVALID_ARG;
     memset(out, 0, sizeof *out);
     if (m->n_face < 2) return VF_OK;   /* unknown */
+    /* the planarity fit takes up to VF_PLANARITY_MAX_FRAMES: keep evenly spaced ones (in place,
+     * in increasing order, so nothing is overwritten before it is read) */
+    int n = m->n_face;
+    if (n > VF_PLANARITY_MAX_FRAMES) {
+        for (int i = 0; i < VF_PLANARITY_MAX_FRAMES; i++) m->lm[i] = m->lm[(int)((long)i * (n - 1) / (VF_PLANARITY_MAX_FRAMES - 1))];
+        n = m->n_face = VF_PLANARITY_MAX_FRAMES;
+    }
     vf_planarity_result pr;
-    vf_status r = vf_planarity_score(m->e->ctx, m->lm, m->n_face, NULL, NULL, &pr);
+    vf_status r = vf_planarity_score(m->e->ctx, m->lm, n, NULL, NULL, &pr);
     if (r) return r;
     out->outcome = pr.outcome == VF_PLANARITY_3D ? 1 : pr.outcome == VF_PLANARITY_FLAT ? 2 : 0;
     out->score = pr.score;
