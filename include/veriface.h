@@ -359,6 +359,10 @@ vf_status vf_session_finish(vf_session *s, vf_session_result *result_out);
  * vf_session_finish does. Callable after a push of those frames, before the next reset.
  * VF_E_INVALID_ARG when an index is not a kept frame, VF_E_NO_MODEL without PAD weights. */
 vf_status vf_session_liveness_of(vf_session *s, const int *indices, int n, float *median_out);
+/* The embedding of one kept frame (push index), computed as vf_session_finish does for its best
+ * frame: out holds up to max_dim floats (L2-normalised), *dim_out the size. VF_E_NO_MODEL
+ * without the embedder. */
+vf_status vf_session_embedding_of(vf_session *s, int index, float *out, int max_dim, int *dim_out);
 /* Start a new capture with the same session (keeps the memory). */
 void vf_session_reset(vf_session *s);
 
@@ -413,6 +417,12 @@ vf_status vf_motion_depth_of(vf_motion *m, vf_motion_depth *out);
 int vf_motion_count(const vf_motion *m);
 void vf_motion_reset(vf_motion *m);
 void vf_motion_free(vf_motion *m);
+
+/* The embedding of the largest-scoring face of one image (a reference portrait): detector, mesh,
+ * 5-point alignment, embedder, as a session embeds its best frame. *faces_out (may be NULL) = faces
+ * found; VF_E_INVALID_ARG without a face, VF_E_NO_MODEL without the embedder. Allocates nothing
+ * beyond ~4 KB of stack. */
+vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *frame, float *out, int max_dim, int *dim_out, int *faces_out);
 
 /* Match two embeddings: cosine similarity and its band (thresholds calibrated on our data for the
  * default embedder, see README). */

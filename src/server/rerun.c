@@ -1,7 +1,6 @@
 /* rerun.c - the server's re-run of the capture and the tamper comparison (PACKAGE.md section 3).
  * The decision uses the server's numbers only; the client's are compared with them. */
 #include "rerun.h"
-#include "../session/session.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,9 +42,14 @@ int vf_srv_rerun_run(vf_srv_worker *w, const vf_session_config *cfg, const vf_im
             memcpy(o->emb, res.embedding, sizeof(float) * (size_t)res.embedding_dim);
         }
     }
-    vf_session_free(s);
+    if (rc) vf_session_free(s); else o->session = s;
     o->ms = now_ms() - t0;
     return rc;
+}
+
+void vf_srv_rerun_release(vf_srv_rerun *rr) {
+    vf_session_free(rr->session);
+    rr->session = NULL;
 }
 
 static void add_reason(vf_srv_tamper_result *o, const char *r) {
@@ -58,11 +62,6 @@ static int get_num(const cJSON *o, const char *k, double *v) {
     if (!cJSON_IsNumber(x)) return 0;
     *v = x->valuedouble;
     return 1;
-}
-
-static int cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return x < y ? -1 : x > y;
 }
 
 static void mismatch(vf_srv_tamper_result *o, const char *reason, const char *what, int frame, double client, double server) {
@@ -127,7 +126,6 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         cpos[nc++] = p;
     }
     if (nc == 0 || nc != rr->n_chosen) { add_reason(o, "tamper.claims"); return; }
-    vf_engine *e = w->engine;
 
     /* 4. liveness: the server's PAD on the client's chosen frames vs the client's median */
     const cJSON *lv = cJSON_GetObjectItemCaseSensitive(result, "liveness");
@@ -140,18 +138,9 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         for (int i = 0; i < nl; i++) same &= cpos[i] == rr->chosen[i];
         float sv = rr->live_score;
         if (!same) {
-            float sc[VF_SRV_MAX_FRAMES];
-            for (int i = 0; i < nl; i++) {
-                const vf_image_buffer *b = &frames[cpos[i]];
-                vf_image img = vf_image_buffer_view(b);
-                vf_liveness_score ls;
-                if (vf_liveness_run(w->ctx, &e->pad, &img, rr->st[cpos[i]].face_box, &ls)) { nl = 0; break; }
-                sc[i] = ls.live;
-            }
-            if (nl > 0) {
-                qsort(sc, (size_t)nl, sizeof sc[0], cmp_float);
-                sv = nl % 2 ? sc[nl / 2] : 0.5f * (sc[nl / 2 - 1] + sc[nl / 2]);
-            }
+            /* the client's frames, scored by the same session (same crops, cues and fusion) */
+            float m;
+            if (nl > 0 && vf_session_liveness_of(rr->session, cpos, nl, &m) == VF_OK) sv = m;
         }
         o->server_live_on_client_frames = sv;
         if (fabs(cs - sv) > c->tamper.liveness) mismatch(o, "tamper.liveness", "liveness.score", -1, cs, sv);
@@ -167,11 +156,8 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         float *semb = o->scratch;
         const float *ref = rr->emb;
         if (cpos[0] != rr->chosen[0]) {
-            const vf_image_buffer *b = &frames[cpos[0]];
-            vf_image img = vf_image_buffer_view(b);
             int d2 = 0;
-            if (vf_embed_run(w->ctx, e->emb, &img, rr->st[cpos[0]].landmarks5, 0.0f, 255.0f, semb, &d2) == VF_OK && d2 == dim)
-                ref = semb;
+            if (vf_session_embedding_of(rr->session, cpos[0], semb, VF_SRV_EMB_MAX, &d2) == VF_OK && d2 == dim) ref = semb;
         }
         double dot = 0, nn = 0;
         int i = 0;

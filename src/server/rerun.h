@@ -22,12 +22,15 @@ typedef struct vf_srv_rerun {
     int emb_dim;
     float emb[VF_SRV_EMB_MAX];         /* server embedding of its best frame */
     double ms;
+    vf_session *session;               /* kept open for the comparison (same crops, session API) */
 } vf_srv_rerun;
 
 /* Push the frames in order (timestamps as given) through a fresh vf_session with `cfg`; finish
- * when complete. 0 = ran (whatever the quality), -1 = engine error (message in w->ctx). */
+ * when complete. 0 = ran (whatever the quality), -1 = engine error (message in w->ctx). The
+ * session stays open until vf_srv_rerun_release (the tamper comparison asks it for more). */
 int vf_srv_rerun_run(vf_srv_worker *w, const vf_session_config *cfg, const vf_image_buffer *frames, const double *ts, int n,
                      vf_srv_rerun *out);
+void vf_srv_rerun_release(vf_srv_rerun *rr);
 
 typedef struct vf_srv_tamper_result {
     int n;

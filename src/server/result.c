@@ -216,10 +216,11 @@ static int decide(job *j, int last) {
         char msg[300];
         chd = cJSON_CreateObject();
         if (vf_srv_challenge_check(j->w, &ss->cfg.challenge, ss->nonce, item(j->pkg, "challenge"), &cho, chd, &st, &code, msg, sizeof msg)) {
-            cJSON_Delete(chd); cJSON_Delete(tr->detail); free(rr); free(tr);
+            cJSON_Delete(chd); cJSON_Delete(tr->detail); vf_srv_rerun_release(rr); free(rr); free(tr);
             return reject(j, st, code, "%s", msg);
         }
     }
+    vf_srv_rerun_release(rr);
     vf_srv_engines_release(s->engines, j->w);
     j->w = NULL;
 

@@ -2,7 +2,7 @@
  * detail, health, metrics. The result package has its own file (result.c). */
 #include "server.h"
 #include "active.h"
-#include "../session/session.h"   /* the engine's models, for the reference embedding */
+#include "../image/image.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -55,14 +55,9 @@ static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float 
         vf_srv_engines_release(s->engines, w);
         return -1;
     }
-    vf_image img = vf_image_buffer_view(&buf);
-    vf_face_box faces[VF_DETECT_MAX_FACES];
-    vf_face_landmarks lm;
+    vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
     int nf = 0;
-    vf_engine *e = w->engine;
-    if (vf_detect_faces(w->ctx, e->det, &img, NULL, faces, &nf) == VF_OK && nf > 0 &&
-        vf_face_landmarks_run(w->ctx, e->mesh, &img, &faces[0], &lm) == VF_OK &&
-        vf_embed_run(w->ctx, e->emb, &img, lm.five, 0.0f, 255.0f, emb, dim) == VF_OK)
+    if (vf_engine_embed_face(w->engine, &f, emb, VF_SRV_EMB_MAX, dim, &nf) == VF_OK)
         rc = 0;
     else
         vf_srv_reply_error(r, 422, *code = "reference_no_face", "no face found in the reference image");

@@ -177,6 +177,11 @@ static float median(float *v, int n) {
     return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
+static const vf_kept_frame *kept_by_index(const vf_session *s, int index) {
+    for (int j = 0; j < s->n_kept; j++) if (s->kept[j].index == index) return &s->kept[j];
+    return NULL;
+}
+
 /* The liveness of one kept frame: the same crop, cues and fusion wherever it runs (browser, server). */
 static vf_status live_of(vf_session *s, const vf_kept_frame *k, vf_liveness_detail *d) {
     vf_image img = {k->width, k->height, (size_t)k->width * (size_t)k->format, k->format, k->pixels};
@@ -196,8 +201,7 @@ vf_status vf_session_liveness_of(vf_session *s, const int *indices, int n, float
     if (!vf__engine_has_pad(s->e)) return vf__fail(ctx, VF_E_NO_MODEL, "liveness: PAD weights are not available");
     float v[VF_SESSION_MAX_CHOSEN];
     for (int i = 0; i < n; i++) {
-        const vf_kept_frame *k = NULL;
-        for (int j = 0; j < s->n_kept; j++) if (s->kept[j].index == indices[i]) k = &s->kept[j];
+        const vf_kept_frame *k = kept_by_index(s, indices[i]);
         if (!k) return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: frame %d is not a kept frame of this capture", indices[i]);
         vf_liveness_detail d;
         vf_status st = live_of(s, k, &d);
@@ -205,6 +209,48 @@ vf_status vf_session_liveness_of(vf_session *s, const int *indices, int n, float
         v[i] = d.score;
     }
     *median_out = median(v, n);
+    return VF_OK;
+}
+
+vf_status vf_session_embedding_of(vf_session *s, int index, float *out, int max_dim, int *dim_out) {
+    if (!s || !out || !dim_out || max_dim < 1) return VF_E_INVALID_ARG;
+    vf_context *ctx = s->e->ctx;
+    if (!s->e->emb) return vf__fail(ctx, VF_E_NO_MODEL, "embedding: the embedder is not available");
+    const vf_kept_frame *k = kept_by_index(s, index);
+    if (!k) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: frame %d is not a kept frame of this capture", index);
+    vf_image img = {k->width, k->height, (size_t)k->width * (size_t)k->format, k->format, k->pixels};
+    int dim = 0;
+    vf_status st = vf_embed_run(ctx, s->e->emb, &img, k->lm.five, 0.0f, 255.0f, s->embedding, &dim);
+    if (st) return st;
+    if (dim > max_dim) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: %d values, room for %d", dim, max_dim);
+    memcpy(out, s->embedding, sizeof(float) * (size_t)dim);
+    *dim_out = dim;
+    return VF_OK;
+}
+
+vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *f, float *out, int max_dim, int *dim_out, int *faces_out) {
+    if (!e || !f || !out || !dim_out || max_dim < 1) return VF_E_INVALID_ARG;
+    vf_context *ctx = e->ctx;
+    *dim_out = 0;
+    if (faces_out) *faces_out = 0;
+    if (!e->emb) return vf__fail(ctx, VF_E_NO_MODEL, "embedding: the embedder is not available");
+    if (f->channels != 3 && f->channels != 4) return vf__fail(ctx, VF_E_IMAGE, "frame: %d channels (3 or 4 expected)", f->channels);
+    vf_image img = {f->width, f->height, f->stride, f->channels == 4 ? VF_PIXEL_RGBA8 : VF_PIXEL_RGB8, f->pixels};
+    vf_status st = vf_image_check(ctx, &img);
+    if (st) return st;
+    vf_face_box faces[VF_DETECT_MAX_FACES];
+    int nf = 0;
+    vf_face_landmarks lm;
+    if ((st = vf_detect_faces(ctx, e->det, &img, NULL, faces, &nf))) return st;
+    if (faces_out) *faces_out = nf;
+    if (nf < 1) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: no face in the image");
+    if ((st = vf_face_landmarks_run(ctx, e->mesh, &img, &faces[0], &lm))) return st;
+    float tmp[VF_EMBED_MAX_DIM];
+    int dim = 0;
+    if ((st = vf_embed_run(ctx, e->emb, &img, lm.five, 0.0f, 255.0f, tmp, &dim))) return st;
+    if (dim > max_dim) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: %d values, room for %d", dim, max_dim);
+    memcpy(out, tmp, sizeof(float) * (size_t)dim);
+    *dim_out = dim;
     return VF_OK;
 }
 

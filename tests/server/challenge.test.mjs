@@ -80,7 +80,7 @@ function answerFrames(steps) {
   return [...centre, ...segs.flat(), ...centre.slice(0, 3)];
 }
 
-function challengeJson(ch, frames, { gain = 0.08, t0 }) {
+function challengeJson(ch, frames, { gain = 0.12, t0 }) {
   const args = ['--steps', ch.steps.join(','), '--t0', String(t0)];
   if (ch.light) args.push('--light', ch.light.colors.join(','), '--color-ms', String(ch.light.color_ms), '--gain', String(gain));
   return JSON.parse(execFileSync(SIM, [...args, '--frames', ...frames], { maxBuffer: 256 << 20 }).toString());
