@@ -12,7 +12,7 @@ struct vf_srv_engines {
     int n;
     vf_srv_worker *w;
     int *busy;
-    char hash[VF_SRV_MODELS][65];
+    char hash[VF_ROLE_COUNT][65];
     int have_pad;
 };
 
@@ -66,7 +66,7 @@ int vf_srv_engines_create(const vf_srv_config *c, vf_srv_engines **out, char *er
         vf_status s = vf_engine_create(p->w[i].ctx, &mm, &mo, &p->w[i].engine);
         if (s) { snprintf(err, es, "engine: %s: %s", vf_status_string(s), vf_context_last_error(p->w[i].ctx)); goto out; }
     }
-    for (int i = 0; i < VF_SRV_MODELS; i++) snprintf(p->hash[i], sizeof p->hash[i], "%s", vf_engine_model_hash(p->w[0].engine, i));
+    for (int i = 0; i < VF_ROLE_COUNT; i++) snprintf(p->hash[i], sizeof p->hash[i], "%s", vf_engine_model_hash(p->w[0].engine, i));
     p->have_pad = 1;
     for (int i = 0; i < VF_ROLE_COUNT; i++) if (!strcmp(roles[i].stage, "liveness") && !m[i].p) p->have_pad = 0;
     rc = 0;
@@ -104,5 +104,5 @@ void vf_srv_engines_release(vf_srv_engines *p, vf_srv_worker *w) {
     pthread_mutex_unlock(&p->mu);
 }
 
-const char *vf_srv_engines_hash(const vf_srv_engines *p, int i) { return i >= 0 && i < VF_SRV_MODELS ? p->hash[i] : ""; }
+const char *vf_srv_engines_hash(const vf_srv_engines *p, int i) { return i >= 0 && i < VF_ROLE_COUNT ? p->hash[i] : ""; }
 int vf_srv_engines_have_pad(const vf_srv_engines *p) { return p->have_pad; }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *MODEL_KEYS[VF_SRV_MODELS] = {"detector", "mesh", "pad_v2", "pad_v1se", "embedder"};
 
 typedef struct pkg_frame {
     int index;
@@ -71,8 +70,8 @@ static int check_schema(job *j, const char *url_id) {
     if (!is_int(att) || att->valuedouble < 1) return reject(j, 400, "bad_schema", "attempt must be a positive integer%s", NULL);
     if (!is_int(ca)) return reject(j, 400, "bad_schema", "created_at must be an integer (ms since the epoch)%s", NULL);
     if (!cJSON_IsObject(models)) return reject(j, 400, "bad_schema", "models must be an object%s", NULL);
-    for (int i = 0; i < VF_SRV_MODELS; i++)
-        if (!cJSON_IsString(item(models, MODEL_KEYS[i]))) return reject(j, 400, "bad_schema", "models.%s must be a string", MODEL_KEYS[i]);
+    for (int i = 0; i < VF_ROLE_COUNT; i++)
+        if (!cJSON_IsString(item(models, vf_model_roles(NULL)[i].name))) return reject(j, 400, "bad_schema", "models.%s must be a string", vf_model_roles(NULL)[i].name);
     if (!cJSON_IsObject(res)) return reject(j, 400, "bad_schema", "result must be an object%s", NULL);
     if (!cJSON_IsArray(frames)) return reject(j, 400, "bad_schema", "frames must be an array%s", NULL);
     if (sig && !cJSON_IsObject(sig)) return reject(j, 400, "bad_schema", "signals must be an object%s", NULL);
@@ -393,9 +392,9 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_sr
         goto out;
     }
     /* 7. models */
-    for (int i = 0; i < VF_SRV_MODELS; i++)
-        if (strcmp(item(item(j.pkg, "models"), MODEL_KEYS[i])->valuestring, vf_srv_engines_hash(s->engines, i))) {
-            reject(&j, 422, "model_mismatch", "models.%s is not the server's model", MODEL_KEYS[i]);
+    for (int i = 0; i < VF_ROLE_COUNT; i++)
+        if (strcmp(item(item(j.pkg, "models"), vf_model_roles(NULL)[i].name)->valuestring, vf_srv_engines_hash(s->engines, i))) {
+            reject(&j, 422, "model_mismatch", "models.%s is not the server's model", vf_model_roles(NULL)[i].name);
             goto out;
         }
     /* 8. frames (decoded with the worker's context, kept for the re-run) */

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *MODEL_KEYS[VF_SRV_MODELS] = {"detector", "mesh", "pad_v2", "pad_v1se", "embedder"};
 
 void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,
                          const vf_srv_reply *r, const char *code) {
@@ -34,7 +33,7 @@ static int valid_id(const char *id) {
 
 cJSON *vf_srv_models_json(vf_srv *s) {
     cJSON *m = cJSON_CreateObject();
-    for (int i = 0; i < VF_SRV_MODELS; i++) cJSON_AddStringToObject(m, MODEL_KEYS[i], vf_srv_engines_hash(s->engines, i));
+    for (int i = 0; i < VF_ROLE_COUNT; i++) cJSON_AddStringToObject(m, vf_model_roles(NULL)[i].name, vf_srv_engines_hash(s->engines, i));
     return m;
 }
 

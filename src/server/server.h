@@ -15,7 +15,6 @@
 #include <stdint.h>
 
 #define VF_SRV_MAX_KEYS 16
-#define VF_SRV_MODELS 5
 #define VF_SRV_EMB_MAX 1024
 
 /* ---- configuration (config.c) ---------------------------------------------------------------- */

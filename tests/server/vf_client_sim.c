@@ -149,9 +149,9 @@ int main(int argc, char **argv) {
     if (vf_session_finish(s, &res)) { fprintf(stderr, "vf_client_sim: finish: %s\n", vf_context_last_error(ctx)); return 2; }
     static char json[1 << 17];
     vf_session_result_json(s, &res, json, sizeof json, NULL);
-    printf("{\"models\":{\"detector\":\"%s\",\"mesh\":\"%s\",\"pad_v2\":\"%s\",\"pad_v1se\":\"%s\",\"embedder\":\"%s\"},\"result\":%s,\"frames\":[",
-           vf_engine_model_hash(e, 0), vf_engine_model_hash(e, 1), vf_engine_model_hash(e, 2), vf_engine_model_hash(e, 3),
-           vf_engine_model_hash(e, 4), json);
+    printf("{\"models\":{");   /* by role, as the page does (vf_model_roles) */
+    for (int i = 0; i < VF_ROLE_COUNT; i++) printf("%s\"%s\":\"%s\"", i ? "," : "", vf_model_roles(NULL)[i].name, vf_engine_model_hash(e, i));
+    printf("},\"result\":%s,\"frames\":[", json);
     for (int i = 0; i < vf_session_kept_count(s); i++) {
         vf_frame f;
         int index;
