@@ -41,14 +41,18 @@ async function pageCapture(threads) {
 
 test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async (t) => {
   const dir = lib.tempDir();
-  const y4m = lib.makeY4m(dir);
+  const y4m0 = lib.makeY4m(dir);
   const server = await lib.startServer(dir);
-  const browser = await lib.launchChromium(y4m);
+  const browser = await lib.launchChromium(y4m0);
   fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
   try {
     for (const isolated of [true, false]) {
       await t.test(isolated ? 'cross-origin isolated: threaded build' : 'not isolated: single-threaded fallback', async () => {
-        const page = await browser.newPage();
+        // a camera of its own per capture, on another stretch of the video: the same looping file
+        // would show the first capture's frames again, which the server refuses as replayed
+        const own = isolated ? browser : await lib.launchChromium(lib.makeY4m(dir, { name: 'camera-st.y4m', second: true }));
+        const y4m = isolated ? y4m0 : path.join(dir, 'camera-st.y4m');
+        const page = await own.newPage();
         const problems = lib.watchPage(page);
         try {
           await lib.routeTestPage(page, server.url, { isolated });
@@ -119,14 +123,22 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
           assert.equal(detail.status, 200, detail.text);
           fs.writeFileSync(path.join(lib.ARTIFACTS, `session-${tag}.json`), JSON.stringify(detail.body, null, 2));
           assert.match(JSON.stringify(detail.body), /signal\.virtual_camera/, 'reasons include signal.virtual_camera');
+          // an honest capture of a live video passes every check of the frames themselves:
+          // quality, passive liveness, tamper, freshness; only the camera's signals send it to review
+          const reasons = detail.body.attempts[0].detail.reasons;
+          assert.equal(r.decision.decision, 'review', JSON.stringify(reasons));
+          assert.ok(reasons.every((x) => x.startsWith('signal.')), `only signal reasons: ${JSON.stringify(reasons)}`);
           assert.deepEqual(problems, []);
         } finally {
           await page.close();
+          if (own !== browser) await own.close();
         }
       });
     }
     await t.test('active challenge the camera does not answer: prompts, then what was sent once a step times out', async () => {
-      const page = await browser.newPage();
+      // a camera that holds a head turned 13 degrees (a still): it never centres
+      const held = await lib.launchChromium(lib.makeY4m(dir, { name: 'held.y4m', noise: false }));
+      const page = await held.newPage();
       const problems = lib.watchPage(page);
       try {
         await lib.routeTestPage(page, server.url);
@@ -156,6 +168,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         assert.deepEqual(problems, []);
       } finally {
         await page.close();
+        await held.close();
       }
     });
     await t.test('lazy start: guidance on detector + mesh first, completes on the full engine', async () => {
@@ -209,7 +222,10 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         const timing = JSON.parse(r.body).signals.timing;
         console.log(`# [frozen] duplicates ${timing.duplicates} of ${timing.analysed} analysed frames; decision ${r.decision.decision}`);
         assert.ok(timing.duplicates >= timing.analysed / 2, `duplicates ${timing.duplicates} / ${timing.analysed}`);
-        assert.notEqual(r.decision.decision, 'approve');
+        // the server sees it too: the same picture in every frame is refused (freshness.duplicate_frame)
+        assert.equal(r.decision.decision, 'reject');
+        const detail = await lib.getJson(`${server.url}/v1/sessions/${JSON.parse(r.body).session_id}`, { Authorization: `Bearer ${lib.API_KEY}` });
+        assert.ok(detail.body.attempts[0].detail.reasons.includes('freshness.duplicate_frame'), JSON.stringify(detail.body.attempts[0].detail.reasons));
         assert.deepEqual(problems, []);
       } finally {
         await frozen.close();

@@ -35,22 +35,46 @@ export function loadPlaywright() {
 export function tempDir() { return fs.mkdtempSync(path.join(os.tmpdir(), 'vf-browser-')); }
 
 /**
- * A y4m for Chromium's fake camera (yuv420p, 640x480, 15 fps) from real webcam frames of a live
- * person: a dark frame (too_dark), a turned head (turn_head), then a good frontal frame held
- * still. Light temporal noise makes every frame distinct, as from a real sensor (noise: false
- * gives a frozen feed: repeated identical frames).
+ * A y4m for Chromium's fake camera (yuv420p, 640x480, 15 fps) from the video of a live person
+ * (real2.webm): dark frames (too_dark), a turned head (turn_head), then the frontal segment back
+ * and forth (good frames). A live camera never repeats a frame: the video's own motion and sensor
+ * noise with a seed of its own per file (a second capture must not send the first one's frames,
+ * which the server refuses as replayed). noise: false gives a frozen feed instead: one still
+ * repeated (the server refuses its duplicates).
  */
-export function makeY4m(dir, { fps = 15, name = 'camera.y4m', noise = true } = {}) {
-  const shots = [['real2_t00.50.jpg', 1], ['real2_t02.87.jpg', 1], ['real2_t05.25.jpg', 3]];
-  const args = ['-v', 'error', '-y'];
-  for (const [f, s] of shots) args.push('-loop', '1', '-t', String(s), '-i', path.join(FRAMES, f));
-  const inputs = shots.map((_, i) => `[${i}:v]scale=640:480,setsar=1[v${i}]`).join(';');
-  const cat = shots.map((_, i) => `[v${i}]`).join('');
-  args.push('-filter_complex', `${inputs};${cat}concat=n=${shots.length}:v=1:a=0,fps=${fps},${noise ? 'noise=alls=2:allf=t,' : ''}format=yuv420p[out]`,
-    '-map', '[out]', '-f', 'yuv4mpegpipe', path.join(dir, name));
-  const r = spawnSync('ffmpeg', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
-  return path.join(dir, name);
+export function makeY4m(dir, { fps = 15, name = 'camera.y4m', noise = true, seed = Date.now() % 100000, second = false } = {}) {
+  if (!noise) {
+    const args = ['-v', 'error', '-y', '-loop', '1', '-t', '3', '-i', path.join(FRAMES, 'real2_t05.25.jpg'),
+      '-vf', `scale=640:480,setsar=1,fps=${fps},format=yuv420p`, '-f', 'yuv4mpegpipe', path.join(dir, name)];
+    const r = spawnSync('ffmpeg', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+    return path.join(dir, name);
+  }
+  // second: another stretch of good frames (4.6-6.0 s), for a second capture that must not show
+  // the first one's frames again (the server compares captures, noise or not)
+  const good = second ? { start: 4.6, end: 6.0 } : FRONTAL;
+  const parts = [{ start: 0.40, end: 0.75, slow: 1 }, { start: 2.55, end: 3.0, slow: 1 }];
+  for (let i = 0; i < 4; i++) parts.push({ ...good, reverse: i % 2 === 1, slow: 1 });
+  return writeParts(dir, name, parts, fps, seed);
+}
+
+/** The parts of real2.webm as one y4m: each part on its own (one ffmpeg graph with split + trim +
+ *  concat over this variable-frame-rate file repeats frames), then the streams joined. */
+function writeParts(dir, name, parts, fps, seed) {
+  const chunks = [];
+  parts.forEach((p, i) => {
+    const vf = `trim=start=${p.start}:end=${p.end},setpts=(PTS-STARTPTS)*${p.slow},fps=${fps}${p.reverse ? ',reverse' : ''},` +
+      `scale=640:480,setsar=1,noise=alls=2:allf=t:all_seed=${seed + i},format=yuv420p`;
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-i', VIDEO, '-vf', vf, '-r', String(fps), '-f', 'yuv4mpegpipe', '-'],
+      { maxBuffer: 1 << 28 });
+    if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+    const nl = r.stdout.indexOf(0x0a);
+    if (i === 0) chunks.push(r.stdout.subarray(0, nl + 1));
+    chunks.push(r.stdout.subarray(nl + 1));
+  });
+  const out = path.join(dir, name);
+  fs.writeFileSync(out, Buffer.concat(chunks));
+  return out;
 }
 
 export const VIDEO = path.join(DATA, 'video/apfol_liveness/real2.webm');
@@ -91,22 +115,7 @@ export function makeChallengeY4m(dir, steps, { fps = 15, name = `challenge-${ste
     if (!g) throw new Error(`no segment for step ${s}`);
     parts.push({ ...g, reverse: g.from === 'end' }, { ...g, reverse: g.from !== 'end' });
   }
-  // each part on its own (one ffmpeg graph with split + trim + concat over this variable-frame-rate
-  // file repeats frames), then the y4m streams joined: one header, every part's FRAME records
-  const chunks = [];
-  parts.forEach((p, i) => {
-    const vf = `trim=start=${p.start}:end=${p.end},setpts=(PTS-STARTPTS)*${p.slow},fps=${fps}${p.reverse ? ',reverse' : ''},` +
-      `scale=640:480,setsar=1,noise=alls=2:allf=t:all_seed=${1000 + i},format=yuv420p`;
-    const r = spawnSync('ffmpeg', ['-v', 'error', '-i', VIDEO, '-vf', vf, '-r', String(fps), '-f', 'yuv4mpegpipe', '-'],
-      { maxBuffer: 1 << 28 });
-    if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
-    const nl = r.stdout.indexOf(0x0a);
-    if (i === 0) chunks.push(r.stdout.subarray(0, nl + 1));
-    chunks.push(r.stdout.subarray(nl + 1));
-  });
-  const out = path.join(dir, name);
-  fs.writeFileSync(out, Buffer.concat(chunks));
-  return out;
+  return writeParts(dir, name, parts, fps, 1000 + Math.floor(Math.random() * 90000));
 }
 
 /** A short mp4 of the same frames, for the demo's upload panel. */
