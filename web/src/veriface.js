@@ -222,10 +222,14 @@ export class Veriface {
         if (ms > 0) timer = setTimeout(() => reject(new VerifaceError('timeout', `capture did not complete in ${ms} ms`)), ms);
       });
       cancelled.catch(() => {});
-      let lastKey = null, pushed = 0, status;
+      let lastKey = null, pushed = 0, status, lastTs = null;
       for (;;) {
         const next = await Promise.race([pump.next(), cancelled]);
         if (!next) throw new VerifaceError('aborted', 'frame source stopped');
+        // a gap in the stream (the tab was hidden, the camera stalled): the server refuses kept
+        // frames more than 1.5 s apart (freshness.timestamps), so the streak starts again
+        if (lastTs !== null && next.timestamp - lastTs > 1000) await Promise.race([this._worker.call('resetSession', { sid }), cancelled]);
+        lastTs = next.timestamp;
         const r = await Promise.race([this._worker.call('pushFrame', { sid, frame: next.frame, timestamp: next.timestamp }, [next.frame]), cancelled]);
         pushed++;
         status = r.status;
