@@ -71,8 +71,30 @@ static int decode(vf_srv_worker *w, const uint8_t *b, size_t n, int width, int h
     return 0;
 }
 
+/* The same bytes twice: a camera never sends them (its noise differs in every frame). */
+static int duplicates(const cJSON *frames, const cJSON *passive) {
+    int n = 0, i = 0;
+    const cJSON *a, *b;
+    cJSON_ArrayForEach(a, frames) {
+        const char *ha = cJSON_GetObjectItemCaseSensitive(a, "sha256")->valuestring;
+        int j = 0, dup = 0;
+        cJSON_ArrayForEach(b, frames) {
+            if (j++ < i + 1) continue;
+            dup |= !strcmp(ha, cJSON_GetObjectItemCaseSensitive(b, "sha256")->valuestring);
+        }
+        cJSON_ArrayForEach(b, passive) {
+            const cJSON *hb = cJSON_GetObjectItemCaseSensitive(b, "sha256");
+            dup |= cJSON_IsString(hb) && !strcmp(ha, hb->valuestring);
+        }
+        n += dup;
+        i++;
+    }
+    return n;
+}
+
 int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, const char *nonce, const cJSON *c,
-                           vf_srv_challenge_out *out, cJSON *detail, int *status, const char **code, char *msg, size_t ms) {
+                           const cJSON *passive_frames, vf_srv_challenge_out *out, cJSON *detail, int *status, const char **code,
+                           char *msg, size_t ms) {
     memset(out, 0, sizeof *out);
     double t0 = mono_ms();
     vf_challenge ch;
@@ -118,6 +140,7 @@ int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, cons
         if (strcmp(mime->valuestring, "image/jpeg") && strcmp(mime->valuestring, "image/png"))
             return fail(status, code, msg, ms, 400, "bad_frames", "mime must be image/jpeg or image/png");
     }
+    out->duplicates = duplicates(frames, passive_frames);
     vf_motion *m = NULL;
     if (nf >= 2 && vf_motion_create(w->engine, nf, &m))
         return fail(status, code, msg, ms, 500, "internal", vf_context_last_error(w->ctx));
@@ -180,6 +203,7 @@ int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, cons
         cJSON_AddNumberToObject(detail, "steps_done", out->r.steps_done);
         cJSON_AddNumberToObject(detail, "frames", out->frames);
         cJSON_AddNumberToObject(detail, "faces", out->faces);
+        cJSON_AddNumberToObject(detail, "duplicate_frames", out->duplicates);
         cJSON_AddStringToObject(detail, "depth", out->depth.outcome == 1 ? "3d" : out->depth.outcome == 2 ? "flat" : "unknown");
         cJSON_AddNumberToObject(detail, "depth_score", isfinite(out->depth.score) ? out->depth.score : 0);
         cJSON_AddNumberToObject(detail, "pose_range", out->depth.pose_range);

@@ -20,16 +20,20 @@ typedef struct vf_srv_challenge_out {
     vf_challenge_result r;       /* the evaluation (r.met) */
     vf_motion_depth depth;       /* the 3-D check over the frames */
     int frames, faces;           /* frames decoded, with a face */
+    int duplicates;              /* challenge frames whose bytes repeat another frame of the package
+                                  * (freshness.duplicate_frame: a camera never sends the same bytes twice) */
     double ms;
 } vf_srv_challenge_out;
 
 /* Check the package's "challenge" (NULL when absent: out->present 0, r.met 0 with reason
- * challenge.no_frames): schema, base64, SHA-256 of each frame, the image limits, decoding; then
+ * challenge.no_frames): schema, base64, SHA-256 of each frame (and no frame's bytes twice, among
+ * them or with the package's passive `frames`), the image limits, decoding; then
  * vf_motion on every frame (the worker's engine) and vf_challenge_evaluate against the challenge
  * derived from `nonce`. Returns 0, or -1 with an HTTP status, error code and message for a
  * malformed challenge (bad_schema, bad_frames, frame_hash_mismatch, corrupt_image,
  * frame_too_large). `detail` (may be NULL) receives the measurements for the audit. */
 int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, const char *nonce, const cJSON *challenge,
-                           vf_srv_challenge_out *out, cJSON *detail, int *status, const char **code, char *msg, size_t msg_size);
+                           const cJSON *passive_frames, vf_srv_challenge_out *out, cJSON *detail, int *status, const char **code,
+                           char *msg, size_t msg_size);
 
 #endif

@@ -214,7 +214,8 @@ static int decide(job *j, int last) {
         const char *code = "internal";
         char msg[300];
         chd = cJSON_CreateObject();
-        if (vf_srv_challenge_check(j->w, &ss->cfg.challenge, ss->nonce, item(j->pkg, "challenge"), &cho, chd, &st, &code, msg, sizeof msg)) {
+        if (vf_srv_challenge_check(j->w, &ss->cfg.challenge, ss->nonce, item(j->pkg, "challenge"), item(j->pkg, "frames"), &cho, chd, &st,
+                                   &code, msg, sizeof msg)) {
             cJSON_Delete(chd); cJSON_Delete(tr->detail); vf_srv_rerun_release(rr); free(rr); free(tr);
             return reject(j, st, code, "%s", msg);
         }
@@ -246,6 +247,9 @@ static int decide(job *j, int last) {
     in.n_tamper = tr->n;
     for (int i = 0; i < tr->n; i++) in.tamper[i] = tr->reasons[i];
     for (int i = 0; i < j->fresh->n_reasons && in.n_tamper < 8; i++) in.tamper[in.n_tamper++] = j->fresh->reasons[i];
+    int dup_listed = 0;
+    for (int i = 0; i < in.n_tamper; i++) dup_listed |= !strcmp(in.tamper[i], "freshness.duplicate_frame");
+    if (cho.duplicates > 0 && !dup_listed && in.n_tamper < 8) in.tamper[in.n_tamper++] = "freshness.duplicate_frame";
     in.quality_ok = rr->all_good && rr->complete && rr->finished;
     in.liveness_available = rr->liveness_ok;
     in.live_score = rr->live_score;

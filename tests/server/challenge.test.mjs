@@ -74,10 +74,12 @@ function centreRun(n) {
 
 /** The honest answer from the recording: facing the camera, then each step's natural segment. */
 function answerFrames(steps) {
-  const centre = centreRun(4);
+  const centre = centreRun(7);   // 4 before the steps, 3 after: never the same frame twice
   const segs = steps.map(segment);
   if (!centre || segs.some((s) => !s)) return null;
-  return [...centre, ...segs.flat(), ...centre.slice(0, 3)];
+  const used = new Set();
+  const frames = [...centre.slice(0, 4), ...segs.flat(), ...centre.slice(4)];
+  return frames.every((f) => !used.has(f) && used.add(f)) ? frames : null;
 }
 
 function challengeJson(ch, frames, { gain = 0.12, t0 }) {
@@ -89,13 +91,17 @@ function challengeJson(ch, frames, { gain = 0.12, t0 }) {
 /** A session (active mode: the first attempt answers a challenge), its passive capture, and a
  *  package carrying `challenge` made by make(challenge, t0). Returns the decision and the detail. */
 async function attempt(config, start, make) {
-  const key = await h.newKey();
-  const s = (await h.createSession(S, key, { config: { liveness_type: 'active', ...config } })).body;
-  assert.equal(s.challenge?.type, 'sequence', JSON.stringify(s));
-  const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', String(start), '--max', '40']);
-  const createdAt = Date.now();
-  const chal = make(s.challenge, createdAt - 15000);
+  // a session whose challenge the recording can answer (it has no natural segment for some steps)
+  let key, s, chal, createdAt;
+  for (let tries = 0; tries < 20 && !chal; tries++) {
+    key = await h.newKey();
+    s = (await h.createSession(S, key, { config: { liveness_type: 'active', ...config } })).body;
+    assert.equal(s.challenge?.type, 'sequence', JSON.stringify(s));
+    createdAt = Date.now();
+    chal = make(s.challenge, createdAt - 15000);
+  }
   if (!chal) return { skipped: true };
+  const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', String(start), '--max', '40']);
   const body = h.buildPackage(s, sim, { createdAt, mutate: (p) => {
     p.challenge = chal;
     for (const f of p.frames) f.timestamp -= 16000;   // the passive frames came first
@@ -128,9 +134,9 @@ test('a recorded turn answering the steps without the screen light (injected vid
 
 test('frames picked from a recording (facing, then the peak of each step) -> discontinuous, not approved', async () => {
   const a = await attempt({}, 90, (ch, t0) => {
-    const centre = centreRun(3);
+    const centre = centreRun(5);
     const peaks = ch.steps.map((st) => pool.find((f) => f.cls === st)?.path).filter(Boolean);
-    return challengeJson(ch, [...centre, ...peaks.flatMap((p) => [p, centre[0]])], { t0 });
+    return challengeJson(ch, [...centre.slice(0, 3), peaks[0], centre[3], peaks[1], centre[4]], { t0 });
   });
   const c = a.det.server.challenge;
   assert.equal(c.met, false, JSON.stringify(c));
@@ -160,6 +166,21 @@ test('light off (integrator choice): three steps from the live recording -> met 
   const c = a.det.server.challenge;
   assert.equal(c.met, true, JSON.stringify(c));
   assert.equal(c.light_corr, null);
+});
+
+test('a challenge frame sent twice (the same bytes: a camera never repeats) -> freshness.duplicate_frame, rejected', async (t) => {
+  const a = await attempt({}, 150, (ch, t0) => {
+    const f = answerFrames(ch.steps);
+    if (!f) return null;
+    const c = challengeJson(ch, f, { t0 });
+    const copy = { ...c.frames[5], index: c.frames.length, timestamp: c.frames.at(-1).timestamp + 100 };
+    c.frames.push(copy);
+    return c;
+  });
+  if (a.skipped) return t.skip('the recording has no natural segment for one of the steps');
+  assert.equal(a.r.decision, 'reject');
+  assert.ok(a.det.reasons.includes('freshness.duplicate_frame'), JSON.stringify(a.det.reasons));
+  assert.equal(a.det.server.challenge.duplicate_frames, 1);
 });
 
 test('a malformed challenge is refused before anything is decided (bad hash, too many frames)', async () => {
