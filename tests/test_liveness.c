@@ -224,7 +224,8 @@ int main(int argc, char **argv) {
     static uint8_t grey[64 * 64 * 3];
     memset(grey, 128, sizeof grey);
     vf_image gi = {64, 64, 64 * 3, VF_PIXEL_RGB8, grey};
-    vf_liveness_models none = {{NULL, NULL}};
+    vf_liveness_models none;
+    vf_liveness_models_init(&none);   /* the liveness roles, no weights */
     vf_liveness_score ls;
     ls.live = -1;
     float gb[4] = {16, 16, 48, 48};
@@ -234,9 +235,13 @@ int main(int argc, char **argv) {
     char probe[2048];
     snprintf(probe, sizeof probe, "%s/pad/labels.csv", argv[3]);
     FILE *pf = fopen(probe, "rb");
-    vf_liveness_models pad = {{load_model(argv[2], "minifasnet-v2.vfm"), load_model(argv[2], "minifasnet-v1se.vfm")}};
+    vf_liveness_models pad;
+    vf_liveness_models_init(&pad);
+    for (int k = 0; k < pad.n; k++) pad.m[k] = load_model(argv[2], vf_model_roles(NULL)[pad.role[k]].file);
     vf_model *det = load_model(argv[1], "blazeface-front.vfm"), *mesh = load_model(argv[1], "facemesh.vfm");
-    if (!pf || !pad.m[0] || !pad.m[1]) {
+    int have = pad.n > 0;
+    for (int k = 0; k < pad.n; k++) have &= pad.m[k] != NULL;
+    if (!pf || !have) {
         printf("SKIP: %s (../shared/data/pad and the MiniFASNet weights in %s are needed; tools/fetch-models)\n%d passed, %d failed\n",
                !pf ? "no data set" : "no MiniFASNet weights", argv[2], g_pass, g_fail);
         return g_fail ? 1 : 77;
@@ -292,7 +297,7 @@ int main(int argc, char **argv) {
     CHECK(n_img == 6 && 2 * n_screen >= n_img && 2 * n_print >= n_img, "scored: %d live photos, %d screens, %d prints", n_img, n_screen, n_print);
     printf("mean drop of the live score: screen %.3f over %d photos, halftone print %.3f over %d\n", n_screen ? drop_screen / n_screen : 0,
            n_screen, n_print ? drop_print / n_print : 0, n_print);
-    vf_model_free(det); vf_model_free(mesh); vf_model_free(pad.m[0]); vf_model_free(pad.m[1]);
+    vf_model_free(det); vf_model_free(mesh); for (int k = 0; k < pad.n; k++) vf_model_free(pad.m[k]);
     vf_context_free(g_ctx);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -255,6 +255,23 @@ static void test_bad_frames(vf_context *ctx, vf_engine *e) {
 }
 
 int main(int argc, char **argv) {
+    /* the role table: one row per role id, unique names and files, ids where the API says */
+    {
+        int n;
+        const vf_model_role *r = vf_model_roles(&n);
+        CHECK(n == VF_ROLE_COUNT && vf_model_role_find("detector") == VF_ROLE_DETECTOR && vf_model_role_find("mesh") == VF_ROLE_MESH &&
+              vf_model_role_find("embedder") == VF_ROLE_EMBEDDER && vf_model_role_find("pad_v2") == VF_ROLE_PAD_V2 &&
+              vf_model_role_find("pad_v1se") == VF_ROLE_PAD_V1SE && vf_model_role_find("nope") == -1 && vf_model_role_find(NULL) == -1,
+              "role ids match the table");
+        int uniq = 1, live = 0;
+        for (int a = 0; a < n; a++) {
+            live += !strcmp(r[a].stage, "liveness");
+            for (int b = a + 1; b < n; b++) uniq &= strcmp(r[a].name, r[b].name) && strcmp(r[a].file, r[b].file);
+        }
+        CHECK(uniq && live == 2 && r[VF_ROLE_DETECTOR].required && r[VF_ROLE_MESH].required && !r[VF_ROLE_EMBEDDER].required,
+              "names and files unique, two liveness roles, detector and mesh required");
+    }
+
     test_sha256();
     test_json();
     const char *models = argc > 1 ? argv[1] : "models";

@@ -48,8 +48,8 @@ int vf_cli_models_load(vf_context *ctx, const char *models_dir, const char *pad_
     }
     m->detector = model[VF_ROLE_DETECTOR];
     m->mesh = model[VF_ROLE_MESH];
-    m->live.m[0] = model[VF_ROLE_PAD_V2];
-    m->live.m[1] = model[VF_ROLE_PAD_V1SE];
+    vf_liveness_models_init(&m->live);
+    for (int k = 0; k < m->live.n; k++) m->live.m[k] = model[m->live.role[k]];
     m->scratch = vf__alloc_aligned(vf_pad_scratch_size());
     if (!m->detector || !m->mesh || !m->scratch) { vf_cli_models_free(m); return -1; }
     return 0;
@@ -58,14 +58,14 @@ int vf_cli_models_load(vf_context *ctx, const char *models_dir, const char *pad_
 void vf_cli_models_free(vf_cli_models *m) {
     vf_model_free(m->detector);
     vf_model_free(m->mesh);
-    for (int k = 0; k < VF_PAD_MODELS; k++) vf_model_free(m->live.m[k]);
+    for (int k = 0; k < m->live.n; k++) vf_model_free(m->live.m[k]);
     vf__free_aligned(m->scratch);
     memset(m, 0, sizeof *m);
 }
 
 int vf_cli_has_pad(const vf_cli_models *m) {
-    for (int k = 0; k < VF_PAD_MODELS; k++) if (!m->live.m[k]) return 0;
-    return 1;
+    for (int k = 0; k < m->live.n; k++) if (!m->live.m[k]) return 0;
+    return m->live.n > 0;
 }
 
 int vf_cli_analyze_file(vf_context *ctx, const vf_cli_models *m, const char *path, const char *box_mode, int n_scales,
@@ -132,7 +132,7 @@ vf_engine *vf_cli_engine(vf_context *ctx, const char *models_dir, const char *pa
     vf_engine *e = NULL;
     vf_status s = vf_engine_create(ctx, &mm, NULL, &e);
     if (s) fprintf(stderr, "veriface: engine: %s: %s\n", vf_status_string(s), vf_context_last_error(ctx));
-    else if (!mm.bytes[VF_ROLE_PAD_V2] || !mm.bytes[VF_ROLE_PAD_V1SE])
+    else if (!vf__engine_has_pad(e))
         fprintf(stderr, "veriface: PAD models not found in %s: liveness reports %s\n", pad_dir, vf_status_string(VF_E_NO_MODEL));
     engine_models_free(&mm);
     return e;

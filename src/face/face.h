@@ -58,12 +58,20 @@ vf_status vf_face_landmarks_run(vf_context *ctx, vf_model *mesh, const vf_image 
 
 /* ---- passive liveness (liveness.c) ----------------------------------------------------------- */
 
-#define VF_PAD_MODELS 2   /* MiniFASNet V2 and V1SE, Silent-Face-Anti-Spoofing, Apache-2.0 */
+#define VF_PAD_MAX 4      /* PAD models a pipeline can hold: the "liveness" roles of vf_model_roles() */
 #define VF_PAD_SCALES 2   /* crop scales per model */
 
-/* The PAD models in the order of their roles (VF_ROLE_PAD_V2, VF_ROLE_PAD_V1SE). Any may be NULL
- * when the weights were not fetched: scoring then reports VF_E_NO_MODEL. */
-typedef struct vf_liveness_models { vf_model *m[VF_PAD_MODELS]; } vf_liveness_models;
+/* The PAD models: one per "liveness" role of vf_model_roles(), in table order (today MiniFASNet V2
+ * and V1SE, Silent-Face-Anti-Spoofing, Apache-2.0). Any may be NULL when its weights were not
+ * fetched: scoring then reports VF_E_NO_MODEL. */
+typedef struct vf_liveness_models {
+    int n;                           /* liveness roles */
+    int role[VF_PAD_MAX];            /* their role ids */
+    vf_model *m[VF_PAD_MAX];
+} vf_liveness_models;
+
+/* n and role[] from the role table, models NULL: the loaders then set m[k] for role[k]. */
+void vf_liveness_models_init(vf_liveness_models *m);
 
 /* ---- hand-made presentation-attack cues (pad_cues.c) ------------------------------------------ */
 
@@ -86,8 +94,7 @@ typedef struct vf_liveness_score {
                                   * probability after vf_liveness_run / _crops; -1 when not run */
     float minifasnet;            /* mean of the models' live probabilities */
     float log_odds;              /* mean log-odds of "live" over every crop (clamped to +-13.8) */
-    float model[VF_PAD_MODELS];  /* each model's live probability, mean over its crop scales */
-    float v2, v1se;              /* = model[0], model[1] (older name) */
+    float model[VF_PAD_MAX];     /* each model's live probability, mean over its crop scales */
     vf_pad_cues cues;            /* NAN when not measured */
 } vf_liveness_score;
 

@@ -19,14 +19,31 @@
 #include "face.h"
 
 #include <math.h>
+#include <string.h>
 
 #define SIDE 80
 
-/* The PAD models, in the order of their roles (vf_liveness_models.m): crop scales per model. */
-static const struct { const char *name; float scales[VF_PAD_SCALES]; } PAD[VF_PAD_MODELS] = {
-    {"MiniFASNetV2", {2.7f, 2.0f}},
-    {"MiniFASNetV1SE", {4.0f, 2.7f}},
+/* The crop scales of each PAD model, by its role name (src/session/roles.c): its training scale
+ * first, then a tighter one. A new PAD role needs its row here. */
+static const struct { const char *role; float scales[VF_PAD_SCALES]; } PAD[] = {
+    {"pad_v2", {2.7f, 2.0f}},      /* MiniFASNetV2 */
+    {"pad_v1se", {4.0f, 2.7f}},    /* MiniFASNetV1SE */
 };
+
+void vf_liveness_models_init(vf_liveness_models *m) {
+    memset(m, 0, sizeof *m);
+    int n;
+    const vf_model_role *roles = vf_model_roles(&n);
+    for (int i = 0; i < n && m->n < VF_PAD_MAX; i++)
+        if (!strcmp(roles[i].stage, "liveness")) m->role[m->n++] = i;
+}
+
+static const float *scales_of(int role) {
+    const char *name = vf_model_roles(NULL)[role].name;
+    for (size_t i = 0; i < sizeof PAD / sizeof PAD[0]; i++)
+        if (!strcmp(PAD[i].role, name)) return PAD[i].scales;
+    return NULL;
+}
 
 /* Fused score = sigmoid(C0 + C_ML * mean log-odds + C_EDGE * screen_edge + C_MOIRE * moire);
  * fitted by tools/pad-fit.mjs (docs/PIPELINE.md). MOIRE_MEAN stands in for faces too small for
@@ -99,15 +116,20 @@ vf_status vf_liveness_run_crops(vf_context *ctx, const vf_liveness_models *m, co
     if (!m || !img || !box || !out || n_scales < 1 || n_scales > VF_PAD_SCALES)
         return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: NULL argument or scales not 1..%d", VF_PAD_SCALES);
     out->live = -1;
-    for (int k = 0; k < VF_PAD_MODELS; k++)
-        if (!m->m[k]) return vf__fail(ctx, VF_E_NO_MODEL, "liveness: %s weights are not available (run tools/fetch-models)", PAD[k].name);
+    if (m->n < 1) return vf__fail(ctx, VF_E_NO_MODEL, "liveness: no PAD role in the model table");
+    for (int k = 0; k < m->n; k++) {
+        const char *name = vf_model_roles(NULL)[m->role[k]].name;
+        if (!m->m[k]) return vf__fail(ctx, VF_E_NO_MODEL, "liveness: %s weights are not available (run tools/fetch-models)", name);
+        if (!scales_of(m->role[k])) return vf__fail(ctx, VF_E_MODEL, "liveness: no crop scales for %s (src/face/liveness.c)", name);
+    }
     if (!(box[2] - box[0] >= 8 && box[3] - box[1] >= 8)) return vf__fail(ctx, VF_E_INVALID_ARG, "liveness: face box too small");
     float sum_p = 0, sum_l = 0;
-    for (int k = 0; k < VF_PAD_MODELS; k++) {
+    for (int k = 0; k < m->n; k++) {
+        const float *sc = scales_of(m->role[k]);
         float mp = 0;
         for (int i = 0; i < n_scales; i++) {
             float p = 0;
-            vf_status s = run_one(ctx, m->m[k], img, box, PAD[k].scales[i], &p);
+            vf_status s = run_one(ctx, m->m[k], img, box, sc[i], &p);
             if (s) return s;
             mp += p;
             sum_l += log_odds(p);
@@ -115,10 +137,8 @@ vf_status vf_liveness_run_crops(vf_context *ctx, const vf_liveness_models *m, co
         out->model[k] = mp / (float)n_scales;
         sum_p += out->model[k];
     }
-    out->v2 = out->model[0];
-    out->v1se = out->model[1];
-    out->minifasnet = sum_p / VF_PAD_MODELS;
-    out->log_odds = sum_l / (float)(VF_PAD_MODELS * n_scales);
+    out->minifasnet = sum_p / (float)m->n;
+    out->log_odds = sum_l / (float)(m->n * n_scales);
     out->live = out->minifasnet;      /* the fused score needs the cues: vf_liveness_score_face */
     out->cues.screen_edge = out->cues.moire = NAN;
     return VF_OK;

@@ -30,8 +30,8 @@ vf_status vf_engine_create(vf_context *ctx, const vf_engine_models *mm, const vf
     e->det = e->model[VF_ROLE_DETECTOR];
     e->mesh = e->model[VF_ROLE_MESH];
     e->emb = e->model[VF_ROLE_EMBEDDER];
-    e->pad.m[0] = e->model[VF_ROLE_PAD_V2];
-    e->pad.m[1] = e->model[VF_ROLE_PAD_V1SE];
+    vf_liveness_models_init(&e->pad);   /* the "liveness" roles, in table order */
+    for (int k = 0; k < e->pad.n; k++) e->pad.m[k] = e->model[e->pad.role[k]];
     *out = e;
     return VF_OK;
 }
@@ -47,6 +47,6 @@ const char *vf_engine_model_hash(const vf_engine *e, int i) {
 }
 
 int vf__engine_has_pad(const vf_engine *e) {
-    for (int k = 0; k < VF_PAD_MODELS; k++) if (!e->pad.m[k]) return 0;
-    return 1;
+    for (int k = 0; k < e->pad.n; k++) if (!e->pad.m[k]) return 0;
+    return e->pad.n > 0;
 }

@@ -45,7 +45,9 @@ export interface SessionResult {
   models: ModelHashes;
   timings: { liveness_ms: number; embedding_ms: number };
 }
-export interface ModelHashes { detector: string; mesh: string; pad_v2: string; pad_v1se: string; embedder: string }
+/** Hex SHA-256 per model role ('' when absent). The roles are the C engine's table
+ *  (vf_model_roles; models/roles.json): today detector, mesh, pad_v2, pad_v1se, embedder. */
+export interface ModelHashes { detector: string; mesh: string; embedder: string; [role: string]: string }
 
 /** The server's session (PACKAGE.md section 1). */
 export interface ServerSession {
