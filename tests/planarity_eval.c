@@ -72,16 +72,8 @@ static seq *seq_new(const char *name, int cls, int n) {
 typedef struct img { int w, h; uint8_t *p; } img;   /* RGB8 packed */
 
 static int decode(const uint8_t *b, size_t n, img *out) {
-    vf_image_decode_options o = vf_image_decode_default_options();
-    o.format = VF_PIXEL_RGB8;
-    vf_image_buffer buf;
-    if (vf_image_decode(g_ctx, b, n, &o, &buf, NULL)) return -1;
-    out->w = buf.width;
-    out->h = buf.height;
-    out->p = malloc((size_t)buf.width * buf.height * 3);
-    for (int y = 0; y < buf.height; y++) memcpy(out->p + (size_t)y * buf.width * 3, buf.data + y * buf.stride, (size_t)buf.width * 3);
-    vf_image_buffer_free(&buf);
-    return 0;
+    out->p = test_decode_pixels(g_ctx, b, n, 3, &out->w, &out->h);
+    return out->p ? 0 : -1;
 }
 
 static int load_image(const char *path, img *out) {

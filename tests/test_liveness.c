@@ -22,37 +22,15 @@ static int g_pass, g_fail;
 static vf_context *g_ctx;
 
 
-static vf_model *load_model(const char *dir, const char *name) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    size_t n;
-    uint8_t *b = read_file(path, &n);
-    vf_model *m = NULL;
-    if (b && vf_model_load(g_ctx, b, n, NULL, &m)) m = NULL;
-    free(b);
-    return m;
-}
+static vf_model *load_model(const char *dir, const char *name) { return test_load_model(g_ctx, dir, name); }
 
 typedef struct img { int w, h; uint8_t *p; } img; /* RGB8, packed */
 
 static int load_image(const char *data, const char *rel, img *out) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", data, rel);
-    size_t n;
-    uint8_t *b = read_file(path, &n);
-    if (!b) return -1;
-    vf_image_decode_options o = vf_image_decode_default_options();
-    o.format = VF_PIXEL_RGB8;
-    vf_image_buffer buf;
-    vf_status s = vf_image_decode(g_ctx, b, n, &o, &buf, NULL);
-    free(b);
-    if (s) return -1;
-    out->w = buf.width;
-    out->h = buf.height;
-    out->p = malloc((size_t)buf.width * buf.height * 3);
-    for (int y = 0; y < buf.height; y++) memcpy(out->p + (size_t)y * buf.width * 3, buf.data + y * buf.stride, (size_t)buf.width * 3);
-    vf_image_buffer_free(&buf);
-    return 0;
+    out->p = test_load_pixels(g_ctx, path, 3, &out->w, &out->h);
+    return out->p ? 0 : -1;
 }
 
 static vf_image view(const img *a) { return (vf_image){a->w, a->h, (size_t)a->w * 3, VF_PIXEL_RGB8, a->p}; }

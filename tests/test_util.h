@@ -64,4 +64,44 @@ static inline vf_engine *test_engine(vf_context *ctx, const char *models, const 
     return e;
 }
 
+/* A model file DIR/NAME loaded with the default options; NULL when absent or invalid. */
+static inline vf_model *test_load_model(vf_context *ctx, const char *dir, const char *name) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t n;
+    uint8_t *b = read_file(path, &n);
+    vf_model *m = NULL;
+    if (b && vf_model_load(ctx, b, n, NULL, &m)) m = NULL;
+    free(b);
+    return m;
+}
+
+#ifdef VF_IMAGE_H
+/* Decode image bytes into packed pixels (channels 3 = RGB8, 4 = RGBA8; EXIF applied), malloc'd;
+ * NULL on failure. */
+static inline uint8_t *test_decode_pixels(vf_context *ctx, const void *bytes, size_t n, int channels, int *w, int *h) {
+    vf_image_decode_options o = vf_image_decode_default_options();
+    o.format = channels == 3 ? VF_PIXEL_RGB8 : VF_PIXEL_RGBA8;
+    vf_image_buffer buf;
+    if (vf_image_decode(ctx, bytes, n, &o, &buf, NULL)) return NULL;
+    size_t row = (size_t)buf.width * (size_t)channels;
+    uint8_t *p = malloc(row * (size_t)buf.height);
+    for (int y = 0; p && y < buf.height; y++) memcpy(p + (size_t)y * row, buf.data + (size_t)y * buf.stride, row);
+    *w = buf.width;
+    *h = buf.height;
+    vf_image_buffer_free(&buf);
+    return p;
+}
+
+/* The same from a file. */
+static inline uint8_t *test_load_pixels(vf_context *ctx, const char *path, int channels, int *w, int *h) {
+    size_t n;
+    uint8_t *b = read_file(path, &n);
+    uint8_t *p = b ? test_decode_pixels(ctx, b, n, channels, w, h) : NULL;
+    free(b);
+    return p;
+}
+#endif
+
+
 #endif

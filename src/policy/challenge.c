@@ -90,10 +90,9 @@ static void reason(vf_challenge_result *o, const char *r) {
     if (o->n_reasons < VF_CHALLENGE_MAX_REASONS) o->reasons[o->n_reasons++] = r;
 }
 
-/* -1 none, VF_DIR_* when the pose is past a step's angle, 4 = facing the camera. When both axes
- * are past theirs, the one further past (relative to its angle) wins: people looking up turn a
- * little too (20 degrees of yaw while looking up in our video). */
-static int pose_class(const vf_challenge_config *c, float yaw, float pitch) {
+/* When both axes are past their angles, the one further past (relative to its angle) wins: people
+ * looking up turn a little too (20 degrees of yaw while looking up in our video). */
+int vf_challenge_pose_class(const vf_challenge_config *c, float yaw, float pitch) {
     float ry = fabsf(yaw) / c->min_yaw, rp = fabsf(pitch) / c->min_pitch;
     if (ry >= 1 && ry >= rp) return yaw > 0 ? VF_DIR_LEFT : VF_DIR_RIGHT;
     if (rp >= 1) return pitch > 0 ? VF_DIR_UP : VF_DIR_DOWN;
@@ -165,7 +164,7 @@ void vf_challenge_evaluate(const vf_challenge_config *c, const vf_challenge *ch,
     double since = obs[0].t_ms;
     for (int i = 0; i < n && k < ch->n_steps; i++) {
         if (!obs[i].face) continue;
-        int pc = pose_class(c, obs[i].yaw, obs[i].pitch);
+        int pc = vf_challenge_pose_class(c, obs[i].yaw, obs[i].pitch);
         if (pc == 4) { need_centre = 0; continue; }
         /* after a step, on the way back to the centre, the head may pass other directions (a look up
          * that drifts sideways): only a move that starts from the centre is a step */

@@ -62,6 +62,10 @@ void vf_challenge_derive(const vf_challenge_config *c, const char *nonce, vf_cha
 
 const char *vf_direction_name(vf_direction d);          /* "left", "right", "up", "down" */
 
+/* The direction a pose shows: VF_DIR_* when past a step's angle (the axis further past its angle
+ * wins), 4 when facing the camera (both under `centre`), -1 in between. */
+int vf_challenge_pose_class(const vf_challenge_config *c, float yaw, float pitch);
+
 /* What the server measured on one challenge frame (its own re-run of detection and landmarks). */
 typedef struct vf_challenge_obs {
     double t_ms;               /* the frame's timestamp (client clock, ms) */

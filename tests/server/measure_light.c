@@ -24,13 +24,6 @@ typedef struct fobs { vf_challenge_obs o; int cls; } fobs;   /* cls: -1 none, 0.
 static fobs F[MAXF];
 static int NF;
 
-static int cls_of(const vf_challenge_config *c, float yaw, float pitch) {
-    float ry = fabsf(yaw) / c->min_yaw, rp = fabsf(pitch) / c->min_pitch;
-    if (ry >= 1 && ry >= rp) return yaw > 0 ? VF_DIR_LEFT : VF_DIR_RIGHT;
-    if (rp >= 1) return pitch > 0 ? VF_DIR_UP : VF_DIR_DOWN;
-    if (fabsf(yaw) < c->centre && fabsf(pitch) < c->centre) return 4;
-    return -1;
-}
 
 /* frames [a, b] of the first natural segment for `step`, or -1 */
 static int segment(int step, int *a, int *b) {
@@ -75,7 +68,7 @@ int main(int argc, char **argv) {
             x->o.yaw = mf.yaw;
             x->o.pitch = mf.pitch;
             memcpy(x->o.rgb, mf.rgb, sizeof x->o.rgb);
-            x->cls = mf.face ? cls_of(&c, mf.yaw, mf.pitch) : -1;
+            x->cls = mf.face ? vf_challenge_pose_class(&c, mf.yaw, mf.pitch) : -1;
         }
         vf_image_buffer_free(&ib);
     }

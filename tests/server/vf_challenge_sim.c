@@ -16,6 +16,7 @@
 #include "core/sha256.h"
 #include "image/image.h"
 #include "../plane_render.h"
+#include "../test_util.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -45,26 +46,8 @@ static void b64(const uint8_t *p, size_t n) {
 }
 
 static int load(const char *path, plane_img *out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { fclose(f); free(b); return -1; }
-    fclose(f);
-    vf_image_decode_options o = vf_image_decode_default_options();
-    o.format = VF_PIXEL_RGB8;
-    vf_image_buffer ib;
-    vf_status s = vf_image_decode(NULL, b, (size_t)n, &o, &ib, NULL);
-    free(b);
-    if (s) return -1;
-    out->w = ib.width;
-    out->h = ib.height;
-    out->p = malloc((size_t)ib.width * ib.height * 3);
-    for (int y = 0; y < ib.height; y++) memcpy(out->p + (size_t)y * ib.width * 3, ib.data + (size_t)y * ib.stride, (size_t)ib.width * 3);
-    vf_image_buffer_free(&ib);
-    return 0;
+    out->p = test_load_pixels(NULL, path, 3, &out->w, &out->h);
+    return out->p ? 0 : -1;
 }
 
 /* Box-scale so the width is at most 480. */
