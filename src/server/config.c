@@ -47,11 +47,15 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     l->nonce_ttl_s = 300;
     l->request_timeout_s = 30;
     l->max_connections = 256;
-    l->per_ip_connections = 32;
+    l->per_ip_connections = 16;       /* at most max_connections / 8 (frontdoor.c) */
     l->per_ip_rate = 20;
     l->per_ip_burst = 60;
     l->per_session_per_min = 10;
     l->min_session_ttl = 60;
+    l->header_timeout_s = 10;
+    l->max_header_size = 16384;
+    l->body_budget = 64u << 20;
+    l->max_results_in_flight = 0;     /* 2 x threads, set once threads is known */
     c->tamper.liveness = 0.25f;   /* phone-replay frames move by up to 0.17 through JPEG (docs/SERVER.md) */
     c->tamper.embedding = 0.90f;
     memcpy(c->tamper.q_abs, Q_ABS, sizeof Q_ABS);
@@ -275,11 +279,12 @@ static int known_keys(const cJSON *o, const char *where, const char *const *keys
 }
 
 static const char *const TOP_KEYS[] = {"listen", "db", "models", "pad_models", "static", "demo", "threads", "http_threads",
-                                       "api_keys", "limits", "tamper", "freshness", "session", "policy", NULL};
+                                       "api_keys", "limits", "tamper", "freshness", "session", "policy", "metrics_token", NULL};
 static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_frame_height", "max_frame_pixels", "max_reference_bytes",
                                          "max_reference_side", "max_clock_skew", "nonce_ttl", "request_timeout", "max_connections",
                                          "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
-                                         "trusted_proxy", NULL};
+                                         "trusted_proxy", "header_timeout", "max_header_size", "body_budget",
+                                         "max_results_in_flight", NULL};
 static const char *const TAMPER_KEYS[] = {"liveness", "embedding", "quality", NULL};
 /* in the order of apply_file's range table */
 static const char *const FRESHNESS_KEYS[] = {"duplicate_change", "duplicate_residual", "replay_hamming", "replay_distance",
@@ -341,7 +346,12 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         NUMI(x, "per_session_per_min", 0, 100000, l->per_session_per_min);
         NUMI(x, "min_session_ttl", 1, 3600, l->min_session_ttl);
         if (str(x, "trusted_proxy", l->trusted_proxy, sizeof l->trusted_proxy, err, es)) goto out;
+        NUMI(x, "header_timeout", 1, 600, l->header_timeout_s);
+        if ((r = num(x, "max_header_size", 1024, 65536, &v, err, es)) < 0) goto out; else if (r) l->max_header_size = (size_t)v;
+        if ((r = num(x, "body_budget", 1024, 64.0 * 1024 * 1024 * 1024, &v, err, es)) < 0) goto out; else if (r) l->body_budget = (size_t)v;
+        NUMI(x, "max_results_in_flight", 0, 4096, l->max_results_in_flight);
     }
+    if (str(j, "metrics_token", c->metrics_token, sizeof c->metrics_token, err, es)) goto out;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "tamper"))) {
         NUMF(x, "liveness", 0, 1, c->tamper.liveness);
         NUMF(x, "embedding", -1, 1, c->tamper.embedding);
@@ -397,7 +407,7 @@ static const char USAGE[] =
     "usage: veriface-server [--config FILE] [--listen HOST:PORT] [--db PATH] [--models DIR] [--pad-models DIR]\n"
     "                       [--static DIR] [--demo] [--api-key KEY]... [--threads N] [--quiet]\n"
     "environment: VERIFACE_LISTEN, VERIFACE_DB, VERIFACE_MODELS, VERIFACE_PAD_MODELS, VERIFACE_STATIC,\n"
-    "             VERIFACE_DEMO=1, VERIFACE_API_KEYS (comma-separated), VERIFACE_THREADS\n";
+    "             VERIFACE_DEMO=1, VERIFACE_API_KEYS (comma-separated), VERIFACE_THREADS, VERIFACE_METRICS_TOKEN\n";
 
 int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_t es) {
     vf_srv_config_defaults(c);
@@ -411,6 +421,10 @@ int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_
     if ((e = getenv("VERIFACE_STATIC"))) snprintf(c->static_dir, sizeof c->static_dir, "%s", e);
     if ((e = getenv("VERIFACE_DEMO"))) c->demo = !strcmp(e, "1") || !strcmp(e, "true");
     if ((e = getenv("VERIFACE_THREADS"))) c->threads = atoi(e);
+    if ((e = getenv("VERIFACE_METRICS_TOKEN")) && *e) {
+        if (strlen(e) >= sizeof c->metrics_token) { snprintf(err, es, "VERIFACE_METRICS_TOKEN: at most 127 characters"); return -1; }
+        snprintf(c->metrics_token, sizeof c->metrics_token, "%s", e);
+    }
     if ((e = getenv("VERIFACE_API_KEYS"))) {
         char tmp[2048];
         snprintf(tmp, sizeof tmp, "%s", e);
@@ -435,6 +449,13 @@ int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_
     }
     if (c->threads < 1 || c->threads > 64) { snprintf(err, es, "--threads must be 1..64"); return -1; }
     if (!c->http_threads) c->http_threads = c->threads + 2;
+    /* admission of result requests: one running and one waiting per engine by default */
+    if (!c->limits.max_results_in_flight) c->limits.max_results_in_flight = 2 * c->threads;
+    if (c->limits.body_budget < c->limits.max_body) {
+        snprintf(err, es, "config: limits.body_budget (%zu) must be at least limits.max_body (%zu)", c->limits.body_budget, c->limits.max_body);
+        return -1;
+    }
+    if (c->metrics_token[0] && strlen(c->metrics_token) < 16) { snprintf(err, es, "metrics_token: at least 16 characters"); return -1; }
     /* frames larger than the limit are refused from their header; the session plans for the limit */
     if (c->session.session.max_width > c->limits.max_frame_width) c->session.session.max_width = c->limits.max_frame_width;
     if (c->session.session.max_height > c->limits.max_frame_height) c->session.session.max_height = c->limits.max_frame_height;

@@ -43,7 +43,8 @@ int main(int argc, char **argv) {
     s.metrics = vf_srv_metrics_create();
     s.ip_limit = vf_srv_ratelimit_create(s.cfg.limits.per_ip_rate, s.cfg.limits.per_ip_burst);
     s.session_limit = vf_srv_ratelimit_create(s.cfg.limits.per_session_per_min / 60.0, s.cfg.limits.per_session_per_min);
-    s.inflight = vf_srv_inflight_create(s.cfg.http_threads + 1);
+    /* never more packages being decided than result requests admitted (http.c) */
+    s.inflight = vf_srv_inflight_create(s.cfg.limits.max_results_in_flight + 1);
     int port = 0;
     if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || vf_srv_http_start(&s, &port, err, sizeof err)) {
         fprintf(stderr, "veriface-server: %s\n", err[0] ? err : "out of memory");
@@ -52,8 +53,9 @@ int main(int argc, char **argv) {
     printf("veriface-server listening on http://%s:%d\n", s.cfg.listen_host, port);
     fflush(stdout);
     if (!s.cfg.quiet)
-        fprintf(stderr, "veriface-server: %d worker(s), db %s, demo %s, static %s\n", s.cfg.threads, s.cfg.db_path,
-                s.cfg.demo ? "on" : "off", s.static_root[0] ? s.static_root : "(none)");
+        fprintf(stderr, "veriface-server: %d worker(s), %d result(s) admitted at once, db %s, demo %s, static %s, metrics %s\n",
+                s.cfg.threads, s.cfg.limits.max_results_in_flight, s.cfg.db_path, s.cfg.demo ? "on" : "off",
+                s.static_root[0] ? s.static_root : "(none)", s.cfg.metrics_token[0] ? "token" : "open");
     int sig = 0;
     sigwait(&set, &sig);
     if (!s.cfg.quiet) fprintf(stderr, "veriface-server: signal %d, stopping\n", sig);

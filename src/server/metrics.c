@@ -1,12 +1,14 @@
-/* metrics.c - Prometheus text exposition: requests by route and status, decisions by outcome, and
- * a request latency histogram per route. Fixed tables behind one mutex. */
+/* metrics.c - Prometheus text exposition: requests by route and status, decisions by outcome, a
+ * request latency histogram per route, and the gauges of the front door and the admission
+ * (an extra text callback, http.c). Fixed tables behind one mutex. */
 #include "server.h"
+#include "frontdoor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUTES 8
+#define ROUTES 16   /* sessions_create, demo_sessions, result, session_get, healthz, metrics, static, other, rate_limited, frontdoor */
 #define STATUSES 24
 #define BUCKETS 12
 static const double BOUNDS[BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
@@ -26,7 +28,17 @@ struct vf_srv_metrics {
     route_stats r[ROUTES];
     int n_routes;
     uint64_t decisions[5];
+    vf_srv_metrics_extra_fn extra;
+    void *extra_arg;
 };
+
+void vf_srv_metrics_set_extra(vf_srv_metrics *m, vf_srv_metrics_extra_fn fn, void *arg) {
+    if (!m) return;
+    pthread_mutex_lock(&m->mu);
+    m->extra = fn;
+    m->extra_arg = arg;
+    pthread_mutex_unlock(&m->mu);
+}
 
 vf_srv_metrics *vf_srv_metrics_create(void) {
     vf_srv_metrics *m = calloc(1, sizeof *m);
@@ -86,7 +98,9 @@ char *vf_srv_metrics_text(vf_srv_metrics *m) {
         OUT("veriface_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", r->name, r->sum);
         OUT("veriface_http_request_duration_seconds_count{route=\"%s\"} %llu\n", r->name, (unsigned long long)r->n);
     }
+    if (m->extra && n < cap) n += m->extra(m->extra_arg, b + n, cap - n);
     pthread_mutex_unlock(&m->mu);
+    if (n >= cap) n = cap - 1;
     b[n] = 0;
     return b;
 }

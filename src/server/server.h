@@ -46,6 +46,11 @@ typedef struct vf_srv_limits {
     int per_session_per_min;          /* result posts per session per minute (10; 0 = off) */
     int min_session_ttl;              /* lowest session_ttl a request may ask for (60; tests lower it) */
     char trusted_proxy[64];           /* a reverse proxy's address: its X-Forwarded-For names the client ("") */
+    /* the front door (frontdoor.c) */
+    int header_timeout_s;             /* the whole request head, from accept; does not restart per byte (10) */
+    size_t max_header_size;           /* request head bytes (16 KiB); more -> 431 */
+    size_t body_budget;               /* declared bodies reserved at once, all connections (64 MiB); over -> 503 */
+    int max_results_in_flight;        /* result requests admitted at once (0 -> 2 x threads); more -> 503 */
 } vf_srv_limits;
 
 /* Freshness (freshness.c): thresholds measured in docs/SERVER.md. */
@@ -78,7 +83,8 @@ typedef struct vf_srv_config {
     char db_path[1024], models_dir[1024], pad_models_dir[1024], static_dir[1024];
     int demo;
     int threads;                      /* engines (re-run workers) */
-    int http_threads;                 /* libmicrohttpd pool (threads + 2 by default) */
+    int http_threads;                 /* unused: libmicrohttpd runs a thread per connection (the front door
+                                       * bounds them); accepted so older config files still load */
     int n_keys;
     char api_keys[VF_SRV_MAX_KEYS][128];
     vf_srv_limits limits;
@@ -87,6 +93,7 @@ typedef struct vf_srv_config {
     vf_srv_session_config session;    /* defaults of every session */
     vf_policy_config policy;          /* scrutiny and review margins (per-session fields overridden) */
     int quiet;
+    char metrics_token[128];          /* "" = /metrics open; else it needs Authorization: Bearer <token> */
 } vf_srv_config;
 
 void vf_srv_config_defaults(vf_srv_config *c);
@@ -231,6 +238,8 @@ typedef struct vf_srv {
     vf_srv_inflight *inflight;
     char static_root[4096];           /* realpath of cfg.static_dir, "" = no static files */
     void *daemon;                     /* struct MHD_Daemon */
+    struct vf_srv_door *door;         /* the front door (frontdoor.h) */
+    int results_in_flight;            /* result requests admitted now (atomic), <= limits.max_results_in_flight */
 } vf_srv;
 
 /* A response being built by a handler. */

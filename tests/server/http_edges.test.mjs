@@ -1,0 +1,120 @@
+// http_edges.test.mjs - issue 12 item 6 (the HTTP edges), on raw sockets: two different
+// Content-Length headers, Content-Length with Transfer-Encoding (answered and closed), the answers
+// libmicrohttpd used to give itself as HTML without the security headers (no Host, a bad version,
+// an oversize head, a body over the limit), a chunked body (411), the page's
+// Content-Security-Policy and X-Frame-Options, and /metrics behind a token.
+import * as h from './harness.mjs';
+import { rawRequest, httpRequest } from './raw.mjs';
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+h.requireData({ pad: false });
+
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; " +
+  "img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+let srv, web;
+before(async () => {
+  web = mkdtempSync(join(tmpdir(), 'vf-web-'));
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>t</title>');
+  srv = await h.startServer({ limits: { per_ip_rate: 0 } }, { threads: 1, extraArgs: ['--static', web] });
+});
+after(async () => { await srv?.stop(); srv?.cleanup(); rmSync(web, { recursive: true, force: true }); });
+
+/** A JSON error with the headers of every answer, and the connection closed by the server. */
+function assertRefusal(r, status, code, what) {
+  const a = r.answer;
+  assert.ok(a, `${what}: no HTTP answer (${r.error || 'nothing'}): ${r.raw.toString().slice(0, 120)}`);
+  assert.equal(a.status, status, `${what}: ${a.status} ${a.body.slice(0, 200)}`);
+  assert.equal(a.headers['content-type'], 'application/json', `${what}: content-type ${a.headers['content-type']}: ${a.body.slice(0, 80)}`);
+  assert.equal(a.json?.error?.code, code, `${what}: ${a.body}`);
+  assert.equal(typeof a.json.error.message, 'string');
+  for (const [k, v] of [['cross-origin-opener-policy', 'same-origin'], ['cross-origin-embedder-policy', 'require-corp'],
+    ['cross-origin-resource-policy', 'same-origin'], ['x-content-type-options', 'nosniff'], ['cache-control', 'no-store'],
+    ['referrer-policy', 'no-referrer'], ['x-frame-options', 'DENY'], ['connection', 'close']])
+    assert.equal(a.headers[k], v, `${what}: ${k}`);
+  assert.ok(r.closed, `${what}: the server must close the connection`);
+}
+
+test('two different Content-Length headers -> 400, closed', async () => {
+  const r = await rawRequest(srv.port, 'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}', { timeout: 3000 });
+  assertRefusal(r, 400, 'bad_request', 'duplicate Content-Length');
+  assertRefusal(await rawRequest(srv.port, 'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 40\r\n\r\n{}',
+    { timeout: 3000 }), 400, 'bad_request', 'a Content-Length list');
+  // the same value twice is one length (RFC 9110 8.6)
+  const same = await rawRequest(srv.port, 'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}', { timeout: 3000 });
+  assert.equal(same.answer?.status, 401, same.raw.toString().slice(0, 200));   // reached the route: no API key
+});
+
+test('Content-Length with Transfer-Encoding: chunked -> 400, closed (no smuggling)', async () => {
+  const r = await rawRequest(srv.port, 'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n' +
+    'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 3000 });
+  assertRefusal(r, 400, 'bad_request', 'CL + TE');
+  assert.equal(r.raw.toString().match(/HTTP\/1\.1 /g).length, 1, 'one answer: the smuggled request is not served');
+});
+
+test('a chunked body without Content-Length -> 411', async () => {
+  const r = await rawRequest(srv.port, 'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+    { timeout: 3000 });
+  assertRefusal(r, 411, 'length_required', 'chunked');
+});
+
+test("libmicrohttpd's own answers are JSON with the security headers now", async () => {
+  // (the old server: HTML bodies, no security headers)
+  assertRefusal(await rawRequest(srv.port, 'GET /healthz HTTP/3.0\r\nHost: x\r\n\r\n', { timeout: 3000 }),
+    505, 'http_version_not_supported', 'HTTP/3.0');
+  assertRefusal(await rawRequest(srv.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(200000)}\r\n\r\n`, { timeout: 3000 }),
+    431, 'header_too_large', 'a 200 KB header');
+  assertRefusal(await rawRequest(srv.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', { timeout: 3000 }),
+    400, 'bad_request', 'header without a colon');
+  // stricter than before: HTTP/1.1 without Host, a bare LF, obs-fold
+  assertRefusal(await rawRequest(srv.port, 'GET /healthz HTTP/1.1\r\n\r\n', { timeout: 3000 }), 400, 'bad_request', 'no Host');
+  assertRefusal(await rawRequest(srv.port, 'GET /healthz HTTP/1.1\nHost: x\n\n', { timeout: 3000 }), 400, 'bad_request', 'bare LF');
+  assertRefusal(await rawRequest(srv.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n 2\r\n\r\n', { timeout: 3000 }),
+    400, 'bad_request', 'obs-fold');
+  // a body over max_body (8 MiB) is answered from its head, before any of it is sent
+  const t0 = performance.now();
+  const big = await rawRequest(srv.port, 'POST /v1/sessions/0123/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    `Content-Length: ${9 << 20}\r\n\r\n`, { timeout: 3000 });
+  assertRefusal(big, 413, 'body_too_large', '9 MiB declared');
+  assert.ok(performance.now() - t0 < 2000, 'answered at once');
+});
+
+test('the page has a Content-Security-Policy and X-Frame-Options; JSON answers X-Frame-Options', async () => {
+  const page = await fetch(srv.base + '/');
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('content-security-policy'), CSP);
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  const hz = await fetch(srv.base + '/healthz');
+  assert.equal(hz.headers.get('x-frame-options'), 'DENY');
+  assert.equal(hz.headers.get('cross-origin-opener-policy'), 'same-origin');
+});
+
+test('/metrics behind a token (VERIFACE_METRICS_TOKEN): 401 without it or with another, 200 with it', async () => {
+  const token = 'metrics-token-0123456789';
+  process.env.VERIFACE_METRICS_TOKEN = token;
+  const m = await h.startServer({ limits: { per_ip_rate: 0 } }, { threads: 1 });
+  delete process.env.VERIFACE_METRICS_TOKEN;
+  try {
+    const none = await httpRequest(m.port, 'GET', '/metrics');
+    assert.equal(none.answer?.status, 401, none.raw.toString().slice(0, 200));
+    assert.equal(none.answer.json?.error?.code, 'unauthorized');
+    assert.equal(none.answer.headers['www-authenticate'], 'Bearer');
+    const wrong = await httpRequest(m.port, 'GET', '/metrics', { headers: { Authorization: 'Bearer metrics-token-0123456780' } });
+    assert.equal(wrong.answer?.status, 401);
+    const api = await httpRequest(m.port, 'GET', '/metrics', { headers: { Authorization: `Bearer ${h.API_KEY}` } });
+    assert.equal(api.answer?.status, 401, 'an API key is not the metrics token');
+    const ok = await httpRequest(m.port, 'GET', '/metrics', { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(ok.answer?.status, 200);
+    assert.match(ok.answer.body, /veriface_http_requests_total\{route="metrics",status="401"\} 3/);
+    assert.equal((await httpRequest(m.port, 'GET', '/healthz')).answer?.status, 200, 'the rest stays open');
+  } finally {
+    await m.stop();
+    m.cleanup();
+  }
+});
