@@ -199,7 +199,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
          * admitted ones keep their latency (docs/SERVER.md "Load shedding") */
         if (__atomic_add_fetch(&s->results_in_flight, 1, __ATOMIC_ACQ_REL) > s->cfg.limits.max_results_in_flight) {
             vf_srv_reply_error(&r, 503, "overloaded", "too many verifications in progress, retry shortly");
-            r.route = "result";
+            r.route = "shed";   /* its own label: the result histogram keeps the admitted ones' latency */
             retry_after = 1;
         } else {
             vf_srv_route(s, &q, &r);

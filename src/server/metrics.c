@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUTES 16   /* sessions_create, demo_sessions, result, session_get, healthz, metrics, static, other, rate_limited, frontdoor */
+#define ROUTES 16   /* sessions_create, demo_sessions, result, session_get, healthz, metrics, static, other, rate_limited,
+                     * shed, frontdoor */
 #define STATUSES 24
 #define BUCKETS 12
 static const double BOUNDS[BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
