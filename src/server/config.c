@@ -185,8 +185,10 @@ static cJSON *challenge_json(const vf_challenge_config *c) {
     return j;
 }
 
-int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
-                                char *err, size_t es) {
+static int known_keys(const cJSON *o, const char *where, const char *const *keys, char *err, size_t es);
+
+/* The fields a session request may set (also read from the config file's "session" object). */
+static int session_fields(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out, char *err, size_t es) {
     *out = *base;
     if (!j) return 0;
     if (!cJSON_IsObject(j)) { snprintf(err, es, "config must be an object"); return -1; }
@@ -202,9 +204,17 @@ int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *bas
     return challenge_parse(cJSON_GetObjectItemCaseSensitive(j, "challenge"), &out->challenge, err, es);
 }
 
-/* Server-side session fields (config file "session" object). */
+int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
+                                char *err, size_t es) {
+    /* what an integrator may set per session; anything else is a typo that would do nothing */
+    static const char *const KEYS[] = {"liveness_type", "face_match_threshold", "max_retries", "session_ttl", "challenge", NULL};
+    if (j && cJSON_IsObject(j) && known_keys(j, "config.", KEYS, err, es)) return -1;
+    return session_fields(j, base, out, err, es);
+}
+
+/* Every session field (the config file's "session" object, a stored session's config). */
 static int session_server_fields(const cJSON *j, vf_srv_session_config *o, char *err, size_t es) {
-    if (vf_srv_session_config_parse(j, o, o, err, es)) return -1;
+    if (session_fields(j, o, o, err, es)) return -1;
     vf_session_config *s = &o->session;
     NUMI(j, "good_frames", 1, VF_SESSION_MAX_CHOSEN, s->good_frames);
     NUMI(j, "liveness_frames", 1, VF_SESSION_MAX_CHOSEN, s->liveness_frames);
@@ -216,6 +226,11 @@ static int session_server_fields(const cJSON *j, vf_srv_session_config *o, char 
     if (s->liveness_frames > s->good_frames) s->liveness_frames = s->good_frames;
     if (s->live_fail > s->live_pass) { snprintf(err, es, "config: session.live_fail > live_pass"); return -1; }
     return vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &s->quality, err, es);
+}
+
+int vf_srv_session_config_load(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out, char *err, size_t es) {
+    *out = *base;
+    return session_server_fields(j, out, err, es);
 }
 
 cJSON *vf_srv_session_config_json(const vf_srv_session_config *c) {
@@ -270,6 +285,7 @@ static int parse_listen(vf_srv_config *c, const char *v, char *err, size_t es) {
 /* A key the server does not know is a typo that would silently do nothing: refuse it. */
 static int known_keys(const cJSON *o, const char *where, const char *const *keys, char *err, size_t es) {
     const cJSON *x;
+    if (o && !cJSON_IsObject(o)) { snprintf(err, es, "config: %.*s must be an object", (int)strcspn(where, "."), where); return -1; }
     cJSON_ArrayForEach(x, o) {
         int ok = 0;
         for (const char *const *k = keys; *k && !ok; k++) ok = !strcmp(*k, x->string);
@@ -296,43 +312,39 @@ static const char *const SESSION_KEYS[] = {"liveness_type", "face_match_threshol
 static const char *const POLICY_KEYS[] = {"scrutiny_step", "scrutiny_max", "max_uncertain", "max_liveness_fail",
                                           "match_review_margin", NULL};
 
-static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
-    enum { MAX_CONFIG = 1 << 20 };
-    char *buf = malloc(MAX_CONFIG);
-    size_t n = buf ? fread(buf, 1, MAX_CONFIG - 1, f) : 0;
-    fclose(f);
-    cJSON *j = buf ? cJSON_ParseWithLength(buf, n) : NULL;
-    free(buf);
-    if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); snprintf(err, es, "config: %s is not a JSON object", path); return -1; }
-    int rc = -1;
+/* The keys of one parsed config object over c (apply_json holds the tree). */
+static int apply_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) {
     const cJSON *x;
     if (known_keys(j, "", TOP_KEYS, err, es) || known_keys(cJSON_GetObjectItemCaseSensitive(j, "limits"), "limits.", LIMIT_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "tamper"), "tamper.", TAMPER_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "freshness"), "freshness.", FRESHNESS_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "session"), "session.", SESSION_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "policy"), "policy.", POLICY_KEYS, err, es))
-        goto out;
-    if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && (!cJSON_IsString(x) || parse_listen(c, x->valuestring, err, es))) goto out;
+        return -1;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && !cJSON_IsString(x)) { snprintf(err, es, "config: listen must be a string HOST:PORT"); return -1; }
+    if (x && parse_listen(c, x->valuestring, err, es)) return -1;
     if (str(j, "db", c->db_path, sizeof c->db_path, err, es) || str(j, "models", c->models_dir, sizeof c->models_dir, err, es) ||
         str(j, "pad_models", c->pad_models_dir, sizeof c->pad_models_dir, err, es) ||
         str(j, "static", c->static_dir, sizeof c->static_dir, err, es))
-        goto out;
+        return -1;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "demo"))) c->demo = cJSON_IsTrue(x);
     NUMI(j, "threads", 1, 64, c->threads);
     NUMI(j, "http_threads", 1, 256, c->http_threads);
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "api_keys"))) {
         const cJSON *k;
-        cJSON_ArrayForEach(k, x) if (!cJSON_IsString(k) || add_key(c, k->valuestring, err, es)) goto out;
+        if (!cJSON_IsArray(x)) { snprintf(err, es, "config: api_keys must be an array of strings"); return -1; }
+        cJSON_ArrayForEach(k, x) {
+            if (!cJSON_IsString(k)) { snprintf(err, es, "config: api_keys must be an array of strings"); return -1; }
+            if (add_key(c, k->valuestring, err, es)) return -1;
+        }
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
         vf_srv_limits *l = &c->limits;
         double v;
         int r;
-        if ((r = num(x, "max_body", 1024, 256.0 * 1024 * 1024, &v, err, es)) < 0) goto out; else if (r) l->max_body = (size_t)v;
-        if ((r = num(x, "max_frame_pixels", 256, 67108864, &v, err, es)) < 0) goto out; else if (r) l->max_frame_pixels = (int64_t)v;
-        if ((r = num(x, "max_reference_bytes", 1024, 64.0 * 1024 * 1024, &v, err, es)) < 0) goto out; else if (r) l->max_reference_bytes = (size_t)v;
+        if ((r = num(x, "max_body", 1024, 256.0 * 1024 * 1024, &v, err, es)) < 0) return -1; else if (r) l->max_body = (size_t)v;
+        if ((r = num(x, "max_frame_pixels", 256, 67108864, &v, err, es)) < 0) return -1; else if (r) l->max_frame_pixels = (int64_t)v;
+        if ((r = num(x, "max_reference_bytes", 1024, 64.0 * 1024 * 1024, &v, err, es)) < 0) return -1; else if (r) l->max_reference_bytes = (size_t)v;
         NUMI(x, "max_frame_width", 16, 8192, l->max_frame_width);
         NUMI(x, "max_frame_height", 16, 8192, l->max_frame_height);
         NUMI(x, "max_reference_side", 64, 16384, l->max_reference_side);
@@ -341,25 +353,26 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         NUMI(x, "request_timeout", 1, 3600, l->request_timeout_s);
         NUMI(x, "max_connections", 1, 65536, l->max_connections);
         NUMI(x, "per_ip_connections", 0, 65536, l->per_ip_connections);
-        if ((r = num(x, "per_ip_rate", 0, 1e6, &v, err, es)) < 0) goto out; else if (r) l->per_ip_rate = v;
-        if ((r = num(x, "per_ip_burst", 1, 1e6, &v, err, es)) < 0) goto out; else if (r) l->per_ip_burst = v;
+        if ((r = num(x, "per_ip_rate", 0, 1e6, &v, err, es)) < 0) return -1; else if (r) l->per_ip_rate = v;
+        if ((r = num(x, "per_ip_burst", 1, 1e6, &v, err, es)) < 0) return -1; else if (r) l->per_ip_burst = v;
         NUMI(x, "per_session_per_min", 0, 100000, l->per_session_per_min);
         NUMI(x, "min_session_ttl", 1, 3600, l->min_session_ttl);
-        if (str(x, "trusted_proxy", l->trusted_proxy, sizeof l->trusted_proxy, err, es)) goto out;
+        if (str(x, "trusted_proxy", l->trusted_proxy, sizeof l->trusted_proxy, err, es)) return -1;
         NUMI(x, "header_timeout", 1, 600, l->header_timeout_s);
-        if ((r = num(x, "max_header_size", 1024, 65536, &v, err, es)) < 0) goto out; else if (r) l->max_header_size = (size_t)v;
-        if ((r = num(x, "body_budget", 1024, 64.0 * 1024 * 1024 * 1024, &v, err, es)) < 0) goto out; else if (r) l->body_budget = (size_t)v;
+        if ((r = num(x, "max_header_size", 1024, 65536, &v, err, es)) < 0) return -1; else if (r) l->max_header_size = (size_t)v;
+        if ((r = num(x, "body_budget", 1024, 64.0 * 1024 * 1024 * 1024, &v, err, es)) < 0) return -1; else if (r) l->body_budget = (size_t)v;
         NUMI(x, "max_results_in_flight", 0, 4096, l->max_results_in_flight);
     }
-    if (str(j, "metrics_token", c->metrics_token, sizeof c->metrics_token, err, es)) goto out;
+    if (str(j, "metrics_token", c->metrics_token, sizeof c->metrics_token, err, es)) return -1;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "tamper"))) {
         NUMF(x, "liveness", 0, 1, c->tamper.liveness);
         NUMF(x, "embedding", -1, 1, c->tamper.embedding);
         const cJSON *q = cJSON_GetObjectItemCaseSensitive(x, "quality"), *m;
+        if (q && !cJSON_IsObject(q)) { snprintf(err, es, "config: tamper.quality must be an object"); return -1; }
         cJSON_ArrayForEach(m, q) {
             int i = 0;
             while (i < VF_SRV_QMETRICS && strcmp(vf_srv_qmetrics[i].name, m->string)) i++;
-            if (i == VF_SRV_QMETRICS) { snprintf(err, es, "config: unknown key tamper.quality.%s", m->string); goto out; }
+            if (i == VF_SRV_QMETRICS) { snprintf(err, es, "config: unknown key tamper.quality.%s", m->string); return -1; }
         }
         for (int i = 0; q && i < VF_SRV_QMETRICS; i++) {
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, vf_srv_qmetrics[i].name);
@@ -373,8 +386,8 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         static const struct { double lo, hi; int integer; } R[8] = {{0, 255, 0}, {0, 255, 0}, {0, 7, 1}, {0, 255, 0}, {1, 1e6, 1},
                                                                    {0, 1000, 0}, {1, 600000, 0}, {0, 600000, 0}};
         for (int i = 0; i < 8; i++) {
-            if (num(x, FRESHNESS_KEYS[i], R[i].lo, R[i].hi, &v[i], err, es) < 0) goto out;
-            if (R[i].integer && v[i] != (double)(long long)v[i]) { snprintf(err, es, "config: %s must be an integer", FRESHNESS_KEYS[i]); goto out; }
+            if (num(x, FRESHNESS_KEYS[i], R[i].lo, R[i].hi, &v[i], err, es) < 0) return -1;
+            if (R[i].integer && v[i] != (double)(long long)v[i]) { snprintf(err, es, "config: %s must be an integer", FRESHNESS_KEYS[i]); return -1; }
         }
         f->dup_change = (float)v[0];
         f->dup_residual = (float)v[1];
@@ -386,10 +399,10 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         f->slack_ms = v[7];
         if (f->min_interval_ms >= f->max_interval_ms) {
             snprintf(err, es, "config: freshness.min_frame_interval_ms must be below max_frame_interval_ms");
-            goto out;
+            return -1;
         }
     }
-    if ((x = cJSON_GetObjectItemCaseSensitive(j, "session")) && session_server_fields(x, &c->session, err, es)) goto out;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "session")) && session_server_fields(x, &c->session, err, es)) return -1;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "policy"))) {
         NUMF(x, "scrutiny_step", 0, 1, c->policy.scrutiny_step);
         NUMF(x, "scrutiny_max", 0, 1, c->policy.scrutiny_max);
@@ -397,9 +410,35 @@ static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) 
         NUMI(x, "max_liveness_fail", 1, 100, c->policy.max_liveness_fail);
         NUMF(x, "match_review_margin", 0, 1, c->policy.match_review_margin);
     }
-    rc = 0;
-out:
+    return 0;
+}
+
+int vf_srv_config_apply_json(vf_srv_config *c, const char *text, size_t n, char *err, size_t es) {
+    cJSON *j = text ? cJSON_ParseWithLength(text, n) : NULL;
+    if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); snprintf(err, es, "config: not a JSON object"); return -1; }
+    /* all or nothing: a file that fails half-way leaves c as it was */
+    vf_srv_config tmp = *c;
+    int rc = apply_object(&tmp, j, err, es);
     cJSON_Delete(j);
+    if (rc == 0) *c = tmp;
+    return rc;
+}
+
+static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
+    enum { MAX_CONFIG = 1 << 20 };
+    char *buf = malloc(MAX_CONFIG + 1);
+    size_t n = buf ? fread(buf, 1, MAX_CONFIG + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > MAX_CONFIG) { free(buf); snprintf(err, es, "config: %s is over 1 MiB", path); return -1; }
+    int rc = vf_srv_config_apply_json(c, buf, n, err, es);
+    free(buf);
+    if (rc) {   /* name the file */
+        char inner[512];
+        snprintf(inner, sizeof inner, "%s", err);
+        snprintf(err, es, "%s (%s)", inner, path);
+    }
     return rc;
 }
 

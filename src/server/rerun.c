@@ -90,7 +90,8 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         double idx, good = 0;
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(status[i], "good");
         good = cJSON_IsTrue(g);
-        if (!get_num(status[i], "index", &idx) || (int)idx != cidx[i]) mismatch(o, "tamper.claims", "status.index", i, get_num(status[i], "index", &idx) ? idx : -1, cidx[i]);
+        /* compared as doubles: a claimed index is any finite number until checked (never cast) */
+        if (!get_num(status[i], "index", &idx) || idx != (double)cidx[i]) mismatch(o, "tamper.claims", "status.index", i, get_num(status[i], "index", &idx) ? idx : -1, cidx[i]);
         if (!good) mismatch(o, "tamper.claims", "status.good", i, 0, 1);
         if (i > 0 && cidx[i] <= cidx[i - 1]) mismatch(o, "tamper.claims", "frame.index order", i, cidx[i], (double)cidx[i - 1] + 1);
         if (i > 0 && !(ts[i] > ts[i - 1])) mismatch(o, "tamper.claims", "frame.timestamp order", i, ts[i], ts[i - 1]);
@@ -132,7 +133,7 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
     double cs = NAN;
     const cJSON *outc = cJSON_GetObjectItemCaseSensitive(lv, "outcome");
     if (rr->liveness_ok) {
-        if (!get_num(lv, "score", &cs) || !cJSON_IsString(outc)) { mismatch(o, "tamper.claims", "result.liveness", -1, NAN, rr->live_score); return; }
+        if (!get_num(lv, "score", &cs) || !(cs >= 0 && cs <= 1) || !cJSON_IsString(outc)) { mismatch(o, "tamper.claims", "result.liveness", -1, NAN, rr->live_score); return; }
         o->client_live = (float)cs;
         int nl = rr->n_live, same = 1;
         for (int i = 0; i < nl; i++) same &= cpos[i] == rr->chosen[i];
@@ -143,7 +144,7 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
             if (nl > 0 && vf_session_liveness_of(rr->session, cpos, nl, &m) == VF_OK) sv = m;
         }
         o->server_live_on_client_frames = sv;
-        if (fabs(cs - sv) > c->tamper.liveness) mismatch(o, "tamper.liveness", "liveness.score", -1, cs, sv);
+        if (!(fabs(cs - sv) <= c->tamper.liveness)) mismatch(o, "tamper.liveness", "liveness.score", -1, cs, sv);
         if (!strcmp(outc->valuestring, "pass") && rr->live_score < scfg->live_fail) mismatch(o, "tamper.liveness", "liveness.outcome", -1, 1, 3);
     }
 
@@ -162,13 +163,15 @@ void vf_srv_tamper_compare(vf_srv_worker *w, const vf_srv_config *c, const vf_se
         double dot = 0, nn = 0;
         int i = 0;
         cJSON_ArrayForEach(x, vec) {
-            double v = cJSON_IsNumber(x) ? x->valuedouble : 0;
+            /* a unit vector's elements: anything else is a false claim, not a number to square */
+            if (!cJSON_IsNumber(x) || !(fabs(x->valuedouble) <= 1.0 + 1e-3)) { mismatch(o, "tamper.claims", "embedding.vector", i, NAN, 1); return; }
+            double v = x->valuedouble;
             dot += v * ref[i];
             nn += v * v;
             i++;
         }
         double cosv = nn > 0 ? dot / sqrt(nn) : 0;   /* the server's vector is unit length */
         o->embedding_cos = (float)cosv;
-        if (cosv < c->tamper.embedding) mismatch(o, "tamper.embedding", "embedding.cosine", -1, cosv, c->tamper.embedding);
+        if (!(cosv >= c->tamper.embedding)) mismatch(o, "tamper.embedding", "embedding.cosine", -1, cosv, c->tamper.embedding);
     }
 }

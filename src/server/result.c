@@ -1,24 +1,20 @@
-/* result.c - POST /v1/sessions/{id}/result: the checks of PACKAGE.md section 3 in their order
- * (first failure answers, audited, nothing else changes), then the re-run, the tamper comparison,
- * signals, match, policy; the outcome and its audit record are committed before the answer. */
+/* result.c - POST /v1/sessions/{id}/result, in stages, each a function with one job:
+ *   parse (package.c) -> session -> verify -> frames -> fresh (freshness.c) -> measure (the
+ *   re-run, the tamper comparison, the challenge) -> decide (the policy) -> record (one
+ *   transaction: nonce spent, outcome, frame index, audit) -> answer.
+ * The first check that fails answers, audited, and changes nothing else. The page's answer says
+ * only what the page needs (web/PACKAGE.md section 4): the exact reasons go to the integrator. */
 #include "freshness.h"
+#include "package.h"
 #include "rerun.h"
 #include "active.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-
-typedef struct pkg_frame {
-    int index;
-    double timestamp;
-    const cJSON *status;
-    uint8_t *bytes; size_t n;
-    vf_image_buffer img;
-} pkg_frame;
 
 typedef struct job {
     vf_srv *s;
@@ -27,14 +23,26 @@ typedef struct job {
     char id[33];
     int attempt;                       /* the session's current attempt, once known */
     char req_hash[65];
-    cJSON *pkg;
+    vf_srv_package pkg;
     vf_srv_session *ss;
-    pkg_frame f[VF_SRV_MAX_FRAMES];
+    struct { uint8_t *bytes; size_t n; vf_image_buffer img; } f[VF_SRV_MAX_FRAMES];
     int nf;
     vf_srv_worker *w;
     int64_t now;                       /* server time the package arrived */
     vf_srv_freshness *fresh;           /* findings of freshness.c, tamper reasons for the policy */
 } job;
+
+/* What the server measured on the package: its own numbers only. */
+typedef struct facts {
+    vf_srv_rerun rr;
+    vf_srv_tamper_result tr;
+    vf_srv_challenge_out cho;
+    cJSON *challenge_detail;
+    float similarity;                  /* NAN without a reference */
+    int n_sig;
+    const char *sig[8];
+    cJSON *signals_detail;
+} facts;
 
 static double mono_ms(void) {
     struct timespec ts;
@@ -43,84 +51,110 @@ static double mono_ms(void) {
 }
 
 /* A rejection: the error reply and its audit record. Returns 0 for `return reject(...)`. */
-static int reject(job *j, int status, const char *code, const char *fmt, const char *arg) {
-    vf_srv_reply_error(j->r, status, code, fmt, arg ? arg : "");
+static int reject(job *j, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int reject(job *j, int status, const char *code, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    vf_srv_reply_error(j->r, status, code, "%s", msg);
     vf_srv_audit_reject(j->s, j->q, "result", j->id[0] ? j->id : NULL, j->attempt, j->r, code);
     return 0;
 }
 
-static int is_hex64(const char *s) {
-    if (strlen(s) != 64) return 0;
-    for (; *s; s++) if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return 0;
+/* ---- 1. parse -------------------------------------------------------------------------------- */
+
+static int parse(job *j, const char *url_id) {
+    const char *names[VF_ROLE_COUNT];
+    for (int i = 0; i < VF_ROLE_COUNT; i++) names[i] = vf_model_roles(NULL)[i].name;
+    vf_srv_error e;
+    if (vf_srv_package_parse(j->q->body, j->q->len, url_id, names, VF_ROLE_COUNT, &j->pkg, &e)) return reject(j, e.status, e.code, "%s", e.message);
     return 1;
 }
 
-static const cJSON *item(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
-static int is_int(const cJSON *x) { return cJSON_IsNumber(x) && x->valuedouble == (double)(long long)x->valuedouble && fabs(x->valuedouble) < 9e15; }
+/* ---- 2. the session: exists, within its rate, not decided, not expired ------------------------ */
 
-/* 400 bad_schema unless every field has its type (PACKAGE.md section 3). */
-static int check_schema(job *j, const char *url_id) {
-    const cJSON *p = j->pkg;
-    const cJSON *fmt = item(p, "format"), *sid = item(p, "session_id"), *nonce = item(p, "nonce"), *att = item(p, "attempt");
-    const cJSON *ca = item(p, "created_at"), *models = item(p, "models"), *res = item(p, "result"), *frames = item(p, "frames");
-    const cJSON *sig = item(p, "signals");
-    if (!is_int(fmt) || fmt->valueint != 1) return reject(j, 400, "bad_schema", "format must be 1%s", NULL);
-    if (!cJSON_IsString(sid) || strcmp(sid->valuestring, url_id)) return reject(j, 400, "bad_schema", "session_id must equal the URL's%s", NULL);
-    if (!cJSON_IsString(nonce) || strlen(nonce->valuestring) > 64) return reject(j, 400, "bad_schema", "nonce must be a string%s", NULL);
-    if (!is_int(att) || att->valuedouble < 1) return reject(j, 400, "bad_schema", "attempt must be a positive integer%s", NULL);
-    if (!is_int(ca)) return reject(j, 400, "bad_schema", "created_at must be an integer (ms since the epoch)%s", NULL);
-    if (!cJSON_IsObject(models)) return reject(j, 400, "bad_schema", "models must be an object%s", NULL);
-    for (int i = 0; i < VF_ROLE_COUNT; i++)
-        if (!cJSON_IsString(item(models, vf_model_roles(NULL)[i].name))) return reject(j, 400, "bad_schema", "models.%s must be a string", vf_model_roles(NULL)[i].name);
-    if (!cJSON_IsObject(res)) return reject(j, 400, "bad_schema", "result must be an object%s", NULL);
-    if (!cJSON_IsArray(frames)) return reject(j, 400, "bad_schema", "frames must be an array%s", NULL);
-    if (sig && !cJSON_IsObject(sig)) return reject(j, 400, "bad_schema", "signals must be an object%s", NULL);
-    const cJSON *fr;
-    cJSON_ArrayForEach(fr, frames) {
-        if (!cJSON_IsObject(fr) || !is_int(item(fr, "index")) || !cJSON_IsNumber(item(fr, "timestamp")) || !is_int(item(fr, "width")) ||
-            !is_int(item(fr, "height")) || !cJSON_IsString(item(fr, "mime")) || !cJSON_IsString(item(fr, "sha256")) ||
-            !cJSON_IsString(item(fr, "data")) || !cJSON_IsObject(item(fr, "status")))
-            return reject(j, 400, "bad_schema", "each frame needs index, timestamp, width, height, mime, sha256, data, status%s", NULL);
-        double ix = item(fr, "index")->valuedouble, w = item(fr, "width")->valuedouble, hh = item(fr, "height")->valuedouble;
-        double t = item(fr, "timestamp")->valuedouble;
-        if (ix < 0 || ix > 1e9 || w < 1 || w > 65535 || hh < 1 || hh > 65535 || !isfinite(t))
-            return reject(j, 400, "bad_schema", "frame index 0..1e9, width and height 1..65535, finite timestamp%s", NULL);
-    }
-    return 1;
-}
-
-/* Frames: count, base64, hash, header limits, decode (PACKAGE.md's last row, in that order). */
-static int check_frames(job *j) {
+static int session(job *j) {
     vf_srv *s = j->s;
-    const cJSON *frames = item(j->pkg, "frames"), *fr;
-    int want = j->ss->cfg.session.good_frames;
-    if (cJSON_GetArraySize(frames) != want) {
-        char m[64];
-        snprintf(m, sizeof m, "%d", want);
-        return reject(j, 400, "bad_frames", "frames must hold exactly good_frames = %s entries", m);
+    if (!(j->ss = malloc(sizeof *j->ss))) return reject(j, 500, "internal", "out of memory");
+    int found = j->id[0] ? vf_srv_store_get_session(s->store, j->id, j->ss) : 0;
+    if (found < 0) return reject(j, 500, "storage", "session lookup failed");
+    if (!found) return reject(j, 404, "unknown_session", "no such session");
+    j->attempt = j->ss->attempt;
+    if (s->cfg.limits.per_session_per_min > 0 && !vf_srv_ratelimit_take(s->session_limit, j->id, mono_ms() / 1e3))
+        return reject(j, 429, "rate_limited", "too many packages for this session");
+    j->now = vf_srv_now_ms();
+    return 1;
+}
+
+/* ---- 3. verify: signature over the exact bytes; then (answered_before) or the attempt's state,
+ *         the nonce, freshness of created_at, the models -------------------------------------- */
+
+static int verify_signature(job *j) {
+    size_t sl = 0;
+    const char *sh = j->q->signature;
+    uint8_t *sig = sh && strlen(sh) <= 200 ? vf_srv_b64_decode(sh, strlen(sh), 1, &sl) : NULL;
+    int good = sig && vf_srv_verify_p1363(j->ss->pubkey, j->ss->pubkey_len, j->q->body, j->q->len, sig, sl);
+    free(sig);
+    if (!good) return reject(j, 401, "bad_signature", "X-Veriface-Signature does not verify with the session's key");
+    return 1;
+}
+
+/* The same signed body again, already decided: its recorded answer, audited as `answer_resent`
+ * (web/PACKAGE.md: a page whose answer was lost to a crash or a dropped connection posts the same
+ * bytes again). Only after the signature: only the key's holder may ask. 1 when answered so. */
+static int answered_before(job *j) {
+    char *a = vf_srv_store_recorded_answer(j->s->store, j->id, j->pkg.nonce, j->req_hash);
+    cJSON *o = a ? cJSON_Parse(a) : NULL;
+    free(a);
+    if (!o) return 0;
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "attempt");
+    int attempt = cJSON_IsNumber(at) && at->valuedouble >= 1 && at->valuedouble <= 1000 ? (int)at->valuedouble : 0;
+    vf_srv_reply_json(j->r, 200, o);
+    vf_srv_audit_reject(j->s, j->q, "result", j->id, attempt, j->r, "answer_resent");
+    return 1;
+}
+
+static int verify(job *j) {
+    vf_srv *s = j->s;
+    vf_srv_session *ss = j->ss;
+    if (ss->final) return reject(j, 409, "session_closed", "the session is already decided");
+    if (j->now >= ss->expires_at) return reject(j, 410, "session_expired", "the session has expired");
+    /* the nonce is read here and spent in the transaction that records the decision */
+    if (strcmp(j->pkg.nonce, ss->nonce) || ss->nonce_used) {
+        if (vf_srv_store_nonce_used(s->store, j->id, j->pkg.nonce)) return reject(j, 409, "nonce_replayed", "this nonce was already used");
+        return reject(j, 400, "nonce_mismatch", "nonce is not the current attempt's");
     }
-    int i = 0;
-    cJSON_ArrayForEach(fr, frames) {
-        pkg_frame *f = &j->f[i++];
-        j->nf = i;
-        const char *mime = item(fr, "mime")->valuestring, *data = item(fr, "data")->valuestring;
-        if (strcmp(mime, "image/jpeg") && strcmp(mime, "image/png")) return reject(j, 400, "bad_frames", "mime must be image/jpeg or image/png%s", NULL);
-        f->index = item(fr, "index")->valueint;
-        f->timestamp = item(fr, "timestamp")->valuedouble;
-        f->status = item(fr, "status");
-        f->bytes = vf_srv_b64_decode(data, strlen(data), 0, &f->n);
-        if (!f->bytes || f->n == 0) return reject(j, 400, "bad_frames", "frame data is not valid base64%s", NULL);
+    if (j->pkg.attempt != ss->attempt) return reject(j, 400, "nonce_mismatch", "attempt is not the current attempt");
+    if (fabs(j->pkg.created_at - (double)j->now) > s->cfg.limits.max_clock_skew_s * 1000.0 ||
+        j->now - ss->nonce_issued_at > (int64_t)s->cfg.limits.nonce_ttl_s * 1000)
+        return reject(j, 400, "stale_package", "created_at is off the server clock or the nonce is too old");
+    for (int i = 0; i < VF_ROLE_COUNT; i++) {
+        const char *name = vf_model_roles(NULL)[i].name;
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(j->pkg.models, name)->valuestring, vf_srv_engines_hash(s->engines, i)))
+            return reject(j, 422, "model_mismatch", "models.%s is not the server's model", name);
     }
-    i = 0;
-    cJSON_ArrayForEach(fr, frames) {
+    return 1;
+}
+
+/* ---- 4. frames: count, base64, hash, header limits, decode ------------------------------------ */
+
+static int frames(job *j) {
+    vf_srv *s = j->s;
+    const vf_session_config *sc = &j->ss->cfg.session;
+    if (j->pkg.n_frames != sc->good_frames)
+        return reject(j, 400, "bad_frames", "frames must hold exactly good_frames = %d entries", sc->good_frames);
+    for (int i = 0; i < j->pkg.n_frames; i++) {
+        const vf_srv_pkg_frame *pf = &j->pkg.frames[i];
+        j->nf = i + 1;
+        j->f[i].bytes = vf_srv_b64_decode(pf->data, strlen(pf->data), 0, &j->f[i].n);
+        if (!j->f[i].bytes || j->f[i].n == 0) return reject(j, 400, "bad_frames", "frame data is not valid base64");
         char h[65];
         vf_srv_sha256_hex(j->f[i].bytes, j->f[i].n, h);
-        const char *claimed = item(fr, "sha256")->valuestring;
-        if (!is_hex64(claimed) || strcmp(h, claimed)) return reject(j, 400, "frame_hash_mismatch", "frame sha256 does not match its bytes%s", NULL);
-        i++;
+        if (strcmp(h, pf->sha256)) return reject(j, 400, "frame_hash_mismatch", "frame sha256 does not match its bytes");
     }
     const vf_srv_limits *l = &s->cfg.limits;
-    const vf_session_config *sc = &j->ss->cfg.session;
     vf_image_limits lim = vf_image_default_limits();
     lim.max_input_bytes = l->max_body;
     lim.max_decoder_bytes = 256u << 20;
@@ -128,40 +162,137 @@ static int check_frames(job *j) {
     o.format = VF_PIXEL_RGBA8;    /* the client pushes RGBA ImageData */
     o.apply_orientation = 0;      /* canvas-encoded frames carry no EXIF; never rotate a claimed frame */
     o.limits = lim;
-    i = 0;
-    cJSON_ArrayForEach(fr, frames) {
-        pkg_frame *f = &j->f[i++];
+    int mw = sc->max_width < l->max_frame_width ? sc->max_width : l->max_frame_width;
+    int mh = sc->max_height < l->max_frame_height ? sc->max_height : l->max_frame_height;
+    for (int i = 0; i < j->nf; i++) {
+        /* the size first, from the header alone: a frame over the limits is frame_too_large,
+         * whatever the decoder's own limits would have said */
         vf_image_info info;
-        if (vf_image_probe(j->w->ctx, f->bytes, f->n, &lim, &info)) return reject(j, 422, "corrupt_image", "frame: %s", vf_context_last_error(j->w->ctx));
-        int mw = sc->max_width < l->max_frame_width ? sc->max_width : l->max_frame_width;
-        int mh = sc->max_height < l->max_frame_height ? sc->max_height : l->max_frame_height;
+        vf_image_limits roomy = lim;
+        roomy.max_width = roomy.max_height = VF_IMAGE_MAX_SIDE - 1;
+        roomy.max_pixels = INT64_MAX;
+        if (vf_image_probe(j->w->ctx, j->f[i].bytes, j->f[i].n, &roomy, &info))
+            return reject(j, 422, "corrupt_image", "frame: %s", vf_context_last_error(j->w->ctx));
         if (info.stored_width > mw || info.stored_height > mh || (int64_t)info.stored_width * info.stored_height > l->max_frame_pixels)
-            return reject(j, 422, "frame_too_large", "frame larger than the session's maximum frame size%s", NULL);
-        if (info.stored_width != item(fr, "width")->valueint || info.stored_height != item(fr, "height")->valueint)
-            return reject(j, 400, "bad_frames", "frame width/height differ from the image's%s", NULL);
-        if (vf_image_decode(j->w->ctx, f->bytes, f->n, &o, &f->img, NULL))
+            return reject(j, 422, "frame_too_large", "frame %dx%d over the session's maximum %dx%d", info.stored_width, info.stored_height, mw, mh);
+        if (info.stored_width != j->pkg.frames[i].width || info.stored_height != j->pkg.frames[i].height)
+            return reject(j, 400, "bad_frames", "frame width/height differ from the image's");
+        if (vf_image_decode(j->w->ctx, j->f[i].bytes, j->f[i].n, &o, &j->f[i].img, NULL))
             return reject(j, 422, "corrupt_image", "frame: %s", vf_context_last_error(j->w->ctx));
     }
     return 1;
 }
 
-/* Frames that are new (freshness.c): no duplicates, none of an earlier package, timestamps. */
-static int check_freshness(job *j) {
+/* ---- 5. fresh frames (freshness.c): no duplicates, none of an earlier package, timestamps ----- */
+
+static int fresh(job *j) {
     vf_image_buffer imgs[VF_SRV_MAX_FRAMES];
     const uint8_t *bytes[VF_SRV_MAX_FRAMES];
     size_t sizes[VF_SRV_MAX_FRAMES];
     double ts[VF_SRV_MAX_FRAMES];
-    for (int i = 0; i < j->nf; i++) { imgs[i] = j->f[i].img; bytes[i] = j->f[i].bytes; sizes[i] = j->f[i].n; ts[i] = j->f[i].timestamp; }
-    vf_srv_fresh_input in = {imgs, bytes, sizes, ts, j->nf, item(j->pkg, "created_at")->valuedouble, j->now, j->ss->nonce_issued_at,
-                             item(j->pkg, "signals")};
+    for (int i = 0; i < j->nf; i++) { imgs[i] = j->f[i].img; bytes[i] = j->f[i].bytes; sizes[i] = j->f[i].n; ts[i] = j->pkg.frames[i].timestamp; }
+    vf_srv_fresh_input in = {imgs, bytes, sizes, ts, j->nf, j->pkg.created_at, j->now, j->ss->nonce_issued_at, j->pkg.signals};
     if (j->fresh) vf_srv_freshness_clear(j->fresh);
-    else if (!(j->fresh = malloc(sizeof *j->fresh))) return reject(j, 500, "internal", "out of memory%s", NULL);
+    else if (!(j->fresh = malloc(sizeof *j->fresh))) return reject(j, 500, "internal", "out of memory");
     if (vf_srv_freshness_check(j->s, &in, j->fresh)) {
         free(j->fresh);
         j->fresh = NULL;
-        return reject(j, 500, "internal", "the freshness check failed%s", NULL);
+        return reject(j, 500, "internal", "the freshness check failed");
     }
     return 1;
+}
+
+/* ---- 6. measure: the re-run, the tamper comparison, the challenge, the match, the signals ----- */
+
+static int measure(job *j, facts *F) {
+    vf_srv *s = j->s;
+    vf_srv_session *ss = j->ss;
+    if (!j->w) j->w = vf_srv_engines_acquire(s->engines);   /* a second pass */
+    vf_image_buffer imgs[VF_SRV_MAX_FRAMES];
+    double ts[VF_SRV_MAX_FRAMES];
+    int cidx[VF_SRV_MAX_FRAMES];
+    const cJSON *status[VF_SRV_MAX_FRAMES];
+    /* the session plans frame memory for its maximum size: plan for these frames only */
+    vf_session_config plan = ss->cfg.session;
+    plan.max_width = plan.max_height = 16;
+    for (int i = 0; i < j->nf; i++) {
+        imgs[i] = j->f[i].img;
+        ts[i] = j->pkg.frames[i].timestamp;
+        cidx[i] = j->pkg.frames[i].index;
+        status[i] = j->pkg.frames[i].status;
+        if (imgs[i].width > plan.max_width) plan.max_width = imgs[i].width;
+        if (imgs[i].height > plan.max_height) plan.max_height = imgs[i].height;
+    }
+    if (vf_srv_rerun_run(j->w, &plan, imgs, ts, j->nf, &F->rr)) {
+        fprintf(stderr, "veriface-server: re-run failed: %s\n", vf_context_last_error(j->w->ctx));
+        return reject(j, 500, "internal", "the re-run failed");
+    }
+    vf_srv_tamper_compare(j->w, &s->cfg, &ss->cfg.session, imgs, cidx, ts, status, j->nf, j->pkg.result, &F->rr, &F->tr);
+    if (ss->challenge[0]) {
+        int st = 0;
+        const char *code = "internal";
+        char msg[300];
+        F->challenge_detail = cJSON_CreateObject();
+        if (vf_srv_challenge_check(j->w, &ss->cfg.challenge, ss->nonce, j->pkg.challenge, cJSON_GetObjectItemCaseSensitive(j->pkg.root, "frames"),
+                                   &F->cho, F->challenge_detail, &st, &code, msg, sizeof msg)) {
+            vf_srv_rerun_release(&F->rr);
+            return reject(j, st, code, "%s", msg);
+        }
+    }
+    vf_srv_rerun_release(&F->rr);
+    vf_srv_engines_release(s->engines, j->w);
+    j->w = NULL;
+    F->similarity = ss->ref_dim > 0 && F->rr.emb_dim == ss->ref_dim ? vf_match_similarity(F->rr.emb, ss->ref, ss->ref_dim) : NAN;
+    F->signals_detail = cJSON_CreateObject();
+    F->n_sig = vf_srv_signals_score(j->pkg.signals, F->sig, 8, F->signals_detail);
+    return 1;
+}
+
+static void facts_clear(facts *F) {
+    cJSON_Delete(F->challenge_detail);
+    cJSON_Delete(F->tr.detail);
+    cJSON_Delete(F->signals_detail);
+    F->challenge_detail = F->tr.detail = F->signals_detail = NULL;
+}
+
+/* ---- 7. decide: the policy on the server's facts and the session's history -------------------- */
+
+static void decide(const job *j, const facts *F, vf_policy_config *pc, vf_policy_result *pr) {
+    const vf_srv_session *ss = j->ss;
+    *pc = j->s->cfg.policy;
+    pc->mode = ss->cfg.liveness_type;
+    pc->max_retries = ss->cfg.max_retries;
+    pc->live_pass = ss->cfg.session.live_pass;
+    pc->live_fail = ss->cfg.session.live_fail;
+    pc->match_threshold = ss->cfg.face_match_threshold;
+    vf_policy_input in;
+    memset(&in, 0, sizeof in);
+    in.attempt = ss->attempt;
+    in.uncertain_before = ss->uncertain_count;
+    in.fail_before = ss->fail_count;
+    in.challenge_pending = ss->challenge[0] != 0;
+    in.challenge_met = in.challenge_pending && F->cho.r.met;
+    for (int i = 0; i < F->cho.r.n_reasons && in.n_challenge < 8; i++) in.challenge[in.n_challenge++] = F->cho.r.reasons[i];
+    for (int i = 0; i < F->tr.n && in.n_tamper < 8; i++) in.tamper[in.n_tamper++] = F->tr.reasons[i];
+    for (int i = 0; i < j->fresh->n_reasons && in.n_tamper < 8; i++) in.tamper[in.n_tamper++] = j->fresh->reasons[i];
+    int dup_listed = 0;
+    for (int i = 0; i < in.n_tamper; i++) dup_listed |= !strcmp(in.tamper[i], "freshness.duplicate_frame");
+    if (F->cho.duplicates > 0 && !dup_listed && in.n_tamper < 8) in.tamper[in.n_tamper++] = "freshness.duplicate_frame";
+    in.quality_ok = F->rr.all_good && F->rr.complete && F->rr.finished;
+    in.liveness_available = F->rr.liveness_ok;
+    in.live_score = F->rr.live_score;
+    in.has_reference = ss->ref_dim > 0;
+    in.embedding_ok = F->rr.emb_dim > 0 && isfinite(F->similarity);
+    in.similarity = isfinite(F->similarity) ? F->similarity : 0;
+    in.n_signals = F->n_sig;
+    for (int i = 0; i < F->n_sig; i++) in.signals[i] = F->sig[i];
+    vf_policy_decide(pc, &in, pr);
+}
+
+/* ---- 8. record: the attempt's detail (for the integrator) and the page's answer --------------- */
+
+static void num_or_null(cJSON *o, const char *k, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v); else cJSON_AddNullToObject(o, k);
 }
 
 static cJSON *reasons_json(const vf_policy_result *p) {
@@ -170,180 +301,125 @@ static cJSON *reasons_json(const vf_policy_result *p) {
     return a;
 }
 
-static void num_or_null(cJSON *o, const char *k, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v); else cJSON_AddNullToObject(o, k);
-}
-
-/* Everything after the checks: re-run, compare, decide, commit, answer. Returns 2 (nothing
- * answered) when the store refused the commit because a concurrent decision indexed one of the
- * frames after the freshness search and this is not the `last` pass; else 0. */
-static int decide(job *j, int last) {
+/* Everything the integrator may want to know about this attempt (GET /v1/sessions/{id}). The
+ * client's free-form objects (module, capture, signals; size-limited by package.c) are stored in
+ * this record only, not again in the audit row. */
+static cJSON *detail_json(job *j, facts *F, const vf_policy_result *pr, double t0) {
     vf_srv *s = j->s;
-    vf_srv_session *ss = j->ss;
-    double t0 = mono_ms();
-    if (!j->w) j->w = vf_srv_engines_acquire(s->engines);   /* a second pass */
-    static const size_t RR = sizeof(vf_srv_rerun), TR = sizeof(vf_srv_tamper_result);
-    vf_srv_rerun *rr = malloc(RR);
-    vf_srv_tamper_result *tr = malloc(TR);
-    if (!rr || !tr) { free(rr); free(tr); return reject(j, 500, "internal", "out of memory%s", NULL); }
-    vf_image_buffer imgs[VF_SRV_MAX_FRAMES];
-    double ts[VF_SRV_MAX_FRAMES];
-    int cidx[VF_SRV_MAX_FRAMES];
-    const cJSON *status[VF_SRV_MAX_FRAMES];
-    for (int i = 0; i < j->nf; i++) { imgs[i] = j->f[i].img; ts[i] = j->f[i].timestamp; cidx[i] = j->f[i].index; status[i] = j->f[i].status; }
-    /* the session plans frame memory for its maximum size: plan for these frames only */
-    vf_session_config plan = ss->cfg.session;
-    plan.max_width = plan.max_height = 16;
-    for (int i = 0; i < j->nf; i++) {
-        if (imgs[i].width > plan.max_width) plan.max_width = imgs[i].width;
-        if (imgs[i].height > plan.max_height) plan.max_height = imgs[i].height;
-    }
-    if (vf_srv_rerun_run(j->w, &plan, imgs, ts, j->nf, rr)) {
-        fprintf(stderr, "veriface-server: re-run failed: %s\n", vf_context_last_error(j->w->ctx));
-        free(rr); free(tr);
-        return reject(j, 500, "internal", "the re-run failed%s", NULL);
-    }
-    const cJSON *result = item(j->pkg, "result");
-    vf_srv_tamper_compare(j->w, &s->cfg, &ss->cfg.session, imgs, cidx, ts, status, j->nf, result, rr, tr);
-    /* the active challenge: the server's own measurements of the challenge frames (active.c) */
-    vf_srv_challenge_out cho;
-    memset(&cho, 0, sizeof cho);
-    cJSON *chd = NULL;
-    if (ss->challenge[0]) {
-        int st = 0;
-        const char *code = "internal";
-        char msg[300];
-        chd = cJSON_CreateObject();
-        if (vf_srv_challenge_check(j->w, &ss->cfg.challenge, ss->nonce, item(j->pkg, "challenge"), item(j->pkg, "frames"), &cho, chd, &st,
-                                   &code, msg, sizeof msg)) {
-            cJSON_Delete(chd); cJSON_Delete(tr->detail); vf_srv_rerun_release(rr); free(rr); free(tr);
-            return reject(j, st, code, "%s", msg);
-        }
-    }
-    vf_srv_rerun_release(rr);
-    vf_srv_engines_release(s->engines, j->w);
-    j->w = NULL;
-
-    cJSON *detail = cJSON_CreateObject();
-    const char *sig_reasons[8];
-    int n_sig = vf_srv_signals_score(item(j->pkg, "signals"), sig_reasons, 8, detail);
-    float sim = NAN;
-    if (ss->ref_dim > 0 && rr->emb_dim == ss->ref_dim) sim = vf_match_similarity(rr->emb, ss->ref, ss->ref_dim);
-
-    vf_policy_config pc = s->cfg.policy;
-    pc.mode = ss->cfg.liveness_type;
-    pc.max_retries = ss->cfg.max_retries;
-    pc.live_pass = ss->cfg.session.live_pass;
-    pc.live_fail = ss->cfg.session.live_fail;
-    pc.match_threshold = ss->cfg.face_match_threshold;
-    vf_policy_input in;
-    memset(&in, 0, sizeof in);
-    in.attempt = ss->attempt;
-    in.uncertain_before = ss->uncertain_count;
-    in.fail_before = ss->fail_count;
-    in.challenge_pending = ss->challenge[0] != 0;
-    in.challenge_met = in.challenge_pending && cho.r.met;
-    for (int i = 0; i < cho.r.n_reasons && in.n_challenge < 8; i++) in.challenge[in.n_challenge++] = cho.r.reasons[i];
-    in.n_tamper = tr->n;
-    for (int i = 0; i < tr->n; i++) in.tamper[i] = tr->reasons[i];
-    for (int i = 0; i < j->fresh->n_reasons && in.n_tamper < 8; i++) in.tamper[in.n_tamper++] = j->fresh->reasons[i];
-    int dup_listed = 0;
-    for (int i = 0; i < in.n_tamper; i++) dup_listed |= !strcmp(in.tamper[i], "freshness.duplicate_frame");
-    if (cho.duplicates > 0 && !dup_listed && in.n_tamper < 8) in.tamper[in.n_tamper++] = "freshness.duplicate_frame";
-    in.quality_ok = rr->all_good && rr->complete && rr->finished;
-    in.liveness_available = rr->liveness_ok;
-    in.live_score = rr->live_score;
-    in.has_reference = ss->ref_dim > 0;
-    in.embedding_ok = rr->emb_dim > 0 && isfinite(sim);
-    in.similarity = isfinite(sim) ? sim : 0;
-    in.n_signals = n_sig;
-    for (int i = 0; i < n_sig; i++) in.signals[i] = sig_reasons[i];
-    vf_policy_result pr;
-    vf_policy_decide(&pc, &in, &pr);
-
-    /* next attempt: a fresh nonce, and the challenge the policy asks for (derived from that nonce) */
-    char next_nonce[48] = "";
-    const char *next_challenge = NULL;
-    if (!pr.final) {
-        uint8_t rnd[32];
-        if (vf_srv_random(rnd, sizeof rnd)) { cJSON_Delete(detail); cJSON_Delete(chd); cJSON_Delete(tr->detail); free(rr); free(tr); return reject(j, 500, "internal", "no randomness%s", NULL); }
-        vf_srv_b64url_encode(rnd, 32, next_nonce);
-        if (vf_policy_next_challenge(&pc, 0, pr.decision)) next_challenge = "sequence";
-    }
-
-    /* the attempt's record: server and client numbers, reasons, signals, versions */
-    cJSON_AddNumberToObject(detail, "attempt", ss->attempt);
-    cJSON_AddStringToObject(detail, "decision", vf_decision_name(pr.decision));
-    cJSON_AddStringToObject(detail, "hint", vf_retry_hint_name(pr.hint));
-    cJSON_AddItemToObject(detail, "reasons", reasons_json(&pr));
-    cJSON *sv = cJSON_AddObjectToObject(detail, "server");
-    cJSON_AddBoolToObject(sv, "quality_ok", in.quality_ok);
+    const vf_srv_rerun *rr = &F->rr;
+    cJSON *d = F->signals_detail;   /* the signal scorer's facts go first */
+    F->signals_detail = NULL;
+    cJSON_AddNumberToObject(d, "attempt", j->ss->attempt);
+    cJSON_AddStringToObject(d, "decision", vf_decision_name(pr->decision));
+    cJSON_AddStringToObject(d, "hint", vf_retry_hint_name(pr->hint));
+    cJSON_AddItemToObject(d, "reasons", reasons_json(pr));
+    cJSON *sv = cJSON_AddObjectToObject(d, "server");
+    cJSON_AddBoolToObject(sv, "quality_ok", rr->all_good && rr->complete && rr->finished);
     cJSON *guid = cJSON_AddArrayToObject(sv, "guidance");
     for (int i = 0; i < rr->n; i++) cJSON_AddItemToArray(guid, cJSON_CreateNumber(rr->st[i].quality.guidance));
     cJSON_AddStringToObject(sv, "liveness_status", rr->liveness_ok ? "ok" : vf_srv_engines_have_pad(s->engines) ? "not_run" : "no_model");
     num_or_null(sv, "live_score", rr->liveness_ok ? rr->live_score : NAN);
     cJSON *lsc = cJSON_AddArrayToObject(sv, "live_scores");
     for (int i = 0; i < rr->n_live; i++) cJSON_AddItemToArray(lsc, cJSON_CreateNumber(rr->live_scores[i]));
-    cJSON_AddNumberToObject(sv, "live_threshold", pr.live_threshold);
-    num_or_null(sv, "live_score_on_client_frames", tr->server_live_on_client_frames);
-    num_or_null(sv, "match_similarity", sim);
-    cJSON_AddStringToObject(sv, "match_band", !isfinite(sim) ? "none" : vf_match_band_of(sim) == VF_MATCH_STRONG ? "strong" : vf_match_band_of(sim) == VF_MATCH_WEAK ? "weak" : "none");
-    num_or_null(sv, "embedding_cosine_client", tr->embedding_cos);
-    if (chd) cJSON_AddItemToObject(sv, "challenge", chd);
+    cJSON_AddNumberToObject(sv, "live_threshold", pr->live_threshold);
+    num_or_null(sv, "live_score_on_client_frames", F->tr.server_live_on_client_frames);
+    num_or_null(sv, "match_similarity", F->similarity);
+    vf_match_band band = isfinite(F->similarity) ? vf_match_band_of(F->similarity) : VF_MATCH_NONE;
+    cJSON_AddStringToObject(sv, "match_band", band == VF_MATCH_STRONG ? "strong" : band == VF_MATCH_WEAK ? "weak" : "none");
+    num_or_null(sv, "embedding_cosine_client", F->tr.embedding_cos);
+    if (F->challenge_detail) { cJSON_AddItemToObject(sv, "challenge", F->challenge_detail); F->challenge_detail = NULL; }
     cJSON_AddNumberToObject(sv, "rerun_ms", rr->ms);
-    cJSON *cl = cJSON_AddObjectToObject(detail, "client");
-    num_or_null(cl, "live_score", tr->client_live);
-    const cJSON *lv = item(item(result, "liveness"), "outcome");
+    cJSON *cl = cJSON_AddObjectToObject(d, "client");
+    num_or_null(cl, "live_score", F->tr.client_live);
+    const cJSON *lv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->pkg.result, "liveness"), "outcome");
     cJSON_AddStringToObject(cl, "liveness_outcome", cJSON_IsString(lv) ? lv->valuestring : "?");
-    if (item(j->pkg, "module")) cJSON_AddItemToObject(detail, "module", cJSON_Duplicate(item(j->pkg, "module"), 1));
-    if (item(j->pkg, "capture")) cJSON_AddItemToObject(detail, "capture", cJSON_Duplicate(item(j->pkg, "capture"), 1));
-    if (item(j->pkg, "signals")) cJSON_AddItemToObject(detail, "signals", cJSON_Duplicate(item(j->pkg, "signals"), 1));
-    cJSON_AddItemToObject(detail, "tamper", tr->detail);
-    tr->detail = NULL;
-    cJSON_AddItemToObject(detail, "freshness", j->fresh->detail);
+    if (j->pkg.module) cJSON_AddItemToObject(d, "module", cJSON_Duplicate(j->pkg.module, 1));
+    if (j->pkg.capture) cJSON_AddItemToObject(d, "capture", cJSON_Duplicate(j->pkg.capture, 1));
+    if (j->pkg.signals) cJSON_AddItemToObject(d, "signals", cJSON_Duplicate(j->pkg.signals, 1));
+    cJSON_AddItemToObject(d, "tamper", F->tr.detail);
+    F->tr.detail = NULL;
+    cJSON_AddItemToObject(d, "freshness", j->fresh->detail);
     j->fresh->detail = NULL;
-    cJSON_AddItemToObject(detail, "models", vf_srv_models_json(s));
-    cJSON_AddStringToObject(detail, "engine", vf_version());
-    cJSON_AddStringToObject(detail, "request_sha256", j->req_hash);
-    cJSON_AddNumberToObject(detail, "decide_ms", mono_ms() - t0);
-    char *dj = cJSON_PrintUnformatted(detail);
-    cJSON *rj = reasons_json(&pr);
-    char *rs = cJSON_PrintUnformatted(rj);
-    cJSON_Delete(rj);
+    cJSON_AddItemToObject(d, "models", vf_srv_models_json(s));
+    cJSON_AddStringToObject(d, "engine", vf_version());
+    cJSON_AddStringToObject(d, "request_sha256", j->req_hash);
+    cJSON_AddNumberToObject(d, "decide_ms", mono_ms() - t0);
+    return d;
+}
 
+/* The page's answer: the generic message, whether the attempt was final, whether a retry is
+ * allowed and with which nonce, and the challenge that retry must answer. Never the decision or
+ * its reasons: a page that learns which check failed can tune a spoof attempt by attempt. */
+static cJSON *answer_json(const job *j, const vf_policy_result *pr, const char *next_nonce, const vf_challenge_config *next_challenge) {
+    static const char MSG_DONE[] = "Thank you. Your verification has been received.";
+    static const char MSG_AGAIN[] = "We could not complete the verification. Please try again.";
+    static const char MSG_STEP[] = "One more step: please follow the instructions on the screen.";
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "session_id", j->ss->id);
+    cJSON_AddNumberToObject(o, "attempt", j->ss->attempt);
+    cJSON_AddBoolToObject(o, "final", pr->final);
+    cJSON_AddStringToObject(o, "message", pr->final ? MSG_DONE : next_challenge ? MSG_STEP : MSG_AGAIN);
+    cJSON *rt = cJSON_AddObjectToObject(o, "retry");
+    cJSON_AddBoolToObject(rt, "allowed", !pr->final);
+    if (pr->final) cJSON_AddNullToObject(rt, "next_nonce"); else cJSON_AddStringToObject(rt, "next_nonce", next_nonce);
+    if (next_challenge) cJSON_AddItemToObject(o, "challenge", vf_srv_challenge_json(next_challenge, next_nonce));
+    return o;
+}
+
+/* Measure, decide, record, answer. Returns 2 (nothing answered) when the store refused the commit
+ * because a concurrent decision indexed one of the frames after the freshness search and this is
+ * not the `last` pass; else 0. */
+static int conclude(job *j, int last) {
+    vf_srv *s = j->s;
+    vf_srv_session *ss = j->ss;
+    double t0 = mono_ms();
+    facts *F = calloc(1, sizeof *F);
+    if (!F) return reject(j, 500, "internal", "out of memory");
+    if (!measure(j, F)) { facts_clear(F); free(F); return 0; }
+    vf_policy_config pc;
+    vf_policy_result pr;
+    decide(j, F, &pc, &pr);
+    /* the next attempt: a fresh nonce; in adaptive mode every retry answers a challenge, so the
+     * page cannot tell an uncertain liveness from any other retry */
+    char next_nonce[48] = "";
+    const vf_challenge_config *next_challenge = NULL;
+    if (!pr.final) {
+        uint8_t rnd[32];
+        if (vf_srv_random(rnd, sizeof rnd)) { facts_clear(F); free(F); return reject(j, 500, "internal", "no randomness"); }
+        vf_srv_b64url_encode(rnd, 32, next_nonce);
+        if (vf_policy_next_challenge(&pc, 0, pr.decision) || pc.mode == VF_MODE_ADAPTIVE) next_challenge = &ss->cfg.challenge;
+    }
+    cJSON *detail = detail_json(j, F, &pr, t0);
+    cJSON *answer = answer_json(j, &pr, next_nonce, next_challenge);
+    char *dj = cJSON_PrintUnformatted(detail), *aj = cJSON_PrintUnformatted(answer);
+    /* the audit row: the decision, its reasons and a pointer to the attempt's record */
+    cJSON *rj = reasons_json(&pr), *ad = cJSON_CreateObject();
+    cJSON_AddStringToObject(ad, "record", "attempts.detail");
+    cJSON_AddNumberToObject(ad, "attempt", ss->attempt);
+    char *rs = cJSON_PrintUnformatted(rj), *ads = cJSON_PrintUnformatted(ad);
+    cJSON_Delete(rj);
+    cJSON_Delete(ad);
     vf_srv_audit a = {"result", ss->id, j->req_hash, j->q->remote, ss->attempt, 200, vf_decision_name(pr.decision),
-                      vf_decision_name(pr.decision), rs, dj};
+                      vf_decision_name(pr.decision), rs, ads};
     vf_srv_outcome out = {ss->attempt, vf_decision_name(pr.decision), pr.final, dj, pr.liveness_uncertain, pr.liveness_failed,
-                          pr.challenge_met, pr.final ? NULL : next_nonce, next_challenge, vf_srv_now_ms(),
+                          pr.challenge_met, pr.final ? NULL : next_nonce, next_challenge ? "sequence" : NULL, vf_srv_now_ms(),
                           j->fresh->prints, j->fresh->n, j->fresh->index_seen,
-                          pr.decision == VF_DECISION_REJECT ? NULL : &s->cfg.freshness};   /* a reject stays one */
-    int rc = vf_srv_store_record_outcome(s->store, ss->id, &out, &a);
-    free(dj);
-    free(rs);
+                          pr.decision == VF_DECISION_REJECT ? NULL : &s->cfg.freshness,   /* a reject stays one */
+                          j->req_hash, aj};
+    int rc = dj && aj && rs && ads ? vf_srv_store_record_outcome(s->store, ss->id, &out, &a) : -1;
+    free(dj); free(aj); free(rs); free(ads);
     cJSON_Delete(detail);
+    facts_clear(F);
+    free(F);
     if (rc) {
-        free(rr); free(tr);
+        cJSON_Delete(answer);
         if (rc == 2 && !last) return 2;
-        if (rc == 1) return reject(j, 409, "nonce_replayed", "this nonce was already used%s", NULL);
+        if (rc == 1) return reject(j, 409, "nonce_replayed", "this nonce was already used");
         /* no answer without its record: the client may post the same package again */
-        return reject(j, 500, "storage", "the decision could not be recorded; nothing was decided%s", NULL);
+        return reject(j, 500, "storage", "the decision could not be recorded; nothing was decided");
     }
     vf_srv_metrics_decision(s->metrics, vf_decision_name(pr.decision));
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "session_id", ss->id);
-    cJSON_AddNumberToObject(o, "attempt", ss->attempt);
-    cJSON_AddStringToObject(o, "decision", vf_decision_name(pr.decision));
-    cJSON_AddStringToObject(o, "message", pr.message);
-    cJSON *rt = cJSON_AddObjectToObject(o, "retry");
-    int remaining = ss->cfg.max_retries - ss->attempt;
-    cJSON_AddBoolToObject(rt, "allowed", !pr.final);
-    cJSON_AddNumberToObject(rt, "remaining", remaining > 0 ? remaining : 0);
-    cJSON_AddStringToObject(rt, "hint", vf_retry_hint_name(pr.hint));
-    if (pr.final) cJSON_AddNullToObject(rt, "next_nonce"); else cJSON_AddStringToObject(rt, "next_nonce", next_nonce);
-    if (next_challenge) cJSON_AddItemToObject(o, "challenge", vf_srv_challenge_json(&ss->cfg.challenge, next_nonce));
-    vf_srv_reply_json(j->r, 200, o);
-    free(rr);
-    free(tr);
+    vf_srv_reply_json(j->r, 200, answer);
     return 0;
 }
 
@@ -355,65 +431,19 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *url_id, vf_sr
     j.r = r;
     if (strlen(url_id) == 32) snprintf(j.id, sizeof j.id, "%s", url_id);
     if (q->body) vf_srv_sha256_hex(q->body, q->len, j.req_hash);
-    /* 1. JSON and schema */
-    j.pkg = q->body ? cJSON_ParseWithLength((const char *)q->body, q->len) : NULL;
-    if (!j.pkg || !cJSON_IsObject(j.pkg)) { reject(&j, 400, "bad_json", "body is not a JSON object%s", NULL); goto out; }
-    if (!check_schema(&j, url_id)) goto out;
-    /* 2. session */
-    j.ss = malloc(sizeof *j.ss);
-    if (!j.ss) { reject(&j, 500, "internal", "out of memory%s", NULL); goto out; }
-    int found = j.id[0] ? vf_srv_store_get_session(s->store, j.id, j.ss) : 0;
-    if (found < 0) { reject(&j, 500, "storage", "session lookup failed%s", NULL); goto out; }
-    if (!found) { reject(&j, 404, "unknown_session", "no such session%s", NULL); goto out; }
-    j.attempt = j.ss->attempt;
-    if (s->cfg.limits.per_session_per_min > 0 && !vf_srv_ratelimit_take(s->session_limit, j.id, mono_ms() / 1e3)) {
-        reject(&j, 429, "rate_limited", "too many packages for this session%s", NULL);
-        goto out;
-    }
-    /* 3. state */
-    int64_t now = j.now = vf_srv_now_ms();
-    if (j.ss->final) { reject(&j, 409, "session_closed", "the session is already decided%s", NULL); goto out; }
-    if (now >= j.ss->expires_at) { reject(&j, 410, "session_expired", "the session has expired%s", NULL); goto out; }
-    /* 4. signature over the exact body bytes */
-    size_t sl = 0;
-    uint8_t *sig = q->signature ? vf_srv_b64_decode(q->signature, strlen(q->signature), 1, &sl) : NULL;
-    int good_sig = sig && vf_srv_verify_p1363(j.ss->pubkey, j.ss->pubkey_len, q->body, q->len, sig, sl);
-    free(sig);
-    if (!good_sig) { reject(&j, 401, "bad_signature", "X-Veriface-Signature does not verify with the session's key%s", NULL); goto out; }
-    /* 5. nonce (read here; spent in the transaction that records the decision) */
-    const char *nonce = item(j.pkg, "nonce")->valuestring;
-    if (strcmp(nonce, j.ss->nonce) || j.ss->nonce_used) {
-        if (vf_srv_store_nonce_used(s->store, j.id, nonce)) reject(&j, 409, "nonce_replayed", "this nonce was already used%s", NULL);
-        else reject(&j, 400, "nonce_mismatch", "nonce is not the current attempt's%s", NULL);
-        goto out;
-    }
-    if (item(j.pkg, "attempt")->valueint != j.ss->attempt) { reject(&j, 400, "nonce_mismatch", "attempt is not the current attempt%s", NULL); goto out; }
-    /* 6. freshness */
-    double created = item(j.pkg, "created_at")->valuedouble;
-    if (fabs(created - (double)now) > s->cfg.limits.max_clock_skew_s * 1000.0 ||
-        now - j.ss->nonce_issued_at > (int64_t)s->cfg.limits.nonce_ttl_s * 1000) {
-        reject(&j, 400, "stale_package", "created_at is off the server clock or the nonce is too old%s", NULL);
-        goto out;
-    }
-    /* 7. models */
-    for (int i = 0; i < VF_ROLE_COUNT; i++)
-        if (strcmp(item(item(j.pkg, "models"), vf_model_roles(NULL)[i].name)->valuestring, vf_srv_engines_hash(s->engines, i))) {
-            reject(&j, 422, "model_mismatch", "models.%s is not the server's model", vf_model_roles(NULL)[i].name);
-            goto out;
-        }
-    /* 8. frames (decoded with the worker's context, kept for the re-run) */
+    if (!parse(&j, url_id) || !session(&j) || !verify_signature(&j) || answered_before(&j) || !verify(&j)) goto out;
     j.w = vf_srv_engines_acquire(s->engines);
-    if (!check_frames(&j)) goto out;
-    /* 9. one package per session at a time; the nonce itself is spent with the decision */
-    if (!vf_srv_inflight_claim(s->inflight, j.id)) { reject(&j, 409, "nonce_replayed", "this nonce is being used%s", NULL); goto out; }
-    /* 10. fresh frames (their findings are tamper reasons), then re-run, compare, decide, commit;
+    if (!frames(&j)) goto out;
+    /* one package per session at a time; the nonce itself is spent with the decision */
+    if (!vf_srv_inflight_claim(s->inflight, j.id)) { reject(&j, 409, "nonce_replayed", "this nonce is being used"); goto out; }
+    /* fresh frames (their findings are tamper reasons), then measure, decide, record, answer;
      * if a concurrent decision indexed one of the frames meanwhile, once more from the search */
-    for (int pass = 0; check_freshness(&j) && decide(&j, pass == 1) == 2; pass++) {}
+    for (int pass = 0; fresh(&j) && conclude(&j, pass == 1) == 2; pass++) {}
     vf_srv_inflight_release(s->inflight, j.id);
 out:
     if (j.w) vf_srv_engines_release(s->engines, j.w);
     for (int i = 0; i < j.nf; i++) { free(j.f[i].bytes); vf_image_buffer_free(&j.f[i].img); }
-    cJSON_Delete(j.pkg);
+    vf_srv_package_free(&j.pkg);
     free(j.ss);
     if (j.fresh) vf_srv_freshness_clear(j.fresh);
     free(j.fresh);

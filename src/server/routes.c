@@ -2,6 +2,7 @@
  * detail, health, metrics. The result package has its own file (result.c). */
 #include "server.h"
 #include "active.h"
+#include "package.h"
 #include "../image/image.h"
 
 #include <math.h>
@@ -73,8 +74,11 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     const char *code = NULL;
     if (!ss) { vf_srv_reply_error(r, 500, "internal", "out of memory"); return; }
     if (!demo && !authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
+    if (q->body && !vf_srv_utf8_valid(q->body, q->len)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not valid UTF-8"); goto out; }
     j = q->body ? cJSON_ParseWithLength((const char *)q->body, q->len) : NULL;
     if (!j || !cJSON_IsObject(j)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not a JSON object"); goto out; }
+    vf_srv_error je;
+    if (vf_srv_json_sane(j, 8, &je)) { vf_srv_reply_error(r, je.status, code = je.code, "%s", je.message); goto out; }
     const cJSON *pk = cJSON_GetObjectItemCaseSensitive(j, "client_public_key");
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(j, "reference");
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(j, "external_ref");
@@ -125,7 +129,8 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
             int i = 0;
             const cJSON *x;
             cJSON_ArrayForEach(x, emb) {
-                if (!cJSON_IsNumber(x)) { vf_srv_reply_error(r, 400, code = "bad_schema", "reference.embedding: numbers only"); goto out; }
+                /* range before the conversion to float (finite: vf_srv_json_sane) */
+                if (!cJSON_IsNumber(x) || fabs(x->valuedouble) > 1e6) { vf_srv_reply_error(r, 400, code = "bad_schema", "reference.embedding: numbers within +-1e6 only"); goto out; }
                 ss->ref[i++] = (float)x->valuedouble;
                 norm += x->valuedouble * x->valuedouble;
             }
@@ -144,6 +149,7 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     ss->created_at = ss->nonce_issued_at = vf_srv_now_ms();
     ss->expires_at = ss->created_at + (int64_t)ss->cfg.session_ttl * 1000;
     ss->attempt = 1;
+    ss->demo = demo;
     /* active mode: the first attempt already answers a challenge (one round trip less) */
     vf_policy_config pc = s->cfg.policy;
     pc.mode = ss->cfg.liveness_type;
@@ -191,6 +197,21 @@ static void get_session(vf_srv *s, const vf_srv_request *q, const char *id, vf_s
     r->content_type = "application/json";
 }
 
+/* GET /demo/sessions/{id}: what the demo page shows after a capture (the decision and its reasons),
+ * for demo sessions only and only in demo mode. The same rule as everywhere else holds for
+ * integrator sessions: their page's answer never says which check failed (PACKAGE.md). */
+static void demo_get_session(vf_srv *s, const char *id, vf_srv_reply *r) {
+    char *d = valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
+    cJSON *j = d ? cJSON_Parse(d) : NULL;
+    free(d);
+    if (!j || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "demo"))) {
+        cJSON_Delete(j);
+        vf_srv_reply_error(r, 404, "unknown_session", "no such demo session");
+        return;
+    }
+    vf_srv_reply_json(r, 200, j);
+}
+
 void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     const char *u = q->url;
     int post = !strcmp(q->method, "POST"), get = !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD");
@@ -202,6 +223,11 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         if (!s->cfg.demo) vf_srv_reply_error(r, 404, "not_found", "demo mode is off");
         else if (post) create_session(s, q, r, 1);
         else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+    } else if (!strncmp(u, "/demo/sessions/", 15)) {
+        r->route = "demo_session_get";
+        if (!s->cfg.demo) vf_srv_reply_error(r, 404, "not_found", "demo mode is off");
+        else if (get) demo_get_session(s, u + 15, r);
+        else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
     } else if (!strncmp(u, "/v1/sessions/", 13)) {
         char id[64] = "";
         const char *rest = u + 13, *slash = strchr(rest, '/');

@@ -99,9 +99,14 @@ typedef struct vf_srv_config {
 void vf_srv_config_defaults(vf_srv_config *c);
 /* Apply a JSON config file, then the environment, then argv; errors go to `err`. 0 = ok. */
 int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_t errsz);
+/* Apply one config file's text (JSON) over c: all of it or, on error, nothing. 0 = ok. */
+int vf_srv_config_apply_json(vf_srv_config *c, const char *text, size_t n, char *err, size_t errsz);
 /* Parse the `config` object of a session request over `base`; 0 = ok, else err has the field. */
 int vf_srv_session_config_parse(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
                                 char *err, size_t errsz);
+/* Every field of a session config, as vf_srv_session_config_json writes it (a stored session). */
+int vf_srv_session_config_load(const cJSON *j, const vf_srv_session_config *base, vf_srv_session_config *out,
+                               char *err, size_t errsz);
 cJSON *vf_srv_session_config_json(const vf_srv_session_config *c);
 int vf_srv_quality_config_apply(const cJSON *j, vf_quality_config *q, char *err, size_t errsz);
 
@@ -149,6 +154,7 @@ typedef struct vf_srv_session {
     int nonce_used;
     int uncertain_count, fail_count, challenge_passed;
     char challenge[16];               /* "sequence" when the current attempt answers a challenge, else "" */
+    int demo;                         /* created through /demo/sessions */
 } vf_srv_session;
 
 typedef struct vf_srv_audit {
@@ -179,7 +185,13 @@ typedef struct vf_srv_outcome {
      * `index_seen` (by a concurrent decision) that match them make the call return 2, nothing written */
     const vf_srv_frame_print *prints; int n_prints;
     int64_t index_seen; const vf_srv_freshness_config *recheck;
+    const char *request_sha256;       /* the package decided ... */
+    const char *answer_json;          /* ... and the page's answer: the same body again gets it again */
 } vf_srv_outcome;
+/* The answer recorded for the package with this body hash on this nonce (malloc'd JSON), or NULL:
+ * a page whose answer was lost (a crash after the commit, a dropped connection) posts the same
+ * signed body again and gets the same answer. */
+char *vf_srv_store_recorded_answer(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256);
 /* 0 = committed, 1 = the nonce was already used, 2 = a frame was indexed since index_seen, -1 = error. */
 int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a);
 /* Earlier packages' frames like these (freshness.c): the same SHA-256, or a DCT hash within

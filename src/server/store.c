@@ -65,6 +65,28 @@ int vf_srv_store_open(const char *path, vf_srv_store **out, char *err, size_t es
         free(s);
         return -1;
     }
+    /* columns added since the first schema: an older database is upgraded in place */
+    static const char *const ADD[][3] = {
+        {"attempts", "request_sha256", "TEXT"},   /* the package decided (idempotent resubmission) */
+        {"attempts", "answer", "TEXT"},           /* the answer the page got for it */
+        {"sessions", "demo", "INTEGER NOT NULL DEFAULT 0"},
+    };
+    for (size_t i = 0; i < sizeof ADD / sizeof ADD[0]; i++) {
+        char q[256];
+        snprintf(q, sizeof q, "SELECT 1 FROM pragma_table_info('%s') WHERE name='%s'", ADD[i][0], ADD[i][1]);
+        sqlite3_stmt *st = NULL;
+        int have = sqlite3_prepare_v2(s->db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (have) continue;
+        snprintf(q, sizeof q, "ALTER TABLE %s ADD COLUMN %s %s", ADD[i][0], ADD[i][1], ADD[i][2]);
+        if (sqlite3_exec(s->db, q, NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, es, "db %s: upgrade: %s", path, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_close(s->db);
+            free(s);
+            return -1;
+        }
+    }
     pthread_mutex_init(&s->mu, NULL);
     *out = s;
     return 0;
@@ -137,8 +159,8 @@ int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const
     int rc = -1;
     sqlite3_stmt *st = NULL;
     if (exec(s, "BEGIN IMMEDIATE")) goto out;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref)"
-                                  " VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) goto rollback;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref,demo)"
+                                  " VALUES(?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) goto rollback;
     sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ss->created_at);
     sqlite3_bind_int64(st, 3, ss->expires_at);
@@ -147,6 +169,7 @@ int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const
     if (ss->ref_dim > 0) sqlite3_bind_blob(st, 6, ss->ref, (int)(sizeof(float) * (size_t)ss->ref_dim), SQLITE_TRANSIENT);
     else sqlite3_bind_null(st, 6);
     bind_text(st, 7, ss->external_ref[0] ? ss->external_ref : NULL);
+    sqlite3_bind_int(st, 8, ss->demo);
     if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
     sqlite3_finalize(st);
     st = NULL;
@@ -174,19 +197,7 @@ static int parse_config(const char *txt, vf_srv_session_config *c) {
     base.session = vf_session_default_config();
     base.jpeg_quality = 0.92f;
     base.challenge = vf_challenge_default_config();   /* the stored config carries every field */
-    int rc = vf_srv_session_config_parse(j, &base, c, err, sizeof err);
-    vf_session_config *s = &c->session;
-    const cJSON *x;
-#define GETI(k, dst) if ((x = cJSON_GetObjectItemCaseSensitive(j, k)) && cJSON_IsNumber(x)) dst = x->valueint
-#define GETF(k, dst) if ((x = cJSON_GetObjectItemCaseSensitive(j, k)) && cJSON_IsNumber(x)) dst = (float)x->valuedouble
-    GETI("good_frames", s->good_frames);
-    GETI("liveness_frames", s->liveness_frames);
-    GETF("live_pass", s->live_pass);
-    GETF("live_fail", s->live_fail);
-    GETI("max_frame_width", s->max_width);
-    GETI("max_frame_height", s->max_height);
-    GETF("jpeg_quality", c->jpeg_quality);
-    if (!rc) rc = vf_srv_quality_config_apply(cJSON_GetObjectItemCaseSensitive(j, "quality"), &s->quality, err, sizeof err);
+    int rc = vf_srv_session_config_load(j, &base, c, err, sizeof err);
     cJSON_Delete(j);
     return rc;
 }
@@ -233,6 +244,25 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+char *vf_srv_store_recorded_answer(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256) {
+    pthread_mutex_lock(&s->mu);
+    char *out = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT answer FROM attempts WHERE session_id=? AND nonce=? AND used_at IS NOT NULL"
+                                  " AND request_sha256=? AND answer IS NOT NULL", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, request_sha256, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *t = (const char *)sqlite3_column_text(st, 0);
+            out = t ? strdup(t) : NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return out;
 }
 
 int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce) {
@@ -368,15 +398,17 @@ int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_ou
     if (exec(s, "BEGIN IMMEDIATE")) goto out;
     /* the nonce is spent in the same transaction as the decision: used exactly once, and never
      * burnt by a crash before the answer (another process sharing the file loses here) */
-    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET used_at=?,decision=?,detail=?,decided_at=? WHERE session_id=? AND attempt=?"
-                                  " AND used_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET used_at=?,decision=?,detail=?,decided_at=?,request_sha256=?,answer=?"
+                                  " WHERE session_id=? AND attempt=? AND used_at IS NULL", -1, &st, NULL) != SQLITE_OK)
         goto rollback;
     sqlite3_bind_int64(st, 1, o->now);
     sqlite3_bind_text(st, 2, o->decision, -1, SQLITE_TRANSIENT);
     bind_text(st, 3, o->detail_json);
     sqlite3_bind_int64(st, 4, o->now);
-    sqlite3_bind_text(st, 5, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 6, o->attempt);
+    bind_text(st, 5, o->request_sha256);
+    bind_text(st, 6, o->answer_json);
+    sqlite3_bind_text(st, 7, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 8, o->attempt);
     if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
     if (sqlite3_changes(s->db) != 1) { rc = 1; goto rollback_keep; }
     sqlite3_finalize(st);
@@ -436,7 +468,7 @@ char *vf_srv_store_session_detail(vf_srv_store *s, const char *id) {
     cJSON *j = NULL;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, "SELECT created_at,expires_at,config,external_ref,final,decision,attempt,decided_at,"
-                                  "reference IS NOT NULL FROM sessions WHERE id=?", -1, &st, NULL) != SQLITE_OK) goto out;
+                                  "reference IS NOT NULL,demo FROM sessions WHERE id=?", -1, &st, NULL) != SQLITE_OK) goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_ROW) goto out;
     j = cJSON_CreateObject();
@@ -454,6 +486,7 @@ char *vf_srv_store_session_detail(vf_srv_store *s, const char *id) {
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) cJSON_AddNumberToObject(j, "decided_at", (double)sqlite3_column_int64(st, 7));
     else cJSON_AddNullToObject(j, "decided_at");
     cJSON_AddBoolToObject(j, "has_reference", sqlite3_column_int(st, 8));
+    cJSON_AddBoolToObject(j, "demo", sqlite3_column_int(st, 9));   /* created by the demo page, not an integrator */
     sqlite3_finalize(st);
     st = NULL;
     cJSON *arr = cJSON_AddArrayToObject(j, "attempts");

@@ -18,6 +18,10 @@ export const env = {
 export const MJPEG = () => join(env.data, 'video/apfol_liveness/real2_640x480_15fps.mjpeg');
 export const FRAMES = () => join(env.data, 'pad/apfol_liveness/frames');
 export const API_KEY = 'test-key-0123456789abcdef';
+/** The page's generic messages (src/server/result.c answer_json): final, retry, challenge. */
+export const MESSAGE_FINAL = 'Thank you. Your verification has been received.';
+export const MESSAGE_RETRY = 'We could not complete the verification. Please try again.';
+export const MESSAGE_STEP = 'One more step: please follow the instructions on the screen.';
 
 /** Exit 77 (ctest skip) when the shared data or the PAD models are absent. */
 export function requireData({ pad = true } = {}) {
@@ -140,7 +144,7 @@ export async function createSession(srv, key, body = {}, { apiKey = API_KEY, dem
   return { status: res.status, body: await res.json() };
 }
 
-export async function postResult(srv, sessionId, body, key, { signature = null, headers = {} } = {}) {
+export async function postResult(srv, sessionId, body, key, { signature = null, headers = {}, integrator = true } = {}) {
   const bytes = Buffer.from(body);
   const sig = signature ?? await sign(key, bytes);
   const res = await fetch(`${srv.base}/v1/sessions/${sessionId}/result`, {
@@ -149,7 +153,16 @@ export async function postResult(srv, sessionId, body, key, { signature = null, 
   const text = await res.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* reported by the caller */ }
-  return { status: res.status, body: json, text };
+  const out = { status: res.status, body: json, text };
+  // The page's answer never says which check failed (PACKAGE.md section 4): the decision and its
+  // reasons are the integrator's, read here as a backend would, with the API key.
+  if (integrator && res.status === 200 && json && json.session_id && json.attempt) {
+    const d = await getSession(srv, json.session_id);
+    const a = d.body.attempts && d.body.attempts.find((x) => x.attempt === json.attempt);
+    out.decision = a ? a.decision : null;
+    out.detail = a ? a.detail : null;
+  }
+  return out;
 }
 
 export async function getSession(srv, id, apiKey = API_KEY) {

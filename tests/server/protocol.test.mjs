@@ -77,8 +77,8 @@ test('happy path: live capture + same-person reference -> approve, detail and au
   assert.equal(bad.body.error.code, 'bad_signature');
   const r = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.decision, 'approve', r.text);
-  assert.equal(r.body.message, 'Verification complete.');
+  assert.equal(r.decision, 'approve', r.text);
+  assert.equal(r.body.message, h.MESSAGE_FINAL);
   assert.equal(r.body.retry.next_nonce, null);
   const d = await h.getSession(A, s.session_id);
   assert.equal(d.status, 200);
@@ -102,8 +102,8 @@ test('different person as reference -> not approved (match)', async () => {
   const { key, s } = await session(A, { reference: { image: other } });
   const r = await h.postResult(A, s.session_id, h.buildPackage(s, liveWindow(85)), key);
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.decision, 'reject', r.text);
-  assert.equal(r.body.message, 'We could not verify your identity.');
+  assert.equal(r.decision, 'reject', r.text);
+  assert.equal(r.body.message, h.MESSAGE_FINAL);
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('match.below_threshold'), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
@@ -139,8 +139,8 @@ test('tampered score: client liveness edited after running (attacker re-signs) -
   const body = h.buildPackage(s, live, { mutate: (p) => { p.result.liveness.score = 0.5; } });
   const r = await h.postResult(A, s.session_id, body, key);
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.decision, 'reject');
-  assert.equal(r.body.message, 'We could not verify your identity.');   // generic: says nothing of the check
+  assert.equal(r.decision, 'reject');
+  assert.equal(r.body.message, h.MESSAGE_FINAL);   // generic: says nothing of the check
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail));
 });
@@ -149,7 +149,7 @@ test('tampered embedding claim -> reject tamper.embedding', async () => {
   const { key, s } = await session(A);
   const body = h.buildPackage(s, live, { mutate: (p) => { p.result.embedding.vector = p.result.embedding.vector.map((v, i) => (i % 2 ? v : -v)); } });
   const r = await h.postResult(A, s.session_id, body, key);
-  assert.equal(r.body.decision, 'reject', r.text);
+  assert.equal(r.decision, 'reject', r.text);
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.embedding'));
 });
@@ -164,7 +164,7 @@ test('tampered frame: bytes changed -> 400 frame_hash_mismatch, nothing burned',
   assert.equal(r.body.error.code, 'frame_hash_mismatch');
   assert.equal(auditCount(A, s.session_id, 'frame_hash_mismatch'), 1);
   const ok = await h.postResult(A, s.session_id, h.buildPackage(s, fresh), key);
-  assert.equal(ok.body.decision, 'approve', ok.text);
+  assert.equal(ok.decision, 'approve', ok.text);
 });
 
 test('tampered frame: swapped with its hash recomputed -> the re-run disagrees (tamper.quality)', async () => {
@@ -174,7 +174,7 @@ test('tampered frame: swapped with its hash recomputed -> the re-run disagrees (
     p.frames[3].data = other.toString('base64'); p.frames[3].sha256 = h.sha256hex(other); } });
   const r = await h.postResult(A, s.session_id, body, key);
   assert.equal(r.status, 200, r.text);
-  assert.notEqual(r.body.decision, 'approve');
+  assert.notEqual(r.decision, 'approve');
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.some((x) => x.startsWith('tamper.')), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
@@ -183,21 +183,26 @@ test('claims out of order (timestamps) -> reject tamper.claims', async () => {
   const { key, s } = await session(A);
   const body = h.buildPackage(s, live, { mutate: (p) => { p.frames[2].timestamp = p.frames[1].timestamp - 1; } });
   const r = await h.postResult(A, s.session_id, body, key);
-  assert.equal(r.body.decision, 'reject', r.text);
+  assert.equal(r.decision, 'reject', r.text);
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.claims'), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
 
-test('replay: a used nonce is refused (sequential and concurrent)', async () => {
+test('replay: a used nonce is refused (sequential and concurrent); the same signed body gets its recorded answer', async () => {
   const { key, s } = await session(B, { config: { max_retries: 3 } });
   const body = h.buildPackage(s, spoof);
   const [r1, r2] = await Promise.all([h.postResult(B, s.session_id, body, key), h.postResult(B, s.session_id, body, key)]);
-  const codes = [r1.status, r2.status].sort();
-  assert.deepEqual(codes, [200, 409], r1.text + r2.text);
-  const first = r1.status === 200 ? r1 : r2;
-  assert.ok(['retry', 'reject', 'review'].includes(first.body.decision), first.text);
-  if (first.body.decision === 'retry') {
-    const again = await h.postResult(B, s.session_id, body, key);
+  // one decides; the other is refused while it is in flight, or, once it is recorded, gets its answer
+  const first = r1.status === 200 ? r1 : r2, other = first === r1 ? r2 : r1;
+  assert.equal(first.status, 200, r1.text + r2.text);
+  if (other.status === 200) assert.equal(other.text, first.text);
+  else assert.equal(other.body.error.code, 'nonce_replayed', other.text);
+  assert.ok(['retry', 'reject', 'review'].includes(first.decision), first.text);
+  assert.equal(sql(B.db, `SELECT count(*) FROM attempts WHERE session_id='${s.session_id}' AND decision IS NOT NULL`)[0][0], 1);
+  if (first.decision === 'retry') {
+    // the same nonce in another body (re-signed with the session key): refused
+    const resigned = h.buildPackage(s, spoof, { createdAt: Date.now() + 1 });
+    const again = await h.postResult(B, s.session_id, resigned, key);
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'nonce_replayed');
     // a replay does not burn the current nonce
@@ -211,16 +216,16 @@ test('spoof (phone replay of ../shared/data/pad) is never approved; retries are 
   const spoof = spoofOf(['06.85', '08.44']);
   const r1 = await h.postResult(B, s.session_id, h.buildPackage(s, spoof), key);
   assert.equal(r1.status, 200, r1.text);
-  assert.notEqual(r1.body.decision, 'approve');
+  assert.notEqual(r1.decision, 'approve');
   let last = r1;
-  if (!['reject', 'review'].includes(r1.body.decision)) {
-    assert.equal(r1.body.retry.hint, 'liveness');
+  if (!['reject', 'review'].includes(r1.decision)) {
+    assert.equal(r1.detail.hint, 'liveness');
     assert.equal(r1.body.retry.allowed, true);
     assert.match(r1.body.retry.next_nonce, /^[A-Za-z0-9_-]{43}$/);
     last = await h.postResult(B, s.session_id, h.buildPackage(s, spoof, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
     assert.equal(last.status, 200, last.text);
   }
-  assert.ok(['reject', 'review'].includes(last.body.decision), last.text);
+  assert.ok(['reject', 'review'].includes(last.decision), last.text);
   assert.equal(last.body.retry.next_nonce, null);
   const closed = await h.postResult(B, s.session_id, h.buildPackage(s, spoof, { nonce: 'x', attempt: 3 }), key);
   assert.equal(closed.status, 409);
@@ -239,7 +244,7 @@ test('retry exhaustion: max_retries 0 makes the first non-passing attempt final'
     const key = await h.newKey();
     const s = (await h.createSession(B2, key, { config: { max_retries: 0 } })).body;
     const r = await h.postResult(B2, s.session_id, h.buildPackage(s, spoof), key);
-    assert.ok(['reject', 'review'].includes(r.body.decision), r.text);
+    assert.ok(['reject', 'review'].includes(r.decision), r.text);
     assert.equal(r.body.retry.allowed, false);
     const d = await h.getSession(B2, s.session_id);
     assert.ok(d.body.attempts[0].detail.reasons.includes('retry.exhausted') ||
@@ -255,7 +260,7 @@ test('tampered spoof: replay frames with a forged passing result -> reject tampe
   const body = h.buildPackage(s, spoof, { mutate: (p) => { p.result.liveness.score = 0.97; p.result.liveness.outcome = 'pass'; p.result.liveness.scores = [0.97, 0.97]; } });
   const r = await h.postResult(B, s.session_id, body, key);
   assert.equal(r.status, 200, r.text);
-  assert.notEqual(r.body.decision, 'approve');
+  assert.notEqual(r.decision, 'approve');
   const d = await h.getSession(B, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('tamper.liveness'), JSON.stringify(d.body.attempts[0].detail.reasons));
 });
@@ -265,7 +270,7 @@ test('virtual camera signal sends a passing capture to review', async () => {
   const signals = h.defaultSignals();
   signals.camera.label = 'OBS Virtual Camera';
   const r = await h.postResult(A, s.session_id, h.buildPackage(s, liveWindow(125), { signals }), key);
-  assert.equal(r.body.decision, 'review', r.text);
+  assert.equal(r.decision, 'review', r.text);
   const d = await h.getSession(A, s.session_id);
   assert.ok(d.body.attempts[0].detail.reasons.includes('signal.virtual_camera'));
 });
@@ -320,7 +325,7 @@ test('malformed packages: each gets its 4xx code and changes nothing', async () 
   assert.equal((await big.json()).error.code, 'body_too_large');
   // none of it moved the session: the honest package still decides
   const ok = await h.postResult(A, s.session_id, h.buildPackage(s, live), key);
-  assert.equal(ok.body.decision, 'approve', ok.text);
+  assert.equal(ok.decision, 'approve', ok.text);
   // each rejection has its audit record (the session, the request hash, the code)
   for (const [code] of cases) assert.ok(auditCount(A, s.session_id, code) >= 1, `audit of ${code}`);
   assert.equal(auditCount(A, s.session_id, 'stale_package'), 1);
@@ -432,20 +437,20 @@ test('adaptive mode: uncertain liveness -> a nonce-bound challenge with the next
     const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
     assert.equal(sim.result.liveness.outcome, 'uncertain');
     const r1 = await h.postResult(D, s.session_id, h.buildPackage(s, sim), key);
-    assert.equal(r1.body.decision, 'challenge', r1.text);
+    assert.equal(r1.decision, 'challenge', r1.text);
     const ch = r1.body.challenge;
     assert.equal(ch.type, 'sequence');
     assert.equal(ch.steps.length, 2);
     assert.ok(ch.steps.every((d) => ['left', 'right', 'up', 'down'].includes(d)) && ch.steps[0] !== ch.steps[1], JSON.stringify(ch));
     assert.equal(ch.light.colors.length, 8);
     assert.ok(ch.light.colors.every((c) => /^#[0-9a-f]{6}$/.test(c)) && ch.light.color_ms === 500);
-    assert.equal(r1.body.retry.hint, 'liveness');
+    assert.equal(r1.detail.hint, 'liveness');
     assert.match(r1.body.retry.next_nonce, /^[A-Za-z0-9_-]{43}$/);
     // a new capture without the challenge frames: the challenge is not met
     const sim2 = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '155', '--max', '40']);
     const r2 = await h.postResult(D, s.session_id, h.buildPackage(s, sim2, { nonce: r1.body.retry.next_nonce, attempt: 2 }), key);
     assert.equal(r2.status, 200, r2.text);
-    assert.notEqual(r2.body.decision, 'approve');
+    assert.notEqual(r2.decision, 'approve');
     const d = await h.getSession(D, s.session_id);
     assert.equal(d.body.attempts[1].challenge, 'sequence');
     const det = d.body.attempts[1].detail;
@@ -468,7 +473,7 @@ test('without the PAD models no session can be approved (review, liveness.unavai
     const sim = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40'], { padModels: '/nonexistent-pad-models' });
     assert.equal(sim.result.liveness.status, 'no_model');
     const r = await h.postResult(E, s.session_id, h.buildPackage(s, sim), key);
-    assert.equal(r.body.decision, 'review', r.text);
+    assert.equal(r.decision, 'review', r.text);
     const d = await h.getSession(E, s.session_id);
     assert.ok(d.body.attempts[0].detail.reasons.includes('liveness.unavailable'));
     assert.equal(d.body.attempts[0].detail.server.liveness_status, 'no_model');

@@ -182,12 +182,14 @@ static void test_config(void) {
     /* a session request's config: only the public fields, ranges checked */
     vf_srv_config_defaults(&c);
     vf_srv_session_config sc;
-    cJSON *j = cJSON_Parse("{\"liveness_type\":\"adaptive\",\"face_match_threshold\":0.6,\"max_retries\":0,\"session_ttl\":120,\"good_frames\":1}");
+    cJSON *j = cJSON_Parse("{\"liveness_type\":\"adaptive\",\"face_match_threshold\":0.6,\"max_retries\":0,\"session_ttl\":120}");
     CHECK(!vf_srv_session_config_parse(j, &c.session, &sc, err, sizeof err) && sc.liveness_type == VF_MODE_ADAPTIVE && sc.max_retries == 0 &&
-          sc.session_ttl == 120 && sc.session.good_frames == c.session.session.good_frames, "request config (good_frames not overridable)");
+          sc.session_ttl == 120 && sc.session.good_frames == c.session.session.good_frames, "request config: %s", err);
     cJSON_Delete(j);
     static const char *badreq[] = {"{\"liveness_type\":\"none\"}", "{\"max_retries\":11}", "{\"max_retries\":1.5}", "{\"session_ttl\":4000}",
-                                   "{\"face_match_threshold\":\"high\"}", "[]"};
+                                   "{\"face_match_threshold\":\"high\"}", "[]",
+                                   /* server-only fields and typos are refused, never silently ignored */
+                                   "{\"good_frames\":1}", "{\"quality\":{\"min_face_width\":0.6}}", "{\"max_retry\":2}"};
     for (size_t i = 0; i < sizeof badreq / sizeof *badreq; i++) {
         j = cJSON_Parse(badreq[i]);
         CHECK(vf_srv_session_config_parse(j, &c.session, &sc, err, sizeof err) != 0, "request config %s refused", badreq[i]);
@@ -372,7 +374,7 @@ static void test_frame_index(void) {
     /* session 2 searched before session 1's decision: its commit must see session 1's frames */
     int64_t seen2 = seen;
     vf_srv_audit a = {"result", ss[0].id, "h", "127.0.0.1", 1, 200, "approve", "approve", "[]", "{}"};
-    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness};
+    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness, "h1", "{\"final\":true}"};
     CHECK(vf_srv_store_record_outcome(st, ss[0].id, &o, &a) == 0, "decision 1 with its frames");
     int nh = vf_srv_store_index_find(st, pr, 4, 0, &c.freshness, hits, near, &cand, &seen);
     CHECK(nh == 3 && seen == 2, "hits %d, last id %lld", nh, (long long)seen);
@@ -381,7 +383,7 @@ static void test_frame_index(void) {
     CHECK(nh == 3 && hits[2].frame == 2 && !hits[2].exact && hits[2].distance < c.freshness.replay_distance && hits[2].attempt == 1,
           "the brightened, shifted copy found by its signature (distance %g)", nh == 3 ? hits[2].distance : -1);
     CHECK(isinf(near[3]) || near[3] > c.freshness.replay_distance, "the new frame is no replay (%g)", near[3]);
-    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness};
+    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness, "h2", "{}"};
     a.session_id = ss[1].id;
     CHECK(vf_srv_store_record_outcome(st, ss[1].id, &o2, &a) == 2, "a frame indexed since the search: refused, decide again");
     o2.index_seen = seen;
