@@ -1,7 +1,7 @@
 // demo.js - the veriface demo page: the @veriface/web API end to end against the real server
 // (started with --demo): POST /demo/sessions, capture in the worker, signed package, decision.
 import {
-  Veriface, VerifaceError, createSessionKey, createDemoSession, nextAttempt, openCamera, stopStream,
+  Veriface, VerifaceError, createSessionKey, createDemoSession, getDemoSession, nextAttempt, openCamera, stopStream,
   listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity,
 } from './pkg/src/index.js';
 
@@ -281,16 +281,22 @@ async function showBestFrame(out) {
 }
 function showLive() { el.photo.hidden = true; el.video.hidden = false; el.stage.classList.toggle('mirror', state.source === 'camera'); }
 
-function showDecision(d) {
-  $('response').textContent = JSON.stringify(d, null, 2);
+/** The page's answer (generic, as any page gets it) and, demo only, the decision with its reasons
+ *  as the integrator's backend would read them (GET /demo/sessions/{id}). */
+async function showDecision(answer) {
+  let record = null;
+  try { record = await getDemoSession(location.origin, answer.session_id); } catch { /* shown without it */ }
+  const att = record && record.attempts ? record.attempts.find((a) => a.attempt === answer.attempt) : null;
+  const decision = att && att.decision ? att.decision : '?';
+  $('response').textContent = JSON.stringify({ answer, integrator_view: att }, null, 2);
   const dd = $('decision');
   dd.textContent = '';
   const s = document.createElement('span');
-  s.className = d.decision === 'approve' ? 'pass' : d.decision === 'reject' ? 'fail' : 'uncertain';
-  s.textContent = d.decision;
-  dd.append(s, ` — ${d.message}`);
-  const canRetry = d.retry && d.retry.next_nonce;
-  el.retry.hidden = !canRetry;
+  s.className = decision === 'approve' ? 'pass' : decision === 'reject' ? 'fail' : 'uncertain';
+  s.textContent = decision;
+  const reasons = att && att.detail && att.detail.reasons.length ? ` (${att.detail.reasons.join(', ')})` : '';
+  dd.append(s, ` — ${answer.message}${reasons}`);
+  el.retry.hidden = !(answer.retry && answer.retry.allowed);
 }
 
 // ---- the capture ------------------------------------------------------------------------------
@@ -342,10 +348,10 @@ async function run(retry) {
     showResult(out.result);
     showPackage(out);
     showBestFrame(out);
-    showDecision(out.decision);
-    say(out.decision.message);
+    await showDecision(out.answer);
+    say(out.answer.message);
     setState('decided');
-    if (out.decision.retry && out.decision.retry.next_nonce) state.session = nextAttempt(state.session, out.decision);
+    if (out.answer.retry && out.answer.retry.allowed) state.session = nextAttempt(state.session, out.answer);
     else state.session = null;
   } catch (e) {
     endChallenge();

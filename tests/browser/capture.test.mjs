@@ -34,7 +34,7 @@ async function pageCapture(threads) {
   instance.close();
   return {
     info: instance.info, readyMs, progress: [...new Set(progress)], guidance, frames, fps: frames / seconds,
-    frameMs: frameMs / frames, body: out.body, signature: out.signature, spki: key.publicKeySpki, decision: out.decision,
+    frameMs: frameMs / frames, body: out.body, signature: out.signature, spki: key.publicKeySpki, answer: out.answer,
     session, cameras, coi: crossOriginIsolated, sab: typeof SharedArrayBuffer !== 'undefined',
   };
 }
@@ -61,7 +61,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
           const tag = isolated ? 'mt' : 'st';
           console.log(`# [${tag}] build ${r.info.build}, ${r.info.threads} thread(s), create->ready ${r.readyMs.toFixed(0)} ms, ` +
             `${r.fps.toFixed(1)} frames/s over the capture incl. finish + submit (${r.frameMs.toFixed(1)} ms/frame in the worker; tools/bench-web measures the loop), ${r.frames} frames, ` +
-            `downloaded ${(r.info.downloaded / 1e6).toFixed(2)} MB; decision ${r.decision.decision}`);
+            `downloaded ${(r.info.downloaded / 1e6).toFixed(2)} MB; answer final=${r.answer.final}`);
           fs.writeFileSync(path.join(lib.ARTIFACTS, `capture-${tag}.json`), JSON.stringify({ ...r, body: undefined, bodyBytes: r.body.length }, null, 2));
 
           // isolation picks the build
@@ -115,18 +115,22 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
           assert.equal(s.environment.headless_ua, /Headless/.test(s.environment.user_agent));
           assert.equal(typeof s.page.visibility_changes, 'number');
 
-          // the server's decision, and its reasons name the virtual camera
-          assert.ok(['approve', 'retry', 'challenge', 'review', 'reject'].includes(r.decision.decision), JSON.stringify(r.decision));
-          assert.equal(r.decision.session_id, r.session.session_id);
-          assert.notEqual(r.decision.decision, 'approve', 'a fake camera never approves silently');
+          // the page's answer is generic (PACKAGE.md section 4): no decision, no reason
+          assert.equal(r.answer.session_id, r.session.session_id);
+          assert.deepEqual(Object.keys(r.answer).filter((k) => k !== 'challenge').sort(), ['attempt', 'final', 'message', 'retry', 'session_id']);
+          assert.doesNotMatch(JSON.stringify(r.answer), /decision|hint|reason|signal|review|approve|reject/);
+          // the integrator's decision, and its reasons name the virtual camera
           const detail = await lib.getJson(`${server.url}/v1/sessions/${r.session.session_id}`, { Authorization: `Bearer ${lib.API_KEY}` });
+          const decision = detail.body.attempts[0].decision;
+          assert.notEqual(decision, 'approve', 'a fake camera never approves silently');
           assert.equal(detail.status, 200, detail.text);
           fs.writeFileSync(path.join(lib.ARTIFACTS, `session-${tag}.json`), JSON.stringify(detail.body, null, 2));
           assert.match(JSON.stringify(detail.body), /signal\.virtual_camera/, 'reasons include signal.virtual_camera');
           // an honest capture of a live video passes every check of the frames themselves:
           // quality, passive liveness, tamper, freshness; only the camera's signals send it to review
           const reasons = detail.body.attempts[0].detail.reasons;
-          assert.equal(r.decision.decision, 'review', JSON.stringify(reasons));
+          assert.equal(decision, 'review', JSON.stringify(reasons));
+          assert.equal(r.answer.final, true);
           assert.ok(reasons.every((x) => x.startsWith('signal.')), `only signal reasons: ${JSON.stringify(reasons)}`);
           assert.deepEqual(problems, []);
         } finally {
@@ -192,7 +196,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
           const out = await inst.capture({ session, key, submit: true, onGuidance: (g) => window.log.push(['guidance', g.key]) });
           const info = inst.info;
           inst.close();
-          return { complete: info.complete, pad: info.pad, models: JSON.parse(out.body).models, session, decision: out.decision.decision,
+          return { complete: info.complete, pad: info.pad, models: JSON.parse(out.body).models, session, answer: out.answer,
             embedding: out.result.embedding.status, liveness: out.result.liveness.status };
         });
         await page.waitForFunction(() => window.log.some((e) => e[0] === 'guidance'), null, { timeout: 30000 });
@@ -205,7 +209,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         assert.equal(r.embedding, 'ok');
         assert.equal(r.liveness, r.pad ? 'ok' : 'no_model');   // MiniFASNet is built, never committed
         for (const [role, hash] of Object.entries(r.session.models)) if (hash) assert.equal(r.models[role], hash, role);
-        assert.ok(['approve', 'retry', 'challenge', 'review', 'reject'].includes(r.decision));
+        assert.equal(typeof r.answer.final, 'boolean', JSON.stringify(r.answer));
         assert.deepEqual(problems, []);
       } finally {
         await page.close();
@@ -220,11 +224,12 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         await page.goto(`${server.url}/__test__.html`);
         const r = await page.evaluate(pageCapture, 'auto');
         const timing = JSON.parse(r.body).signals.timing;
-        console.log(`# [frozen] duplicates ${timing.duplicates} of ${timing.analysed} analysed frames; decision ${r.decision.decision}`);
+        const detail = await lib.getJson(`${server.url}/v1/sessions/${JSON.parse(r.body).session_id}`, { Authorization: `Bearer ${lib.API_KEY}` });
+        console.log(`# [frozen] duplicates ${timing.duplicates} of ${timing.analysed} analysed frames; decision ${detail.body.attempts[0].decision}`);
         assert.ok(timing.duplicates >= timing.analysed / 2, `duplicates ${timing.duplicates} / ${timing.analysed}`);
         // the server sees it too: the same picture in every frame is refused (freshness.duplicate_frame)
-        assert.equal(r.decision.decision, 'reject');
-        const detail = await lib.getJson(`${server.url}/v1/sessions/${JSON.parse(r.body).session_id}`, { Authorization: `Bearer ${lib.API_KEY}` });
+        assert.equal(detail.body.attempts[0].decision, 'reject');
+        assert.equal(r.answer.final, true);
         assert.ok(detail.body.attempts[0].detail.reasons.includes('freshness.duplicate_frame'), JSON.stringify(detail.body.attempts[0].detail.reasons));
         assert.deepEqual(problems, []);
       } finally {

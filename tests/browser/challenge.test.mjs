@@ -54,8 +54,8 @@ async function startStub() {
       const m = url.pathname.match(/^\/v1\/sessions\/([0-9a-f]{32})\/result$/);
       if (req.method === 'POST' && m) {
         stub.posted.set(m[1], { body, signature: req.headers['x-veriface-signature'] });
-        return send(200, 'application/json', JSON.stringify({ session_id: m[1], attempt: 1, decision: 'review', message: 'Thank you.',
-          retry: { allowed: false, remaining: 0, hint: 'none', next_nonce: null } }));
+        return send(200, 'application/json', JSON.stringify({ session_id: m[1], attempt: 1, final: true,
+          message: 'Thank you. Your verification has been received.', retry: { allowed: false, next_nonce: null } }));
       }
       if (req.method === 'GET' && url.pathname === '/__test__.html') return send(200, TYPES['.html'], '<!doctype html><title>stub</title><link rel="icon" href="data:,"><body></body>');
       const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
@@ -101,7 +101,7 @@ async function pageCapture({ abortAt }) {
         if (abortAt && g.key === abortAt) setTimeout(() => ac.abort(), 300);
       },
     });
-    Object.assign(out, { body: r.body, signature: r.signature, decision: r.decision, summary: r.challenge });
+    Object.assign(out, { body: r.body, signature: r.signature, answer: r.answer, summary: r.challenge });
   } catch (e) {
     Object.assign(out, { error: e.code, message: e.message });
   }
@@ -374,7 +374,7 @@ async function pageHonest({ session, jwk }) {
   const guidance = [];
   try {
     const out = await inst.capture({ session, key: { privateKey }, submit: true, timeoutMs: 90000, onGuidance: (g) => guidance.push(g.key) });
-    return { decision: out.decision, summary: out.challenge, guidance };
+    return { answer: out.answer, summary: out.challenge, guidance };
   } catch (e) {
     return { error: e.code, message: e.message, guidance };
   } finally {
@@ -418,9 +418,10 @@ test('active challenge end to end: an honest capture meets it (real server)', { 
         fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
         fs.writeFileSync(path.join(lib.ARTIFACTS, `challenge-e2e-${i}.json`), JSON.stringify({ session, page: r, detail: detail.body }, null, 2));
         const reasons = [...new Set(detail.text.match(/challenge\.[a-z_]+/g) || [])];
-        results.push({ steps: ch.steps, decision: r.decision.decision, reasons, steps_done: r.summary.steps_done, frames: r.summary.frames.length });
+        const decision = detail.body.attempts[0].decision;
+        results.push({ steps: ch.steps, decision, reasons, steps_done: r.summary.steps_done, frames: r.summary.frames.length });
         console.log(`# e2e run ${i + 1}: steps ${ch.steps.join(',')}, page saw ${r.summary.steps_done}, ${r.summary.frames.length} frames; ` +
-          `decision ${r.decision.decision}; challenge reasons ${reasons.join(',') || 'none'}`);
+          `decision ${decision}; challenge reasons ${reasons.join(',') || 'none'}`);
         assert.deepEqual(problems, []);
       } finally {
         await browser.close();

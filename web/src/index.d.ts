@@ -103,12 +103,17 @@ export interface ChallengeProgress {
   key: GuidanceKey | 'no_face'; step: number; steps: number; direction: ChallengeStep | null; pose: ChallengePose;
   frames: number; max_frames: number;
 }
-/** The server's decision (PACKAGE.md section 4). */
-export interface Decision {
-  session_id: string; attempt: number; decision: 'approve' | 'retry' | 'challenge' | 'review' | 'reject'; message: string;
-  retry: { allowed: boolean; remaining: number; hint: 'quality' | 'liveness' | 'none'; next_nonce: string | null };
+/** The server's answer to the page (PACKAGE.md section 4): whether the attempt was final, a
+ *  generic message, and what a retry needs. Never the decision or which check failed: the
+ *  integrator's backend reads those (GET /v1/sessions/{id} with its API key). */
+export interface Answer {
+  session_id: string; attempt: number; final: boolean; message: string;
+  retry: { allowed: boolean; next_nonce: string | null };
+  /** the challenge the next attempt must answer */
   challenge?: Challenge;
 }
+/** The decision and its reasons, as the integrator's API and the demo endpoint give them. */
+export type Decision = 'approve' | 'retry' | 'challenge' | 'review' | 'reject';
 
 export interface SessionKey { privateKey: CryptoKey; publicKey: CryptoKey; /** b64 SPKI DER */ publicKeySpki: string }
 
@@ -162,7 +167,7 @@ export interface CaptureOptions {
   /** passive frames (streak of needed); during the challenge also { done, steps } */
   onProgress?: (p: { streak: number; needed: number; challenge?: { done: number; steps: number } }) => void;
   messages?: Partial<Record<string, string>>;
-  /** POST the package to this server (true = this page's origin) and return its decision */
+  /** POST the package to this server (true = this page's origin) and return its answer */
   submit?: string | URL | true;
   /** the active challenge to answer; default: session.challenge. Another type than 'sequence' is a
    *  VerifaceError 'unsupported' (bad fields: 'bad_challenge'), before the camera opens */
@@ -197,7 +202,7 @@ export interface CaptureResult {
   /** when the attempt had an active challenge */
   challenge?: ChallengeSummary;
   /** when `submit` was given */
-  decision?: Decision;
+  answer?: Answer;
 }
 
 export interface AnalyzeResult { status: FrameStatus; result: SessionResult | null; width: number; height: number }
@@ -214,7 +219,7 @@ export class Veriface {
   close(): void;
 }
 
-export function nextAttempt(session: ServerSession, decision: Decision): ServerSession;
+export function nextAttempt(session: ServerSession, answer: Answer): ServerSession;
 export const WEB_VERSION: string;
 
 export interface CameraDevice { deviceId: string; label: string; groupId: string }
@@ -239,5 +244,5 @@ export function guidanceMessage(keyOrCode: string | number, messages?: Partial<R
 export function similarity(a: ArrayLike<number>, b: ArrayLike<number>): number;
 
 export {
-  PACKAGE_FORMAT, createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession,
+  PACKAGE_FORMAT, createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession, getDemoSession,
 } from './package.js';

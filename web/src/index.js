@@ -2,7 +2,7 @@
 // worker (WebAssembly), a signed result package for the veriface server. See README.md.
 export { Veriface, nextAttempt, WEB_VERSION } from './veriface.js';
 export { VerifaceError } from './errors.js';
-export { createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession, PACKAGE_FORMAT } from './package.js';
+export { createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession, getDemoSession, PACKAGE_FORMAT } from './package.js';
 export { listCameras, openCamera, rememberCamera, rememberedCamera, forgetCamera, stopStream } from './camera.js';
 export { GUIDANCE_KEYS, CHALLENGE_KEYS, DEFAULT_MESSAGES, guidanceKey, guidanceMessage } from './guidance.js';
 export { parseChallenge, poseClass, CHALLENGE_STEPS } from './challenge.js';

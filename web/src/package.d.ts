@@ -1,5 +1,5 @@
 // Types of @veriface/web/package: build, sign, verify and post the result package (browser and node 20).
-import type { SessionKey, ServerSession, Decision, ModelHashes, ChallengePackage } from './index.js';
+import type { SessionKey, ServerSession, Answer, Decision, ModelHashes, ChallengePackage } from './index.js';
 
 export const PACKAGE_FORMAT: 1;
 export interface BodyFrame {
@@ -25,6 +25,14 @@ export function signBody(privateKey: CryptoKey, body: string): Promise<string>;
 export function verifyBody(publicKey: string | CryptoKey, body: string, signature: string): Promise<boolean>;
 export function signPackage(privateKey: CryptoKey, fields: BodyFields): Promise<SignedPackage>;
 export function postPackage(serverUrl: string | URL, sessionId: string, signed: SignedPackage,
-  options?: { fetch?: typeof fetch; signal?: AbortSignal }): Promise<Decision>;
+  options?: { fetch?: typeof fetch; signal?: AbortSignal; retries?: number }): Promise<Answer>;
+/** Demo only: a demo session's record (decision, reasons, attempts) from GET /demo/sessions/{id}. */
+export interface DemoSession {
+  session_id: string; status: 'open' | 'in_progress' | 'final'; decision: Decision | null; attempt: number; demo: true;
+  attempts: Array<{ attempt: number; decision: Decision | null; detail: { reasons: string[]; hint: string; [k: string]: unknown } | null; [k: string]: unknown }>;
+  [k: string]: unknown;
+}
+export function getDemoSession(serverUrl: string | URL, sessionId: string,
+  options?: { fetch?: typeof fetch; signal?: AbortSignal }): Promise<DemoSession>;
 export function createDemoSession(serverUrl: string | URL, publicKeySpki: string, config?: Record<string, unknown>,
   options?: { fetch?: typeof fetch; signal?: AbortSignal }): Promise<ServerSession>;

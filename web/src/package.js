@@ -76,12 +76,45 @@ export async function signPackage(privateKey, fields) {
 }
 
 /**
- * POST a signed package to `${serverUrl}/v1/sessions/{id}/result`; resolves to the decision
- * (PACKAGE.md section 4), rejects with a VerifaceError carrying the server's error code and HTTP status.
+ * POST a signed package to `${serverUrl}/v1/sessions/{id}/result`; resolves to the server's answer
+ * (PACKAGE.md section 4): { session_id, attempt, final, message, retry: { allowed, next_nonce },
+ * challenge? }. The answer never says what was decided or why: the integrator's backend reads that
+ * with its API key. Rejects with a VerifaceError carrying the server's error code and HTTP status.
+ *
+ * The same signed bytes are sent again, up to `retries` times, when the server sheds load (503,
+ * after its Retry-After, at most 10 s) or the connection fails before an answer: the server answers
+ * a body it already decided with the recorded answer, so a lost answer is never a lost attempt.
  */
-export async function postPackage(serverUrl, sessionId, signed, { fetch: f = globalThis.fetch, signal } = {}) {
+export async function postPackage(serverUrl, sessionId, signed, { fetch: f = globalThis.fetch, signal, retries = 3 } = {}) {
   const url = new URL(`v1/sessions/${encodeURIComponent(sessionId)}/result`, withSlash(serverUrl)).href;
-  return requestJson(f, url, { method: 'POST', headers: signed.headers, body: signed.body, signal });
+  for (let i = 0; ; i++) {
+    try {
+      return await requestJson(f, url, { method: 'POST', headers: signed.headers, body: signed.body, signal });
+    } catch (e) {
+      const again = i < retries && (e.code === 'network' || (e.status === 503 && e.code !== 'aborted'));
+      if (!again) throw e;
+      const after = Number(e.retryAfter);
+      await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 10) * 1000 : 500 * 2 ** i, signal);
+    }
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) { reject(new VerifaceError('aborted', 'request aborted')); return; }
+    const t = setTimeout(resolve, ms);
+    if (signal) signal.addEventListener('abort', () => { clearTimeout(t); reject(new VerifaceError('aborted', 'request aborted')); }, { once: true });
+  });
+}
+
+/**
+ * Demo only (server started with --demo): GET /demo/sessions/{id}, the decision and its reasons
+ * for a session the demo page created. Integrator sessions are not served here: their decision
+ * is for the integrator's backend (GET /v1/sessions/{id} with the API key).
+ */
+export async function getDemoSession(serverUrl, sessionId, { fetch: f = globalThis.fetch, signal } = {}) {
+  const url = new URL(`demo/sessions/${encodeURIComponent(sessionId)}`, withSlash(serverUrl)).href;
+  return requestJson(f, url, { method: 'GET', signal });
 }
 
 /**
@@ -115,8 +148,10 @@ async function requestJson(f, url, init) {
   try { body = text ? JSON.parse(text) : null; } catch { /* not JSON: reported below */ }
   if (!res.ok) {
     const err = body && body.error;
-    throw new VerifaceError((err && err.code) || 'http_error', (err && err.message) || `${url}: HTTP ${res.status}`,
+    const e = new VerifaceError((err && err.code) || 'http_error', (err && err.message) || `${url}: HTTP ${res.status}`,
       { status: res.status, response: body });
+    e.retryAfter = res.headers && res.headers.get ? res.headers.get('Retry-After') : null;
+    throw e;
   }
   if (!body) throw new VerifaceError('bad_response', `${url}: not JSON`);
   return body;

@@ -157,10 +157,11 @@ export class Veriface {
    * - onFrame(status, info), onGuidance({ code, key, message, status }) on each change,
    *   onProgress({ streak, needed })
    * - messages: guidance text overrides for onGuidance's message
-   * - submit: a server URL (or true = this page's origin) to POST the package to; the decision
-   *   is then in the result. Without it the caller posts { body, headers } itself.
+   * - submit: a server URL (or true = this page's origin) to POST the package to; the server's
+   *   answer is then in the result (generic: final or not, a retry's nonce and challenge; never
+   *   the decision, which is the integrator's). Without it the caller posts { body, headers } itself.
    * - challenge: the active challenge to answer (docs/CHALLENGE.md, type "sequence"); default
-   *   session.challenge (the session response, or nextAttempt() after a decision). After the passive
+   *   session.challenge (the session response, or nextAttempt() after an answer). After the passive
    *   frames: the colour sequence (when `light` is set), a prompt per step through onGuidance (keys
    *   challenge_left/_right/_up/_down, challenge_centre, challenge_hold, no_face; code -1, status
    *   null, `challenge` = { step, steps, direction, pose, frames }), one frame every frame_ms sent
@@ -170,7 +171,7 @@ export class Veriface {
    *   removed after
    * - onChallenge({ key, step, steps, direction, pose, frames, max_frames }): every challenge frame
    * - signal: AbortSignal; timeoutMs (default 120000)
-   * Resolves to { body, signature, headers, package, result, frames, signals, decision? }.
+   * Resolves to { body, signature, headers, package, result, frames, signals, answer? }.
    */
   async capture(options = {}) {
     this._check();
@@ -268,7 +269,7 @@ export class Veriface {
       Object.defineProperty(out, 'package', { get: () => JSON.parse(signed.body), enumerable: false });
       if (options.submit) {
         const server = options.submit === true ? location.origin : options.submit;
-        out.decision = await postPackage(server, session.session_id, signed, { signal });
+        out.answer = await postPackage(server, session.session_id, signed, { signal });
       }
       return out;
     } finally {
@@ -363,10 +364,10 @@ export class Veriface {
   }
 }
 
-/** The session for the next attempt after a `retry`/`challenge` decision (same key, next nonce, the
- *  decision's challenge if any). */
-export function nextAttempt(session, decision) {
-  const r = decision && decision.retry;
-  if (!r || !r.next_nonce) throw new VerifaceError('no_retry', 'the decision allows no further attempt');
-  return { ...session, nonce: r.next_nonce, attempt: (decision.attempt || session.attempt || 1) + 1, challenge: decision.challenge || null };
+/** The session for the next attempt after an answer that allows one (same key, the answer's
+ *  next nonce and challenge if any). */
+export function nextAttempt(session, answer) {
+  const r = answer && answer.retry;
+  if (!r || !r.allowed || !r.next_nonce) throw new VerifaceError('no_retry', 'the answer allows no further attempt');
+  return { ...session, nonce: r.next_nonce, attempt: (answer.attempt || session.attempt || 1) + 1, challenge: answer.challenge || null };
 }

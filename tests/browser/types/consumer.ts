@@ -3,12 +3,12 @@
 import {
   Veriface, VerifaceError, createSessionKey, createDemoSession, nextAttempt, guidanceMessage, listCameras,
   parseChallenge, poseClass, CHALLENGE_KEYS,
-  type CaptureResult, type Decision, type FrameStatus, type GuidanceKey, type Challenge, type ChallengeStep,
+  type CaptureResult, type Answer, type FrameStatus, type GuidanceKey, type Challenge, type ChallengeStep,
 } from '../../../web/src/index.js';
 import { defineVerifaceCapture, type VerifaceCaptureElement } from '../../../web/src/component.js';
-import { verifyBody, buildBody } from '../../../web/src/package.js';
+import { verifyBody, buildBody, getDemoSession } from '../../../web/src/package.js';
 
-export async function flow(video: HTMLVideoElement): Promise<Decision | undefined> {
+export async function flow(video: HTMLVideoElement): Promise<Answer | undefined> {
   const vf = await Veriface.create({ baseUrl: '/veriface/', threads: 'auto', onProgress: (p) => console.log(p.stage, p.loaded / p.total) });
   const build: 'simd' | 'simd-mt' = vf.info.build;
   const key = await createSessionKey();
@@ -37,22 +37,27 @@ export async function flow(video: HTMLVideoElement): Promise<Decision | undefine
   const live: number = out.result.liveness.score;
   console.log(build, ok, live, out.frames[0]?.sha256, out.headers['X-Veriface-Signature']);
   if (out.challenge) { const st: ChallengeStep[] = out.challenge.steps; console.log(st, out.challenge.light_start ?? 'no light', out.challenge.timed_out); }
-  if (out.decision && (out.decision.decision === 'retry' || out.decision.decision === 'challenge')) {
-    const next = nextAttempt(session, out.decision);
+  if (out.answer && out.answer.retry.allowed) {
+    const next = nextAttempt(session, out.answer);
     const ch: Challenge | null | undefined = next.challenge;
     if (ch) console.log(ch.steps.join(' > '), ch.light?.colors.length, poseClass(ch, 20, 0), parseChallenge(ch)?.max_frames, CHALLENGE_KEYS.length);
   }
   const r = await vf.analyzeImage(new Blob());
   console.log(r.status.good, r.result?.embedding.dim);
   vf.close();
-  return out.decision;
+  if (out.answer) {
+    const rec = await getDemoSession(location.origin, out.answer.session_id);
+    const d: 'approve' | 'retry' | 'challenge' | 'review' | 'reject' | null = rec.decision;
+    console.log(d, rec.attempts[0]?.detail?.reasons.join(','));
+  }
+  return out.answer;
 }
 
 export function component(): VerifaceCaptureElement {
   defineVerifaceCapture();
   const el = document.createElement('veriface-capture') as VerifaceCaptureElement;
   el.messages = { start: 'Commencer' };
-  el.addEventListener('veriface-result', (e) => console.log(e.detail.result.decision?.decision));
+  el.addEventListener('veriface-result', (e) => console.log(e.detail.result.answer?.final));
   el.addEventListener('veriface-error', (e) => console.log(e.detail.error.code));
   return el;
 }
