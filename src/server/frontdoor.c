@@ -133,7 +133,7 @@ struct vf_srv_conn {
     vf_srv_conn *prev, *next;         /* its state's list (front door only), in deadline order */
 };
 
-typedef struct addr_slot { uint32_t addr; int count; } addr_slot;
+typedef struct addr_slot { uint32_t addr; int count; size_t reserved; } addr_slot;
 typedef struct conn_list { vf_srv_conn *first, *last; } conn_list;
 
 struct vf_srv_door {
@@ -146,7 +146,7 @@ struct vf_srv_door {
     int open, max_open, per_ip;
     uint32_t proxy;
     int have_proxy;
-    size_t budget, used;
+    size_t budget, used, per_ip_budget;   /* all bodies; one address's (a quarter, at least max_body) */
     addr_slot *slots;                 /* max_open entries: never more distinct addresses than connections */
     vf_srv_conn **byfd;               /* handed over, not yet taken by libmicrohttpd */
     int n_fd;
@@ -180,11 +180,16 @@ static void list_del(conn_list *l, vf_srv_conn *c) {
 }
 
 /* under d->mu */
-static void counts_release(vf_srv_door *d, vf_srv_conn *c) {
-    if (c->slot >= 0 && --d->slots[c->slot].count == 0) d->slots[c->slot].addr = 0;
-    c->slot = -1;
+static void budget_release(vf_srv_door *d, vf_srv_conn *c) {
+    if (c->slot >= 0) d->slots[c->slot].reserved -= c->reserved;
     d->used -= c->reserved;
     c->reserved = 0;
+}
+
+static void counts_release(vf_srv_door *d, vf_srv_conn *c) {
+    budget_release(d, c);
+    if (c->slot >= 0 && --d->slots[c->slot].count == 0) d->slots[c->slot].addr = 0;
+    c->slot = -1;
     d->open--;
 }
 
@@ -249,8 +254,7 @@ static void refuse(vf_srv_door *d, vf_srv_conn *c, int status, const char *code,
     refused(d, reason);
     if (gone || shutdown(c->fd, SHUT_WR)) { conn_close(d, c); return; }
     pthread_mutex_lock(&d->mu);
-    d->used -= c->reserved;
-    c->reserved = 0;
+    budget_release(d, c);
     pthread_mutex_unlock(&d->mu);
     list_del(&d->list[c->state], c);
     c->state = ST_LINGER;
@@ -290,10 +294,15 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
         return;
     }
     if (h.content_length > 0) {
-        int ok;
+        size_t n = (size_t)h.content_length;
         pthread_mutex_lock(&d->mu);
-        ok = d->used + (size_t)h.content_length <= d->budget;
-        if (ok) { d->used += (size_t)h.content_length; c->reserved = (size_t)h.content_length; }
+        /* the budget, and one address's share of it (others keep room) */
+        int ok = d->used + n <= d->budget && (c->slot < 0 || d->slots[c->slot].reserved + n <= d->per_ip_budget);
+        if (ok) {
+            d->used += n;
+            if (c->slot >= 0) d->slots[c->slot].reserved += n;
+            c->reserved = n;
+        }
         pthread_mutex_unlock(&d->mu);
         if (!ok) {
             refuse(d, c, 503, "busy", "too many request bodies in progress, retry shortly", 1, R_BUDGET);
@@ -408,7 +417,11 @@ static void on_accept(vf_srv_door *d) {
                 if (!d->slots[i].count && free_i < 0) free_i = i;
             }
             c->slot = i < d->max_open ? i : free_i;   /* a free entry exists: open < max_open */
-            if (c->slot >= 0) { d->slots[c->slot].addr = a; d->slots[c->slot].count++; }
+            if (c->slot >= 0) {
+                if (!d->slots[c->slot].count) d->slots[c->slot].reserved = 0;
+                d->slots[c->slot].addr = a;
+                d->slots[c->slot].count++;
+            }
         }
         d->open++;
         pthread_mutex_unlock(&d->mu);
@@ -485,6 +498,7 @@ int vf_srv_door_start(vf_srv *s, vf_srv_handoff_fn handoff, vf_srv_door **out, i
     if (d->per_ip > d->max_open / 8) d->per_ip = d->max_open / 8 > 0 ? d->max_open / 8 : 1;   /* room for others */
     d->have_proxy = cfg->limits.trusted_proxy[0] && inet_pton(AF_INET, cfg->limits.trusted_proxy, &d->proxy) == 1;
     d->budget = cfg->limits.body_budget;
+    d->per_ip_budget = d->budget / 4 > cfg->limits.max_body ? d->budget / 4 : cfg->limits.max_body;
     d->max_head = cfg->limits.max_header_size;
     /* the head's deadline: header_timeout, and never past the whole request's */
     d->header_timeout = cfg->limits.header_timeout_s < cfg->limits.request_timeout_s ? cfg->limits.header_timeout_s
@@ -557,8 +571,7 @@ vf_srv_conn *vf_srv_door_take(vf_srv_door *d, int fd) {
 void vf_srv_door_body_done(vf_srv_door *d, vf_srv_conn *c) {
     if (!d || !c) return;
     pthread_mutex_lock(&d->mu);
-    d->used -= c->reserved;
-    c->reserved = 0;
+    budget_release(d, c);
     pthread_mutex_unlock(&d->mu);
 }
 
