@@ -172,7 +172,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     vf_srv_request q = {method, url, remote, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Veriface-Signature"),
-                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"), cc->body, cc->len};
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"), cc->body, cc->len,
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"), MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site")};
     if (cc->body) cc->body[cc->len] = 0;   /* cap + 1 allocated: the body is also a C string */
     vf_srv_reply r = {0};
     r.fd = -1;

@@ -66,6 +66,16 @@ static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float 
     return rc;
 }
 
+/* A demo session is created by the demo page itself: a browser says where a request comes from
+ * (Sec-Fetch-Site, Origin), and another site's page may not create sessions here. Clients that are
+ * no browser send neither header and are let through (they could forge both anyway). */
+static int same_origin(const vf_srv_request *q) {
+    if (q->fetch_site && strcmp(q->fetch_site, "same-origin") && strcmp(q->fetch_site, "none")) return 0;
+    if (!q->origin) return 1;
+    const char *o = !strncmp(q->origin, "http://", 7) ? q->origin + 7 : !strncmp(q->origin, "https://", 8) ? q->origin + 8 : NULL;
+    return o && q->host && !strcmp(o, q->host);
+}
+
 static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, int demo) {
     const char *route = r->route;
     char err[256] = "";
@@ -74,6 +84,7 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     const char *code = NULL;
     if (!ss) { vf_srv_reply_error(r, 500, "internal", "out of memory"); return; }
     if (!demo && !authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
+    if (demo && !same_origin(q)) { vf_srv_reply_error(r, 403, code = "cross_origin", "demo sessions are created by the demo page only"); goto out; }
     if (q->body && !vf_srv_utf8_valid(q->body, q->len)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not valid UTF-8"); goto out; }
     j = q->body ? cJSON_ParseWithLength((const char *)q->body, q->len) : NULL;
     if (!j || !cJSON_IsObject(j)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not a JSON object"); goto out; }

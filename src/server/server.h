@@ -267,6 +267,7 @@ typedef struct vf_srv_request {
     const char *method, *url, *remote;
     const char *auth, *signature, *content_type;
     const uint8_t *body; size_t len;
+    const char *host, *origin, *fetch_site;   /* Host, Origin, Sec-Fetch-Site (NULL when absent) */
 } vf_srv_request;
 
 void vf_srv_reply_json(vf_srv_reply *r, int status, cJSON *j);      /* takes j */
