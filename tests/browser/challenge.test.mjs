@@ -51,6 +51,11 @@ async function startStub() {
         stub.sessions.set(id, { session: s, spki });
         return send(201, 'application/json', JSON.stringify(s));
       }
+      const dm = url.pathname.match(/^\/demo\/sessions\/([0-9a-f]{32})$/);
+      if (req.method === 'GET' && dm && stub.posted.has(dm[1])) {   // the demo page's view of its own session
+        return send(200, 'application/json', JSON.stringify({ session_id: dm[1], status: 'final', decision: 'review', demo: true, attempt: 1,
+          attempts: [{ attempt: 1, decision: 'review', detail: { reasons: [], hint: 'none' } }] }));
+      }
       const m = url.pathname.match(/^\/v1\/sessions\/([0-9a-f]{32})\/result$/);
       if (req.method === 'POST' && m) {
         stub.posted.set(m[1], { body, signature: req.headers['x-veriface-signature'] });
