@@ -137,7 +137,7 @@ int vf_srv_engines_have_pad(const vf_srv_engines *p);
 
 /* ---- store (store.c) ------------------------------------------------------------------------- */
 
-typedef struct vf_srv_frame_print vf_srv_frame_print;   /* freshness.h */
+typedef struct vf_srv_frame_print vf_srv_frame_print;   /* frameprint.h */
 
 typedef struct vf_srv_session {
     char id[33];

@@ -2,7 +2,8 @@
  * the append-only audit log (triggers refuse UPDATE and DELETE). Every decision is one
  * transaction, committed before the server answers. One connection behind a mutex: the writes
  * serialise anyway, and a request spends its time in the re-run, not here. */
-#include "freshness.h"
+#include "server.h"
+#include "frameprint.h"
 
 #include <math.h>
 #include <sqlite3.h>
