@@ -106,3 +106,10 @@ void vf_srv_engines_release(vf_srv_engines *p, vf_srv_worker *w) {
 
 const char *vf_srv_engines_hash(const vf_srv_engines *p, int i) { return i >= 0 && i < VF_ROLE_COUNT ? p->hash[i] : ""; }
 int vf_srv_engines_have_pad(const vf_srv_engines *p) { return p->have_pad; }
+
+/* The hash of each role's model (the role table's order), as the answers and the audit give them. */
+cJSON *vf_srv_models_json(vf_srv *s) {
+    cJSON *m = cJSON_CreateObject();
+    for (int i = 0; i < VF_ROLE_COUNT; i++) cJSON_AddStringToObject(m, vf_model_roles(NULL)[i].name, vf_srv_engines_hash(s->engines, i));
+    return m;
+}

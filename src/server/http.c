@@ -40,34 +40,6 @@ static double mono_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int64_t vf_srv_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void vf_srv_reply_json(vf_srv_reply *r, int status, cJSON *j) {
-    free(r->body);
-    r->status = status;
-    r->body = j ? cJSON_PrintUnformatted(j) : NULL;
-    r->len = r->body ? strlen(r->body) : 0;
-    r->content_type = "application/json";
-    cJSON_Delete(j);
-    if (!r->body) { r->status = 500; r->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}"); r->len = r->body ? strlen(r->body) : 0; }
-}
-
-void vf_srv_reply_error(vf_srv_reply *r, int status, const char *code, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(e, "code", code);
-    cJSON_AddStringToObject(e, "message", msg);
-    vf_srv_reply_json(r, status, j);
-}
-
 static void add_headers(struct MHD_Response *resp, const char *ct) {
     MHD_add_response_header(resp, "Content-Type", ct ? ct : "application/octet-stream");
     for (int i = 0; vf_srv_common_headers[i][0]; i++) MHD_add_response_header(resp, vf_srv_common_headers[i][0], vf_srv_common_headers[i][1]);

@@ -11,14 +11,6 @@
 #include <string.h>
 
 
-void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,
-                         const vf_srv_reply *r, const char *code) {
-    char h[65] = "";
-    if (q->body) vf_srv_sha256_hex(q->body, q->len, h);
-    vf_srv_audit a = {route, session_id, h[0] ? h : NULL, q->remote, attempt, r->status, code, NULL, NULL, NULL};
-    if (vf_srv_store_audit(s->store, &a)) fprintf(stderr, "veriface-server: audit write failed (%s %s)\n", route, code);
-}
-
 static int authorized(vf_srv *s, const vf_srv_request *q) {
     if (!q->auth || strncmp(q->auth, "Bearer ", 7)) return 0;
     int ok = 0;
@@ -30,12 +22,6 @@ static int valid_id(const char *id) {
     if (strlen(id) != 32) return 0;
     for (const char *p = id; *p; p++) if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
     return 1;
-}
-
-cJSON *vf_srv_models_json(vf_srv *s) {
-    cJSON *m = cJSON_CreateObject();
-    for (int i = 0; i < VF_ROLE_COUNT; i++) cJSON_AddStringToObject(m, vf_model_roles(NULL)[i].name, vf_srv_engines_hash(s->engines, i));
-    return m;
 }
 
 /* Embedding of the reference portrait: the largest-score face, whatever its selfie quality. */

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define VF_SRV_MAX_KEYS 16
 #define VF_SRV_EMB_MAX 1024
@@ -270,19 +271,25 @@ typedef struct vf_srv_request {
     const char *host, *origin, *fetch_site;   /* Host, Origin, Sec-Fetch-Site (NULL when absent) */
 } vf_srv_request;
 
+/* reply.c */
 void vf_srv_reply_json(vf_srv_reply *r, int status, cJSON *j);      /* takes j */
 void vf_srv_reply_error(vf_srv_reply *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-int64_t vf_srv_now_ms(void);
-cJSON *vf_srv_models_json(vf_srv *s);                                        /* routes.c */
+/* Server time, epoch ms (sessions, nonces, decisions). */
+static inline int64_t vf_srv_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+cJSON *vf_srv_models_json(vf_srv *s);                                        /* engines.c */
 void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);        /* routes.c */
 void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *session_id, vf_srv_reply *r); /* result.c */
 void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);       /* static.c */
 int vf_srv_http_start(vf_srv *s, int *port_out, char *err, size_t errsz);     /* http.c */
 void vf_srv_http_stop(vf_srv *s);
 
-/* Audit helper for rejections: one record, errors logged. */
+/* Audit helper for rejections: one record, errors logged (reply.c). */
 void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,
                          const vf_srv_reply *r, const char *code);
 

@@ -25,7 +25,6 @@
 #include <time.h>
 #include "../test_util.h"
 
-int64_t vf_srv_now_ms(void) { return (int64_t)time(NULL) * 1000; }   /* http.c's (libmicrohttpd), not linked here */
 
 #define MAXF 1200
 

@@ -199,7 +199,6 @@ static void test_config(void) {
 
 /* ---- freshness ------------------------------------------------------------------------------- */
 
-int64_t vf_srv_now_ms(void) { return 1764615600000; }   /* http.c's (libmicrohttpd), not linked here */
 
 static uint32_t rng_state;
 static int rnd_noise(void) { rng_state = rng_state * 1664525u + 1013904223u; return (int)(rng_state >> 28) - 8; }   /* -8..7: a noisy sensor */
