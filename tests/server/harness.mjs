@@ -76,6 +76,15 @@ export async function startServer(config = {}, { threads = 2, extraArgs = [], db
   };
 }
 
+/** A server without rate limits and one capture of the live video (frames 68-72) made with its
+ *  session config: what a test of bad packages needs to hand. */
+export async function serverWithCapture(config = {}) {
+  const srv = await startServer({ ...config, limits: { per_ip_rate: 0, per_session_per_min: 0, ...(config.limits || {}) } });
+  const key = await newKey();
+  const live = simulate((await createSession(srv, key)).body.config, ['--mjpeg', MJPEG(), '--start', '60', '--max', '40']);
+  return { srv, live };
+}
+
 /** Run the browser stand-in; returns {models, result, frames:[{index,timestamp,width,height,status,jpeg}]}. */
 export function simulate(sessionConfig, sourceArgs, { padModels = env.padModels } = {}) {
   const cfgPath = join(mkdtempSync(join(tmpdir(), 'vf-sim-')), 'session.json');

@@ -11,11 +11,7 @@ import { deflateSync } from 'node:zlib';
 h.requireData();
 
 let S, live;
-before(async () => {
-  S = await h.startServer({ limits: { per_ip_rate: 0, per_session_per_min: 0 } });
-  const key = await h.newKey();
-  live = h.simulate((await h.createSession(S, key)).body.config, ['--mjpeg', h.MJPEG(), '--start', '60', '--max', '40']);
-});
+before(async () => { ({ srv: S, live } = await h.serverWithCapture()); });
 after(async () => { await S?.stop(); S?.cleanup(); });
 
 /** JSON text of the package with `path` (a.b.0.c) set to the raw number literal `lit` (1e400 is
