@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// convert.mjs - convert a TF.js graph model (model.json + shards) or an ONNX model into .vfm
-// (models/FORMAT.md).
+// convert.mjs - convert a TF.js graph model (model.json + shards), an ONNX model or a TFLite
+// model into .vfm (models/FORMAT.md).
 //
 //   node tools/convert.mjs SRC OUT.vfm [--name NAME] [--source TEXT] [--range LO..HI]
 //                          [--layout RGB|BGR] [--verbose]
@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { importTfjs } from './convert/import-tfjs.mjs';
 import { importOnnx } from './convert/import-onnx.mjs';
+import { importTflite } from './convert/import-tflite.mjs';
 import { optimize } from './convert/passes.mjs';
 import { writeVfm } from './convert/write-vfm.mjs';
 import { MODELS, byName, fmtRange } from './convert/known-models.mjs';
@@ -55,7 +56,7 @@ function main() {
   const { src, out, opt } = parseArgs(process.argv.slice(2));
   const base = path.basename(src);
   const known = opt.name ? byName(opt.name) : MODELS.find((m) => path.basename(m.src) === base);
-  const name = opt.name || (known ? known.name : base.replace(/\.(json|onnx)$/i, '').toLowerCase());
+  const name = opt.name || (known ? known.name : base.replace(/\.(json|onnx|tflite)$/i, '').toLowerCase());
   let range = known ? known.range : null;
   if (opt.range) {
     const m = /^(-?[0-9.]+)\.\.(-?[0-9.]+)$/.exec(opt.range);
@@ -71,7 +72,8 @@ function main() {
   let imported;
   if (/\.json$/i.test(src)) imported = importTfjs(src);
   else if (/\.onnx$/i.test(src)) imported = importOnnx(src);
-  else usage(`cannot tell the format of ${src} (want .json or .onnx)`);
+  else if (/\.tflite$/i.test(src)) imported = importTflite(src);
+  else usage(`cannot tell the format of ${src} (want .json, .onnx or .tflite)`);
   const g = imported.graph;
   const log = optimize(g, { verbose: !!opt.verbose });
   if (opt.verbose) for (const l of [...imported.info.notes, ...log]) process.stderr.write(`  ${l}\n`);
