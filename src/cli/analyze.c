@@ -203,7 +203,7 @@ static int embed_file(vf_context *ctx, vf_engine *e, const char *path, float *em
     int nf = 0, rc = 1;
     if (vf_detect_faces(ctx, e->det, &img, NULL, faces, &nf) == VF_OK && nf > 0 &&
         vf_face_landmarks_run(ctx, e->mesh, &img, &faces[0], &lm) == VF_OK &&
-        vf_embed_run(ctx, e->emb, &img, lm.five, 0.0f, 255.0f, emb, dim) == VF_OK)
+        vf_embed_face(ctx, e->emb, &img, lm.five, emb, dim) == VF_OK)
         rc = 0;
     else if (nf == 0)
         printf("{\"image\":\"%s\",\"error\":\"no_face\"}\n", path);

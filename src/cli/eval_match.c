@@ -27,7 +27,7 @@ static double tmr_at(const float *gen, int n_gen, const float *imp_sorted_desc, 
 }
 
 /* Embed the most confident face of one image: VF_EVAL_OK with emb[0..*dim), or why not. */
-static vf_eval_skip embed_image(vf_context *ctx, const vf_cli_models *M, vf_model *em, const char *path, float lo, float hi,
+static vf_eval_skip embed_image(vf_context *ctx, const vf_cli_models *M, vf_model *em, const vf_embed_crop *crop, const char *path,
                                 float *emb, int *dim, char *msg, size_t msgn) {
     vf_image_buffer buf;
     vf_eval_skip why = vf_eval_read_image(ctx, path, &buf, msg, msgn);
@@ -40,7 +40,7 @@ static vf_eval_skip embed_image(vf_context *ctx, const vf_cli_models *M, vf_mode
     else if (nf == 0) why = VF_EVAL_NO_FACE;
     else if (vf_face_landmarks_run(ctx, M->mesh, &img, &faces[0], &lm) != VF_OK) why = VF_EVAL_FAILED;
     else if (!(lm.presence > 0)) why = VF_EVAL_NO_LANDMARKS;
-    else if (vf_embed_run(ctx, em, &img, lm.five, lo, hi, emb, dim) != VF_OK) why = VF_EVAL_FAILED;
+    else if (vf_embed_run_crop(ctx, em, crop, &img, lm.five, emb, dim) != VF_OK) why = VF_EVAL_FAILED;
     if (why == VF_EVAL_FAILED) snprintf(msg, msgn, "%s", vf_context_last_error(ctx));
     else if (why == VF_EVAL_NO_FACE) snprintf(msg, msgn, "no face detected");
     else if (why == VF_EVAL_NO_LANDMARKS) snprintf(msg, msgn, "face mesh found no face in the detector's box");
@@ -58,12 +58,23 @@ static void print_counts(const int *count) {
     printf("}");
 }
 
-int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, float lo, float hi) {
+int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, const float *range) {
     vf_cli_models M;
     if (vf_cli_models_load(ctx, models_dir, models_dir, &M)) return 2;
     char p[1024], err[300];
     snprintf(p, sizeof p, "%s/%s.vfm", models_dir, embed_name);
     vf_model *em = vf_cli_load_model(ctx, p, 0);
+    vf_embed_crop crop = {0};
+    if (em && vf_embed_crop_of(ctx, em, &crop)) {
+        fprintf(stderr, "veriface: %s: %s\n", p, vf_context_last_error(ctx));
+        vf_model_free(em);
+        em = NULL;
+    }
+    if (em && range) {
+        crop.lo = range[0];
+        crop.hi = range[1];
+        crop.order = VF_CHANNELS_RGB;
+    }
     vf_csv c;
     if (!em || vf_csv_open(&c, pairs_csv, err, sizeof err)) {
         if (em) fprintf(stderr, "veriface: %s\n", err);
@@ -116,7 +127,7 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
     if (!emb || !why) rc = 2;
     for (int i = 0; i < n_img && rc != 2; i++) {
         char *path = vf_eval_join(dir, names.s[i]), msg[300];
-        why[i] = path ? embed_image(ctx, &M, em, path, lo, hi, tmp, &dim, msg, sizeof msg) : VF_EVAL_NO_MEMORY;
+        why[i] = path ? embed_image(ctx, &M, em, &crop, path, tmp, &dim, msg, sizeof msg) : VF_EVAL_NO_MEMORY;
         if (why[i] == VF_EVAL_OK && !(emb[i] = malloc(sizeof *tmp * (size_t)dim))) why[i] = VF_EVAL_NO_MEMORY;
         if (why[i] == VF_EVAL_OK) {
             memcpy(emb[i], tmp, sizeof *tmp * (size_t)dim);
@@ -156,8 +167,9 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
         vf_eval_sort(gen, n_gen);
         vf_eval_sort(imp, n_imp); /* ascending from here */
         double auc = vf_eval_auc(gen, n_gen, imp, n_imp);
-        printf("{\"summary\":true,\"model\":\"%s\",\"range\":[%g,%g],\"images\":%d,\"no_embedding\":%d,\"image_skips\":", embed_name,
-               lo, hi, n_img, failed);
+        printf("{\"summary\":true,\"model\":\"%s\",\"crop\":%d,\"range\":[%.9g,%.9g],\"layout\":\"%s\",\"images\":%d,"
+               "\"no_embedding\":%d,\"image_skips\":", embed_name, (int)crop.size, crop.lo, crop.hi,
+               crop.order == VF_CHANNELS_BGR ? "BGR" : "RGB", n_img, failed);
         print_counts(img_skips);
         printf(",\"pairs\":%d,\"pairs_used\":%d,\"pairs_skipped\":%d,\"pair_skips\":", n, n - skipped, skipped);
         print_counts(pair_skips);

@@ -12,8 +12,10 @@
  *       PAD metrics (ISO/IEC 30107-3) pooled over the files and per source; --thresholds: metrics at
  *       each (default: the session's pass and fail); --det: the DET curve as SVG. Exit 1 when a labels
  *       file or the SVG failed (the summary covers the rest)
- *   veriface eval-match PAIRS.csv [--models DIR] [--embed mobilefacenet|faceres] [--range LO..HI]
- *       AUC and TMR at FMR 1% / 0.1%; pairs used and skipped (by reason)
+ *   veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI]
+ *       AUC and TMR at FMR 1% / 0.1%; pairs used and skipped (by reason). NAME: DIR/NAME.vfm
+ *       (default mobilefacenet); its own crop (range and channel order from the .vfm meta) unless
+ *       --range gives the range (RGB)
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *   veriface bench-pipeline FRAME [--models DIR] [--pad-models DIR] [--backend B] [--threads N] [--runs N]
  *       benchmark of the session pipeline (tools/bench-pipeline runs every configuration)
@@ -83,6 +85,7 @@ typedef struct opts {
     const char *det;      /* eval-pad: DET curve SVG to write */
     bool det_by_source;   /* eval-pad: one DET curve per source */
     float range_lo, range_hi;
+    bool range_set;       /* eval-match: --range given (else the embedder's own) */
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
 
@@ -118,6 +121,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
             if (!dots) { fprintf(stderr, "veriface: --range LO..HI\n"); return -1; }
             o->range_lo = strtof(r, NULL);
             o->range_hi = strtof(dots + 2, NULL);
+            o->range_set = true;
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             o->runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--crops") && i + 1 < argc) {
@@ -389,7 +393,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "compare")) rc = o.n_pos != 2 ? 2 : vf_cli_compare(ctx, o.models, o.pos[0], o.pos[1]);
     else if (!strcmp(argv[1], "eval-match")) {
         if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI]\n"); rc = 2; }
-        else rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_lo, o.range_hi);
+        else {
+            const float range[2] = {o.range_lo, o.range_hi};
+            rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_set ? range : NULL);
+        }
     }
     else if (!strcmp(argv[1], "eval-pad")) rc = cmd_eval_pad(ctx, &o);
     else if (!strcmp(argv[1], "bench-pipeline")) {

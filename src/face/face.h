@@ -121,9 +121,30 @@ vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf
 
 #define VF_EMBED_MAX_DIM 1024
 
-/* Align the 5 points (vf_face_landmarks.five) onto the ArcFace template at the model's input
- * size (112, or 224 = the template doubled), sample with values mapped 0..255 -> lo..hi, run
- * the model, take its largest output as the descriptor and L2-normalise it. */
+/* How an embedder wants its face: the 5 points (vf_face_landmarks.five) aligned onto the ArcFace
+ * template at the model's square input size (112, or 224 = the template doubled), pixel values
+ * mapped 0..255 -> lo..hi, in this channel order. */
+typedef struct vf_embed_crop {
+    int32_t size;             /* input side, a multiple of 112 */
+    float lo, hi;             /* 0..255 -> lo..hi */
+    vf_channel_order order;
+} vf_embed_crop;
+
+/* The crop an embedder expects, from its .vfm meta string (range=LO..HI; layout=RGB|BGR, written
+ * by tools/convert.mjs from tools/convert/known-models.mjs): faceres 224 RGB 0..255, MobileFaceNet
+ * (expo) 112 RGB (v - 127.5) / 128. VF_E_MODEL when the input is not square 3-channel of a
+ * multiple of 112 or the meta has no valid range. */
+vf_status vf_embed_crop_of(vf_context *ctx, vf_model *m, vf_embed_crop *out);
+
+/* Warp the face into the model's input as `crop` says, run the model, take its largest output as
+ * the descriptor and L2-normalise it. Allocates nothing. */
+vf_status vf_embed_run_crop(vf_context *ctx, vf_model *m, const vf_embed_crop *crop, const vf_image *img,
+                            const float five[5][2], float *out, int *dim_out);
+
+/* vf_embed_run_crop with the embedder's own crop (vf_embed_crop_of): what the pipeline runs. */
+vf_status vf_embed_face(vf_context *ctx, vf_model *m, const vf_image *img, const float five[5][2], float *out, int *dim_out);
+
+/* The same with an explicit range (RGB) instead of the model's: for measurements (eval-match --range). */
 vf_status vf_embed_run(vf_context *ctx, vf_model *m, const vf_image *img, const float five[5][2], float lo, float hi,
                        float *out, int *dim_out);
 

@@ -220,7 +220,7 @@ vf_status vf_session_embedding_of(vf_session *s, int index, float *out, int max_
     if (!k) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: frame %d is not a kept frame of this capture", index);
     vf_image img = {k->width, k->height, (size_t)k->width * (size_t)k->format, k->format, k->pixels};
     int dim = 0;
-    vf_status st = vf_embed_run(ctx, s->e->emb, &img, k->lm.five, 0.0f, 255.0f, s->embedding, &dim);
+    vf_status st = vf_embed_face(ctx, s->e->emb, &img, k->lm.five, s->embedding, &dim);
     if (st) return st;
     if (dim > max_dim) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: %d values, room for %d", dim, max_dim);
     memcpy(out, s->embedding, sizeof(float) * (size_t)dim);
@@ -247,7 +247,7 @@ vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *f, float *out, int 
     if ((st = vf_face_landmarks_run(ctx, e->mesh, &img, &faces[0], &lm))) return st;
     float tmp[VF_EMBED_MAX_DIM];
     int dim = 0;
-    if ((st = vf_embed_run(ctx, e->emb, &img, lm.five, 0.0f, 255.0f, tmp, &dim))) return st;
+    if ((st = vf_embed_face(ctx, e->emb, &img, lm.five, tmp, &dim))) return st;
     if (dim > max_dim) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: %d values, room for %d", dim, max_dim);
     memcpy(out, tmp, sizeof(float) * (size_t)dim);
     *dim_out = dim;
@@ -294,7 +294,7 @@ vf_status vf_session_finish(vf_session *s, vf_session_result *res) {
     } else {
         vf_kept_frame *k = order[0];
         vf_image img = {k->width, k->height, (size_t)k->width * (size_t)k->format, k->format, k->pixels};
-        res->embedding_status = vf_embed_run(ctx, s->e->emb, &img, k->lm.five, 0.0f, 255.0f, s->embedding, &res->embedding_dim);
+        res->embedding_status = vf_embed_face(ctx, s->e->emb, &img, k->lm.five, s->embedding, &res->embedding_dim);
         if (!res->embedding_status) res->embedding = s->embedding;
     }
     res->embedding_ms = now_ms() - t0;
