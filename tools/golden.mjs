@@ -4,29 +4,38 @@
 //
 //   node tools/golden.mjs [--src build/model-src] [--out tests/golden] [--seed 12345] [NAME...]
 //   node tools/golden.mjs --decoded [--data ../shared/data]   (tests/golden/detect-decoded.txt)
+//   node tools/golden.mjs --faces [--data ../shared/data] [--build build]
+//       (tests/golden/<name>-faces.txt for each TFLite embedder: the TFLite interpreter on the
+//       aligned face crops that `build/tests/test_embed_parity --write` makes)
 //
 // TF.js models run on @tensorflow/tfjs-core + tfjs-backend-cpu via tfjs-converter; the ONNX
-// models (MiniFASNet) on onnxruntime-web (wasm, 1 thread), only if tools/fetch-models got them.
+// models (MiniFASNet) on onnxruntime-web (wasm, 1 thread), only if tools/fetch-models got them;
+// TFLite models on the TFLite interpreter of @tensorflow/tfjs-tflite (wasm, 1 thread, tflite-node.mjs).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { MODELS, HUMAN_MODELS, cachePath } from './convert/known-models.mjs';
+import { MODELS, cachePath } from './convert/known-models.mjs';
 import { tfjsOutputNames, tfjsInputs } from './convert/import-tfjs.mjs';
 import { xorshiftFill } from './convert/xorshift.mjs';
 import { transpose } from './convert/tensor-math.mjs';
+import { loadTfliteModel } from './tflite-node.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
   const opt = { src: path.join(ROOT, 'build/model-src'), out: path.join(ROOT, 'tests/golden'), seed: 12345, names: [],
-    decoded: false, data: path.join(ROOT, '../shared/data') };
+    decoded: false, faces: false, data: path.join(ROOT, '../shared/data'), build: path.join(ROOT, 'build') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--src') opt.src = argv[++i];
     else if (a === '--out') opt.out = argv[++i];
     else if (a === '--seed') opt.seed = Number(argv[++i]);
     else if (a === '--decoded') opt.decoded = true;
+    else if (a === '--faces') opt.faces = true;
+    else if (a === '--build') opt.build = argv[++i];
     else if (a === '--data') opt.data = argv[++i];
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else opt.names.push(a);
@@ -145,6 +154,27 @@ async function runOnnx(file, m, seed) {
 // face_detection_short_range (SsdAnchorsCalculator, TensorsToDetectionsCalculator,
 // NonMaxSuppressionCalculator WEIGHTED, DetectionLetterboxRemovalCalculator), not from our C:
 // the model runs in TF.js on a letterboxed image (tf.image.resizeBilinear, half-pixel centres).
+
+/** A TFLite model with one image input of batch B >= 1: the seeded [1,H,W,C] image is fed as
+ * every row of the batch (expo's MobileFaceNet is [2,112,112,3]; its app repeats the image too)
+ * and row 0 of each output is kept, as batch 1, which is what the .vfm (imported at batch 1) has. */
+async function runTflite(file, m, seed) {
+  const model = await loadTfliteModel(file);
+  if (model.inputs.length !== 1) throw new Error(`${m.name}: ${model.inputs.length} inputs`);
+  const [B, ...rest] = model.inputs[0].shape;
+  const dims = [1, ...rest];
+  const one = xorshiftFill(dims.reduce((a, b) => a * b, 1), seed, m.range[0], m.range[1]);
+  const x = new Float32Array(one.length * B);
+  for (let b = 0; b < B; b++) x.set(one, b * one.length);
+  const ys = model.run([x]);
+  const outputs = model.outputs.map((o, k) => {
+    if (o.shape[0] !== B) throw new Error(`${m.name}: output ${o.name} [${o.shape}] has no batch ${B}`);
+    const row = ys[k].length / B;
+    return { name: o.name, dims: [1, ...o.shape.slice(1)], data: ys[k].subarray(0, row) };
+  });
+  model.dispose();
+  return { dims, outputs };
+}
 
 /** 8-bit RGB/RGBA non-interlaced PNG -> { width, height, rgb } (only what the golden images use). */
 function decodePng(buf) {
@@ -335,8 +365,48 @@ export async function writeMeshGolden({ tf, det, mesh, data, out }) {
   fs.writeFileSync(out, lines.join('\n') + '\n');
 }
 
+/** The TFLite embedders on real aligned face crops: our crops (test_embed_parity --write: detector
+ * and mesh on the reference backend, the embedder's own 5-point crop), the interpreter's raw
+ * output on each (fed as every row of the model's batch). Format: tests/golden/README.md. */
+async function writeFacesGolden(opt) {
+  const bin = path.join(opt.build, 'tests/test_embed_parity');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} missing (cmake --build ${opt.build})`);
+  for (const m of MODELS.filter((x) => x.src.endsWith('.tflite'))) {
+    const vfm = path.join(ROOT, m.where === 'committed' ? 'models' : 'build/models', `${m.name}.vfm`);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vf-faces-'));
+    try {
+      execFileSync(bin, ['--write', path.join(ROOT, 'models'), vfm, opt.data, tmp], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const model = await loadTfliteModel(cachePath(opt.src, m));
+      const [B] = model.inputs[0].shape;
+      const lines = fs.readFileSync(path.join(tmp, 'cases.txt'), 'utf8').split('\n').filter(Boolean);
+      const out = [`# ${m.name}-faces v1: written by \`node tools/golden.mjs --faces\` (the TFLite interpreter of @tensorflow/tfjs-tflite 0.0.1-alpha.10, wasm, 1 thread)`,
+        '# case <image under ../shared/data> <the 5 points x y (image pixels) the crop was aligned on> <checksum of the crop>; out <dim> <raw output>',
+        `# crops by build/tests/test_embed_parity --write: ${lines[0].replace(/^#\s*/, '')}`];
+      let k = 0;
+      for (const line of lines.slice(1)) {
+        const f = fs.readFileSync(path.join(tmp, `case${k}.f32`));
+        const crop = new Float32Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.length));
+        const x = new Float32Array(crop.length * B);
+        for (let b = 0; b < B; b++) x.set(crop, b * crop.length);
+        const [y] = model.run([x]);
+        const row = y.subarray(0, y.length / B);
+        out.push(`case ${line}`, `out ${row.length} ${Array.from(row, (v) => v.toPrecision(9)).join(' ')}`);
+        console.log(`golden: ${m.name}: ${line.split(' ')[0]}: ${row.length} values`);
+        k++;
+      }
+      fs.writeFileSync(path.join(opt.out, `${m.name}-faces.txt`), `${out.join('\n')}\n`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
+  if (opt.faces) {
+    await writeFacesGolden(opt);
+    return;
+  }
   if (opt.decoded) {
     const file = cachePath(opt.src, MODELS.find((m) => m.name === 'blazeface-front'));
     const { tf } = await loadTf();
@@ -358,11 +428,12 @@ async function main() {
   for (const m of selected) {
     const file = cachePath(opt.src, m);
     if (!fs.existsSync(file)) {
-      if (m.origin === HUMAN_MODELS) { console.error(`golden: ${m.name}: ${file} missing (run tools/fetch-models)`); failed++; }
+      if (m.where === 'committed') { console.error(`golden: ${m.name}: ${file} missing (run tools/fetch-models)`); failed++; }
       else console.log(`golden: ${m.name}: skipped, ${path.basename(file)} not fetched (PAD model unavailable)`);
       continue;
     }
-    const r = file.endsWith('.onnx') ? await runOnnx(file, m, opt.seed) : await runTfjs(file, m, opt.seed);
+    const run = file.endsWith('.onnx') ? runOnnx : file.endsWith('.tflite') ? runTflite : runTfjs;
+    const r = await run(file, m, opt.seed);
     const bytes = encodeVfg(opt.seed, m.range[0], m.range[1], r.dims, r.outputs);
     const dst = path.join(opt.out, `${m.name}.vfg`);
     fs.writeFileSync(dst, bytes);
