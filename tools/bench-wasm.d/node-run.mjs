@@ -56,6 +56,8 @@ const result = await runConfig({
   },
   tfjsWasmPrefix: path.join(path.dirname(toolsRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/',
   ort: async () => (await import(pathToFileURL(toolsRequire.resolve('onnxruntime-web')).href)),
+  tflite: async () => import(pathToFileURL(path.join(root, 'tools/tflite-node.mjs')).href),
+  tfliteFile: async (rel) => { const p = path.join(root, rel); return fs.existsSync(p) ? p : null; },
   read: async (rel) => { const p = path.join(root, rel); return fs.existsSync(p) ? new Uint8Array(fs.readFileSync(p)) : null; },
   log: (line) => process.stderr.write(`bench-wasm: ${line}\n`),
 });

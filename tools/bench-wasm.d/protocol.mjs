@@ -5,14 +5,15 @@
 //   1. ours (if timed here): the timed instance is the reference itself at 1 thread, else our
 //      threaded module with a context of N threads (outputs checked against the reference); the
 //      peak mul+add probe; heap size of the instance with every model loaded and run once.
-//   2. peers (if timed here: TF.js wasm, ORT wasm): init at the same thread count, load every
+//   2. peers (if timed here: TF.js wasm, ORT wasm, and under node the TFLite interpreter for TFLite
+//      models): init at the same thread count, load every
 //      source model, same input values, run each once: parity (max abs difference) and heap size.
 //   3. per model: `warmup` runs then `runs` timed runs of each runtime in turn; performance.now()
 //      around each single inference. A failing peer is recorded, not fatal.
 // node runs all three runtimes in one unit (one process, 1 thread); the browser gives each runtime
 // its own page, so the idle threads of one runtime cannot take a core from another.
 import { MODELS, PEER_LABEL, summarize, maxAbsDiff, nhwcToNchw, errText } from './models.mjs';
-import { Ours, initTfjs, loadTfjsModel, prepareTfjs, configureOrt, loadOrtModel, ortInfo, prepareOrt } from './engines.mjs';
+import { Ours, initTfjs, loadTfjsModel, prepareTfjs, configureOrt, loadOrtModel, ortInfo, prepareOrt, prepareTflite } from './engines.mjs';
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +41,7 @@ export async function timeRuns(fn, warmup, runs) {
  *   tfjs: async () => ({ tf, tfw, loadGraphModel }), tfjsWasmPrefix, tfjsForceNoThreads,
  *   tfjsBeforeInit: () => note|undefined, tfjsAfterInit: () => void (optional, around TF.js init),
  *   ort: async () => ort, ortWasmPaths,
+ *   tflite: async () => ({ loadTfliteModel }) (node only: tools/tflite-node.mjs),
  *   read: async (relPath) => Uint8Array | null (null = file absent),
  *   log: (line) => void, phase: (name) => void (optional; the page attributes workers with it),
  *   peakSeconds
@@ -48,7 +50,7 @@ export async function timeRuns(fn, warmup, runs) {
 export async function runConfig(opt) {
   const log = opt.log || (() => {});
   const phase = opt.phase || (() => {});
-  const runtimes = opt.runtimes || ['ours', 'tfjs', 'ort'];
+  const runtimes = opt.runtimes || ['ours', 'tfjs', 'ort', 'tflite'];
   const selected = MODELS.filter((m) => !opt.models || opt.models.includes(m.name));
   const out = {
     label: opt.label, host: opt.host, threads: opt.threads, warmup: opt.warmup, runs: opt.runs, seed: opt.seed,
@@ -211,6 +213,35 @@ export async function runConfig(opt) {
       if (info.threads !== opt.threads) out.notes.push(`ort-web runs ${info.threads} thread(s), ${opt.threads} requested`);
     } catch (e) {
       info.error = `ONNX Runtime Web failed to start: ${errText(e)}`;
+      log(`${opt.label}: ${info.error}`);
+    }
+  }
+  const needTflite = runtimes.includes('tflite') && selected.some((m) => m.peer === 'tflite' && refModels.has(m.name));
+  if (needTflite) {
+    phase('tflite');
+    const info = (out.peers.tflite = { threadsRequested: opt.threads, threads: 1 });
+    try {
+      if (!opt.tflite) fail('the TFLite peer runs under node only');
+      const { loadTfliteModel } = await opt.tflite();
+      for (const m of selected) {
+        if (m.peer !== 'tflite' || !refModels.has(m.name)) continue;
+        const row = rows.get(m.name);
+        try {
+          const file = (await opt.tfliteFile(m.src)) || fail(`${m.src} absent (tools/fetch-models)`);
+          const prep = prepareTflite(await loadTfliteModel(file, { batchOne: true }), refModels.get(m.name));
+          row.peer.parity = parity(refModels.get(m.name).firstOut, await prep.first());
+          row.peer.mode = prep.mode();
+          peerRuns.set(m.name, prep);
+        } catch (e) {
+          row.peer.error = `tflite: ${errText(e)}`;
+          log(`${opt.label}: ${m.name}: ${row.peer.error}`);
+        }
+      }
+      info.version = '@tensorflow/tfjs-tflite 0.0.1-alpha.10 (TFLite interpreter, wasm SIMD, XNNPACK delegate)';
+      log(`${opt.label}: tflite: ${info.version}, 1 thread`);
+      if (opt.threads !== 1) out.notes.push(`tflite-wasm runs 1 thread, ${opt.threads} requested`);
+    } catch (e) {
+      info.error = `TFLite interpreter failed to start: ${errText(e)}`;
       log(`${opt.label}: ${info.error}`);
     }
   }

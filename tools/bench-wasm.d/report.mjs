@@ -1,5 +1,5 @@
 // report.mjs - the text tables of tools/bench-wasm, from the results of every configuration.
-import { SETS, MODELS } from './models.mjs';
+import { SETS, MODELS, PEER_LABEL } from './models.mjs';
 
 const MiB = (b) => (b > 0 ? `${(b / 1048576).toFixed(1)} MiB` : 'n/a');
 const f = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
@@ -49,6 +49,8 @@ function header(r) {
   if (r.peers && r.peers.ort) {
     lines.push(x.error ? `   ort-web: FAILED: ${x.error}` : `   ort-web: ${x.version}, ort-wasm-simd-threaded.wasm, numThreads ${x.threads} (requested ${x.threadsRequested})`);
   }
+  const l = r.peers && r.peers.tflite;
+  if (l) lines.push(l.error ? `   tflite-wasm: FAILED: ${l.error}` : `   tflite-wasm: ${l.version}, threads ${l.threads} (requested ${l.threadsRequested})`);
   const base = (p) => String(p).split('/').pop();
   if (r.wasmFilesRead) lines.push(`   .wasm files read: ${r.wasmFilesRead.map(base).join(', ')}`);
   if (r.units) {
@@ -110,7 +112,7 @@ export function summaryTable(results) {
   lines.push(`   ${pad('model / set', 34)}${ok.map((r) => lpad(r.label, w)).join('')}`);
   for (const m of MODELS) {
     const cells = ok.map((r) => { const row = r.models.find((x) => x.name === m.name); return lpad(row && row.ratio ? f(row.ratio) : row && row.skipped ? 'skip' : '-', w); });
-    if (ok.some((r) => r.models.find((x) => x.name === m.name))) lines.push(`   ${pad(`${m.name} (vs ${m.peer === 'tfjs' ? 'tfjs-wasm' : 'ort-web'})`, 34)}${cells.join('')}`);
+    if (ok.some((r) => r.models.find((x) => x.name === m.name))) lines.push(`   ${pad(`${m.name} (vs ${PEER_LABEL[m.peer]})`, 34)}${cells.join('')}`);
   }
   for (const s of SETS) {
     if (s.models.length < 2) continue;
