@@ -146,8 +146,8 @@ void vf_challenge_evaluate(const vf_challenge_config *c, const vf_challenge *ch,
                            double light_start_ms, vf_challenge_depth depth, vf_challenge_result *o) {
     memset(o, 0, sizeof *o);
     o->light_corr = NAN;
-    int faces = 0;
-    for (int i = 0; i < n; i++) faces += obs[i].face;
+    int faces = 0;   /* n checked before obs is read: the caller's array may hold fewer */
+    for (int i = 0; n >= 4 && n <= VF_CHALLENGE_MAX_FRAMES && i < n; i++) faces += obs[i].face != 0;
     if (n < 4 || faces < 4 || n > VF_CHALLENGE_MAX_FRAMES) { reason(o, "challenge.no_frames"); return; }
     /* one continuous stream: increasing time, no long gap, no jump of the head */
     for (int i = 1; i < n; i++) {

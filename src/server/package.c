@@ -56,7 +56,7 @@ static int free_form(const cJSON *x, const char *name, int max_nodes, int max_by
     if (!x) return 0;
     if (!cJSON_IsObject(x)) return fail(e, 400, "bad_schema", "%s must be an object", name);
     int nodes = 0, bytes = 0;
-    const cJSON *stack[VF_SRV_PKG_MAX_DEPTH + 2];
+    const cJSON *stack[VF_SRV_PKG_FREE_NODES + 2];   /* pending objects, not depth: each is a counted value */
     int sp = 0;
     stack[sp++] = x;
     while (sp > 0) {

@@ -35,7 +35,8 @@ static int simulate(const vf_challenge *ch, const vf_direction *steps, int n_ste
     for (int i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         float noise = ((float)(seed >> 16 & 1023) / 1023.0f - 0.5f) * 0.02f;
-        int k = (int)floor((obs[i].t_ms - 120 - light_t0) / ch->color_ms);   /* the camera's 120 ms delay */
+        double kf = floor((obs[i].t_ms - 120 - light_t0) / ch->color_ms);   /* the camera's 120 ms delay */
+        int k = kf >= 0 && kf < ch->n_colors ? (int)kf : -1;                  /* NaN (light off): unlit */
         for (int q = 0; q < 3; q++) {
             float lit = k >= 0 && k < ch->n_colors ? ch->color[k][q] / 255.0f - 0.6f : 0;
             obs[i].rgb[q] *= 1.0f + gain * lit + noise;
