@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int vf_srv_utf8_valid(const uint8_t *s, size_t n) {
@@ -38,11 +39,49 @@ static int fail(vf_srv_error *e, int status, const char *code, const char *fmt, 
     return -1;
 }
 
-/* Every number finite and the nesting within the limit: 1.0e400 parses as infinity, and a value
- * the code converts to an integer must be representable before it is converted. */
+static int by_name(const void *a, const void *b) {
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* A key twice in one object: cJSON reads the first, JSON.parse (an integrator reading the stored
+ * package) the last, so the two would see different packages. Sorted names: a 64 MiB object of
+ * one-letter keys costs n log n, not n^2. */
+static int duplicate_key(const cJSON *x, vf_srv_error *e) {
+    int n = 0;
+    for (const cJSON *c = x->child; c; c = c->next) n++;
+    if (n < 2) return 0;
+    const cJSON **v = malloc((size_t)n * sizeof *v);
+    if (!v) return fail(e, 500, "internal", "out of memory%s", "");
+    n = 0;
+    for (const cJSON *c = x->child; c; c = c->next) v[n++] = c;
+    qsort(v, (size_t)n, sizeof *v, by_name);
+    int dup = -1;
+    for (int i = 1; i < n && dup < 0; i++)
+        if (!strcmp(v[i - 1]->string, v[i]->string)) dup = i;
+    int rc = dup < 0 ? 0 : fail(e, 400, "bad_json", "the key \"%.40s\" appears twice in one object", v[dup]->string);
+    free(v);
+    return rc;
+}
+
+int vf_srv_json_nul_escape(const uint8_t *s, size_t n) {
+    /* "\u0000" decodes to a NUL that cJSON's C strings silently cut at; an odd run of backslashes
+     * before the u means the escape is real ("\\u0000" is the text \u0000). */
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (s[i] != '\\' || s[i + 1] != 'u' || memcmp(s + i + 2, "0000", 4)) continue;
+        size_t run = 1;
+        while (run <= i && s[i - run] == '\\') run++;
+        if (run & 1) return 1;
+    }
+    return 0;
+}
+
+/* Every number finite, every key once and the nesting within the limit: 1.0e400 parses as
+ * infinity, and a value the code converts to an integer must be representable before it is
+ * converted. */
 static int walk(const cJSON *x, int depth, int max_depth, vf_srv_error *e) {
     if (depth > max_depth) return fail(e, 400, "bad_schema", "nested deeper than %d levels", max_depth);
     if (cJSON_IsNumber(x) && !isfinite(x->valuedouble)) return fail(e, 400, "bad_schema", "a number is not finite%s", "");
+    if (cJSON_IsObject(x) && duplicate_key(x, e)) return -1;
     for (const cJSON *c = x->child; c; c = c->next)
         if (walk(c, depth + 1, max_depth, e)) return -1;
     return 0;
@@ -95,6 +134,7 @@ int vf_srv_package_parse(const uint8_t *body, size_t n, const char *url_id, cons
     memset(out, 0, sizeof *out);
     if (!body || n == 0) return fail(err, 400, "bad_json", "the body is empty%s", "");
     if (!vf_srv_utf8_valid(body, n)) return fail(err, 400, "bad_json", "the body is not valid UTF-8%s", "");
+    if (vf_srv_json_nul_escape(body, n)) return fail(err, 400, "bad_json", "a string holds \\u0000%s", "");
     cJSON *root = cJSON_ParseWithLength((const char *)body, n);
     if (!root || !cJSON_IsObject(root)) { cJSON_Delete(root); return fail(err, 400, "bad_json", "the body is not a JSON object%s", ""); }
     out->root = root;

@@ -52,6 +52,8 @@ void vf_srv_package_free(vf_srv_package *p);
 /* Any client JSON before its fields are read: nested at most max_depth, every number finite.
  * 0 = ok; -1 = refused, *err filled (400 bad_schema). */
 int vf_srv_json_sane(const cJSON *x, int max_depth, vf_srv_error *err);
+/* 1 if the raw JSON text holds the escape \u0000 (cJSON would cut the string there). */
+int vf_srv_json_nul_escape(const uint8_t *s, size_t n);
 
 /* 1 when the n bytes are valid UTF-8 (no overlongs, surrogates or code points over U+10FFFF). */
 int vf_srv_utf8_valid(const uint8_t *s, size_t n);

@@ -72,6 +72,7 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     if (!demo && !authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
     if (demo && !same_origin(q)) { vf_srv_reply_error(r, 403, code = "cross_origin", "demo sessions are created by the demo page only"); goto out; }
     if (q->body && !vf_srv_utf8_valid(q->body, q->len)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not valid UTF-8"); goto out; }
+    if (q->body && vf_srv_json_nul_escape(q->body, q->len)) { vf_srv_reply_error(r, 400, code = "bad_json", "a string holds \\u0000"); goto out; }
     j = q->body ? cJSON_ParseWithLength((const char *)q->body, q->len) : NULL;
     if (!j || !cJSON_IsObject(j)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not a JSON object"); goto out; }
     vf_srv_error je;

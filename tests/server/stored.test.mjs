@@ -43,6 +43,14 @@ test('oversized, deep, wide and non-UTF-8 client objects -> 400, nothing stored'
     const body = Buffer.concat([text.subarray(0, at), Buffer.from(bad), text.subarray(at + 2)]);
     await refused(s, key, body, 'bad_json', `invalid UTF-8 ${bad.map((b) => b.toString(16))}`);
   }
+  // a key twice in one object (cJSON reads the first, JSON.parse the last) and an escaped NUL
+  // (cut by C strings): either would let the server check one package and store another
+  {
+    const text = h.buildPackage(s, live, { mutate: (p) => { p.signals.label = '@@'; } });
+    await refused(s, key, text.replace('"label":"@@"', '"label":"@@","label":"other"'), 'bad_json', 'duplicate key in signals');
+    await refused(s, key, text.replace('"format":1', '"format":1,"format":1'), 'bad_json', 'duplicate top-level key');
+    await refused(s, key, text.replace('@@', 'a\\u0000b'), 'bad_json', 'escaped NUL in a string');
+  }
   // session creation takes the same rule
   const raw = Buffer.concat([Buffer.from(`{"client_public_key":"${key.spki}","external_ref":"a`), Buffer.from([0xff]), Buffer.from('"}')]);
   const cr = await fetch(S.base + '/v1/sessions', { method: 'POST', body: raw, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${h.API_KEY}` } });
@@ -51,7 +59,8 @@ test('oversized, deep, wide and non-UTF-8 client objects -> 400, nothing stored'
   const grown = dbBytes() - sizeBefore;
   assert.ok(grown < 256 << 10, `database grew ${grown} bytes for refused requests`);
   // and the session still decides the honest package
-  const ok = await h.postResult(S, s.session_id, h.buildPackage(s, live), key);
+  // (the text backslash-u0000, an escaped backslash, is ordinary text and accepted)
+  const ok = await h.postResult(S, s.session_id, h.buildPackage(s, live, { mutate: (p) => { p.signals.label = '\\u0000'; } }), key);
   assert.equal(ok.decision, 'approve', ok.text);
 });
 
