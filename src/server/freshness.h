@@ -29,7 +29,7 @@ typedef struct vf_srv_freshness {
     const char *reasons[3];
     cJSON *detail;                    /* the audit's "freshness" object (owned until handed on) */
     int n;
-    vf_srv_frame_print prints[VF_SRV_FRESH_MAX];  /* indexed with the decision (store.c) */
+    vf_srv_frame_print prints[VF_SRV_FRESH_MAX];  /* indexed with the decision (store.h) */
     int64_t index_seen;               /* the index's last row when it was searched */
 } vf_srv_freshness;
 

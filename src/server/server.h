@@ -1,7 +1,7 @@
 /* server.h - internals of veriface-server shared by its files: configuration, the session record,
  * the request context, and the handles of the store, engine pool, metrics and rate limiter.
  * Layering: http.c (libmicrohttpd) -> routes.c / result.c (protocol) -> rerun.c (C pipeline),
- * signals.c, ../policy (decision) -> store.c (SQLite), crypto.c (OpenSSL). */
+ * signals.c, ../policy (decision) -> store.h (SQLite or PostgreSQL), crypto.c (OpenSSL). */
 #ifndef VF_SERVER_H
 #define VF_SERVER_H
 
@@ -136,83 +136,9 @@ void vf_srv_engines_release(vf_srv_engines *p, vf_srv_worker *w);
 const char *vf_srv_engines_hash(const vf_srv_engines *p, int i);
 int vf_srv_engines_have_pad(const vf_srv_engines *p);
 
-/* ---- store (store.c) ------------------------------------------------------------------------- */
+/* ---- store (store.h: the interface; store_sqlite.c, store_pg.c) ---------------------------- */
 
-typedef struct vf_srv_frame_print vf_srv_frame_print;   /* frameprint.h */
-
-typedef struct vf_srv_session {
-    char id[33];
-    int64_t created_at, expires_at;
-    uint8_t pubkey[160]; size_t pubkey_len;
-    vf_srv_session_config cfg;
-    float ref[VF_SRV_EMB_MAX]; int ref_dim;  /* 0 = no reference */
-    char external_ref[129];
-    int final;
-    char decision[16];
-    int attempt;                      /* current attempt */
-    char nonce[48];                   /* its nonce */
-    int64_t nonce_issued_at;
-    int nonce_used;
-    int uncertain_count, fail_count, challenge_passed;
-    char challenge[16];               /* "sequence" when the current attempt answers a challenge, else "" */
-    int demo;                         /* created through /demo/sessions */
-} vf_srv_session;
-
-typedef struct vf_srv_audit {
-    const char *route, *session_id, *request_sha256, *remote;
-    int attempt, status;
-    const char *code;                 /* error code or decision */
-    const char *decision;             /* NULL for rejections */
-    const char *reasons_json, *detail_json;
-} vf_srv_audit;
-
-typedef struct vf_srv_store vf_srv_store;
-int vf_srv_store_open(const char *path, vf_srv_store **out, char *err, size_t errsz);
-void vf_srv_store_close(vf_srv_store *s);
-/* Insert a new session and its attempt 1 with nonce, plus the audit record, in one transaction. */
-int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a);
-int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *out); /* 1 found, 0 none, -1 error */
-/* 1 when `nonce` was issued for this session and already used. */
-int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce);
-/* Spend the attempt's nonce (iff unused), record its outcome, update the session (final, or the
- * next attempt with its nonce and challenge) and append the audit record: one transaction,
- * committed before returning 0; 1 = the nonce was already used (nothing written), -1 = error. */
-typedef struct vf_srv_outcome {
-    int attempt; const char *decision; int final;
-    const char *detail_json;          /* attempt detail for GET /v1/sessions/{id} */
-    int uncertain_inc, fail_inc, challenge_passed;
-    const char *next_nonce; const char *next_challenge; int64_t now;
-    /* the package's frames, added to the frame index; with `recheck`, rows indexed after
-     * `index_seen` (by a concurrent decision) that match them make the call return 2, nothing written */
-    const vf_srv_frame_print *prints; int n_prints;
-    int64_t index_seen; const vf_srv_freshness_config *recheck;
-    const char *request_sha256;       /* the package decided ... */
-    const char *answer_json;          /* ... and the page's answer: the same body again gets it again */
-} vf_srv_outcome;
-/* The answer recorded for the package with this body hash on this nonce (malloc'd JSON), or NULL:
- * a page whose answer was lost (a crash after the commit, a dropped connection) posts the same
- * signed body again and gets the same answer. */
-char *vf_srv_store_recorded_answer(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256);
-/* 0 = committed, 1 = the nonce was already used, 2 = a frame was indexed since index_seen, -1 = error. */
-int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a);
-/* Earlier packages' frames like these (freshness.c): the same SHA-256, or a DCT hash within
- * c->replay_hamming whose thumbnail is within c->replay_distance. At most one hit per frame, in
- * hits[]; nearest[i] = the smallest thumbnail distance of frame i's candidates (+inf: none);
- * *candidates = rows examined; *last_id = the index's last row before the search. Returns the
- * number of hits, -1 on error. */
-typedef struct vf_srv_index_hit {
-    int frame, exact, hamming;
-    float distance;
-    char session_id[33];
-    int attempt;
-    int64_t at;
-} vf_srv_index_hit;
-int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *prints, int n, int64_t after_id,
-                            const vf_srv_freshness_config *c, vf_srv_index_hit *hits, float *nearest, int *candidates,
-                            int64_t *last_id);
-int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a);
-/* Detail for the integrator: session + attempts as JSON (malloc'd), NULL when unknown. */
-char *vf_srv_store_session_detail(vf_srv_store *s, const char *id);
+#include "store.h"
 
 /* ---- metrics (metrics.c) ---------------------------------------------------------------------- */
 

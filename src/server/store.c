@@ -1,196 +1,57 @@
-/* store.c - SQLite (WAL, synchronous=FULL): sessions, attempts with their single-use nonces, and
- * the append-only audit log (triggers refuse UPDATE and DELETE). Every decision is one
- * transaction, committed before the server answers. One connection behind a mutex: the writes
- * serialise anyway, and a request spends its time in the re-run, not here. */
+/* store.c - the store interface (store.h): picks the backend by the `db` setting, dispatches each
+ * call through its table, and holds what both backends share (the session config, the frame
+ * index's candidate test, the session detail JSON) so they answer byte for byte alike. */
 #include "server.h"
 #include "frameprint.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct vf_srv_store {
-    sqlite3 *db;
-    pthread_mutex_t mu;
-};
+static int has_prefix(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
 
-static const char SCHEMA[] =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=FULL;"
-    "PRAGMA foreign_keys=ON;"
-    "CREATE TABLE IF NOT EXISTS sessions ("
-    " id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, public_key BLOB NOT NULL,"
-    " config TEXT NOT NULL, reference BLOB, external_ref TEXT, final INTEGER NOT NULL DEFAULT 0, decision TEXT,"
-    " attempt INTEGER NOT NULL DEFAULT 1, uncertain_count INTEGER NOT NULL DEFAULT 0, fail_count INTEGER NOT NULL DEFAULT 0,"
-    " challenge_passed INTEGER NOT NULL DEFAULT 0, decided_at INTEGER);"
-    "CREATE TABLE IF NOT EXISTS attempts ("
-    " session_id TEXT NOT NULL REFERENCES sessions(id), attempt INTEGER NOT NULL, nonce TEXT NOT NULL UNIQUE,"
-    " issued_at INTEGER NOT NULL, used_at INTEGER, challenge TEXT, decision TEXT, detail TEXT, decided_at INTEGER,"
-    " PRIMARY KEY (session_id, attempt));"
-    "CREATE TABLE IF NOT EXISTS audit ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, route TEXT NOT NULL, session_id TEXT, attempt INTEGER,"
-    " request_sha256 TEXT, remote TEXT, status INTEGER NOT NULL, code TEXT, decision TEXT, reasons TEXT, detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);"
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-    /* every decided package's frames (freshness.c): exact hash, DCT hash in four indexed 16-bit
-     * chunks (multi-index hashing), 16x16 thumbnail (uint16 little-endian, 1/64 levels) */
-    "CREATE TABLE IF NOT EXISTS frame_index ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, session_id TEXT NOT NULL, attempt INTEGER NOT NULL,"
-    " frame INTEGER NOT NULL, sha256 TEXT NOT NULL, phash INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL,"
-    " c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, thumb BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS frame_index_sha256 ON frame_index(sha256);"
-    "CREATE INDEX IF NOT EXISTS frame_index_c0 ON frame_index(c0);"
-    "CREATE INDEX IF NOT EXISTS frame_index_c1 ON frame_index(c1);"
-    "CREATE INDEX IF NOT EXISTS frame_index_c2 ON frame_index(c2);"
-    "CREATE INDEX IF NOT EXISTS frame_index_c3 ON frame_index(c3);";
-
-int vf_srv_store_open(const char *path, vf_srv_store **out, char *err, size_t es) {
+int vf_srv_store_open(const char *url, vf_srv_store **out, char *err, size_t es) {
     *out = NULL;
-    vf_srv_store *s = calloc(1, sizeof *s);
-    if (!s) return -1;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, es, "db %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-        sqlite3_close(s->db);
-        free(s);
-        return -1;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, es, "db %s: schema: %s", path, msg ? msg : "?");
-        sqlite3_free(msg);
-        sqlite3_close(s->db);
-        free(s);
-        return -1;
-    }
-    /* columns added since the first schema: an older database is upgraded in place */
-    static const char *const ADD[][3] = {
-        {"attempts", "request_sha256", "TEXT"},   /* the package decided (idempotent resubmission) */
-        {"attempts", "answer", "TEXT"},           /* the answer the page got for it */
-        {"sessions", "demo", "INTEGER NOT NULL DEFAULT 0"},
-    };
-    for (size_t i = 0; i < sizeof ADD / sizeof ADD[0]; i++) {
-        char q[256];
-        snprintf(q, sizeof q, "SELECT 1 FROM pragma_table_info('%s') WHERE name='%s'", ADD[i][0], ADD[i][1]);
-        sqlite3_stmt *st = NULL;
-        int have = sqlite3_prepare_v2(s->db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (have) continue;
-        snprintf(q, sizeof q, "ALTER TABLE %s ADD COLUMN %s %s", ADD[i][0], ADD[i][1], ADD[i][2]);
-        if (sqlite3_exec(s->db, q, NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, es, "db %s: upgrade: %s", path, msg ? msg : "?");
-            sqlite3_free(msg);
-            sqlite3_close(s->db);
-            free(s);
-            return -1;
-        }
-    }
-    pthread_mutex_init(&s->mu, NULL);
-    *out = s;
-    return 0;
+    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) return vf_srv_store_pg_open(url, out, err, es);
+    if (has_prefix(url, "sqlite:")) url += strlen("sqlite:");
+    if (!url[0]) { snprintf(err, es, "db: empty path"); return -1; }
+    return vf_srv_store_sqlite_open(url, out, err, es);
 }
+
+const char *vf_srv_store_backend(const vf_srv_store *s) { return s->ops->name; }
 
 void vf_srv_store_close(vf_srv_store *s) {
-    if (!s) return;
-    sqlite3_close(s->db);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    if (s) s->ops->close(s);
 }
 
-static int exec(vf_srv_store *s, const char *sql) { return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1; }
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
-    if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT); else sqlite3_bind_null(st, i);
-}
-
-static int audit_insert(vf_srv_store *s, const vf_srv_audit *a) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO audit(at,route,session_id,attempt,request_sha256,remote,status,code,decision,reasons,detail)"
-                                  " VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) return -1;
-    sqlite3_bind_int64(st, 1, vf_srv_now_ms());
-    bind_text(st, 2, a->route);
-    bind_text(st, 3, a->session_id);
-    if (a->attempt > 0) sqlite3_bind_int(st, 4, a->attempt); else sqlite3_bind_null(st, 4);
-    bind_text(st, 5, a->request_sha256);
-    bind_text(st, 6, a->remote);
-    sqlite3_bind_int(st, 7, a->status);
-    bind_text(st, 8, a->code);
-    bind_text(st, 9, a->decision);
-    bind_text(st, 10, a->reasons_json);
-    bind_text(st, 11, a->detail_json);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a) {
-    pthread_mutex_lock(&s->mu);
-    int rc = audit_insert(s, a);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-/* A new attempt row with its fresh nonce (inside the caller's transaction). */
-static int attempt_insert(vf_srv_store *s, const char *id, int attempt, const char *nonce, int64_t issued_at,
-                          const char *challenge) {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO attempts(session_id,attempt,nonce,issued_at,challenge) VALUES(?,?,?,?,?)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 2, attempt);
-        sqlite3_bind_text(st, 3, nonce, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, issued_at);
-        bind_text(st, 5, challenge);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
+/* A backend without the function answers as a failed call would. */
+#define DISPATCH(fn, fail, ...) return s->ops->fn ? s->ops->fn(s, __VA_ARGS__) : (fail)
 
 int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a) {
-    cJSON *cj = vf_srv_session_config_json(&ss->cfg);
-    char *cfg = cJSON_PrintUnformatted(cj);
-    cJSON_Delete(cj);
-    if (!cfg) return -1;
-    pthread_mutex_lock(&s->mu);
-    int rc = -1;
-    sqlite3_stmt *st = NULL;
-    if (exec(s, "BEGIN IMMEDIATE")) goto out;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref,demo)"
-                                  " VALUES(?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) goto rollback;
-    sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, ss->created_at);
-    sqlite3_bind_int64(st, 3, ss->expires_at);
-    sqlite3_bind_blob(st, 4, ss->pubkey, (int)ss->pubkey_len, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, cfg, -1, SQLITE_TRANSIENT);
-    if (ss->ref_dim > 0) sqlite3_bind_blob(st, 6, ss->ref, (int)(sizeof(float) * (size_t)ss->ref_dim), SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, 6);
-    bind_text(st, 7, ss->external_ref[0] ? ss->external_ref : NULL);
-    sqlite3_bind_int(st, 8, ss->demo);
-    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (attempt_insert(s, ss->id, 1, ss->nonce, ss->nonce_issued_at, ss->challenge[0] ? ss->challenge : NULL)) goto rollback;
-    if (audit_insert(s, a)) goto rollback;
-    if (exec(s, "COMMIT")) goto rollback;
-    rc = 0;
-    goto out;
-rollback:
-    exec(s, "ROLLBACK");
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    free(cfg);
-    return rc;
+    DISPATCH(create_session, -1, ss, a);
 }
+int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *out) { DISPATCH(get_session, -1, id, out); }
+int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce) { DISPATCH(nonce_used, 0, id, nonce); }
+char *vf_srv_store_recorded_answer(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256) {
+    DISPATCH(recorded_answer, NULL, id, nonce, request_sha256);
+}
+int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
+    DISPATCH(record_outcome, -1, id, o, a);
+}
+int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *prints, int n, int64_t after_id,
+                            const vf_srv_freshness_config *c, vf_srv_index_hit *hits, float *nearest, int *candidates,
+                            int64_t *last_id) {
+    DISPATCH(index_find, -1, prints, n, after_id, c, hits, nearest, candidates, last_id);
+}
+int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a) { DISPATCH(audit, -1, a); }
+char *vf_srv_store_session_detail(vf_srv_store *s, const char *id) { DISPATCH(session_detail, NULL, id); }
 
-static int parse_config(const char *txt, vf_srv_session_config *c) {
+/* ---- shared by the backends --------------------------------------------------------------------- */
+
+int vf_srv_store_parse_config(const char *txt, vf_srv_session_config *c) {
     /* written by us: the server defaults fill anything missing */
-    cJSON *j = cJSON_Parse(txt);
+    cJSON *j = txt ? cJSON_Parse(txt) : NULL;
     if (!j) return -1;
     char err[256];
     vf_srv_session_config base;
@@ -203,314 +64,82 @@ static int parse_config(const char *txt, vf_srv_session_config *c) {
     return rc;
 }
 
-int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *o) {
-    memset(o, 0, sizeof *o);
-    pthread_mutex_lock(&s->mu);
-    int rc = -1;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT s.created_at,s.expires_at,s.public_key,s.config,s.reference,s.external_ref,s.final,"
-                                  "s.decision,s.attempt,s.uncertain_count,s.fail_count,s.challenge_passed,a.nonce,a.issued_at,"
-                                  "a.used_at,a.challenge FROM sessions s LEFT JOIN attempts a ON a.session_id=s.id AND a.attempt=s.attempt"
-                                  " WHERE s.id=?", -1, &st, NULL) != SQLITE_OK) goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) { rc = 0; goto out; }
-    if (r != SQLITE_ROW) goto out;
-    snprintf(o->id, sizeof o->id, "%s", id);
-    o->created_at = sqlite3_column_int64(st, 0);
-    o->expires_at = sqlite3_column_int64(st, 1);
-    int kl = sqlite3_column_bytes(st, 2);
-    if (kl <= 0 || (size_t)kl > sizeof o->pubkey) goto out;
-    memcpy(o->pubkey, sqlite3_column_blob(st, 2), (size_t)kl);
-    o->pubkey_len = (size_t)kl;
-    if (parse_config((const char *)sqlite3_column_text(st, 3), &o->cfg)) goto out;
-    int rl = sqlite3_column_bytes(st, 4);
-    if (rl > 0 && (size_t)rl <= sizeof o->ref && rl % 4 == 0) {
-        memcpy(o->ref, sqlite3_column_blob(st, 4), (size_t)rl);
-        o->ref_dim = rl / 4;
-    }
-    if (sqlite3_column_text(st, 5)) snprintf(o->external_ref, sizeof o->external_ref, "%s", sqlite3_column_text(st, 5));
-    o->final = sqlite3_column_int(st, 6);
-    if (sqlite3_column_text(st, 7)) snprintf(o->decision, sizeof o->decision, "%s", sqlite3_column_text(st, 7));
-    o->attempt = sqlite3_column_int(st, 8);
-    o->uncertain_count = sqlite3_column_int(st, 9);
-    o->fail_count = sqlite3_column_int(st, 10);
-    o->challenge_passed = sqlite3_column_int(st, 11);
-    if (sqlite3_column_text(st, 12)) snprintf(o->nonce, sizeof o->nonce, "%s", sqlite3_column_text(st, 12));
-    o->nonce_issued_at = sqlite3_column_int64(st, 13);
-    o->nonce_used = sqlite3_column_type(st, 14) != SQLITE_NULL;
-    if (sqlite3_column_text(st, 15)) snprintf(o->challenge, sizeof o->challenge, "%s", sqlite3_column_text(st, 15));
-    rc = 1;
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-char *vf_srv_store_recorded_answer(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256) {
-    pthread_mutex_lock(&s->mu);
-    char *out = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT answer FROM attempts WHERE session_id=? AND nonce=? AND used_at IS NOT NULL"
-                                  " AND request_sha256=? AND answer IS NOT NULL", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, request_sha256, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *t = (const char *)sqlite3_column_text(st, 0);
-            out = t ? strdup(t) : NULL;
-        }
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return out;
-}
-
-int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce) {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st;
-    int rc = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM attempts WHERE session_id=? AND nonce=? AND used_at IS NOT NULL", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-/* ---- the frame index ---------------------------------------------------------------------- */
-
 /* Candidates share one 16-bit chunk of the DCT hash exactly or but for one bit: with four
  * chunks, every hash within Hamming distance 7 is found (a copy's hash moves by up to 4). */
-#define PROBES 17
-
-static int index_find(vf_srv_store *s, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
-                      vf_srv_index_hit *hits, float *nearest, int *n_cand) {
-    char sql[1024];
-    int k = snprintf(sql, sizeof sql, "SELECT phash,thumb,session_id,attempt,at FROM frame_index WHERE id>?1 AND (");
+void vf_srv_store_index_sql(char *sql, size_t n, char mark) {
+    int k = snprintf(sql, n, "SELECT phash,thumb,session_id,attempt,at FROM frame_index WHERE id>%c1 AND (", mark);
     for (int ch = 0; ch < 4; ch++) {
-        k += snprintf(sql + k, sizeof sql - (size_t)k, "%sc%d IN (", ch ? " OR " : "", ch);
-        for (int i = 0; i < PROBES; i++) k += snprintf(sql + k, sizeof sql - (size_t)k, "%s?%d", i ? "," : "", 2 + ch * PROBES + i);
-        k += snprintf(sql + k, sizeof sql - (size_t)k, ")");
+        k += snprintf(sql + k, n - (size_t)k, "%sc%d IN (", ch ? " OR " : "", ch);
+        for (int i = 0; i < VF_SRV_INDEX_PROBES; i++)
+            k += snprintf(sql + k, n - (size_t)k, "%s%c%d", i ? "," : "", mark, 2 + ch * VF_SRV_INDEX_PROBES + i);
+        k += snprintf(sql + k, n - (size_t)k, ")");
     }
-    snprintf(sql + k, sizeof sql - (size_t)k, ") LIMIT ?%d", 2 + 4 * PROBES);
-    sqlite3_stmt *ex = NULL, *sim = NULL;
-    int nh = -1;
-    *n_cand = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT session_id,attempt,at FROM frame_index WHERE sha256=? AND id>? LIMIT 1", -1, &ex, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, sql, -1, &sim, NULL) != SQLITE_OK)
-        goto out;
-    nh = 0;
-    for (int f = 0; f < n; f++) {
-        vf_srv_index_hit h = {f, 1, 0, 0, "", 0, 0};
-        nearest[f] = INFINITY;
-        sqlite3_reset(ex);
-        sqlite3_bind_text(ex, 1, p[f].sha256, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(ex, 2, after);
-        int r = sqlite3_step(ex);
-        if (r == SQLITE_ROW) {
-            snprintf(h.session_id, sizeof h.session_id, "%s", sqlite3_column_text(ex, 0) ? (const char *)sqlite3_column_text(ex, 0) : "");
-            h.attempt = sqlite3_column_int(ex, 1);
-            h.at = sqlite3_column_int64(ex, 2);
-            nearest[f] = 0;
-            hits[nh++] = h;
-            continue;
-        }
-        if (r != SQLITE_DONE) { nh = -1; goto out; }
-        sqlite3_reset(sim);
-        sqlite3_bind_int64(sim, 1, after);
-        for (int ch = 0; ch < 4; ch++) {
-            int v = (int)(p[f].phash >> (16 * ch) & 0xFFFF);
-            for (int i = 0; i < PROBES; i++) sqlite3_bind_int(sim, 2 + ch * PROBES + i, i ? v ^ (1 << (i - 1)) : v);
-        }
-        sqlite3_bind_int(sim, 2 + 4 * PROBES, c->replay_max_candidates);
-        h.exact = 0;
-        h.distance = INFINITY;
-        while ((r = sqlite3_step(sim)) == SQLITE_ROW) {
-            (*n_cand)++;
-            int hd = vf_srv_hamming64(p[f].phash, (uint64_t)sqlite3_column_int64(sim, 0));
-            if (hd > c->replay_hamming || sqlite3_column_bytes(sim, 1) != 2 * VF_SRV_THUMB_CELLS) continue;
-            const uint8_t *b = sqlite3_column_blob(sim, 1);
-            uint16_t t[VF_SRV_THUMB_CELLS];
-            for (int i = 0; i < VF_SRV_THUMB_CELLS; i++) t[i] = (uint16_t)(b[2 * i] | b[2 * i + 1] << 8);
-            float d = vf_srv_print_distance(&p[f], t);
-            if (d < nearest[f]) nearest[f] = d;
-            if (d <= c->replay_distance && d < h.distance) {
-                h.distance = d;
-                h.hamming = hd;
-                snprintf(h.session_id, sizeof h.session_id, "%s", sqlite3_column_text(sim, 2) ? (const char *)sqlite3_column_text(sim, 2) : "");
-                h.attempt = sqlite3_column_int(sim, 3);
-                h.at = sqlite3_column_int64(sim, 4);
-            }
-        }
-        if (r != SQLITE_DONE) { nh = -1; goto out; }
-        if (isfinite(h.distance)) hits[nh++] = h;
-    }
-out:
-    sqlite3_finalize(ex);
-    sqlite3_finalize(sim);
-    return nh;
+    snprintf(sql + k, n - (size_t)k, ") LIMIT %c%d", mark, 2 + 4 * VF_SRV_INDEX_PROBES);
 }
 
-int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
-                            vf_srv_index_hit *hits, float *nearest, int *n_cand, int64_t *last_id) {
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st;
-    int rc = -1;
-    *last_id = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id),0) FROM frame_index", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) { *last_id = sqlite3_column_int64(st, 0); rc = 0; }
-        sqlite3_finalize(st);
+void vf_srv_store_index_probes(uint64_t phash, int probes[4 * VF_SRV_INDEX_PROBES]) {
+    for (int ch = 0; ch < 4; ch++) {
+        int v = (int)(phash >> (16 * ch) & 0xFFFF);
+        for (int i = 0; i < VF_SRV_INDEX_PROBES; i++) probes[ch * VF_SRV_INDEX_PROBES + i] = i ? v ^ (1 << (i - 1)) : v;
     }
-    if (!rc) rc = index_find(s, p, n, after, c, hits, nearest, n_cand);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
 }
 
-static int index_insert(vf_srv_store *s, const char *id, int attempt, const vf_srv_frame_print *p, int n, int64_t now) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO frame_index(at,session_id,attempt,frame,sha256,phash,c0,c1,c2,c3,thumb)"
-                                  " VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) return -1;
-    int rc = 0;
-    for (int f = 0; f < n && !rc; f++) {
-        uint8_t t[2 * VF_SRV_THUMB_CELLS];
-        for (int i = 0; i < VF_SRV_THUMB_CELLS; i++) { t[2 * i] = (uint8_t)(p[f].thumb[i] & 0xFF); t[2 * i + 1] = (uint8_t)(p[f].thumb[i] >> 8); }
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 3, attempt);
-        sqlite3_bind_int(st, 4, f);
-        sqlite3_bind_text(st, 5, p[f].sha256, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 6, (int64_t)p[f].phash);
-        for (int ch = 0; ch < 4; ch++) sqlite3_bind_int(st, 7 + ch, (int)(p[f].phash >> (16 * ch) & 0xFFFF));
-        sqlite3_bind_blob(st, 11, t, sizeof t, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+void vf_srv_store_index_consider(const vf_srv_frame_print *p, const vf_srv_freshness_config *c, uint64_t phash,
+                                 const uint8_t *b, size_t len, const char *session_id, int attempt, int64_t at,
+                                 vf_srv_index_hit *h, float *nearest) {
+    int hd = vf_srv_hamming64(p->phash, phash);
+    if (hd > c->replay_hamming || len != 2 * VF_SRV_THUMB_CELLS || !b) return;
+    uint16_t t[VF_SRV_THUMB_CELLS];
+    for (int i = 0; i < VF_SRV_THUMB_CELLS; i++) t[i] = (uint16_t)(b[2 * i] | b[2 * i + 1] << 8);
+    float d = vf_srv_print_distance(p, t);
+    if (d < *nearest) *nearest = d;
+    if (d <= c->replay_distance && d < h->distance) {
+        h->distance = d;
+        h->hamming = hd;
+        snprintf(h->session_id, sizeof h->session_id, "%s", session_id ? session_id : "");
+        h->attempt = attempt;
+        h->at = at;
     }
-    sqlite3_finalize(st);
-    return rc;
 }
 
-int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
-    pthread_mutex_lock(&s->mu);
-    int rc = -1;
-    sqlite3_stmt *st = NULL;
-    if (exec(s, "BEGIN IMMEDIATE")) goto out;
-    /* the nonce is spent in the same transaction as the decision: used exactly once, and never
-     * burnt by a crash before the answer (another process sharing the file loses here) */
-    if (sqlite3_prepare_v2(s->db, "UPDATE attempts SET used_at=?,decision=?,detail=?,decided_at=?,request_sha256=?,answer=?"
-                                  " WHERE session_id=? AND attempt=? AND used_at IS NULL", -1, &st, NULL) != SQLITE_OK)
-        goto rollback;
-    sqlite3_bind_int64(st, 1, o->now);
-    sqlite3_bind_text(st, 2, o->decision, -1, SQLITE_TRANSIENT);
-    bind_text(st, 3, o->detail_json);
-    sqlite3_bind_int64(st, 4, o->now);
-    bind_text(st, 5, o->request_sha256);
-    bind_text(st, 6, o->answer_json);
-    sqlite3_bind_text(st, 7, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 8, o->attempt);
-    if (sqlite3_step(st) != SQLITE_DONE) goto rollback;
-    if (sqlite3_changes(s->db) != 1) { rc = 1; goto rollback_keep; }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(s->db, "UPDATE sessions SET final=?,decision=?,attempt=?,uncertain_count=uncertain_count+?,"
-                                  "fail_count=fail_count+?,challenge_passed=max(challenge_passed,?),decided_at=?"
-                                  " WHERE id=? AND final=0 AND attempt=?", -1, &st, NULL) != SQLITE_OK) goto rollback;
-    sqlite3_bind_int(st, 1, o->final);
-    sqlite3_bind_text(st, 2, o->decision, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, o->final ? o->attempt : o->attempt + 1);
-    sqlite3_bind_int(st, 4, o->uncertain_inc);
-    sqlite3_bind_int(st, 5, o->fail_inc);
-    sqlite3_bind_int(st, 6, o->challenge_passed);
-    sqlite3_bind_int64(st, 7, o->now);
-    sqlite3_bind_text(st, 8, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 9, o->attempt);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1) goto rollback;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!o->final && attempt_insert(s, id, o->attempt + 1, o->next_nonce, o->now, o->next_challenge)) goto rollback;
-    if (o->n_prints > 0) {
-        /* a concurrent decision indexed one of these frames after the search: decide again */
-        if (o->recheck) {
-            vf_srv_index_hit hits[VF_SRV_FRESH_MAX];
-            float nearest[VF_SRV_FRESH_MAX];
-            int cand, nh = index_find(s, o->prints, o->n_prints < VF_SRV_FRESH_MAX ? o->n_prints : VF_SRV_FRESH_MAX, o->index_seen,
-                                      o->recheck, hits, nearest, &cand);
-            if (nh < 0) goto rollback;
-            if (nh > 0) { rc = 2; goto rollback_keep; }
-        }
-        if (index_insert(s, id, o->attempt, o->prints, o->n_prints, o->now)) goto rollback;
-    }
-    if (audit_insert(s, a)) goto rollback;
-    if (exec(s, "COMMIT")) goto rollback;
-    rc = 0;
-    goto out;
-rollback:
-    rc = -1;
-rollback_keep:
-    exec(s, "ROLLBACK");
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+void vf_srv_store_thumb_bytes(const vf_srv_frame_print *p, uint8_t *t) {
+    for (int i = 0; i < VF_SRV_THUMB_CELLS; i++) { t[2 * i] = (uint8_t)(p->thumb[i] & 0xFF); t[2 * i + 1] = (uint8_t)(p->thumb[i] >> 8); }
 }
 
-/* JSON text columns are embedded as JSON, not as strings. */
-static cJSON *json_col(sqlite3_stmt *st, int i) {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+static cJSON *json_text(const char *t) {
     cJSON *j = t ? cJSON_Parse(t) : NULL;
     return j ? j : cJSON_CreateNull();
 }
 
-char *vf_srv_store_session_detail(vf_srv_store *s, const char *id) {
-    pthread_mutex_lock(&s->mu);
-    char *out = NULL;
-    cJSON *j = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT created_at,expires_at,config,external_ref,final,decision,attempt,decided_at,"
-                                  "reference IS NOT NULL,demo FROM sessions WHERE id=?", -1, &st, NULL) != SQLITE_OK) goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW) goto out;
-    j = cJSON_CreateObject();
+cJSON *vf_srv_store_detail_session(const char *id, const vf_srv_detail_session *d) {
+    cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "session_id", id);
-    cJSON_AddNumberToObject(j, "created_at", (double)sqlite3_column_int64(st, 0));
-    cJSON_AddNumberToObject(j, "expires_at", (double)sqlite3_column_int64(st, 1));
-    cJSON_AddItemToObject(j, "config", json_col(st, 2));
-    if (sqlite3_column_text(st, 3)) cJSON_AddStringToObject(j, "external_ref", (const char *)sqlite3_column_text(st, 3));
+    cJSON_AddNumberToObject(j, "created_at", (double)d->created_at);
+    cJSON_AddNumberToObject(j, "expires_at", (double)d->expires_at);
+    cJSON_AddItemToObject(j, "config", json_text(d->config));
+    if (d->external_ref) cJSON_AddStringToObject(j, "external_ref", d->external_ref);
     else cJSON_AddNullToObject(j, "external_ref");
-    int final = sqlite3_column_int(st, 4);
-    const char *dec = (const char *)sqlite3_column_text(st, 5);
-    cJSON_AddStringToObject(j, "status", final ? "final" : dec ? "in_progress" : "open");
-    if (final && dec) cJSON_AddStringToObject(j, "decision", dec); else cJSON_AddNullToObject(j, "decision");
-    cJSON_AddNumberToObject(j, "attempt", sqlite3_column_int(st, 6));
-    if (sqlite3_column_type(st, 7) != SQLITE_NULL) cJSON_AddNumberToObject(j, "decided_at", (double)sqlite3_column_int64(st, 7));
+    cJSON_AddStringToObject(j, "status", d->final ? "final" : d->decision ? "in_progress" : "open");
+    if (d->final && d->decision) cJSON_AddStringToObject(j, "decision", d->decision); else cJSON_AddNullToObject(j, "decision");
+    cJSON_AddNumberToObject(j, "attempt", d->attempt);
+    if (d->has_decided_at) cJSON_AddNumberToObject(j, "decided_at", (double)d->decided_at);
     else cJSON_AddNullToObject(j, "decided_at");
-    cJSON_AddBoolToObject(j, "has_reference", sqlite3_column_int(st, 8));
-    cJSON_AddBoolToObject(j, "demo", sqlite3_column_int(st, 9));   /* created by the demo page, not an integrator */
-    sqlite3_finalize(st);
-    st = NULL;
-    cJSON *arr = cJSON_AddArrayToObject(j, "attempts");
-    if (sqlite3_prepare_v2(s->db, "SELECT attempt,issued_at,used_at,challenge,decision,decided_at,detail FROM attempts"
-                                  " WHERE session_id=? ORDER BY attempt", -1, &st, NULL) != SQLITE_OK) goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddNumberToObject(a, "attempt", sqlite3_column_int(st, 0));
-        cJSON_AddNumberToObject(a, "issued_at", (double)sqlite3_column_int64(st, 1));
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL) cJSON_AddNumberToObject(a, "used_at", (double)sqlite3_column_int64(st, 2));
-        else cJSON_AddNullToObject(a, "used_at");
-        if (sqlite3_column_text(st, 3)) cJSON_AddStringToObject(a, "challenge", (const char *)sqlite3_column_text(st, 3));
-        if (sqlite3_column_text(st, 4)) cJSON_AddStringToObject(a, "decision", (const char *)sqlite3_column_text(st, 4));
-        else cJSON_AddNullToObject(a, "decision");
-        if (sqlite3_column_type(st, 5) != SQLITE_NULL) cJSON_AddNumberToObject(a, "decided_at", (double)sqlite3_column_int64(st, 5));
-        cJSON_AddItemToObject(a, "detail", json_col(st, 6));
-        cJSON_AddItemToArray(arr, a);
-    }
-    out = cJSON_PrintUnformatted(j);
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    cJSON_Delete(j);
-    return out;
+    cJSON_AddBoolToObject(j, "has_reference", d->has_reference);
+    cJSON_AddBoolToObject(j, "demo", d->demo);   /* created by the demo page, not an integrator */
+    cJSON_AddArrayToObject(j, "attempts");
+    return j;
+}
+
+void vf_srv_store_detail_attempt(cJSON *session, const vf_srv_detail_attempt *d) {
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "attempt", d->attempt);
+    cJSON_AddNumberToObject(a, "issued_at", (double)d->issued_at);
+    if (d->has_used_at) cJSON_AddNumberToObject(a, "used_at", (double)d->used_at);
+    else cJSON_AddNullToObject(a, "used_at");
+    if (d->challenge) cJSON_AddStringToObject(a, "challenge", d->challenge);
+    if (d->decision) cJSON_AddStringToObject(a, "decision", d->decision);
+    else cJSON_AddNullToObject(a, "decision");
+    if (d->has_decided_at) cJSON_AddNumberToObject(a, "decided_at", (double)d->decided_at);
+    cJSON_AddItemToObject(a, "detail", json_text(d->detail));
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(session, "attempts"), a);
 }

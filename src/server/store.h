@@ -1,0 +1,163 @@
+/* store.h - the server's store: sessions, attempts with their single-use nonces, the append-only
+ * audit log and the frame index, behind one interface with two backends (a table of functions,
+ * chosen by the `db` setting when the store opens):
+ *   "PATH" or "sqlite:PATH"       store_sqlite.c: one SQLite file, the embedded default (tools/run)
+ *   "postgresql://..." (or postgres://)  store_pg.c: PostgreSQL (libpq), for several server instances
+ * Both keep the same promises: a package is decided once (the nonce is spent in the decision's own
+ * transaction), a committed decision and its audit row survive a crash, and the frame index is
+ * searched across every process that shares the store. Both run the same versioned migrations
+ * (schema_version); a schema newer than the server is refused at open.
+ *
+ * Adding a store function (e.g. a new table's reads and writes):
+ *   1. its prototype below, and a member of the same name in vf_srv_store_ops (the same arguments
+ *      with the handle first);
+ *   2. the dispatch in store.c (one line: a backend that lacks it answers -1 / NULL);
+ *   3. its implementation in store_sqlite.c and store_pg.c, added to each file's ops table;
+ *   4. a new table or column: a new migration at the end of MIGRATIONS in both backend files, with
+ *      the same version number (never edit a migration that has shipped).
+ * Included by server.h (it uses vf_srv_session_config). */
+#ifndef VF_SRV_STORE_H
+#define VF_SRV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vf_srv_frame_print vf_srv_frame_print;   /* frameprint.h */
+
+typedef struct vf_srv_session {
+    char id[33];
+    int64_t created_at, expires_at;
+    uint8_t pubkey[160]; size_t pubkey_len;
+    vf_srv_session_config cfg;
+    float ref[VF_SRV_EMB_MAX]; int ref_dim;  /* 0 = no reference */
+    char external_ref[129];
+    int final;
+    char decision[16];
+    int attempt;                      /* current attempt */
+    char nonce[48];                   /* its nonce */
+    int64_t nonce_issued_at;
+    int nonce_used;
+    int uncertain_count, fail_count, challenge_passed;
+    char challenge[16];               /* "sequence" when the current attempt answers a challenge, else "" */
+    int demo;                         /* created through /demo/sessions */
+} vf_srv_session;
+
+typedef struct vf_srv_audit {
+    const char *route, *session_id, *request_sha256, *remote;
+    int attempt, status;
+    const char *code;                 /* error code or decision */
+    const char *decision;             /* NULL for rejections */
+    const char *reasons_json, *detail_json;
+} vf_srv_audit;
+
+typedef struct vf_srv_store vf_srv_store;
+/* Open the store named by `url` (above), creating or upgrading its schema; 0 = ok, else err says why. */
+int vf_srv_store_open(const char *url, vf_srv_store **out, char *err, size_t errsz);
+void vf_srv_store_close(vf_srv_store *s);
+/* Insert a new session and its attempt 1 with nonce, plus the audit record, in one transaction. */
+int vf_srv_store_create_session(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a);
+int vf_srv_store_get_session(vf_srv_store *s, const char *id, vf_srv_session *out); /* 1 found, 0 none, -1 error */
+/* 1 when `nonce` was issued for this session and already used. */
+int vf_srv_store_nonce_used(vf_srv_store *s, const char *id, const char *nonce);
+/* Spend the attempt's nonce (iff unused), record its outcome, update the session (final, or the
+ * next attempt with its nonce and challenge) and append the audit record: one transaction,
+ * committed before returning 0; 1 = the nonce was already used (nothing written), -1 = error. */
+typedef struct vf_srv_outcome {
+    int attempt; const char *decision; int final;
+    const char *detail_json;          /* attempt detail for GET /v1/sessions/{id} */
+    int uncertain_inc, fail_inc, challenge_passed;
+    const char *next_nonce; const char *next_challenge; int64_t now;
+    /* the package's frames, added to the frame index; with `recheck`, rows indexed after
+     * `index_seen` (by a concurrent decision) that match them make the call return 2, nothing written */
+    const vf_srv_frame_print *prints; int n_prints;
+    int64_t index_seen; const vf_srv_freshness_config *recheck;
+    const char *request_sha256;       /* the package decided ... */
+    const char *answer_json;          /* ... and the page's answer: the same body again gets it again */
+} vf_srv_outcome;
+/* The answer recorded for the package with this body hash on this nonce (malloc'd JSON), or NULL:
+ * a page whose answer was lost (a crash after the commit, a dropped connection) posts the same
+ * signed body again and gets the same answer. */
+char *vf_srv_store_recorded_answer(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256);
+/* 0 = committed, 1 = the nonce was already used, 2 = a frame was indexed since index_seen, -1 = error. */
+int vf_srv_store_record_outcome(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a);
+/* Earlier packages' frames like these (freshness.c): the same SHA-256, or a DCT hash within
+ * c->replay_hamming whose thumbnail is within c->replay_distance. At most one hit per frame, in
+ * hits[]; nearest[i] = the smallest thumbnail distance of frame i's candidates (+inf: none);
+ * *candidates = rows examined; *last_id = the index's last row before the search. Returns the
+ * number of hits, -1 on error. */
+typedef struct vf_srv_index_hit {
+    int frame, exact, hamming;
+    float distance;
+    char session_id[33];
+    int attempt;
+    int64_t at;
+} vf_srv_index_hit;
+int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *prints, int n, int64_t after_id,
+                            const vf_srv_freshness_config *c, vf_srv_index_hit *hits, float *nearest, int *candidates,
+                            int64_t *last_id);
+int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a);
+/* Detail for the integrator: session + attempts as JSON (malloc'd), NULL when unknown. */
+char *vf_srv_store_session_detail(vf_srv_store *s, const char *id);
+
+/* The store's schema version this server writes (both backends: the length of their MIGRATIONS). */
+#define VF_SRV_SCHEMA_VERSION 2
+/* "sqlite" or "postgresql". */
+const char *vf_srv_store_backend(const vf_srv_store *s);
+
+/* ---- backends --------------------------------------------------------------------------------- */
+
+/* One entry per function above, the handle first; a backend's handle starts with `ops`. */
+typedef struct vf_srv_store_ops {
+    const char *name;
+    void (*close)(vf_srv_store *s);
+    int (*create_session)(vf_srv_store *s, const vf_srv_session *ss, const vf_srv_audit *a);
+    int (*get_session)(vf_srv_store *s, const char *id, vf_srv_session *out);
+    int (*nonce_used)(vf_srv_store *s, const char *id, const char *nonce);
+    char *(*recorded_answer)(vf_srv_store *s, const char *id, const char *nonce, const char *request_sha256);
+    int (*record_outcome)(vf_srv_store *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a);
+    int (*index_find)(vf_srv_store *s, const vf_srv_frame_print *prints, int n, int64_t after_id,
+                      const vf_srv_freshness_config *c, vf_srv_index_hit *hits, float *nearest, int *candidates,
+                      int64_t *last_id);
+    int (*audit)(vf_srv_store *s, const vf_srv_audit *a);
+    char *(*session_detail)(vf_srv_store *s, const char *id);
+} vf_srv_store_ops;
+
+struct vf_srv_store { const vf_srv_store_ops *ops; };
+
+/* Backend constructors (store.c picks one by the URL); 0 = ok, else err says why. */
+int vf_srv_store_sqlite_open(const char *path, vf_srv_store **out, char *err, size_t errsz);
+int vf_srv_store_pg_open(const char *url, vf_srv_store **out, char *err, size_t errsz);
+
+/* Shared by the backends (store.c), so both read and answer alike. */
+/* A stored session config back into its struct; 0 = ok. */
+int vf_srv_store_parse_config(const char *txt, vf_srv_session_config *c);
+/* The frame index's similar-candidate query, placeholders `mark`N (SQLite '?', PostgreSQL '$'):
+ * 1 = after_id, 2.. = the 4 x VF_SRV_INDEX_PROBES chunk values of vf_srv_store_index_probes, the
+ * last = the row limit; selects phash, thumb, session_id, attempt, at. */
+#define VF_SRV_INDEX_PROBES 17
+void vf_srv_store_index_sql(char *sql, size_t n, char mark);
+void vf_srv_store_index_probes(uint64_t phash, int probes[4 * VF_SRV_INDEX_PROBES]);
+/* One candidate row for frame p: updates *nearest and, when it is a closer match within the
+ * thresholds, *h (h->distance starts at +inf). */
+void vf_srv_store_index_consider(const vf_srv_frame_print *p, const vf_srv_freshness_config *c, uint64_t phash,
+                                 const uint8_t *thumb, size_t thumb_len, const char *session_id, int attempt, int64_t at,
+                                 vf_srv_index_hit *h, float *nearest);
+/* A frame's thumbnail as stored (uint16 little-endian). */
+void vf_srv_store_thumb_bytes(const vf_srv_frame_print *p, uint8_t *out);   /* 2 * VF_SRV_THUMB_CELLS bytes */
+/* GET /v1/sessions/{id}: the session object, then each attempt added to its "attempts". JSON text
+ * columns (config, detail) are embedded as JSON. */
+typedef struct vf_srv_detail_session {
+    int64_t created_at, expires_at, decided_at;
+    const char *config, *external_ref, *decision;
+    int final, attempt, has_decided_at, has_reference, demo;
+} vf_srv_detail_session;
+typedef struct vf_srv_detail_attempt {
+    int attempt;
+    int64_t issued_at, used_at, decided_at;
+    int has_used_at, has_decided_at;
+    const char *challenge, *decision, *detail;
+} vf_srv_detail_attempt;
+cJSON *vf_srv_store_detail_session(const char *id, const vf_srv_detail_session *d);
+void vf_srv_store_detail_attempt(cJSON *session, const vf_srv_detail_attempt *a);
+
+#endif
