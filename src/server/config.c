@@ -81,6 +81,8 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     s->jpeg_quality = 0.92f;
     c->policy = vf_policy_default_config();
     s->challenge = vf_challenge_default_config();
+    vf_srv_webhook_config_defaults(&c->webhooks);
+    c->photo_retention_s = 7 * 86400;
 }
 
 static int num(const cJSON *o, const char *k, double lo, double hi, double *v, char *err, size_t es) {
@@ -295,7 +297,8 @@ static int known_keys(const cJSON *o, const char *where, const char *const *keys
 }
 
 static const char *const TOP_KEYS[] = {"listen", "db", "models", "pad_models", "static", "demo", "threads", "http_threads",
-                                       "api_keys", "limits", "tamper", "freshness", "session", "policy", "metrics_token", NULL};
+                                       "api_keys", "limits", "tamper", "freshness", "session", "policy", "metrics_token",
+                                       "public_url", "integrators", "webhooks", "retention", NULL};
 static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_frame_height", "max_frame_pixels", "max_reference_bytes",
                                          "max_reference_side", "max_clock_skew", "nonce_ttl", "request_timeout", "max_connections",
                                          "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
@@ -309,8 +312,47 @@ static const char *const FRESHNESS_KEYS[] = {"duplicate_change", "duplicate_resi
 static const char *const SESSION_KEYS[] = {"liveness_type", "face_match_threshold", "max_retries", "session_ttl", "good_frames",
                                            "liveness_frames", "live_pass", "live_fail", "max_frame_width", "max_frame_height",
                                            "jpeg_quality", "quality", "challenge", NULL};
+static const char *const WEBHOOK_KEYS[] = {"base_ms", "max_ms", "max_attempts", "timeout", "poll_ms", "allow_private",
+                                           "allow_http", NULL};
+static const char *const INTEGRATOR_KEYS[] = {"api_key", "webhook_secret", NULL};
+static const char *const RETENTION_KEYS[] = {"photo", NULL};
 static const char *const POLICY_KEYS[] = {"scrutiny_step", "scrutiny_max", "max_uncertain", "max_liveness_fail",
                                           "match_review_margin", NULL};
+
+/* Managed sessions, webhooks and photos: public_url, integrators (an API key with its webhook
+ * secret), webhooks (the retry schedule and the target rule), retention. */
+static int hooks_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) {
+    const cJSON *x, *it;
+    if (str(j, "public_url", c->public_url, sizeof c->public_url, err, es)) return -1;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "integrators"))) {
+        if (!cJSON_IsArray(x)) { snprintf(err, es, "config: integrators must be an array of {api_key, webhook_secret}"); return -1; }
+        cJSON_ArrayForEach(it, x) {
+            const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "api_key"), *w = cJSON_GetObjectItemCaseSensitive(it, "webhook_secret");
+            if (known_keys(it, "integrators[].", INTEGRATOR_KEYS, err, es)) return -1;
+            if (!cJSON_IsString(k) || (w && (!cJSON_IsString(w) || strlen(w->valuestring) < 16 || strlen(w->valuestring) > 127))) {
+                snprintf(err, es, "config: integrators[]: api_key (string) and webhook_secret (16..127 characters)");
+                return -1;
+            }
+            int at = 0;   /* a key already listed in api_keys gets its secret there */
+            while (at < c->n_keys && strcmp(c->api_keys[at], k->valuestring)) at++;
+            if (at == c->n_keys && add_key(c, k->valuestring, err, es)) return -1;
+            if (w) snprintf(c->webhook_secrets[at], sizeof c->webhook_secrets[0], "%s", w->valuestring);
+        }
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "webhooks"))) {
+        vf_srv_webhook_config *w = &c->webhooks;
+        NUMI(x, "base_ms", 10, 3600000, w->base_ms);
+        NUMI(x, "max_ms", 10, 86400000, w->max_ms);
+        NUMI(x, "max_attempts", 1, 1000, w->max_attempts);
+        NUMI(x, "timeout", 1, 300, w->timeout_s);
+        NUMI(x, "poll_ms", 10, 600000, w->poll_ms);
+        if ((it = cJSON_GetObjectItemCaseSensitive(x, "allow_private"))) w->allow_private = cJSON_IsTrue(it);
+        if ((it = cJSON_GetObjectItemCaseSensitive(x, "allow_http"))) w->allow_http = cJSON_IsTrue(it);
+        if (w->max_ms < w->base_ms) { snprintf(err, es, "config: webhooks.max_ms must be at least base_ms"); return -1; }
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "retention"))) NUMI(x, "photo", 0, 10 * 366 * 86400, c->photo_retention_s);
+    return 0;
+}
 
 /* The keys of one parsed config object over c (apply_json holds the tree). */
 static int apply_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) {
@@ -319,7 +361,9 @@ static int apply_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) 
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "tamper"), "tamper.", TAMPER_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "freshness"), "freshness.", FRESHNESS_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "session"), "session.", SESSION_KEYS, err, es) ||
-        known_keys(cJSON_GetObjectItemCaseSensitive(j, "policy"), "policy.", POLICY_KEYS, err, es))
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "policy"), "policy.", POLICY_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "webhooks"), "webhooks.", WEBHOOK_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "retention"), "retention.", RETENTION_KEYS, err, es))
         return -1;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && !cJSON_IsString(x)) { snprintf(err, es, "config: listen must be a string HOST:PORT"); return -1; }
     if (x && parse_listen(c, x->valuestring, err, es)) return -1;
@@ -364,6 +408,7 @@ static int apply_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) 
         NUMI(x, "max_results_in_flight", 0, 4096, l->max_results_in_flight);
     }
     if (str(j, "metrics_token", c->metrics_token, sizeof c->metrics_token, err, es)) return -1;
+    if (hooks_object(c, j, err, es)) return -1;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "tamper"))) {
         NUMF(x, "liveness", 0, 1, c->tamper.liveness);
         NUMF(x, "embedding", -1, 1, c->tamper.embedding);
@@ -495,6 +540,10 @@ int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_
         return -1;
     }
     if (c->metrics_token[0] && strlen(c->metrics_token) < 16) { snprintf(err, es, "metrics_token: at least 16 characters"); return -1; }
+    if (c->public_url[0]) {   /* scheme://host[:port], no path: session_url is built on it */
+        const char *h = !strncmp(c->public_url, "https://", 8) ? c->public_url + 8 : !strncmp(c->public_url, "http://", 7) ? c->public_url + 7 : NULL;
+        if (!h || !*h || strpbrk(h, "/?#@ \\")) { snprintf(err, es, "public_url: http(s)://HOST[:PORT] without a path expected"); return -1; }
+    }
     /* frames larger than the limit are refused from their header; the session plans for the limit */
     if (c->session.session.max_width > c->limits.max_frame_width) c->session.session.max_width = c->limits.max_frame_width;
     if (c->session.session.max_height > c->limits.max_frame_height) c->session.session.max_height = c->limits.max_frame_height;

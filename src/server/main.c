@@ -1,6 +1,7 @@
 /* main.c - veriface-server: configuration, models, store, HTTP; the ready line on stdout; a
  * graceful stop on SIGTERM/SIGINT (in-flight requests finish, the store is closed cleanly). */
 #include "server.h"
+#include "outbox.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +28,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "veriface-server: --static %s: not found\n", s.cfg.static_dir);
         return 2;
     }
+    if (vf_srv_webhook_global_init()) {   /* libcurl's global state, before any thread */
+        fprintf(stderr, "veriface-server: libcurl could not initialise\n");
+        return 2;
+    }
     if (vf_srv_store_open(s.cfg.db_path, &s.store, err, sizeof err) ||
         vf_srv_engines_create(&s.cfg, &s.engines, err, sizeof err)) {
         fprintf(stderr, "veriface-server: %s\n", err);
@@ -45,8 +50,9 @@ int main(int argc, char **argv) {
     s.session_limit = vf_srv_ratelimit_create(s.cfg.limits.per_session_per_min / 60.0, s.cfg.limits.per_session_per_min);
     /* never more packages being decided than result requests admitted (http.c) */
     s.inflight = vf_srv_inflight_create(s.cfg.limits.max_results_in_flight + 1);
+    s.outbox = vf_srv_outbox_start(&s);
     int port = 0;
-    if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || vf_srv_http_start(&s, &port, err, sizeof err)) {
+    if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || !s.outbox || vf_srv_http_start(&s, &port, err, sizeof err)) {
         fprintf(stderr, "veriface-server: %s\n", err[0] ? err : "out of memory");
         return 2;
     }
@@ -60,6 +66,7 @@ int main(int argc, char **argv) {
     sigwait(&set, &sig);
     if (!s.cfg.quiet) fprintf(stderr, "veriface-server: signal %d, stopping\n", sig);
     vf_srv_http_stop(&s);
+    vf_srv_outbox_stop(s.outbox);   /* after the requests: a last decision's event stays in the outbox */
     vf_srv_engines_free(s.engines);
     vf_srv_store_close(s.store);
     vf_srv_metrics_free(s.metrics);

@@ -29,6 +29,7 @@ struct vf_srv_metrics {
     route_stats r[ROUTES];
     int n_routes;
     uint64_t decisions[5];
+    uint64_t webhooks[3];             /* WEBHOOK_STATES */
     vf_srv_metrics_extra_fn extra;
     void *extra_arg;
 };
@@ -77,6 +78,15 @@ void vf_srv_metrics_decision(vf_srv_metrics *m, const char *d) {
     pthread_mutex_unlock(&m->mu);
 }
 
+static const char *const WEBHOOK_STATES[3] = {"delivered", "pending", "dead"};
+
+void vf_srv_metrics_webhook(vf_srv_metrics *m, const char *state) {
+    if (!m || !state) return;
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < 3; i++) if (!strcmp(WEBHOOK_STATES[i], state)) m->webhooks[i]++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 char *vf_srv_metrics_text(vf_srv_metrics *m) {
     size_t cap = 64 * 1024, n = 0;
     char *b = malloc(cap);
@@ -90,6 +100,9 @@ char *vf_srv_metrics_text(vf_srv_metrics *m) {
                 (unsigned long long)m->r[i].count[k]);
     OUT("# HELP veriface_decisions_total Verification decisions by outcome.\n# TYPE veriface_decisions_total counter\n");
     for (int i = 0; i < 5; i++) OUT("veriface_decisions_total{decision=\"%s\"} %llu\n", DECISIONS[i], (unsigned long long)m->decisions[i]);
+    OUT("# HELP veriface_webhook_tries_total Webhook tries by what they left: delivered, pending (failed, retried later), dead.\n"
+        "# TYPE veriface_webhook_tries_total counter\n");
+    for (int i = 0; i < 3; i++) OUT("veriface_webhook_tries_total{state=\"%s\"} %llu\n", WEBHOOK_STATES[i], (unsigned long long)m->webhooks[i]);
     OUT("# HELP veriface_http_request_duration_seconds Request latency by route.\n# TYPE veriface_http_request_duration_seconds histogram\n");
     for (int i = 0; i < m->n_routes; i++) {
         route_stats *r = &m->r[i];

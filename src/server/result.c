@@ -8,6 +8,8 @@
 #include "package.h"
 #include "rerun.h"
 #include "active.h"
+#include "outbox.h"
+#include "photo.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -42,6 +44,7 @@ typedef struct facts {
     int n_sig;
     const char *sig[8];
     cJSON *signals_detail;
+    vf_srv_photo photo;                /* the portrait of the server's best frame (jpeg NULL: none) */
 } facts;
 
 static double mono_ms(void) {
@@ -239,6 +242,9 @@ static int measure(job *j, facts *F) {
             return reject(j, st, code, "%s", msg);
         }
     }
+    /* the session photo: the server's best frame, while a retention allows keeping one */
+    if (s->cfg.photo_retention_s > 0 && F->rr.n_chosen > 0 && F->rr.chosen[0] >= 0 && F->rr.chosen[0] < j->nf)
+        vf_srv_photo_make(j->w->ctx, &imgs[F->rr.chosen[0]], &F->rr.st[F->rr.chosen[0]], &ss->cfg.session.quality, &F->photo);
     vf_srv_rerun_release(&F->rr);
     vf_srv_engines_release(s->engines, j->w);
     j->w = NULL;
@@ -249,6 +255,8 @@ static int measure(job *j, facts *F) {
 }
 
 static void facts_clear(facts *F) {
+    free(F->photo.jpeg);
+    F->photo.jpeg = NULL;
     cJSON_Delete(F->challenge_detail);
     cJSON_Delete(F->tr.detail);
     cJSON_Delete(F->signals_detail);
@@ -405,9 +413,30 @@ static int conclude(job *j, int last) {
                           pr.challenge_met, pr.final ? NULL : next_nonce, next_challenge ? "sequence" : NULL, vf_srv_now_ms(),
                           j->fresh->prints, j->fresh->n, j->fresh->index_seen,
                           pr.decision == VF_DECISION_REJECT ? NULL : &s->cfg.freshness,   /* a reject stays one */
-                          j->req_hash, aj};
-    int rc = dj && aj && rs && ads ? vf_srv_store_record_outcome(s->store, ss->id, &out, &a) : -1;
-    free(dj); free(aj); free(rs); free(ads);
+                          j->req_hash, aj, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};   /* event and photo: below */
+    /* a final decision with a webhook_url: its event, written with the decision (the outbox) */
+    char event_id[48] = "", *ej = NULL;
+    if (pr.final && ss->webhook_url[0]) {
+        cJSON *ev = vf_srv_outbox_event_json(ss, ss->attempt, vf_decision_name(pr.decision), reasons_json(&pr), F->similarity,
+                                             F->rr.liveness_ok ? F->rr.live_score : NAN, F->photo.jpeg != NULL, out.now);
+        ej = cJSON_PrintUnformatted(ev);
+        cJSON_Delete(ev);
+        snprintf(event_id, sizeof event_id, "%s-%d", ss->id, ss->attempt);
+        out.event_id = event_id;
+        out.event_url = ss->webhook_url;
+        out.event_integrator = ss->integrator;
+        out.event_body = ej;
+    }
+    if (F->photo.jpeg) {
+        out.photo = F->photo.jpeg;
+        out.photo_len = F->photo.len;
+        out.photo_w = F->photo.width;
+        out.photo_h = F->photo.height;
+        out.photo_score = F->photo.quality_score;
+        out.photo_expires_at = out.now + (int64_t)s->cfg.photo_retention_s * 1000;
+    }
+    int rc = dj && aj && rs && ads && (!out.event_id || ej) ? vf_srv_store_record_outcome(s->store, ss->id, &out, &a) : -1;
+    free(dj); free(aj); free(rs); free(ads); free(ej);
     cJSON_Delete(detail);
     facts_clear(F);
     free(F);
@@ -419,6 +448,7 @@ static int conclude(job *j, int last) {
         return reject(j, 500, "storage", "the decision could not be recorded; nothing was decided");
     }
     vf_srv_metrics_decision(s->metrics, vf_decision_name(pr.decision));
+    if (event_id[0]) vf_srv_outbox_kick(s->outbox);
     vf_srv_reply_json(j->r, 200, answer);
     return 0;
 }

@@ -18,12 +18,6 @@ static int authorized(vf_srv *s, const vf_srv_request *q) {
     return ok;
 }
 
-static int valid_id(const char *id) {
-    if (strlen(id) != 32) return 0;
-    for (const char *p = id; *p; p++) if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
-    return 1;
-}
-
 /* Embedding of the reference portrait: the largest-score face, whatever its selfie quality. */
 static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float *emb, int *dim, vf_srv_reply *r,
                                const char **code) {
@@ -80,17 +74,26 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     const cJSON *pk = cJSON_GetObjectItemCaseSensitive(j, "client_public_key");
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(j, "reference");
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(j, "external_ref");
-    if (!cJSON_IsString(pk)) { vf_srv_reply_error(r, 400, code = "bad_schema", "client_public_key (b64 SPKI DER) is required"); goto out; }
-    size_t kl = 0;
-    uint8_t *key = vf_srv_b64_decode(pk->valuestring, strlen(pk->valuestring), 0, &kl);
-    if (!key || kl > sizeof ss->pubkey || !vf_srv_check_p256_spki(key, kl)) {
-        free(key);
-        vf_srv_reply_error(r, 400, code = "bad_public_key", "client_public_key is not a b64 SPKI DER ECDSA P-256 key");
+    /* without a page key the session is managed: the server's own page (session_url) binds one */
+    int managed = !demo && !pk;
+    if (!managed && !cJSON_IsString(pk)) { vf_srv_reply_error(r, 400, code = "bad_schema", "client_public_key (b64 SPKI DER) is required"); goto out; }
+    if (managed && !s->static_root[0]) {
+        vf_srv_reply_error(r, 400, code = "managed_unavailable", "no client_public_key: a managed session needs the server's capture page (--static)");
         goto out;
     }
-    memcpy(ss->pubkey, key, kl);
-    ss->pubkey_len = kl;
-    free(key);
+    if (!managed) {
+        size_t kl = 0;
+        uint8_t *key = vf_srv_b64_decode(pk->valuestring, strlen(pk->valuestring), 0, &kl);
+        if (!key || kl > sizeof ss->pubkey || !vf_srv_check_p256_spki(key, kl)) {
+            free(key);
+            vf_srv_reply_error(r, 400, code = "bad_public_key", "client_public_key is not a b64 SPKI DER ECDSA P-256 key");
+            goto out;
+        }
+        memcpy(ss->pubkey, key, kl);
+        ss->pubkey_len = kl;
+        free(key);
+    }
+    if (vf_srv_managed_parse(s, q, j, ss, demo, r, &code)) goto out;
     if (vf_srv_session_config_parse(cJSON_GetObjectItemCaseSensitive(j, "config"), &s->cfg.session, &ss->cfg, err, sizeof err)) {
         vf_srv_reply_error(r, 400, code = "bad_schema", "%s", err);
         goto out;
@@ -148,6 +151,11 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     ss->expires_at = ss->created_at + (int64_t)ss->cfg.session_ttl * 1000;
     ss->attempt = 1;
     ss->demo = demo;
+    char session_url[512] = "";
+    if (managed && vf_srv_managed_prepare(s, q, ss, session_url, sizeof session_url)) {
+        vf_srv_reply_error(r, 400, code = "bad_request", "no usable Host for the session_url: set public_url");
+        goto out;
+    }
     /* active mode: the first attempt already answers a challenge (one round trip less) */
     vf_policy_config pc = s->cfg.policy;
     pc.mode = ss->cfg.liveness_type;
@@ -158,6 +166,8 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     cJSON *det = cJSON_CreateObject();
     cJSON_AddBoolToObject(det, "has_reference", ss->ref_dim > 0);
     cJSON_AddBoolToObject(det, "demo", demo);
+    cJSON_AddBoolToObject(det, "managed", managed);
+    if (ss->webhook_url[0]) cJSON_AddBoolToObject(det, "webhook", 1);
     cJSON_AddItemToObject(det, "config", vf_srv_session_config_json(&ss->cfg));
     char *dj = cJSON_PrintUnformatted(det);
     cJSON_Delete(det);
@@ -165,14 +175,12 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     int rc = vf_srv_store_create_session(s->store, ss, &a);
     free(dj);
     if (rc) { vf_srv_reply_error(r, 500, code = "storage", "could not store the session"); goto out; }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "session_id", ss->id);
-    cJSON_AddStringToObject(o, "nonce", ss->nonce);
-    cJSON_AddNumberToObject(o, "attempt", 1);
-    cJSON_AddNumberToObject(o, "expires_at", (double)ss->expires_at);
-    cJSON_AddItemToObject(o, "config", vf_srv_session_config_json(&ss->cfg));
-    cJSON_AddItemToObject(o, "models", vf_srv_models_json(s));
-    if (ss->challenge[0]) cJSON_AddItemToObject(o, "challenge", vf_srv_challenge_json(&ss->cfg.challenge, ss->nonce));
+    cJSON *o = vf_srv_session_json(s, ss);
+    if (managed) {   /* the page gets the nonce when it binds its key; the integrator only the URL */
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "nonce");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "challenge");
+        cJSON_AddStringToObject(o, "session_url", session_url);
+    }
     vf_srv_reply_json(r, 201, o);
 out:
     if (code) vf_srv_audit_reject(s, q, route, NULL, 0, r, code);
@@ -180,13 +188,14 @@ out:
     free(ss);
 }
 
+static void unauthorized(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
+    vf_srv_reply_error(r, 401, "unauthorized", "missing or unknown API key");
+    vf_srv_audit_reject(s, q, r->route, NULL, 0, r, "unauthorized");
+}
+
 static void get_session(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r) {
-    if (!authorized(s, q)) {
-        vf_srv_reply_error(r, 401, "unauthorized", "missing or unknown API key");
-        vf_srv_audit_reject(s, q, r->route, NULL, 0, r, "unauthorized");
-        return;
-    }
-    char *d = valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
+    if (!authorized(s, q)) { unauthorized(s, q, r); return; }
+    char *d = vf_srv_valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
     if (!d) { vf_srv_reply_error(r, 404, "unknown_session", "no such session"); return; }
     free(r->body);
     r->status = 200;
@@ -199,7 +208,7 @@ static void get_session(vf_srv *s, const vf_srv_request *q, const char *id, vf_s
  * for demo sessions only and only in demo mode. The same rule as everywhere else holds for
  * integrator sessions: their page's answer never says which check failed (PACKAGE.md). */
 static void demo_get_session(vf_srv *s, const char *id, vf_srv_reply *r) {
-    char *d = valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
+    char *d = vf_srv_valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
     cJSON *j = d ? cJSON_Parse(d) : NULL;
     free(d);
     if (!j || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "demo"))) {
@@ -234,9 +243,19 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         if (slash && !strcmp(slash, "/result")) {
             r->route = "result";
             if (post) vf_srv_result(s, q, id, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+        } else if (slash && !strcmp(slash, "/start")) {
+            r->route = "session_start";
+            if (post) vf_srv_managed_start(s, q, id, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+        } else if (slash && !strcmp(slash, "/photo")) {
+            r->route = "session_photo";
+            if (!authorized(s, q)) unauthorized(s, q, r);
+            else if (get) vf_srv_photo_get(s, q, id, r);
+            else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
         } else if (!slash) {
-            r->route = "session_get";
-            if (get) get_session(s, q, id, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
+            r->route = !strcmp(q->method, "DELETE") ? "session_delete" : "session_get";
+            if (get) get_session(s, q, id, r);
+            else if (!strcmp(q->method, "DELETE")) { if (!authorized(s, q)) unauthorized(s, q, r); else vf_srv_session_delete(s, q, id, r); }
+            else vf_srv_reply_error(r, 405, "method_not_allowed", "GET or DELETE only");
         } else {
             vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
         }
@@ -256,6 +275,9 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         r->len = r->body ? strlen(r->body) : 0;
         r->status = r->body ? 200 : 500;
         r->content_type = "text/plain; version=0.0.4";
+    } else if (!strncmp(u, "/verify/", 8) && strlen(u) == 40) {
+        r->route = "verify_page";   /* the managed session's page: /verify/{id} (its files: /verify/...) */
+        if (get) vf_srv_managed_page(s, q, u + 8, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
     } else if (!strncmp(u, "/v1/", 4) || !strncmp(u, "/demo/", 6)) {
         vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
     } else {

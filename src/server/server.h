@@ -8,6 +8,8 @@
 #include "veriface.h"
 #include "../policy/policy.h"
 #include "../policy/challenge.h"
+#include "url.h"
+#include "webhook.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -95,6 +97,11 @@ typedef struct vf_srv_config {
     vf_policy_config policy;          /* scrutiny and review margins (per-session fields overridden) */
     int quiet;
     char metrics_token[128];          /* "" = /metrics open; else it needs Authorization: Bearer <token> */
+    /* managed sessions, webhooks, photos (issue 13) */
+    char public_url[256];             /* base of session_url ("" = http://<Host of the request>) */
+    char webhook_secrets[VF_SRV_MAX_KEYS][128];   /* per integrator = per API key ("" = no webhooks) */
+    vf_srv_webhook_config webhooks;
+    int photo_retention_s;            /* how long a session's photo is kept (604800; 0 = not kept) */
 } vf_srv_config;
 
 void vf_srv_config_defaults(vf_srv_config *c);
@@ -147,6 +154,7 @@ vf_srv_metrics *vf_srv_metrics_create(void);
 void vf_srv_metrics_free(vf_srv_metrics *m);
 void vf_srv_metrics_request(vf_srv_metrics *m, const char *route, int status, double seconds);
 void vf_srv_metrics_decision(vf_srv_metrics *m, const char *decision);
+void vf_srv_metrics_webhook(vf_srv_metrics *m, const char *state);   /* delivered, pending (a failed try), dead */
 char *vf_srv_metrics_text(vf_srv_metrics *m);  /* malloc'd Prometheus text */
 
 /* ---- packages being decided (inflight.c) --------------------------------------------------- */
@@ -179,6 +187,7 @@ typedef struct vf_srv {
     void *daemon;                     /* struct MHD_Daemon */
     struct vf_srv_door *door;         /* the front door (frontdoor.h) */
     int results_in_flight;            /* result requests admitted now (atomic), <= limits.max_results_in_flight */
+    struct vf_srv_outbox *outbox;     /* webhook delivery (outbox.h) */
 } vf_srv;
 
 /* A response being built by a handler. */
@@ -202,6 +211,13 @@ void vf_srv_reply_json(vf_srv_reply *r, int status, cJSON *j);      /* takes j *
 void vf_srv_reply_error(vf_srv_reply *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A session id as the server makes them: 32 lowercase hex digits. */
+static inline int vf_srv_valid_id(const char *id) {
+    int n = 0;
+    for (; id[n]; n++) if (n >= 32 || !((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f'))) return 0;
+    return n == 32;
+}
+
 /* Server time, epoch ms (sessions, nonces, decisions). */
 static inline int64_t vf_srv_now_ms(void) {
     struct timespec ts;
@@ -214,6 +230,19 @@ void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *session_id, v
 void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);       /* static.c */
 int vf_srv_http_start(vf_srv *s, int *port_out, char *err, size_t errsz);     /* http.c */
 void vf_srv_http_stop(vf_srv *s);
+
+/* managed.c: the integrator fields of session creation, the managed page and its start */
+int vf_srv_managed_parse(vf_srv *s, const vf_srv_request *q, const cJSON *j, vf_srv_session *ss, int demo, vf_srv_reply *r,
+                         const char **code);
+int vf_srv_managed_prepare(vf_srv *s, const vf_srv_request *q, vf_srv_session *ss, char *session_url, size_t n);
+cJSON *vf_srv_session_json(vf_srv *s, const vf_srv_session *ss);   /* what creation (and the start) answers */
+void vf_srv_managed_page(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
+void vf_srv_managed_start(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
+void vf_srv_integrator_id(const char *api_key, char out[17]);
+const char *vf_srv_webhook_secret(const vf_srv *s, const char *integrator);   /* NULL: none */
+/* photo_route.c: GET and DELETE of a session's photo and of the session */
+void vf_srv_photo_get(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
+void vf_srv_session_delete(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
 
 /* Audit helper for rejections: one record, errors logged (reply.c). */
 void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,

@@ -46,6 +46,20 @@ int vf_srv_store_index_find(vf_srv_store *s, const vf_srv_frame_print *prints, i
 }
 int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a) { DISPATCH(audit, -1, a); }
 char *vf_srv_store_session_detail(vf_srv_store *s, const char *id) { DISPATCH(session_detail, NULL, id); }
+int vf_srv_store_bind_key(vf_srv_store *s, const char *id, const char *token_sha256, const uint8_t *key, size_t n,
+                          const vf_srv_audit *a) {
+    DISPATCH(bind_key, -1, id, token_sha256, key, n, a);
+}
+int vf_srv_store_outbox_claim(vf_srv_store *s, int64_t now, int64_t lease_ms, vf_srv_outbox_event *ev, int max) {
+    DISPATCH(outbox_claim, -1, now, lease_ms, ev, max);
+}
+int vf_srv_store_outbox_done(vf_srv_store *s, int64_t row, const char *state, int attempts, int64_t next_at, int status,
+                             const char *error) {
+    DISPATCH(outbox_done, -1, row, state, attempts, next_at, status, error);
+}
+int vf_srv_store_photo_get(vf_srv_store *s, const char *id, int64_t now, vf_srv_photo_row *out) { DISPATCH(photo_get, -1, id, now, out); }
+int vf_srv_store_photo_sweep(vf_srv_store *s, int64_t now) { DISPATCH(photo_sweep, -1, now); }
+int vf_srv_store_delete_session(vf_srv_store *s, const char *id, const vf_srv_audit *a) { DISPATCH(delete_session, -1, id, a); }
 
 /* ---- shared by the backends --------------------------------------------------------------------- */
 

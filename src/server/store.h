@@ -40,6 +40,12 @@ typedef struct vf_srv_session {
     int uncertain_count, fail_count, challenge_passed;
     char challenge[16];               /* "sequence" when the current attempt answers a challenge, else "" */
     int demo;                         /* created through /demo/sessions */
+    /* the integrator's fields and the managed page (managed.c) */
+    char redirect_url[VF_SRV_URL_MAX + 1], webhook_url[VF_SRV_URL_MAX + 1];
+    char reference_id[129];
+    char integrator[17];              /* hash prefix of the API key that created it ("" for demo sessions) */
+    int managed;                      /* created without a page key: the server's page binds one */
+    char start_token[65];             /* SHA-256 hex of the managed page's one-time start token */
 } vf_srv_session;
 
 typedef struct vf_srv_audit {
@@ -73,6 +79,10 @@ typedef struct vf_srv_outcome {
     int64_t index_seen; const vf_srv_freshness_config *recheck;
     const char *request_sha256;       /* the package decided ... */
     const char *answer_json;          /* ... and the page's answer: the same body again gets it again */
+    /* in the same transaction: the webhook event for the outbox (event_id NULL: none) ... */
+    const char *event_id, *event_url, *event_integrator, *event_body;
+    /* ... and the session photo (photo NULL: none; it replaces an earlier attempt's) */
+    const uint8_t *photo; size_t photo_len; int photo_w, photo_h; float photo_score; int64_t photo_expires_at;
 } vf_srv_outcome;
 /* The answer recorded for the package with this body hash on this nonce (malloc'd JSON), or NULL:
  * a page whose answer was lost (a crash after the commit, a dropped connection) posts the same
@@ -99,8 +109,41 @@ int vf_srv_store_audit(vf_srv_store *s, const vf_srv_audit *a);
 /* Detail for the integrator: session + attempts as JSON (malloc'd), NULL when unknown. */
 char *vf_srv_store_session_detail(vf_srv_store *s, const char *id);
 
+/* A managed session's page key, once: set iff none is set and the token hash matches, with the
+ * audit record, one transaction. 0 = bound, 1 = not (already bound or another token), -1 = error. */
+int vf_srv_store_bind_key(vf_srv_store *s, const char *id, const char *token_sha256, const uint8_t *key, size_t n,
+                          const vf_srv_audit *a);
+/* The webhook outbox (outbox.c); its rows are written by record_outcome. */
+typedef struct vf_srv_outbox_event {
+    int64_t row;
+    char event_id[48], session_id[33], integrator[17];
+    char url[VF_SRV_URL_MAX + 1];
+    char *body;                       /* malloc'd, the exact bytes signed and sent */
+    int attempts;                     /* tries so far */
+} vf_srv_outbox_event;
+/* Up to max pending events due at `now` (next_at <= now, no live lease), each leased until now +
+ * lease_ms in the same transaction; returns how many, -1 on error. */
+int vf_srv_store_outbox_claim(vf_srv_store *s, int64_t now, int64_t lease_ms, vf_srv_outbox_event *ev, int max);
+/* After a try: state "delivered", "pending" (next try at next_at) or "dead"; attempts = tries so far. */
+int vf_srv_store_outbox_done(vf_srv_store *s, int64_t row, const char *state, int attempts, int64_t next_at, int status,
+                             const char *error);
+/* The session photo while it is kept (expires_at > now): 1 found (jpeg malloc'd), 0 none, -1 error. */
+typedef struct vf_srv_photo_row {
+    uint8_t *jpeg; size_t len;
+    int width, height, attempt;
+    float quality_score;
+    int64_t created_at, expires_at;
+} vf_srv_photo_row;
+int vf_srv_store_photo_get(vf_srv_store *s, const char *id, int64_t now, vf_srv_photo_row *out);
+/* Delete photos past their retention; returns how many, -1 on error. */
+int vf_srv_store_photo_sweep(vf_srv_store *s, int64_t now);
+/* Delete a session: its photo, attempts, frame index rows and the session row (the append-only
+ * audit keeps its rows, which hold no image; the outbox keeps its events); the audit record of
+ * the deletion; one transaction. 1 = deleted, 0 = no such session, -1 = error. */
+int vf_srv_store_delete_session(vf_srv_store *s, const char *id, const vf_srv_audit *a);
+
 /* The store's schema version this server writes (both backends: the length of their MIGRATIONS). */
-#define VF_SRV_SCHEMA_VERSION 2
+#define VF_SRV_SCHEMA_VERSION 3
 /* "sqlite" or "postgresql". */
 const char *vf_srv_store_backend(const vf_srv_store *s);
 
@@ -120,6 +163,12 @@ typedef struct vf_srv_store_ops {
                       int64_t *last_id);
     int (*audit)(vf_srv_store *s, const vf_srv_audit *a);
     char *(*session_detail)(vf_srv_store *s, const char *id);
+    int (*bind_key)(vf_srv_store *s, const char *id, const char *token_sha256, const uint8_t *key, size_t n, const vf_srv_audit *a);
+    int (*outbox_claim)(vf_srv_store *s, int64_t now, int64_t lease_ms, vf_srv_outbox_event *ev, int max);
+    int (*outbox_done)(vf_srv_store *s, int64_t row, const char *state, int attempts, int64_t next_at, int status, const char *error);
+    int (*photo_get)(vf_srv_store *s, const char *id, int64_t now, vf_srv_photo_row *out);
+    int (*photo_sweep)(vf_srv_store *s, int64_t now);
+    int (*delete_session)(vf_srv_store *s, const char *id, const vf_srv_audit *a);
 } vf_srv_store_ops;
 
 struct vf_srv_store { const vf_srv_store_ops *ops; };

@@ -15,16 +15,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-void vf_srv_webhook_config_defaults(vf_srv_webhook_config *c) {
-    c->base_ms = 5000;
-    c->max_ms = 600000;
-    c->max_attempts = 15;
-    c->timeout_s = 10;
-    c->poll_ms = 1000;
-    c->allow_private = 0;
-    c->allow_http = 0;
-}
-
 int vf_srv_hmac_sha256_hex(const char *key, const void *msg, size_t n, char out[65]) {
     unsigned char mac[32];
     unsigned int ml = 0;

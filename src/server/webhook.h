@@ -17,7 +17,16 @@ typedef struct vf_srv_webhook_config {
     int allow_http;       /* plain http to any host (else https, or http to loopback only) */
 } vf_srv_webhook_config;
 
-void vf_srv_webhook_config_defaults(vf_srv_webhook_config *c);
+/* Inline: config.c (linked into tools without libcurl) sets the defaults. */
+static inline void vf_srv_webhook_config_defaults(vf_srv_webhook_config *c) {
+    c->base_ms = 5000;
+    c->max_ms = 600000;
+    c->max_attempts = 15;
+    c->timeout_s = 10;
+    c->poll_ms = 1000;
+    c->allow_private = 0;
+    c->allow_http = 0;
+}
 
 /* Lowercase hex HMAC-SHA256 of msg under key (out: 65 bytes). 0 = ok. */
 int vf_srv_hmac_sha256_hex(const char *key, const void *msg, size_t n, char out[65]);

@@ -14,6 +14,7 @@ export const env = {
   models: process.env.VF_MODELS,
   padModels: process.env.VF_PAD_MODELS,
   data: process.env.VF_SHARED_DATA,
+  cli: process.env.VF_CLI,
 };
 export const MJPEG = () => join(env.data, 'video/apfol_liveness/real2_640x480_15fps.mjpeg');
 export const FRAMES = () => join(env.data, 'pad/apfol_liveness/frames');

@@ -100,6 +100,9 @@ test('the largest package the schema allows costs a bounded amount of database',
     assert.equal(r.status, 200, r.text.slice(0, 300));
   }
   const per = (dbBytes() - before) / N;
-  console.log(`# database growth per decided maximal package: ${(per / 1024).toFixed(1)} KiB`);
-  assert.ok(per < 48 << 10, `${per} bytes per package`);
+  // the session photo (issue 13) comes on top: the server's own 360x480 JPEG, whatever the client sends
+  const photo = h.sql(S.db, 'SELECT coalesce(avg(length(jpeg)),0) FROM photos')[0][0];
+  console.log(`# database growth per decided maximal package: ${(per / 1024).toFixed(1)} KiB, of which the photo ${(photo / 1024).toFixed(1)} KiB`);
+  assert.ok(photo < 48 << 10, `a photo of ${photo} bytes`);
+  assert.ok(per - photo < 48 << 10, `${per} bytes per package`);
 });

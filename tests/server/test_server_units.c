@@ -373,7 +373,7 @@ static void test_frame_index(void) {
     /* session 2 searched before session 1's decision: its commit must see session 1's frames */
     int64_t seen2 = seen;
     vf_srv_audit a = {"result", ss[0].id, "h", "127.0.0.1", 1, 200, "approve", "approve", "[]", "{}"};
-    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness, "h1", "{\"final\":true}"};
+    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness, "h1", "{\"final\":true}", NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};
     CHECK(vf_srv_store_record_outcome(st, ss[0].id, &o, &a) == 0, "decision 1 with its frames");
     int nh = vf_srv_store_index_find(st, pr, 4, 0, &c.freshness, hits, near, &cand, &seen);
     CHECK(nh == 3 && seen == 2, "hits %d, last id %lld", nh, (long long)seen);
@@ -382,7 +382,7 @@ static void test_frame_index(void) {
     CHECK(nh == 3 && hits[2].frame == 2 && !hits[2].exact && hits[2].distance < c.freshness.replay_distance && hits[2].attempt == 1,
           "the brightened, shifted copy found by its signature (distance %g)", nh == 3 ? hits[2].distance : -1);
     CHECK(isinf(near[3]) || near[3] > c.freshness.replay_distance, "the new frame is no replay (%g)", near[3]);
-    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness, "h2", "{}"};
+    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness, "h2", "{}", NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};
     a.session_id = ss[1].id;
     CHECK(vf_srv_store_record_outcome(st, ss[1].id, &o2, &a) == 2, "a frame indexed since the search: refused, decide again");
     o2.index_seen = seen;
