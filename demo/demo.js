@@ -4,6 +4,7 @@ import {
   Veriface, VerifaceError, createSessionKey, createDemoSession, getDemoSession, nextAttempt, openCamera, stopStream,
   listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity,
 } from './pkg/src/index.js';
+import { localMediaUrl } from './local-media.js';
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -12,7 +13,7 @@ const el = {
   file: $('file'), reference: $('reference'), error: $('error'), engine: $('engine'),
   tint: $('tint'), prompt: $('prompt'), steps: $('steps'), light: $('light'), lightNotice: $('light-notice'),
 };
-const state = { vf: null, stream: null, cameraInfo: null, source: 'camera', fileUrl: null, fileKind: null,
+const state = { vf: null, stream: null, cameraInfo: null, source: 'camera', fileKind: null,
   abort: null, session: null, key: null, lastResult: null, refEmbedding: null, lastBody: null, frameSize: null, fps: [] };
 window.demo = state;   // for tests and curious developers
 
@@ -47,6 +48,15 @@ function showError(e) {
   if (err.code !== 'aborted') console.warn('veriface:', err.code, err.message);
 }
 function say(text) { el.guidance.textContent = text; }
+
+// Pictures are drawn on canvases: the page's policy (docs/SERVER.md) allows no data: or blob: images.
+async function paint(canvas, blob) {
+  const bmp = await createImageBitmap(blob);
+  canvas.width = bmp.width; canvas.height = bmp.height;
+  canvas.getContext('2d').drawImage(bmp, 0, 0);
+  bmp.close();
+}
+const frameBlob = (f) => new Blob([Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0))], { type: f.mime });
 
 // ---- active challenge: the step list, the arrow on the camera view ------------------------------
 const ARROWS = { challenge_left: ['left', '\u2190'], challenge_right: ['right', '\u2192'], challenge_up: ['up', '\u2191'],
@@ -179,24 +189,25 @@ function showSource() {
 async function onFile() {
   const f = el.file.files[0];
   if (!f) return;
-  if (state.fileUrl) URL.revokeObjectURL(state.fileUrl);
-  state.fileUrl = URL.createObjectURL(f);
   el.error.textContent = '';
   if (f.type.startsWith('video/')) {
     state.fileKind = 'video';
     el.photo.hidden = true; el.video.hidden = false;
-    el.video.srcObject = null; el.video.src = state.fileUrl; el.video.loop = true;
+    el.video.srcObject = null; el.video.loop = true;
+    try {
+      el.video.src = await localMediaUrl(f);
+    } catch (e) { showError(e); return; }
     await el.video.play().catch(() => {});
     say('Video loaded: press Start to run the capture on it.');
   } else {
     state.fileKind = 'photo';
-    el.video.hidden = true; el.photo.hidden = false; el.photo.src = state.fileUrl;
+    el.video.hidden = true; el.photo.hidden = false;
     say('Analysing the photo…');
     try {
       const r = await state.vf.analyzeImage(f);
       state.frameSize = [r.width, r.height];
       showQuality(r.status);
-      await el.photo.decode().catch(() => {});
+      await paint(el.photo, f);
       drawOverlay(r.status);
       say(r.status.good ? 'The photo passes the capture checks.' : guidanceMessage(r.status.quality.guidance));
       showResult(r.result);
@@ -251,19 +262,15 @@ function showPackage(out) {
   const thumbs = $('thumbs');
   thumbs.replaceChildren();
   const pkg = JSON.parse(out.body);
-  for (const f of pkg.frames) {
-    const img = new Image();
-    img.src = `data:${f.mime};base64,${f.data}`;
-    img.alt = `frame ${f.index}`;
-    thumbs.appendChild(img);
-  }
-  // the challenge's frames (every frame_ms while the person moved), outlined
-  for (const f of (pkg.challenge && pkg.challenge.frames) || []) {
-    const img = new Image();
-    img.src = `data:${f.mime};base64,${f.data}`;
-    img.alt = `challenge frame ${f.index}`;
-    img.className = 'challenge';
-    thumbs.appendChild(img);
+  // the challenge's frames (every frame_ms while the person moved) after the passive ones, outlined
+  const all = [...pkg.frames.map((f) => [f, 'frame']), ...((pkg.challenge && pkg.challenge.frames) || []).map((f) => [f, 'challenge frame'])];
+  for (const [f, what] of all) {
+    const c = document.createElement('canvas');
+    c.setAttribute('role', 'img');
+    c.setAttribute('aria-label', `${what} ${f.index}`);
+    if (what !== 'frame') c.className = 'challenge';
+    thumbs.appendChild(c);
+    paint(c, frameBlob(f)).catch(showError);
   }
 }
 
@@ -272,9 +279,8 @@ async function showBestFrame(out) {
   const pkg = JSON.parse(out.body);
   const f = pkg.frames.find((x) => x.index === out.result.chosen[0]) || pkg.frames[0];
   if (!f) return;
-  el.photo.src = `data:${f.mime};base64,${f.data}`;
+  await paint(el.photo, frameBlob(f));
   el.photo.hidden = false; el.video.hidden = true;
-  await el.photo.decode().catch(() => {});
   state.frameSize = [f.width, f.height];
   el.stage.classList.remove('mirror');
   drawOverlay(f.status);

@@ -35,7 +35,7 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h);
 /* ---- the headers every answer carries (http.c) ------------------------------------------------ */
 
 extern const char *const vf_srv_common_headers[][2];   /* {name, value}, ends with {NULL, NULL} */
-extern const char vf_srv_page_csp[];                   /* Content-Security-Policy of text/html */
+extern const char vf_srv_page_csp[];                   /* Content-Security-Policy of pages and scripts */
 
 /* ---- the front door ------------------------------------------------------------------------ */
 

@@ -21,9 +21,11 @@ const char *const vf_srv_common_headers[][2] = {
     {"Cross-Origin-Opener-Policy", "same-origin"}, {"Cross-Origin-Embedder-Policy", "require-corp"},
     {"Cross-Origin-Resource-Policy", "same-origin"}, {"X-Content-Type-Options", "nosniff"},
     {"Cache-Control", "no-store"}, {"Referrer-Policy", "no-referrer"}, {"X-Frame-Options", "DENY"}, {NULL, NULL}};
+/* The strict policy integrators ask for (issue 14): nothing but this origin, wasm compiled from
+ * this origin's files, no inline script or style, no data: or blob: URLs; the last three only
+ * forbid more (framing, <base>, form targets). */
 const char vf_srv_page_csp[] =
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; "
-    "img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'";
 
 typedef struct conn_ctx {
@@ -43,7 +45,9 @@ static double mono_s(void) {
 static void add_headers(struct MHD_Response *resp, const char *ct) {
     MHD_add_response_header(resp, "Content-Type", ct ? ct : "application/octet-stream");
     for (int i = 0; vf_srv_common_headers[i][0]; i++) MHD_add_response_header(resp, vf_srv_common_headers[i][0], vf_srv_common_headers[i][1]);
-    if (ct && !strncmp(ct, "text/html", 9)) MHD_add_response_header(resp, "Content-Security-Policy", vf_srv_page_csp);
+    /* pages and scripts: a worker runs under the policy delivered with its own script */
+    if (ct && (!strncmp(ct, "text/html", 9) || !strncmp(ct, "text/javascript", 15)))
+        MHD_add_response_header(resp, "Content-Security-Policy", vf_srv_page_csp);
     /* one request per connection: every request passes the front door's checks */
     MHD_add_response_header(resp, "Connection", "close");
 }

@@ -326,7 +326,7 @@ test('active challenge (stub server): package, prompts, tint, abort', { skip: sk
         await page.waitForTimeout(400);
         await page.screenshot({ path: path.join(lib.ARTIFACTS, 'demo-challenge.png') });
         await page.waitForSelector('body[data-state=decided]', { timeout: 60000 });
-        const r = await page.evaluate(() => ({ seen: window.seen, thumbs: document.querySelectorAll('#thumbs img.challenge').length,
+        const r = await page.evaluate(() => ({ seen: window.seen, thumbs: document.querySelectorAll('#thumbs canvas.challenge').length,
           steps: [...document.querySelectorAll('#steps li')].map((li) => li.className), tintHidden: document.getElementById('tint').hidden,
           promptHidden: document.getElementById('prompt').hidden, challengeAttr: document.body.hasAttribute('data-challenge') }));
         const arrows = runs(r.seen.map(([, dir]) => dir).filter(Boolean));

@@ -1,6 +1,7 @@
 // demo.test.mjs - the demo page (build/web) in headless chromium against the real server, driven
 // by the keyboard only: load, capture from the fake camera, decision, raw package; then the upload
-// panel with a photo and a video. No console errors; screenshots in build/test-artifacts/.
+// panel with a photo and a video. No console errors, no violation of the server's strict
+// Content-Security-Policy (lib.watchCsp); screenshots in build/test-artifacts/.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,6 +31,7 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
   fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems = lib.watchPage(page);
+  const csp = await lib.watchCsp(page, server.url);   // the server's strict policy: any violation fails
   try {
     await page.goto(`${server.url}/`);
     await page.waitForSelector('body[data-state=ready]', { timeout: 30000 });   // guidance engine (lazy start)
@@ -50,7 +52,7 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     const decision = await page.textContent('#decision');
     assert.match(decision, /^(approve|retry|challenge|review|reject) — /);
     assert.match(await page.textContent('#liveness'), /pass|fail|uncertain|not run/);
-    assert.ok(await page.$$eval('#thumbs img', (x) => x.length) >= 1, 'frame thumbnails shown');
+    assert.ok(await page.$$eval('#thumbs canvas', (x) => x.length) >= 1, 'frame thumbnails shown');
     // the raw package opens from the keyboard
     await tabTo(page, 'raw-summary');
     await page.keyboard.press('Enter');
@@ -94,6 +96,7 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     assert.equal(pkg.signals.camera, null);
 
     assert.deepEqual(problems, [], 'no console errors');
+    assert.deepEqual(csp, [], 'the policy on every page and script, no violation');
   } finally {
     await page.close();
     await browser.close();

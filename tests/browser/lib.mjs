@@ -212,3 +212,32 @@ export async function getJson(url, headers = {}) {
   try { body = JSON.parse(text); } catch { /* below */ }
   return { status: r.status, body, text };
 }
+
+/** The server's Content-Security-Policy of pages and scripts (docs/SERVER.md; issue 14). */
+export const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; frame-ancestors 'none'; " +
+  "base-uri 'none'; form-action 'self'";
+
+/**
+ * Watch a page under the server's policy: every page or script of `origin` must come with exactly
+ * `expect`; the page gets `serve` (by default the same) plus a report-uri back to the test, so that a
+ * violation in the page or in any of its workers (which the page never sees) is reported. Returns
+ * the list that collects the reports and any header that differs.
+ */
+export async function watchCsp(page, origin, { expect = POLICY, serve = expect } = {}) {
+  const found = [];
+  const report = '/__csp_report__';
+  await page.route((u) => u.origin === origin && u.pathname !== report, async (route) => {
+    const res = await route.fetch();
+    const headers = { ...res.headers() };
+    if (/^text\/(html|javascript)/.test(headers['content-type'] || '')) {
+      if (headers['content-security-policy'] !== expect) found.push(`${route.request().url()}: CSP ${headers['content-security-policy']}`);
+      headers['content-security-policy'] = `${serve}; report-uri ${report}`;
+    }
+    await route.fulfill({ response: res, headers });
+  });
+  await page.route(`${origin}${report}`, (route) => {
+    found.push(`CSP violation: ${route.request().postData()}`);
+    return route.fulfill({ status: 204 });
+  });
+  return found;
+}

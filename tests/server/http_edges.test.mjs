@@ -13,8 +13,8 @@ import { join } from 'node:path';
 
 h.requireData({ pad: false });
 
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; " +
-  "img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; frame-ancestors 'none'; " +
+  "base-uri 'none'; form-action 'self'";
 
 let srv, web;
 before(async () => {

@@ -51,6 +51,23 @@ button[hidden] { display: none; }
 .notice[hidden] { display: none; }
 `;
 
+/**
+ * The element's style as a constructed stylesheet: a page whose Content-Security-Policy has no
+ * 'unsafe-inline' style-src blocks a <style> element, even in a shadow root, but not this. Engines
+ * without constructable stylesheets (Safari < 16.4) get the <style> element.
+ */
+function adoptStyle(root) {
+  if (typeof CSSStyleSheet === 'function' && 'adoptedStyleSheets' in root && 'replaceSync' in CSSStyleSheet.prototype) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLE);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const style = document.createElement('style');
+    style.textContent = STYLE;
+    root.prepend(style);
+  }
+}
+
 /** The arrow of each challenge prompt (left/right are the person's own: their left is the screen's left). */
 const ARROWS = { challenge_left: ['left', '\u2190'], challenge_right: ['right', '\u2192'], challenge_up: ['up', '\u2191'],
   challenge_down: ['down', '\u2193'], challenge_centre: ['centre', '\u25CE'], challenge_hold: ['centre', '\u25CE'] };
@@ -72,8 +89,7 @@ export class VerifaceCaptureElement extends Base {
     this.key = null;
     this.veriface = null;
     const root = this.attachShadow({ mode: 'open' });
-    root.innerHTML = `<style>${STYLE}</style>
-<div class="stage" part="stage"><video part="video" muted playsinline autoplay></video>
+    root.innerHTML = `<div class="stage" part="stage"><video part="video" muted playsinline autoplay></video>
 <svg viewBox="0 0 400 300" preserveAspectRatio="xMidYMid slice" aria-hidden="true">
 <path class="mask" fill-rule="evenodd" d="M0 0H400V300H0Z M122 150a78 105 0 1 0 156 0a78 105 0 1 0 -156 0Z"/><ellipse class="oval" part="oval" cx="200" cy="150" rx="78" ry="105"/></svg>
 <div class="prompt" part="prompt" aria-hidden="true" hidden><span class="arrow"></span></div></div>
@@ -82,6 +98,7 @@ export class VerifaceCaptureElement extends Base {
 <p class="notice" part="notice" hidden></p>
 <div class="bar" part="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div></div></div>
 <div class="controls"><button type="button" part="start" class="start"></button><button type="button" part="cancel" class="cancel" hidden></button></div>`;
+    adoptStyle(root);
     this._video = root.querySelector('video');
     this._text = root.querySelector('.guidance');
     this._prompt = root.querySelector('.prompt');
