@@ -11,7 +11,7 @@ const el = {
   video: $('video'), photo: $('photo'), overlay: $('overlay'), stage: $('stage'), guidance: $('guidance'),
   start: $('start'), cancel: $('cancel'), retry: $('retry'), camera: $('camera'), remember: $('remember'),
   file: $('file'), reference: $('reference'), error: $('error'), engine: $('engine'),
-  tint: $('tint'), prompt: $('prompt'), steps: $('steps'), light: $('light'), lightNotice: $('light-notice'),
+  tint: $('tint'), lowFlash: $('low-flash'), prompt: $('prompt'), steps: $('steps'), light: $('light'), lightNotice: $('light-notice'),
 };
 const state = { vf: null, stream: null, cameraInfo: null, source: 'camera', fileKind: null,
   abort: null, session: null, key: null, lastResult: null, refEmbedding: null, lastBody: null, frameSize: null, fps: [] };
@@ -332,6 +332,7 @@ async function run(retry) {
     showSteps(ch);
     const out = await state.vf.capture({
       session: state.session, key: state.key, video, stream, cameraInfo, signal: state.abort.signal, submit: true, tint: el.tint,
+      lowFlash: el.lowFlash.checked,
       onGuidance: (g) => {
         say(g.message);   // changes only: the aria-live region announces each prompt once
         if (g.challenge) document.body.dataset.challenge = '';
@@ -378,6 +379,8 @@ function endChallenge() {
 }
 function showDecision2(e) { $('response').textContent = JSON.stringify(e.response, null, 2); }
 
+// low-flash colours by default for those who prefer reduced motion (the package's default too)
+el.lowFlash.checked = matchMedia('(prefers-reduced-motion: reduce)').matches;
 el.start.addEventListener('click', () => run(false));
 el.retry.addEventListener('click', () => run(true));
 el.cancel.addEventListener('click', () => state.abort && state.abort.abort());

@@ -2,7 +2,8 @@
 // from the keyboard, guidance in its aria-live region in the page's language (messages
 // override), progress to 100 %, the server's answer; a second run with an active challenge shows its
 // prompt (arrow, translated text, announced once) and the tint around the camera view, and
-// Escape cancels it.
+// Escape cancels it. axe-core at each stage: no serious or critical violation (results in
+// build/test-artifacts/axe-component.json); the live region announces each change once.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,8 +13,8 @@ import * as lib from './lib.mjs';
 const skip = lib.skipReason();
 
 const PAGE = `<!doctype html><html lang="fr"><title>composant</title><body>
-<h1>Vérification</h1>
-<veriface-capture submit="" lazy></veriface-capture>
+<main><h1>Vérification</h1>
+<veriface-capture submit="" lazy></veriface-capture></main>
 <script type="module">
 import { defineVerifaceCapture } from '/pkg/src/component.js';
 import { createSessionKey, createDemoSession } from '/pkg/src/index.js';
@@ -25,7 +26,9 @@ el.messages = { too_dark: 'Plus de lumière', turn_head: 'Regardez la caméra', 
   challenge_light: "L'écran va changer de couleur quelques secondes" };
 window.newSession = async () => { el.key = await createSessionKey(); el.session = await createDemoSession(location.origin, el.key.publicKeySpki); };
 await window.newSession();
-window.seen = []; window.errors = [];
+window.seen = []; window.errors = []; window.spoken = [];
+new MutationObserver(() => window.spoken.push(el.shadowRoot.querySelector('[aria-live]').textContent))
+  .observe(el.shadowRoot.querySelector('[aria-live]'), { childList: true, characterData: true, subtree: true });
 el.addEventListener('veriface-guidance', () => window.seen.push(el.shadowRoot.querySelector('.guidance').textContent));
 el.addEventListener('veriface-result', (e) => { window.result = { answer: e.detail.result.answer, frames: e.detail.result.frames.length }; });
 el.addEventListener('veriface-error', (e) => window.errors.push(e.detail.error.code));
@@ -51,12 +54,16 @@ test('<veriface-capture> web component', { skip: skip ? `SKIP: ${skip}` : false,
     assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.querySelector('.start').textContent), 'Commencer');
     assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.querySelector('[aria-live]').getAttribute('aria-live')), 'polite');
 
+    const axe = { idle: await lib.axe(page) };
+    assert.deepEqual(axe.idle.bad, [], 'axe: before the start');
     // keyboard: Tab reaches the Start button inside the shadow root; Enter starts
     await page.keyboard.press('Tab');
     assert.equal(await shadow(() => document.querySelector('veriface-capture').shadowRoot.activeElement.className), 'start');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => window.seen.length > 0, null, { timeout: 30000 });
     await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-guidance.png') });
+    axe.running = await lib.axe(page);
+    assert.deepEqual(axe.running.bad, [], 'axe: capturing');
     await page.waitForFunction(() => window.result || window.errors.length, null, { timeout: 60000 });
     assert.deepEqual(await page.evaluate(() => window.errors), []);
     const r = await page.evaluate(() => window.result);
@@ -71,6 +78,14 @@ test('<veriface-capture> web component', { skip: skip ? `SKIP: ${skip}` : false,
         startHidden: root.querySelector('.start').hidden, focus: root.activeElement && root.activeElement.className };
     });
     assert.deepEqual(after, { text: 'Terminé', progress: '100', startHidden: false, focus: 'start' });
+    // announced per change, not per frame: never the same text twice in a row, one per guidance event
+    // (+ loading, starting, done)
+    const announced = await page.evaluate(() => window.spoken);
+    announced.forEach((t, i) => assert.notEqual(t, announced[i - 1], `announced twice in a row: ${t}`));
+    assert.ok(announced.length <= seen.length + 3, `${announced.length} announcements, ${seen.length} guidance changes`);
+    assert.ok(r.frames >= 1);
+    axe.done = await lib.axe(page);
+    assert.deepEqual(axe.done.bad, [], 'axe: done');
     await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-done.png') });
 
     // a second run with an active challenge (set on the session here: the fake camera holds a head
@@ -100,6 +115,9 @@ test('<veriface-capture> web component', { skip: skip ? `SKIP: ${skip}` : false,
         announced: window.announced.filter((t) => t === root.querySelector('.guidance').textContent).length, focus: root.activeElement && root.activeElement.className };
     });
     await page.screenshot({ path: path.join(lib.ARTIFACTS, 'component-challenge.png') });
+    axe.challenge = await lib.axe(page);
+    assert.deepEqual(axe.challenge.bad, [], 'axe: during the challenge, tint on');
+    fs.writeFileSync(path.join(lib.ARTIFACTS, 'axe-component.json'), JSON.stringify(axe, null, 1));
     // the camera is a video of a live person: the page asks to face it, or already for the first step
     const fr = { centre: 'Regardez droit vers la caméra', left: 'Tournez lentement la tête vers la gauche' };
     if (fr[during.arrow]) assert.equal(during.text, fr[during.arrow], 'translated prompt');

@@ -1,7 +1,9 @@
 // demo.test.mjs - the demo page (build/web) in headless chromium against the real server, driven
 // by the keyboard only: load, capture from the fake camera, decision, raw package; then the upload
 // panel with a photo and a video. No console errors, no violation of the server's strict
-// Content-Security-Policy (lib.watchCsp); screenshots in build/test-artifacts/.
+// Content-Security-Policy (lib.watchCsp), no serious or critical axe-core violation (ready, during
+// the capture, decided, in light and dark schemes), guidance announced once per change;
+// screenshots and the axe results in build/test-artifacts/.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -39,6 +41,14 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the server sends COOP/COEP');
     assert.match(await page.textContent('#engine'), /wasm simd(-mt)? \(\d thread.*guidance ready in \d+ ms, all models in \d+ ms; passive liveness (on|unavailable)/);
     await shot(page, '1-ready');
+    const axe = { ready: await lib.axe(page) };
+    assert.deepEqual(axe.ready.bad, [], 'axe: ready');
+    // every change of the live region's text: one announcement each
+    await page.evaluate(() => {
+      window.announced = [];
+      new MutationObserver(() => window.announced.push(document.getElementById('guidance').textContent))
+        .observe(document.getElementById('guidance'), { childList: true, characterData: true, subtree: true });
+    });
 
     // the skip link comes first, then the controls; Start by keyboard
     await page.keyboard.press('Tab');
@@ -48,6 +58,8 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     await page.waitForSelector('body[data-state=capturing]', { timeout: 20000 });
     await page.waitForFunction(() => document.querySelector('#meters meter').value > 0, null, { timeout: 20000 });
     await shot(page, '2-capturing');
+    axe.capturing = await lib.axe(page);
+    assert.deepEqual(axe.capturing.bad, [], 'axe: capturing');
     await page.waitForSelector('body[data-state=decided]', { timeout: 60000 });
     const decision = await page.textContent('#decision');
     assert.match(decision, /^(approve|retry|challenge|review|reject) — /);
@@ -61,6 +73,18 @@ test('demo page, keyboard only', { skip: skip ? `SKIP: ${skip}` : false, timeout
     assert.match(raw, /^X-Veriface-Signature: [A-Za-z0-9_-]{86}\n/);
     assert.match(raw, /"signals"/);
     await shot(page, '3-decided');
+    axe.decided = await lib.axe(page);
+    assert.deepEqual(axe.decided.bad, [], 'axe: decided, raw package open');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    axe.decidedDark = await lib.axe(page);
+    assert.deepEqual(axe.decidedDark.bad, [], 'axe: decided, dark scheme');
+    await page.emulateMedia({ colorScheme: 'light' });
+    fs.writeFileSync(path.join(lib.ARTIFACTS, 'axe-demo.json'), JSON.stringify(axe, null, 1));
+    // guidance per change, never per frame: no text announced twice in a row, fewer announcements than frames
+    const announced = await page.evaluate(() => window.announced);
+    const pushed = await page.evaluate(() => JSON.parse(window.demo.lastBody).capture.frames_pushed);
+    assert.ok(announced.length >= 2 && announced.length < pushed, `${announced.length} announcements for ${pushed} frames`);
+    announced.forEach((t, i) => assert.notEqual(t, announced[i - 1], `announced twice in a row: ${t}`));
 
     // upload panel: choose "Uploaded photo or video" with the arrow key in the radio group
     await page.focus('input[name=source][value=camera]');

@@ -241,3 +241,20 @@ export async function watchCsp(page, origin, { expect = POLICY, serve = expect }
   });
   return found;
 }
+
+export const AXE = path.join(ROOT, 'tools/node_modules/axe-core/axe.min.js');
+
+/**
+ * axe-core on the page as it is now (open shadow roots included; injected through the DevTools
+ * protocol, which the page's CSP does not govern): the serious and critical violations as
+ * "rule (impact): targets", and the count of every violation by impact.
+ */
+export async function axe(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  const byImpact = {};
+  for (const v of r.violations) byImpact[v.impact] = (byImpact[v.impact] || 0) + 1;
+  return { bad, byImpact, ids: r.violations.map((v) => `${v.id}:${v.impact}`) };
+}

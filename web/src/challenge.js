@@ -127,18 +127,24 @@ export function frameClock(base) {
  * The colour sequence on screen: a full-page tint layer. With `element` (the caller's layer, e.g.
  * <veriface-capture>'s, drawn around its camera view) the package colours and shows it, and hides it
  * again at the end; without, it appends its own fixed layer to document.body (leaving a hole
- * around `around`, the visible camera view, if any) and removes it at the end. Users who prefer
- * reduced motion get a lower opacity, never no tint: the server checks the light.
- * Every colour change sets data-color (the colour) on the layer.
+ * around `around`, the visible camera view, if any) and removes it at the end.
+ * Low-flash mode (`lowFlash`; by default on for users who prefer reduced motion): half the opacity,
+ * the tint fades in and each colour fades into the next over FADE_SHARE of its time (at most
+ * FADE_MAX_MS) instead of switching at once; never no tint: the server checks the light, which
+ * its 0-300 ms delay search still finds. Every colour change sets data-color (the colour) on the
+ * layer; data-veriface-tint lists "reduced" and "low-flash" when they apply.
  */
+export const FADE_SHARE = 0.4, FADE_MAX_MS = 200;
 export class Tint {
-  constructor({ element = null, around = null, opacity, now = frameClock() } = {}) {
+  constructor({ element = null, around = null, opacity, lowFlash, now = frameClock() } = {}) {
     this.now = now;
     this.element = element;
     this.around = around;
     const reduced = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
     this.reduced = reduced;
-    this.opacity = opacity !== undefined ? opacity : reduced ? 0.5 : 1;
+    this.lowFlash = lowFlash === undefined || lowFlash === null ? reduced : Boolean(lowFlash);
+    this.opacity = opacity !== undefined ? opacity : this.lowFlash ? 0.5 : 1;
+    this.fadeMs = 0;
     this.timers = [];
     this.layer = null;
     this.hole = null;
@@ -147,24 +153,29 @@ export class Tint {
   }
 
   _mount() {
+    const mode = [this.reduced ? 'reduced' : '', this.lowFlash ? 'low-flash' : ''].filter(Boolean).join(' ');
+    // inline styles through the CSSOM only: a strict Content-Security-Policy allows it
+    const fade = this.fadeMs ? `${this.fadeMs}ms linear` : null;
     if (this.element) {
       this.layer = this.element;
       this.layer.hidden = false;
-      this.layer.style.opacity = String(this.opacity);
-      this.layer.setAttribute('data-veriface-tint', this.reduced ? 'reduced' : '');
-      return;
+      this.layer.style.transition = fade ? `opacity ${fade}, background-color ${fade}` : 'none';
+    } else {
+      const layer = document.createElement('div');
+      layer.setAttribute('aria-hidden', 'true');
+      layer.style.cssText = 'position:fixed;inset:0;z-index:2147483646;pointer-events:none;overflow:hidden';
+      layer.style.transition = fade ? `opacity ${fade}` : 'none';
+      const hole = document.createElement('div');
+      hole.style.cssText = 'position:absolute;left:50%;top:50%;width:0;height:0;border-radius:12px';
+      if (fade) hole.style.transition = `box-shadow ${fade}`;
+      layer.appendChild(hole);
+      document.body.appendChild(layer);
+      this.layer = layer;
+      this.hole = hole;
     }
-    const layer = document.createElement('div');
-    layer.setAttribute('data-veriface-tint', this.reduced ? 'reduced' : '');
-    layer.setAttribute('aria-hidden', 'true');
-    layer.style.cssText = 'position:fixed;inset:0;z-index:2147483646;pointer-events:none;overflow:hidden;' +
-      `opacity:${this.opacity};transition:none`;
-    const hole = document.createElement('div');
-    hole.style.cssText = 'position:absolute;left:50%;top:50%;width:0;height:0;border-radius:12px';
-    layer.appendChild(hole);
-    document.body.appendChild(layer);
-    this.layer = layer;
-    this.hole = hole;
+    this.layer.setAttribute('data-veriface-tint', mode);
+    // low-flash: from transparent to the tint's opacity (a style flush first, or no transition runs)
+    this.layer.style.opacity = fade ? '0' : String(this.opacity);
   }
 
   _place() {
@@ -191,8 +202,13 @@ export class Tint {
    * ms on `now`, the clock of the frame timestamps): light_start.
    */
   start(colors, colorMs) {
+    this.fadeMs = this.lowFlash ? Math.round(Math.min(FADE_MAX_MS, colorMs * FADE_SHARE)) : 0;
     this._mount();
     this._show(colors[0]);
+    if (this.fadeMs) {
+      void getComputedStyle(this.layer).opacity;
+      this.layer.style.opacity = String(this.opacity);
+    }
     const t0 = this.now();
     this.start_ms = t0;
     this.end_ms = t0 + colors.length * colorMs;

@@ -45,6 +45,7 @@ button[hidden] { display: none; }
   .prompt[data-dir=up] .arrow { animation: nudge-y 1s ease-in-out infinite alternate; --d: -10px; }
   .prompt[data-dir=down] .arrow { animation: nudge-y 1s ease-in-out infinite alternate; --d: 10px; }
 }
+@media (prefers-reduced-motion: reduce) { .oval, .bar > div { transition: none; } }
 @keyframes nudge-x { to { transform: translateX(var(--d)); } }
 @keyframes nudge-y { to { transform: translateY(var(--d)); } }
 .notice { font-size: .85em; text-align: center; margin: .2em 0; opacity: .85; }
@@ -74,7 +75,8 @@ const ARROWS = { challenge_left: ['left', '\u2190'], challenge_right: ['right', 
 
 /**
  * Attributes: base-url, threads, lazy (guidance before PAD and the embedder are loaded), no-mirror,
- * submit (server URL; "" = this origin). Set while it runs: state (running, good, done, error),
+ * submit (server URL; "" = this origin), low-flash (the challenge's colours fade at half opacity;
+ * on anyway when the user prefers reduced motion). Set while it runs: state (running, good, done, error),
  * challenge (during an active challenge).
  * Properties: session, key (createSessionKey()), messages (text overrides by key), veriface
  * (an existing instance), deviceId, rememberCamera.
@@ -126,6 +128,7 @@ export class VerifaceCaptureElement extends Base {
   _label() {
     this._start.textContent = this._t('start');
     this._cancel.textContent = this._t('cancel');
+    this._bar.setAttribute('aria-label', this._t('progress'));
   }
   _say(key, text) { this._text.textContent = text || this._t(key); }
   /** The big arrow of a challenge prompt (hidden for any other key). */
@@ -181,6 +184,7 @@ export class VerifaceCaptureElement extends Base {
         const res = await this.veriface.capture({
           session: this.session, key: this.key, video: this._video, stream, cameraInfo: cam.info, signal: this._abort.signal,
           messages: this.messages, submit: submitAttr === null ? undefined : (submitAttr || true), tint: this._tint,
+          lowFlash: this.hasAttribute('low-flash') || undefined,
           onGuidance: (g) => {
             // guidance changes only (never per frame): the aria-live region announces each once
             this._say(g.key);

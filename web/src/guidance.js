@@ -39,6 +39,7 @@ export const DEFAULT_MESSAGES = Object.freeze({
   done: 'Done',
   start: 'Start',
   cancel: 'Cancel',
+  progress: 'Verification progress',
   camera_denied: 'Camera access was denied. Allow the camera and try again.',
   camera_missing: 'No camera was found.',
   error: 'Something went wrong. Please try again.',

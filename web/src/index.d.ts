@@ -175,6 +175,9 @@ export interface CaptureOptions {
   /** where the challenge's colours show (e.g. a full-page layer behind your camera view); default: a
    *  layer the package appends to document.body (around `video` when visible) and removes after */
   tint?: HTMLElement;
+  /** the colours at half opacity, fading in and into each other instead of switching at once
+   *  (default: on when the user prefers reduced motion) */
+  lowFlash?: boolean;
   /** every challenge frame */
   onChallenge?: (p: ChallengeProgress) => void;
   /** how much further than the server's thresholds the page waits before the next prompt (degrees;

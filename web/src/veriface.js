@@ -169,6 +169,8 @@ export class Veriface {
    * - tint: an element to show the colour sequence in (e.g. a full-page layer behind your camera
    *   view); default: a layer appended to document.body (around `video` when it is visible) and
    *   removed after
+   * - lowFlash: the colours at half opacity, fading in and into each other instead of switching
+   *   (default: on when the user prefers reduced motion)
    * - onChallenge({ key, step, steps, direction, pose, frames, max_frames }): every challenge frame
    * - signal: AbortSignal; timeoutMs (default 120000)
    * Resolves to { body, signature, headers, package, result, frames, signals, answer? }.
@@ -299,7 +301,7 @@ export class Veriface {
       const now = frameClock(pump.epoch);   // the frame timestamps' clock
       let lightStart = null, lightEnd = -Infinity;
       if (ch.light) {
-        tint = new Tint({ element: options.tint || null, around: video, now });
+        tint = new Tint({ element: options.tint || null, around: video, lowFlash: options.lowFlash, now });
         lightStart = tint.start(ch.light.colors, ch.light.color_ms);
         lightEnd = tint.end_ms;
       }
