@@ -129,7 +129,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
           // an honest capture of a live video passes every check of the frames themselves:
           // quality, passive liveness, tamper, freshness; only the camera's signals send it to review
           const reasons = detail.body.attempts[0].detail.reasons;
-          assert.equal(decision, 'review', JSON.stringify(reasons));
+          assert.equal(decision, 'review', `${JSON.stringify(reasons)} timestamps: ${JSON.stringify(detail.body.attempts[0].detail.freshness?.timestamps)}`);
           assert.equal(r.answer.final, true);
           assert.ok(reasons.every((x) => x.startsWith('signal.')), `only signal reasons: ${JSON.stringify(reasons)}`);
           assert.deepEqual(problems, []);
