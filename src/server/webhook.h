@@ -10,7 +10,7 @@
 typedef struct vf_srv_webhook_config {
     int base_ms;          /* first retry after base_ms .. 2 x base_ms / 2 (5000) */
     int max_ms;           /* the delay doubles up to this (600000: 10 minutes) */
-    int max_attempts;     /* then the event is dead (15: about 1.5 hours of retries) */
+    int max_attempts;     /* then the event is dead (15: 40..80 minutes of retries) */
     int timeout_s;        /* one POST, connect to answer (10) */
     int poll_ms;          /* the outbox is looked at this often (1000) */
     int allow_private;    /* targets on loopback/private networks (tests, a receiver on the same host) */

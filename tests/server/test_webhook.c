@@ -57,6 +57,19 @@ static void test_backoff(void) {
         CHECK(spread, "jitter spreads the delay (failure %d)", f);
     }
     CHECK(vf_srv_webhook_backoff_ms(&c, 1000, 5) <= 60000, "a large failure count stays capped");
+    /* the defaults outlast a receiver that is down for 10 minutes, even at the shortest delays,
+     * and give up within a few hours even at the longest */
+    vf_srv_webhook_config_defaults(&c);
+    int64_t lo = 0, hi = 0;
+    int tries_for_10min = 0;
+    for (int f = 1; f < c.max_attempts; f++) {
+        lo += vf_srv_webhook_backoff_ms(&c, f, 0);
+        hi += 2 * vf_srv_webhook_backoff_ms(&c, f, 0);   /* d: the longest delay */
+        if (!tries_for_10min && lo >= 600000) tries_for_10min = f + 1;
+    }
+    CHECK(tries_for_10min > 0 && tries_for_10min <= c.max_attempts, "default schedule: a try after a 10-minute outage (try %d of %d)",
+          tries_for_10min, c.max_attempts);
+    CHECK(lo >= 40 * 60000 && hi <= 90 * 60000, "default schedule: %lld..%lld s of retries", (long long)lo / 1000, (long long)hi / 1000);
 }
 
 static void test_urls(void) {

@@ -48,24 +48,23 @@ async function waitFor(what, fn, ms = 20000) {
   }
 }
 
-async function decide(hook, extra = {}) {
+async function decide(hook, extra = {}, srv = S) {
   const key = await h.newKey();
-  const c = await h.createSession(S, key, { webhook_url: hook, ...extra });
+  const c = await h.createSession(srv, key, { webhook_url: hook, ...extra });
   assert.equal(c.status, 201, JSON.stringify(c.body));
-  const r = await h.postResult(S, c.body.session_id, h.buildPackage(c.body, live), key);
+  const r = await h.postResult(srv, c.body.session_id, h.buildPackage(c.body, live), key);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.final, true, 'a final verdict');
   return { id: c.body.session_id, attempt: r.body.attempt, decision: r.decision };
 }
 
-before(async () => {
-  // the schedule shortened for the test: retries 100 ms .. 800 ms apart instead of 5 s .. 10 min
-  ({ srv: S, live } = await h.serverWithCapture({
-    integrators: [{ api_key: h.API_KEY, webhook_secret: SECRET }],
-    webhooks: { base_ms: 100, max_ms: 800, max_attempts: 200, poll_ms: 50, timeout: 2, allow_private: true },
-    session: { max_retries: 0 },
-  }));
-});
+// the schedule shortened for the test: retries 100 ms .. 800 ms apart instead of 5 s .. 10 min
+const CONFIG = {
+  integrators: [{ api_key: h.API_KEY, webhook_secret: SECRET }],
+  webhooks: { base_ms: 100, max_ms: 800, max_attempts: 200, poll_ms: 50, timeout: 2, allow_private: true },
+  session: { max_retries: 0 },
+};
+before(async () => { ({ srv: S, live } = await h.serverWithCapture(CONFIG)); });
 after(async () => { await S?.stop(); S?.cleanup(); });
 
 test('session creation: strict redirect_url, webhook_url and reference_id', async () => {
@@ -190,6 +189,26 @@ test('outbox: the receiver is down, then back: every verdict arrives exactly onc
   } finally { await close(rec.server); }
   const m = await (await fetch(`${S.base}/metrics`)).text();
   assert.match(m, /veriface_webhook_tries_total\{state="delivered"\} ([89]|\d\d)/);
+});
+
+test('the outbox survives a crash: decided while the receiver is down, SIGKILL, restart: delivered once', async () => {
+  const port = await freePort();
+  const one = await h.startServer({ ...CONFIG, limits: { per_ip_rate: 0 } });
+  let two = null;
+  const rec = recorder();
+  try {
+    const v = await decide(`http://127.0.0.1:${port}/hook`, {}, one);
+    await waitFor('a failed try', async () => (await h.getSession(one, v.id)).body.webhooks[0].tries >= 1);
+    await one.stop('SIGKILL');
+    await listen(rec.server, port);
+    two = await h.startServer({ ...CONFIG, limits: { per_ip_rate: 0 } }, { db: one.db });
+    await waitFor('the delivery after the restart', () => rec.arrivals.length >= 1, 30000);
+    await sleep(1000);
+    assert.equal(rec.arrivals.length, 1, 'once');
+    assert.equal(rec.arrivals[0].headers['veriface-webhook-id'], `${v.id}-${v.attempt}`);
+    assert.equal(rec.arrivals[0].valid, true);
+    assert.equal((await h.getSession(two, v.id)).body.webhooks[0].state, 'delivered');
+  } finally { await close(rec.server); await two?.stop(); await one.stop(); one.cleanup(); }
 });
 
 test('a receiver that never accepts: the event is dead after max_attempts', async () => {
