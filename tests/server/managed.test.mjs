@@ -92,6 +92,7 @@ test('a managed session in headless Chromium: capture, redirect, signed webhook'
   try {
     const page = await browser.newPage();
     const problems = b.watchPage(page);
+    const csp = await b.watchCsp(page, S.base);   // the server's policy on every page and script, workers' violations reported
     const violations = [];
     await page.exposeFunction('__cspViolation', (v) => violations.push(v));
     await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
@@ -100,12 +101,15 @@ test('a managed session in headless Chromium: capture, redirect, signed webhook'
     assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
     await page.waitForSelector('body[data-state=ready]', { timeout: 60000 });
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    const axe = await b.axe(page);
+    assert.deepEqual(axe.bad, [], 'no serious or critical accessibility violation');
     await page.click('#start');
     await page.waitForURL(`http://127.0.0.1:${rport}/done**`, { timeout: 150000 });
     const u = new URL(page.url());
     assert.equal(u.searchParams.get('session_id'), c.body.session_id, 'redirected with the session id');
     assert.equal(u.searchParams.get('order'), '7', 'the integrator\'s own query kept');
-    assert.deepEqual(violations, [], 'no CSP violation');
+    assert.deepEqual(violations, [], 'no CSP violation in the page');
+    assert.deepEqual(csp, [], 'the policy on every page and script, no violation reported (workers included)');
     assert.deepEqual(problems, [], 'no console error or failed request');
   } finally { await browser.close(); }
   const d = (await h.getSession(S, c.body.session_id)).body;
@@ -119,6 +123,7 @@ test('a managed session in headless Chromium: capture, redirect, signed webhook'
   assert.equal(mine.length, 1, 'the webhook arrived once');
   assert.equal(mine[0].valid, true, 'signed with the integrator\'s secret');
   const ev = JSON.parse(mine[0].body);
+  console.log(`# managed session decided ${ev.decision} (${ev.reasons.join(', ')}), attempt ${ev.attempt}`);
   assert.equal(ev.decision, d.decision, 'the verdict the integrator reads');
   assert.equal(ev.reference_id, 'applicant-1138');
   assert.equal(ev.id, `${c.body.session_id}-${d.attempts.at(-1).attempt}`);

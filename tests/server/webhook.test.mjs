@@ -119,7 +119,9 @@ test('the example receiver accepts a real delivery and refuses a wrong signature
   const port = await listen(rec.server);
   try {
     const v = await decide(`http://127.0.0.1:${port}/hook`, { reference_id: 'person-7' });
+    const t0 = Date.now();
     const a = await waitFor('the webhook', () => rec.arrivals[0]);
+    console.log(`# the webhook arrived ${Date.now() - t0} ms after the page's answer (decision ${v.decision})`);
     assert.equal(a.valid, true, 'the signature verifies');
     const ev = JSON.parse(a.body);
     assert.equal(a.headers['veriface-webhook-id'], `${v.id}-${v.attempt}`);
