@@ -2,7 +2,7 @@
 // (started with --demo): POST /demo/sessions, capture in the worker, signed package, decision.
 import {
   Veriface, VerifaceError, createSessionKey, createDemoSession, getDemoSession, nextAttempt, openCamera, stopStream,
-  listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity,
+  listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity, matchBand,
 } from './pkg/src/index.js';
 import { localMediaUrl } from './local-media.js';
 
@@ -248,7 +248,7 @@ function showMatch() {
   if (!state.refEmbedding) { $('match').textContent = 'Add a reference photo to compare.'; return; }
   if (!r || r.embedding.status !== 'ok') { $('match').textContent = 'Reference ready: capture a face to compare.'; return; }
   const sim = similarity(state.refEmbedding, r.embedding.vector);
-  const band = sim >= 0.65 ? 'strong match' : sim >= 0.55 ? 'weak match' : 'no match';
+  const band = { strong: 'strong match', weak: 'weak match', none: 'no match' }[matchBand(sim)];
   $('match').textContent = `similarity ${sim.toFixed(3)}: ${band} (in-page preview; the server decides)`;
 }
 

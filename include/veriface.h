@@ -235,7 +235,7 @@ typedef enum vf_model_role_id {
     VF_ROLE_MESH = 1,          /* FaceMesh: 468 landmarks */
     VF_ROLE_PAD_V2 = 2,        /* MiniFASNet V2: passive liveness */
     VF_ROLE_PAD_V1SE = 3,      /* MiniFASNet V1SE: passive liveness */
-    VF_ROLE_EMBEDDER = 4,      /* faceres: the face embedding */
+    VF_ROLE_EMBEDDER = 4,      /* MobileFaceNet (expo): the face embedding */
     VF_ROLE_COUNT = 5
 } vf_model_role_id;
 
@@ -281,6 +281,15 @@ typedef enum vf_liveness_outcome {
 } vf_liveness_outcome;
 
 typedef enum vf_match_band { VF_MATCH_NONE = 0, VF_MATCH_WEAK = 1, VF_MATCH_STRONG = 2 } vf_match_band;
+
+/* The match bands of the default embedder, mobilefacenet-expo (cosine; vf_match_band_of; the weak
+ * band is the policy's and the server's default face_match_threshold; web/src/engine.js
+ * MATCH_BANDS copies both, checked by tests/wasm/module-smoke.mjs). From ../shared/data
+ * (docs/PIPELINE.md): STRONG is above all 2657 impostor pairs of faces + faces-lfw (highest 0.572);
+ * WEAK accepts none of faces-lfw's 900 (highest 0.430) and 12 of faces' 1757 (FMR 0.68%). Another
+ * embedder needs its own bands. */
+#define VF_MATCH_STRONG_DEFAULT 0.60f
+#define VF_MATCH_WEAK_DEFAULT 0.45f
 
 /* The default liveness thresholds (the session's and the policy's; the server passes each session's
  * own). Chosen on ../shared/data pad + pad-multi for the fused score (docs/PIPELINE.md): PASS at or

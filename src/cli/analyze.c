@@ -215,7 +215,7 @@ int vf_cli_compare(vf_context *ctx, const char *models_dir, const char *a, const
     vf_engine *e = vf_cli_engine(ctx, models_dir, models_dir);
     if (!e) return 2;
     int rc = 2;
-    if (!e->emb) { fprintf(stderr, "veriface: faceres.vfm not found in %s\n", models_dir); vf_engine_free(e); return 2; }
+    if (!e->emb) { fprintf(stderr, "veriface: %s not found in %s\n", vf_model_roles(NULL)[VF_ROLE_EMBEDDER].file, models_dir); vf_engine_free(e); return 2; }
     static float ea[VF_EMBED_MAX_DIM], eb[VF_EMBED_MAX_DIM];
     int da = 0, db = 0;
     if (!embed_file(ctx, e, a, ea, &da) && !embed_file(ctx, e, b, eb, &db) && da == db) {

@@ -58,10 +58,29 @@ static void print_counts(const int *count) {
     printf("}");
 }
 
-int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, const float *range) {
+/* FMR and TMR of "accept sim >= at" (the session's band rule). */
+static void print_band(const char *name, float at, const float *gen, int n_gen, const float *imp, int n_imp) {
+    int g = 0, i = 0;
+    for (int k = 0; k < n_gen; k++) g += gen[k] >= at;
+    for (int k = 0; k < n_imp; k++) i += imp[k] >= at;
+    printf("\"%s\":{\"at\":%.4g,\"impostors_accepted\":%d,\"fmr\":", name, at, i);
+    vf_eval_json_num(stdout, n_imp ? (double)i / n_imp : NAN, 5);
+    printf(",\"tmr\":");
+    vf_eval_json_num(stdout, n_gen ? (double)g / n_gen : NAN, 4);
+    printf("}");
+}
+
+int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, const float *range,
+                      int scores) {
     vf_cli_models M;
     if (vf_cli_models_load(ctx, models_dir, models_dir, &M)) return 2;
-    char p[1024], err[300];
+    char p[1024], err[300], role_name[256];
+    if (!embed_name) { /* the embedder role's file without ".vfm" */
+        snprintf(role_name, sizeof role_name, "%s", vf_model_roles(NULL)[VF_ROLE_EMBEDDER].file);
+        char *dot = strrchr(role_name, '.');
+        if (dot) *dot = 0;
+        embed_name = role_name;
+    }
     snprintf(p, sizeof p, "%s/%s.vfm", models_dir, embed_name);
     vf_model *em = vf_cli_load_model(ctx, p, 0);
     vf_embed_crop crop = {0};
@@ -154,6 +173,13 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
         vf_eval_skip r = why[q->a] != VF_EVAL_OK ? why[q->a] : why[q->b];
         if (r != VF_EVAL_OK) { pair_skips[r]++; skipped++; continue; }
         q->sim = vf_embed_similarity(emb[q->a], emb[q->b], dim);
+        if (scores) {
+            printf("{\"a\":");
+            vf_eval_json_str(stdout, names.s[q->a]);
+            printf(",\"b\":");
+            vf_eval_json_str(stdout, names.s[q->b]);
+            printf(",\"same\":%d,\"similarity\":%.6f}\n", q->same, q->sim);
+        }
         if (q->same) { gen[n_gen++] = q->sim; gmean += q->sim; }
         else { imp[n_imp++] = q->sim; imean += q->sim; }
     }
@@ -189,7 +215,11 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
         vf_eval_json_num(stdout, n_imp ? imean / n_imp : NAN, 4);
         printf(",\"impostor_max\":");
         vf_eval_json_num(stdout, imp_max, 4);
-        printf("}\n");
+        printf(",\"bands\":{");
+        print_band("strong", VF_MATCH_STRONG_DEFAULT, gen, n_gen, imp, n_imp);
+        printf(",");
+        print_band("weak", VF_MATCH_WEAK_DEFAULT, gen, n_gen, imp, n_imp);
+        printf("}}\n");
     }
     for (int i = 0; emb && i < n_img; i++) free(emb[i]);
     free(emb);

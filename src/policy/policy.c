@@ -17,7 +17,7 @@ vf_policy_config vf_policy_default_config(void) {
     c.scrutiny_max = 0.15f;
     c.max_uncertain = 2;
     c.max_liveness_fail = 2;
-    c.match_threshold = 0.55f;
+    c.match_threshold = VF_MATCH_WEAK_DEFAULT;
     c.match_review_margin = 0.05f;
     return c;
 }

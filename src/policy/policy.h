@@ -36,7 +36,7 @@ typedef struct vf_policy_config {
     float scrutiny_max;        /* cap of the addition (0.15) */
     int max_uncertain;         /* uncertain attempts (this one included) that send the session to review (2) */
     int max_liveness_fail;     /* failed attempts (this one included) that reject the session (2) */
-    float match_threshold;     /* cosine similarity the match must reach (session face_match_threshold, 0.55) */
+    float match_threshold;     /* cosine similarity the match must reach (face_match_threshold, VF_MATCH_WEAK_DEFAULT) */
     float match_review_margin; /* below the threshold by less than this: review instead of reject (0.05) */
 } vf_policy_config;
 

@@ -74,7 +74,7 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     f->slack_ms = 1000;
     vf_srv_session_config *s = &c->session;
     s->liveness_type = VF_MODE_PASSIVE;
-    s->face_match_threshold = 0.55f;
+    s->face_match_threshold = VF_MATCH_WEAK_DEFAULT;
     s->max_retries = 3;
     s->session_ttl = 600;
     s->session = vf_session_default_config();

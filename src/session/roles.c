@@ -14,8 +14,8 @@ static const vf_model_role ROLES[VF_ROLE_COUNT] = {
                         "80x80 BGR 0..255, the face box scaled 2.7x and 2.0x (Silent-Face crop rule)", 0, 1},
     [VF_ROLE_PAD_V1SE] = {"pad_v1se", "minifasnet-v1se.vfm", "liveness",
                           "80x80 BGR 0..255, the face box scaled 4.0x and 2.7x (Silent-Face crop rule)", 0, 1},
-    [VF_ROLE_EMBEDDER] = {"embedder", "faceres.vfm", "embedding",
-                          "224x224 RGB 0..1, 5-point ArcFace alignment (template x2)", 0, 0},
+    [VF_ROLE_EMBEDDER] = {"embedder", "mobilefacenet-expo.vfm", "embedding",
+                          "112x112 RGB (v - 127.5) / 128, 5-point ArcFace alignment", 0, 0},
 };
 
 const vf_model_role *vf_model_roles(int *count_out) {

@@ -301,15 +301,10 @@ vf_status vf_session_finish(vf_session *s, vf_session_result *res) {
     return VF_OK;
 }
 
-/* Bands calibrated for faceres on ../shared/data/faces/pairs.csv (5-point aligned): the largest
- * impostor similarity there is 0.64 (FMR 0.1% threshold 0.643, FMR 1% threshold 0.601). */
-#define VF_MATCH_STRONG_AT 0.65f
-#define VF_MATCH_WEAK_AT 0.55f
-
 float vf_match_similarity(const float *a, const float *b, int dim) {
     return (a && b && dim > 0) ? vf_embed_similarity(a, b, dim) : 0.0f;
 }
 
 vf_match_band vf_match_band_of(float sim) {
-    return sim >= VF_MATCH_STRONG_AT ? VF_MATCH_STRONG : sim >= VF_MATCH_WEAK_AT ? VF_MATCH_WEAK : VF_MATCH_NONE;
+    return sim >= VF_MATCH_STRONG_DEFAULT ? VF_MATCH_STRONG : sim >= VF_MATCH_WEAK_DEFAULT ? VF_MATCH_WEAK : VF_MATCH_NONE;
 }

@@ -1,6 +1,7 @@
 // `veriface eval-match` on a small pairs file written here from faces/pairs.csv rows (absolute
 // paths), plus a WebP image, a missing file and a malformed row: every pair is either used or
-// skipped with its reason, and the counts add up.
+// skipped with its reason, and the counts add up; --scores gives one line per pair used, from
+// which the AUC and the FMR / TMR at the session's bands are recomputed here.
 //   node eval-match.mjs VERIFACE MODELS_DIR SHARED_DATA OUT_DIR
 // Exit 0 pass, 1 fail, 77 skip (no shared data).
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ if (!fs.existsSync(path.join(faces, 'pairs.csv')) || !fs.existsSync(path.join(fa
 let failures = 0;
 const fail = (msg) => { console.log(`FAIL: ${msg}`); failures++; };
 
-// 6 genuine and 6 impostor pairs over at most 10 deepface images (a few seconds of faceres)
+// 6 genuine and 6 impostor pairs over at most 10 deepface images (a few seconds)
 const rows = parseCsv(readText(path.join(faces, 'pairs.csv'))).slice(1);
 const images = new Set(), picked = [], want = { 1: 6, 0: 6 };
 for (const [a, b, same] of rows) {
@@ -37,7 +38,7 @@ const lines = ['image_a,image_b,same,basis', ...picked.map(([a, b, s]) => `${abs
 const pairsCsv = path.join(out, 'pairs.csv');
 fs.writeFileSync(pairsCsv, lines.join('\n') + '\n');
 
-const r = run(bin, ['eval-match', pairsCsv, '--models', models, '--embed', 'faceres', '--range', '0..255']);
+const r = run(bin, ['eval-match', pairsCsv, '--models', models, '--scores']); // the default embedder, its own crop
 const s = r.summary;
 if (r.status !== 0 || !s) throw new Error(`eval-match exited ${r.status}:\n${r.stderr}`);
 console.log(JSON.stringify(s));
@@ -51,11 +52,30 @@ if (JSON.stringify(s.pair_skips) !== JSON.stringify({ unreadable: 1, unsupported
 if (sum(s.pair_skips) !== s.pairs_skipped || s.pairs_used + s.pairs_skipped !== s.pairs) fail('pair counts do not add up');
 if (s.genuine_pairs + s.impostor_pairs !== s.pairs_used) fail('genuine + impostor != pairs_used');
 if (sum(s.image_skips) !== s.no_embedding) fail('image_skips do not add up to no_embedding');
-const skipped = r.lines.map((l) => `${path.basename(l.image)}:${l.skipped}`).sort().join(' ');
+const skipped = r.lines.filter((l) => l.skipped).map((l) => `${path.basename(l.image)}:${l.skipped}`).sort().join(' ');
 if (skipped !== 'img47.jpg:unsupported_format missing.jpg:unreadable') fail(`skipped image lines: ${skipped}`);
-// the same people as in the README's run: faceres separates these pairs
+// the same people as in the README's run: the default embedder separates these pairs
+if (s.model !== 'mobilefacenet-expo' || s.crop !== 112) fail(`default embedder ${s.model} crop ${s.crop}`);
 if (!(s.auc >= 0.9 && s.auc <= 1)) fail(`auc ${s.auc}`);
 if (!(s.genuine_mean > s.impostor_mean)) fail('genuine mean not above impostor mean');
+
+// --scores: one line per pair used, each a pair of the file; the summary's figures follow from them
+const scored = r.lines.filter((l) => 'similarity' in l);
+if (scored.length !== s.pairs_used) fail(`${scored.length} score lines for ${s.pairs_used} pairs used`);
+const gen = scored.filter((l) => l.same === 1).map((l) => l.similarity), imp = scored.filter((l) => l.same === 0).map((l) => l.similarity);
+if (gen.length !== 6 || imp.length !== 6) fail(`score lines: ${gen.length} genuine, ${imp.length} impostor`);
+if (!scored.every((l) => picked.some(([a, b]) => abs(a) === l.a && abs(b) === l.b))) fail('a score line names a pair not in the file');
+let wins = 0;
+for (const g of gen) for (const i of imp) wins += g > i ? 1 : g === i ? 0.5 : 0;
+if (Math.abs(wins / 36 - s.auc) > 1e-4) fail(`auc ${s.auc}, from the score lines ${wins / 36}`);
+for (const band of ['strong', 'weak']) {
+  const b = s.bands?.[band];
+  if (!b || !(b.at > 0 && b.at < 1)) { fail(`bands.${band} ${JSON.stringify(b)}`); continue; }
+  const acc = imp.filter((x) => x >= b.at).length, tmr = gen.filter((x) => x >= b.at).length / gen.length;
+  if (b.impostors_accepted !== acc || Math.abs(b.fmr - acc / imp.length) > 1e-5 || Math.abs(b.tmr - tmr) > 1e-4)
+    fail(`bands.${band} ${JSON.stringify(b)}, from the score lines ${acc} accepted, TMR ${tmr}`);
+}
+if (!(s.bands.strong.at > s.bands.weak.at)) fail('strong band not above the weak one');
 
 if (failures) { console.log(`${failures} check(s) failed`); process.exit(1); }
 console.log('eval-match: all checks passed');

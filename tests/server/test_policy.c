@@ -2,6 +2,7 @@
  * decision, hint and the reason codes that must (and must not) be present; plus the message rule
  * (user messages never name the fraud check that fired). */
 #include "policy.h"
+#include "veriface.h"   /* VF_MATCH_WEAK_DEFAULT */
 
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static const row ROWS[] = {
     {"active mode: a passive pass needs the challenge", VF_MODE_ACTIVE, 3, {OK_IN}, VF_DECISION_CHALLENGE, VF_HINT_LIVENESS, {"challenge.required"}, {0}},
     {"active mode: challenge met approves", VF_MODE_ACTIVE, 3, {OK_IN, .attempt = 2, .challenge_pending = 1, .challenge_met = 1}, VF_DECISION_APPROVE, VF_HINT_NONE, {0}, {0}},
     {"match below threshold rejects", VF_MODE_PASSIVE, 3, {OK_IN, .similarity = 0.20f}, VF_DECISION_REJECT, VF_HINT_NONE, {"match.below_threshold"}, {0}},
-    {"match just below threshold: review", VF_MODE_PASSIVE, 3, {OK_IN, .similarity = 0.53f}, VF_DECISION_REVIEW, VF_HINT_NONE, {"match.near_threshold"}, {0}},
+    {"match just below threshold: review", VF_MODE_PASSIVE, 3, {OK_IN, .similarity = VF_MATCH_WEAK_DEFAULT - 0.02f}, VF_DECISION_REVIEW, VF_HINT_NONE, {"match.near_threshold"}, {0}},
     {"reference but no embedding: review", VF_MODE_PASSIVE, 3, {OK_IN, .embedding_ok = 0}, VF_DECISION_REVIEW, VF_HINT_NONE, {"match.no_embedding"}, {0}},
     {"virtual camera sends a pass to review", VF_MODE_PASSIVE, 3, {OK_IN, .n_signals = 1, .signals = {"signal.virtual_camera"}}, VF_DECISION_REVIEW, VF_HINT_NONE, {"signal.virtual_camera"}, {0}},
     {"signals are recorded on a retry too", VF_MODE_PASSIVE, 3, {OK_IN, .quality_ok = 0, .n_signals = 1, .signals = {"signal.automation"}}, VF_DECISION_RETRY, VF_HINT_QUALITY, {"signal.automation", "quality.insufficient"}, {0}},

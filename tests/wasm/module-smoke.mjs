@@ -67,6 +67,16 @@ for (let k = 0; k < nOut; k++) {
 }
 M._vf_model_free(model);
 M._vf_context_free(ctx);
+
+// the package's copy of the match bands (web/src/engine.js) against the C vf_match_band_of
+const { MATCH_BANDS, matchBand } = await import(new URL('../../web/src/engine.js', import.meta.url).href);
+const names = ['none', 'weak', 'strong'];
+for (const at of [MATCH_BANDS.weak, MATCH_BANDS.strong]) {
+  for (const sim of [at - 1e-6, at + 1e-6]) {
+    const c = names[M._vf_match_band_of(sim)];
+    if (c !== matchBand(sim)) { console.error(`FAIL: similarity ${sim}: C band ${c}, web/src/engine.js ${matchBand(sim)}`); process.exit(1); }
+  }
+}
 console.log(JSON.stringify({ module: name, model: path.basename(modelPath), max_abs: worst }));
 if (!(worst <= 1e-4)) { console.error('FAIL: max abs error above 1e-4'); process.exit(1); }
 process.exit(0);

@@ -245,6 +245,10 @@ export const DEFAULT_MESSAGES: Readonly<Record<string, string>>;
 export function guidanceKey(code: number): GuidanceKey | 'unknown';
 export function guidanceMessage(keyOrCode: string | number, messages?: Partial<Record<string, string>>): string;
 export function similarity(a: ArrayLike<number>, b: ArrayLike<number>): number;
+/** The default embedder's match bands (cosine), as the C engine's. */
+export const MATCH_BANDS: Readonly<{ strong: number; weak: number }>;
+/** The band of a similarity: a preview only, the server decides. */
+export function matchBand(sim: number): 'strong' | 'weak' | 'none';
 
 export {
   PACKAGE_FORMAT, createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession, getDemoSession,

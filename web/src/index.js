@@ -6,4 +6,4 @@ export { createSessionKey, buildBody, signBody, signPackage, verifyBody, postPac
 export { listCameras, openCamera, rememberCamera, rememberedCamera, forgetCamera, stopStream } from './camera.js';
 export { GUIDANCE_KEYS, CHALLENGE_KEYS, DEFAULT_MESSAGES, guidanceKey, guidanceMessage } from './guidance.js';
 export { parseChallenge, poseClass, CHALLENGE_STEPS } from './challenge.js';
-export { similarity } from './engine.js';
+export { similarity, matchBand, MATCH_BANDS } from './engine.js';
