@@ -123,6 +123,8 @@ void vf_srv_managed_start(vf_srv *s, const vf_srv_request *q, const char *id, vf
         vf_srv_reply_error(r, 400, code = "bad_json", "body is not a JSON object");
         goto out;
     }
+    vf_srv_error je;
+    if (vf_srv_json_sane(j, 4, &je)) { vf_srv_reply_error(r, je.status, code = je.code, "%s", je.message); goto out; }
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(j, "token"), *pk = cJSON_GetObjectItemCaseSensitive(j, "client_public_key");
     size_t kl = 0;
     if (!cJSON_IsString(tk) || strlen(tk->valuestring) != 43 || !cJSON_IsString(pk)) {
