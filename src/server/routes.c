@@ -2,6 +2,7 @@
  * detail, health, metrics. The result package has its own file (result.c). */
 #include "server.h"
 #include "active.h"
+#include "faces.h"
 #include "package.h"
 #include "../image/image.h"
 
@@ -11,40 +12,6 @@
 #include <string.h>
 
 
-static int authorized(vf_srv *s, const vf_srv_request *q) {
-    if (!q->auth || strncmp(q->auth, "Bearer ", 7)) return 0;
-    int ok = 0;
-    for (int i = 0; i < s->cfg.n_keys; i++) ok |= vf_srv_key_equal(q->auth + 7, s->cfg.api_keys[i]);
-    return ok;
-}
-
-/* Embedding of the reference portrait: the largest-score face, whatever its selfie quality. */
-static int reference_embedding(vf_srv *s, const uint8_t *bytes, size_t n, float *emb, int *dim, vf_srv_reply *r,
-                               const char **code) {
-    vf_image_decode_options o = vf_image_decode_default_options();
-    o.limits.max_width = o.limits.max_height = s->cfg.limits.max_reference_side;
-    o.limits.max_pixels = (int64_t)s->cfg.limits.max_reference_side * 3000;
-    o.limits.max_input_bytes = s->cfg.limits.max_reference_bytes;
-    o.limits.max_decoder_bytes = 512u << 20;
-    vf_srv_worker *w = vf_srv_engines_acquire(s->engines);
-    vf_image_buffer buf;
-    int rc = -1;
-    vf_status st = vf_image_decode(w->ctx, bytes, n, &o, &buf, NULL);
-    if (st) {
-        vf_srv_reply_error(r, 422, *code = "corrupt_image", "reference image: %s", vf_context_last_error(w->ctx));
-        vf_srv_engines_release(s->engines, w);
-        return -1;
-    }
-    vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
-    int nf = 0;
-    if (vf_engine_embed_face(w->engine, &f, emb, VF_SRV_EMB_MAX, dim, &nf) == VF_OK)
-        rc = 0;
-    else
-        vf_srv_reply_error(r, 422, *code = "reference_no_face", "no face found in the reference image");
-    vf_image_buffer_free(&buf);
-    vf_srv_engines_release(s->engines, w);
-    return rc;
-}
 
 /* A demo session is created by the demo page itself: a browser says where a request comes from
  * (Sec-Fetch-Site, Origin), and another site's page may not create sessions here. Clients that are
@@ -63,7 +30,7 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
     vf_srv_session *ss = calloc(1, sizeof *ss);
     const char *code = NULL;
     if (!ss) { vf_srv_reply_error(r, 500, "internal", "out of memory"); return; }
-    if (!demo && !authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
+    if (!demo && !vf_srv_authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
     if (demo && !same_origin(q)) { vf_srv_reply_error(r, 403, code = "cross_origin", "demo sessions are created by the demo page only"); goto out; }
     if (q->body && !vf_srv_utf8_valid(q->body, q->len)) { vf_srv_reply_error(r, 400, code = "bad_json", "body is not valid UTF-8"); goto out; }
     if (q->body && vf_srv_json_nul_escape(q->body, q->len)) { vf_srv_reply_error(r, 400, code = "bad_json", "a string holds \\u0000"); goto out; }
@@ -115,8 +82,9 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
             if (n / 4 * 3 > s->cfg.limits.max_reference_bytes) { vf_srv_reply_error(r, 413, code = "reference_too_large", "reference image over %zu bytes", s->cfg.limits.max_reference_bytes); goto out; }
             uint8_t *b = vf_srv_b64_decode(img->valuestring, n, 0, &bn);
             if (!b) { vf_srv_reply_error(r, 400, code = "bad_base64", "reference.image is not valid base64"); goto out; }
-            int rc = reference_embedding(s, b, bn, ss->ref, &ss->ref_dim, r, &code);
+            int rc = vf_srv_embed_image(s, b, bn, "reference image", ss->ref, &ss->ref_dim, NULL, r, &code);
             free(b);
+            if (rc == -2) vf_srv_reply_error(r, 422, code = "reference_no_face", "no face found in the reference image");
             if (rc) goto out;
         } else if (cJSON_IsArray(emb)) {
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(ref, "model");
@@ -194,7 +162,7 @@ static void unauthorized(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
 }
 
 static void get_session(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r) {
-    if (!authorized(s, q)) { unauthorized(s, q, r); return; }
+    if (!vf_srv_authorized(s, q)) { unauthorized(s, q, r); return; }
     char *d = vf_srv_valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
     if (!d) { vf_srv_reply_error(r, 404, "unknown_session", "no such session"); return; }
     free(r->body);
@@ -248,17 +216,20 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
             if (post) vf_srv_managed_start(s, q, id, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
         } else if (slash && !strcmp(slash, "/photo")) {
             r->route = "session_photo";
-            if (!authorized(s, q)) unauthorized(s, q, r);
+            if (!vf_srv_authorized(s, q)) unauthorized(s, q, r);
             else if (get) vf_srv_photo_get(s, q, id, r);
             else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
         } else if (!slash) {
             r->route = !strcmp(q->method, "DELETE") ? "session_delete" : "session_get";
             if (get) get_session(s, q, id, r);
-            else if (!strcmp(q->method, "DELETE")) { if (!authorized(s, q)) unauthorized(s, q, r); else vf_srv_session_delete(s, q, id, r); }
+            else if (!strcmp(q->method, "DELETE")) { if (!vf_srv_authorized(s, q)) unauthorized(s, q, r); else vf_srv_session_delete(s, q, id, r); }
             else vf_srv_reply_error(r, 405, "method_not_allowed", "GET or DELETE only");
         } else {
             vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
         }
+    } else if (!strcmp(u, "/v1/faces:compare")) {
+        r->route = "faces_compare";
+        if (post) vf_srv_faces_compare(s, q, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
     } else if (!strcmp(u, "/healthz")) {
         r->route = "healthz";
         cJSON *o = cJSON_CreateObject();
