@@ -10,7 +10,8 @@ DEB=(ca-certificates curl git make cmake gcc libc6-dev
      emscripten
      clang-14 lld libclang-rt-14-dev wasi-libc libclang-rt-14-dev-wasm32
      libstb-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev chromium
-     pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev ffmpeg)
+     pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev ffmpeg
+     g++ libfaiss-dev libopenblas0-openmp)   # the collections' index: FAISS (C++, OpenMP; BLAS for its k-means)
 missing=()
 for p in "${DEB[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
