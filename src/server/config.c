@@ -32,6 +32,7 @@ void vf_srv_config_defaults(vf_srv_config *c) {
     memset(c, 0, sizeof *c);
     snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
     c->listen_port = 8080;
+    c->collections_ivf_min = 50000;   /* faces from which a collection's index is IVF (tools/bench-index) */
     snprintf(c->db_path, sizeof c->db_path, "./veriface.db");
     snprintf(c->models_dir, sizeof c->models_dir, "./models");
     snprintf(c->pad_models_dir, sizeof c->pad_models_dir, "./build/models");
@@ -298,7 +299,9 @@ static int known_keys(const cJSON *o, const char *where, const char *const *keys
 
 static const char *const TOP_KEYS[] = {"listen", "db", "models", "pad_models", "static", "demo", "threads", "http_threads",
                                        "api_keys", "limits", "tamper", "freshness", "session", "policy", "metrics_token",
-                                       "public_url", "integrators", "webhooks", "retention", NULL};
+                                       "public_url", "integrators", "webhooks", "retention",
+                                       "collections", NULL};
+static const char *const COLLECTION_KEYS[] = {"ivf_min", NULL};
 static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_frame_height", "max_frame_pixels", "max_reference_bytes",
                                          "max_reference_side", "max_clock_skew", "nonce_ttl", "request_timeout", "max_connections",
                                          "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
@@ -363,8 +366,14 @@ static int apply_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) 
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "session"), "session.", SESSION_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "policy"), "policy.", POLICY_KEYS, err, es) ||
         known_keys(cJSON_GetObjectItemCaseSensitive(j, "webhooks"), "webhooks.", WEBHOOK_KEYS, err, es) ||
-        known_keys(cJSON_GetObjectItemCaseSensitive(j, "retention"), "retention.", RETENTION_KEYS, err, es))
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "retention"), "retention.", RETENTION_KEYS, err, es) ||
+        known_keys(cJSON_GetObjectItemCaseSensitive(j, "collections"), "collections.", COLLECTION_KEYS, err, es))
         return -1;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "collections"))) {
+        double v = (double)c->collections_ivf_min;
+        if (num(x, "ivf_min", 100, 1e9, &v, err, es) < 0) return -1;
+        c->collections_ivf_min = (size_t)v;
+    }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && !cJSON_IsString(x)) { snprintf(err, es, "config: listen must be a string HOST:PORT"); return -1; }
     if (x && parse_listen(c, x->valuestring, err, es)) return -1;
     if (str(j, "db", c->db_path, sizeof c->db_path, err, es) || str(j, "models", c->models_dir, sizeof c->models_dir, err, es) ||

@@ -51,8 +51,9 @@ int main(int argc, char **argv) {
     /* never more packages being decided than result requests admitted (http.c) */
     s.inflight = vf_srv_inflight_create(s.cfg.limits.max_results_in_flight + 1);
     s.outbox = vf_srv_outbox_start(&s);
+    s.collections = vf_srv_collections_create(s.cfg.collections_ivf_min);
     int port = 0;
-    if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || !s.outbox || vf_srv_http_start(&s, &port, err, sizeof err)) {
+    if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || !s.outbox || !s.collections || vf_srv_http_start(&s, &port, err, sizeof err)) {
         fprintf(stderr, "veriface-server: %s\n", err[0] ? err : "out of memory");
         return 2;
     }
@@ -73,5 +74,6 @@ int main(int argc, char **argv) {
     vf_srv_ratelimit_free(s.ip_limit);
     vf_srv_ratelimit_free(s.session_limit);
     vf_srv_inflight_free(s.inflight);
+    vf_srv_collections_free(s.collections);
     return 0;
 }

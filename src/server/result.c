@@ -436,6 +436,13 @@ static int conclude(job *j, int last) {
         out.photo_expires_at = out.now + (int64_t)s->cfg.photo_retention_s * 1000;
     }
     int rc = dj && aj && rs && ads && (!out.event_id || ej) ? vf_srv_store_record_outcome(s->store, ss->id, &out, &a) : -1;
+    /* the server's embedding of an approved or reviewed capture, for the collections (a face added
+     * from this session); a rejected capture's template is not kept. After the commit: a crash
+     * in between leaves a decided session without one (adding it answers 409 no_embedding). */
+    if (!rc && F->rr.emb_dim > 0 && (pr.decision == VF_DECISION_APPROVE || pr.decision == VF_DECISION_REVIEW) &&
+        vf_srv_store_put_embedding(s->store, ss->id, ss->attempt, vf_srv_engines_hash(s->engines, VF_ROLE_EMBEDDER), F->rr.emb,
+                                   F->rr.emb_dim))
+        fprintf(stderr, "veriface-server: session %s: embedding not stored\n", ss->id);
     free(dj); free(aj); free(rs); free(ads); free(ej);
     cJSON_Delete(detail);
     facts_clear(F);

@@ -230,6 +230,8 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     } else if (!strcmp(u, "/v1/faces:compare")) {
         r->route = "faces_compare";
         if (post) vf_srv_faces_compare(s, q, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "POST only");
+    } else if (!strncmp(u, "/v1/collections", 15) && (!u[15] || u[15] == '/')) {
+        vf_srv_collections_route(s, q, r);
     } else if (!strcmp(u, "/healthz")) {
         r->route = "healthz";
         cJSON *o = cJSON_CreateObject();

@@ -102,6 +102,7 @@ typedef struct vf_srv_config {
     char webhook_secrets[VF_SRV_MAX_KEYS][128];   /* per integrator = per API key ("" = no webhooks) */
     vf_srv_webhook_config webhooks;
     int photo_retention_s;            /* how long a session's photo is kept (604800; 0 = not kept) */
+    size_t collections_ivf_min;       /* a collection of this many faces gets an IVF index (50 000) */
 } vf_srv_config;
 
 void vf_srv_config_defaults(vf_srv_config *c);
@@ -183,6 +184,7 @@ typedef struct vf_srv {
     vf_srv_metrics *metrics;
     vf_srv_ratelimit *ip_limit, *session_limit;
     vf_srv_inflight *inflight;
+    struct vf_srv_collections *collections;   /* this process's face indexes (collections.c) */
     char static_root[4096];           /* realpath of cfg.static_dir, "" = no static files */
     void *daemon;                     /* struct MHD_Daemon */
     struct vf_srv_door *door;         /* the front door (frontdoor.h) */
@@ -243,6 +245,11 @@ const char *vf_srv_webhook_secret(const vf_srv *s, const char *integrator);   /*
 /* photo_route.c: GET and DELETE of a session's photo and of the session */
 void vf_srv_photo_get(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
 void vf_srv_session_delete(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
+/* Face collections (collections.c): one FAISS index per collection, refreshed from the store. */
+typedef struct vf_srv_collections vf_srv_collections;
+vf_srv_collections *vf_srv_collections_create(size_t ivf_min);
+void vf_srv_collections_free(vf_srv_collections *c);
+void vf_srv_collections_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);   /* /v1/collections... */
 
 /* Audit helper for rejections: one record, errors logged (reply.c). */
 void vf_srv_audit_reject(vf_srv *s, const vf_srv_request *q, const char *route, const char *session_id, int attempt,

@@ -60,6 +60,35 @@ int vf_srv_store_outbox_done(vf_srv_store *s, int64_t row, const char *state, in
 int vf_srv_store_photo_get(vf_srv_store *s, const char *id, int64_t now, vf_srv_photo_row *out) { DISPATCH(photo_get, -1, id, now, out); }
 int vf_srv_store_photo_sweep(vf_srv_store *s, int64_t now) { DISPATCH(photo_sweep, -1, now); }
 int vf_srv_store_delete_session(vf_srv_store *s, const char *id, const vf_srv_audit *a) { DISPATCH(delete_session, -1, id, a); }
+int vf_srv_store_collection_create(vf_srv_store *s, const vf_srv_collection *c, const vf_srv_audit *a) {
+    DISPATCH(collection_create, -1, c, a);
+}
+int vf_srv_store_collection_get(vf_srv_store *s, const char *id, vf_srv_collection *out) { DISPATCH(collection_get, -1, id, out); }
+int vf_srv_store_face_add(vf_srv_store *s, const char *collection_id, vf_srv_face *f, const vf_srv_audit *a) {
+    DISPATCH(face_add, -1, collection_id, f, a);
+}
+int vf_srv_store_face_delete(vf_srv_store *s, const char *collection_id, const char *face_id, const vf_srv_audit *a) {
+    DISPATCH(face_delete, -1, collection_id, face_id, a);
+}
+int vf_srv_store_face_get(vf_srv_store *s, const char *collection_id, const char *face_id, vf_srv_face *out, float *emb,
+                          int max) {
+    DISPATCH(face_get, -1, collection_id, face_id, out, emb, max);
+}
+int vf_srv_store_faces_since(vf_srv_store *s, const char *collection_id, int64_t after_seq,
+                             int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq) {
+    DISPATCH(faces_since, -1, collection_id, after_seq, fn, ctx, last_seq);
+}
+int vf_srv_store_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out,
+                               int *found) {
+    DISPATCH(faces_by_rows, -1, collection_id, rows, n, out, found);
+}
+int vf_srv_store_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb,
+                               int dim) {
+    DISPATCH(put_embedding, -1, session_id, attempt, model, emb, dim);
+}
+int vf_srv_store_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]) {
+    DISPATCH(get_embedding, -1, session_id, emb, max, dim, model);
+}
 
 /* ---- shared by the backends --------------------------------------------------------------------- */
 

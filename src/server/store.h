@@ -141,9 +141,51 @@ int vf_srv_store_photo_sweep(vf_srv_store *s, int64_t now);
  * audit keeps its rows, which hold no image; the outbox keeps its events); the audit record of
  * the deletion; one transaction. 1 = deleted, 0 = no such session, -1 = error. */
 int vf_srv_store_delete_session(vf_srv_store *s, const char *id, const vf_srv_audit *a);
+/* ---- face collections (collections.c): the store is their source of truth ---------------------- */
+/* Every change to a collection's faces (an add, a delete) takes the collection's next `seq`; each
+ * server instance keeps its in-memory index (faceindex.h) and the last seq it applied, and reads
+ * the rows changed since before it answers (vf_srv_store_faces_since). */
+typedef struct vf_srv_collection {
+    char id[33], name[129];
+    int64_t created_at, seq;          /* seq: the last change */
+    char model[65];                   /* the embedder's hash (so its dimension): faces of another model are refused */
+    float dedupe_threshold;           /* a hit at or above it with another external_face_id -> review */
+} vf_srv_collection;
+typedef struct vf_srv_face {
+    int64_t row, seq, created_at;     /* row: the index's id of the face */
+    char face_id[33], external_face_id[129], session_id[33];
+    int deleted;
+    int dim;
+    const float *embedding;           /* add: the caller's; read: valid during the callback */
+} vf_srv_face;
+/* 0 = created (with the audit row), -1 = error. */
+int vf_srv_store_collection_create(vf_srv_store *s, const vf_srv_collection *c, const vf_srv_audit *a);
+int vf_srv_store_collection_get(vf_srv_store *s, const char *id, vf_srv_collection *out);   /* 1 found, 0 none, -1 error */
+/* One transaction: the collection's next seq, the face row, the audit row. Fills f->row, f->seq,
+ * f->created_at. 0 = ok, 0 > error. */
+int vf_srv_store_face_add(vf_srv_store *s, const char *collection_id, vf_srv_face *f, const vf_srv_audit *a);
+/* Mark the face deleted (its embedding erased) under the collection's next seq, with the audit row.
+ * 1 = deleted, 0 = no such live face, -1 = error. */
+int vf_srv_store_face_delete(vf_srv_store *s, const char *collection_id, const char *face_id, const vf_srv_audit *a);
+/* A live face by its id, its embedding copied to emb (max floats). 1 found, 0 none, -1 error. */
+int vf_srv_store_face_get(vf_srv_store *s, const char *collection_id, const char *face_id, vf_srv_face *out, float *emb,
+                          int max);
+/* The faces changed after `after_seq`, in seq order, deleted ones included (embedding NULL), each
+ * passed to fn (a non-zero return stops). *last_seq = the last seq passed. 0 = ok, -1 = error. */
+int vf_srv_store_faces_since(vf_srv_store *s, const char *collection_id, int64_t after_seq,
+                             int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq);
+/* The live faces of index rows (a search's hits): out[i] for rows[i], found[i] = 0 when the row is
+ * deleted or unknown. 0 = ok, -1 = error. */
+int vf_srv_store_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out,
+                               int *found);
+/* A decided session's server embedding (approve and review only: a rejected capture's template is
+ * not kept), and the latest one back. put: 0 = ok; get: 1 found, 0 none, -1 error. */
+int vf_srv_store_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb,
+                               int dim);
+int vf_srv_store_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 
 /* The store's schema version this server writes (both backends: the length of their MIGRATIONS). */
-#define VF_SRV_SCHEMA_VERSION 3
+#define VF_SRV_SCHEMA_VERSION 4
 /* "sqlite" or "postgresql". */
 const char *vf_srv_store_backend(const vf_srv_store *s);
 
@@ -169,6 +211,16 @@ typedef struct vf_srv_store_ops {
     int (*photo_get)(vf_srv_store *s, const char *id, int64_t now, vf_srv_photo_row *out);
     int (*photo_sweep)(vf_srv_store *s, int64_t now);
     int (*delete_session)(vf_srv_store *s, const char *id, const vf_srv_audit *a);
+    int (*collection_create)(vf_srv_store *s, const vf_srv_collection *c, const vf_srv_audit *a);
+    int (*collection_get)(vf_srv_store *s, const char *id, vf_srv_collection *out);
+    int (*face_add)(vf_srv_store *s, const char *collection_id, vf_srv_face *f, const vf_srv_audit *a);
+    int (*face_delete)(vf_srv_store *s, const char *collection_id, const char *face_id, const vf_srv_audit *a);
+    int (*face_get)(vf_srv_store *s, const char *collection_id, const char *face_id, vf_srv_face *out, float *emb, int max);
+    int (*faces_since)(vf_srv_store *s, const char *collection_id, int64_t after_seq,
+                       int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq);
+    int (*faces_by_rows)(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out, int *found);
+    int (*put_embedding)(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb, int dim);
+    int (*get_embedding)(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 } vf_srv_store_ops;
 
 struct vf_srv_store { const vf_srv_store_ops *ops; };

@@ -6,6 +6,7 @@
  * (BEGIN IMMEDIATE serialises their decisions). */
 #include "server.h"
 #include "frameprint.h"
+#include "store_sqlite.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -13,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sq {
-    vf_srv_store base;
-    sqlite3 *db;
-    pthread_mutex_t mu;
-} sq;
-
-#define SQ(bs) ((sq *)(bs))
 
 /* ---- schema: versioned migrations ------------------------------------------------------------ */
 
@@ -102,6 +96,7 @@ static const struct { const char *sql; int (*fn)(sqlite3 *db); } MIGRATIONS[] = 
     {V1, NULL},
     {NULL, v2},
     {V3, NULL},
+    {VF_SQ_V4_COLLECTIONS, NULL},
 };
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == VF_SRV_SCHEMA_VERSION, "a migration per schema version");
 
@@ -151,6 +146,7 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t es) {
 }
 
 static const vf_srv_store_ops OPS;
+static int audit_insert(sq *s, const vf_srv_audit *a);
 
 int vf_srv_store_sqlite_open(const char *path, vf_srv_store **out, char *err, size_t es) {
     *out = NULL;
@@ -189,10 +185,15 @@ static void sq_close(vf_srv_store *bs) {
     free(s);
 }
 
-static int exec(sq *s, const char *sql) { return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1; }
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+static int exec(sq *s, const char *sql) { return vf_sq_exec(s, sql); }
+static void bind_text(sqlite3_stmt *st, int i, const char *v) { vf_sq_bind_text(st, i, v); }
+
+int vf_sq_exec(sq *s, const char *sql) { return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1; }
+void vf_sq_bind_text(sqlite3_stmt *st, int i, const char *v) {
     if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT); else sqlite3_bind_null(st, i);
 }
+
+int vf_sq_audit_insert(sq *s, const vf_srv_audit *a) { return audit_insert(s, a); }
 
 static int audit_insert(sq *s, const vf_srv_audit *a) {
     sqlite3_stmt *st;
@@ -776,7 +777,8 @@ static int sq_photo_sweep(vf_srv_store *bs, int64_t now) {
 
 static int sq_delete_session(vf_srv_store *bs, const char *id, const vf_srv_audit *a) {
     static const char *const DEL[] = {"DELETE FROM photos WHERE session_id=?", "DELETE FROM frame_index WHERE session_id=?",
-                                      "DELETE FROM attempts WHERE session_id=?", "DELETE FROM sessions WHERE id=?"};
+                                      "DELETE FROM attempts WHERE session_id=?", "DELETE FROM session_embeddings WHERE session_id=?",
+                                      "DELETE FROM sessions WHERE id=?"};
     sq *s = SQ(bs);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
@@ -820,4 +822,5 @@ static const vf_srv_store_ops OPS = {
     .photo_get = sq_photo_get,
     .photo_sweep = sq_photo_sweep,
     .delete_session = sq_delete_session,
+    VF_SQ_COLLECTION_OPS
 };
