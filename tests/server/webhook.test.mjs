@@ -213,6 +213,24 @@ test('the outbox survives a crash: decided while the receiver is down, SIGKILL, 
   } finally { await close(rec.server); await two?.stop(); await one.stop(); one.cleanup(); }
 });
 
+test('two server processes on one store: each event is sent by one of them, once', async () => {
+  const port = await freePort();
+  const one = await h.startServer({ ...CONFIG, limits: { per_ip_rate: 0 } });
+  const two = await h.startServer({ ...CONFIG, limits: { per_ip_rate: 0 } }, { db: one.db });
+  const rec = recorder();
+  try {
+    const decided = [];
+    for (let i = 0; i < 6; i++) decided.push(await decide(`http://127.0.0.1:${port}/hook`, {}, i % 2 ? two : one));
+    await sleep(500);   // both delivery threads poll the shared outbox every 50 ms, failing meanwhile
+    await listen(rec.server, port);
+    await waitFor('every verdict', () => rec.arrivals.length >= decided.length);
+    await sleep(1500);
+    const ids = rec.arrivals.map((a) => a.headers['veriface-webhook-id']).sort();
+    assert.deepEqual(ids, decided.map((d) => `${d.id}-${d.attempt}`).sort(), 'each event once, whichever process sent it');
+    assert.ok(rec.arrivals.every((a) => a.valid));
+  } finally { await close(rec.server); await two.stop(); await one.stop(); one.cleanup(); two.cleanup(); }
+});
+
 test('a receiver that never accepts: the event is dead after max_attempts', async () => {
   const srv = await h.startServer({ integrators: [{ api_key: h.API_KEY, webhook_secret: SECRET }],
     webhooks: { base_ms: 20, max_ms: 40, max_attempts: 3, poll_ms: 20, allow_private: true }, limits: { per_ip_rate: 0 } });
