@@ -1,5 +1,5 @@
-/* store_sqlite.h - private to the SQLite backend (store_sqlite.c, store_sqlite_faces.c): its handle
- * and the helpers both files use. */
+/* store_sqlite.h - private to the SQLite backend (store_sqlite.c, store_sqlite_faces.c,
+ * store_sqlite_hooks.c): its handle and the helpers the files share. */
 #ifndef VF_SRV_STORE_SQLITE_H
 #define VF_SRV_STORE_SQLITE_H
 
@@ -32,6 +32,21 @@ int vf_sq_faces_since(vf_srv_store *s, const char *collection_id, int64_t after_
 int vf_sq_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out, int *found);
 int vf_sq_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb, int dim);
 int vf_sq_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
+
+/* Schema version 3 and the issue-13 functions (store_sqlite_hooks.c). */
+extern const char VF_SQ_V3_HOOKS[];
+int vf_sq_outcome_hooks(sq *s, const char *id, const vf_srv_outcome *o);   /* inside record_outcome's transaction */
+int vf_sq_detail_hooks(sq *s, const char *id, cJSON *detail);             /* the caller holds the mutex */
+int vf_sq_bind_key(vf_srv_store *s, const char *id, const char *token_sha256, const uint8_t *key, size_t n, const vf_srv_audit *a);
+int vf_sq_outbox_claim(vf_srv_store *s, int64_t now, int64_t lease_ms, vf_srv_outbox_event *ev, int max);
+int vf_sq_outbox_done(vf_srv_store *s, int64_t row, const char *state, int attempts, int64_t next_at, int status, const char *error);
+int vf_sq_photo_get(vf_srv_store *s, const char *id, int64_t now, vf_srv_photo_row *out);
+int vf_sq_photo_sweep(vf_srv_store *s, int64_t now);
+int vf_sq_delete_session(vf_srv_store *s, const char *id, const vf_srv_audit *a);
+
+#define VF_SQ_HOOKS_OPS                                                                               \
+    .bind_key = vf_sq_bind_key, .outbox_claim = vf_sq_outbox_claim, .outbox_done = vf_sq_outbox_done, \
+    .photo_get = vf_sq_photo_get, .photo_sweep = vf_sq_photo_sweep, .delete_session = vf_sq_delete_session,
 
 #define VF_SQ_COLLECTION_OPS                                                                          \
     .collection_create = vf_sq_collection_create, .collection_get = vf_sq_collection_get,            \
