@@ -283,12 +283,15 @@ test('the session photo: an aligned portrait with its score, deleted with the se
     assert.ok(q.center_offset < 0.05, `centred: ${q.center_offset}`);
   }
   assert.equal((await h.getSession(S, c.body.session_id)).body.photo, true);
+  const emb = `SELECT count(*) FROM session_embeddings WHERE session_id='${c.body.session_id}'`;
+  assert.equal(h.sql(S.db, emb)[0][0], 1, 'the decided session\'s embedding is stored');
   const del = await fetch(`${S.base}/v1/sessions/${c.body.session_id}`, { method: 'DELETE', headers: auth });
   assert.equal(del.status, 200);
   assert.equal((await fetch(`${S.base}/v1/sessions/${c.body.session_id}/photo`, { headers: auth })).status, 404, 'the photo is gone');
   assert.equal((await h.getSession(S, c.body.session_id)).status, 404, 'the session is gone');
   assert.equal(h.sql(S.db, `SELECT count(*) FROM photos WHERE session_id='${c.body.session_id}'`)[0][0], 0);
   assert.equal(h.sql(S.db, `SELECT count(*) FROM frame_index WHERE session_id='${c.body.session_id}'`)[0][0], 0);
+  assert.equal(h.sql(S.db, emb)[0][0], 0, 'and its embedding');
   assert.ok(h.sql(S.db, `SELECT count(*) FROM audit WHERE session_id='${c.body.session_id}' AND code='deleted'`)[0][0] === 1, 'the deletion audited');
   assert.equal((await fetch(`${S.base}/v1/sessions/${c.body.session_id}`, { method: 'DELETE', headers: auth })).status, 404);
 });
