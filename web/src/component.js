@@ -75,7 +75,8 @@ const ARROWS = { challenge_left: ['left', '\u2190'], challenge_right: ['right', 
 
 /**
  * Attributes: base-url, threads, lazy (guidance before PAD and the embedder are loaded), no-mirror,
- * submit (server URL; "" = this origin), low-flash (the challenge's colours fade at half opacity;
+ * submit (server URL; "" = this origin), worker-url (the worker script, for bundlers that do not
+ * bundle a dependency's worker, e.g. the Angular CLI), low-flash (the challenge's colours fade at half opacity;
  * on anyway when the user prefers reduced motion). Set while it runs: state (running, good, done, error),
  * challenge (during an active challenge).
  * Properties: session, key (createSessionKey()), messages (text overrides by key), veriface
@@ -171,6 +172,7 @@ export class VerifaceCaptureElement extends Base {
           const t = this.getAttribute('threads');
           this.veriface = await Veriface.create({
             baseUrl: this.getAttribute('base-url') || undefined, threads: t ? Number(t) : 'auto', lazy: this.hasAttribute('lazy'),
+            workerUrl: this.getAttribute('worker-url') || undefined,
             onProgress: (p) => { if (p.total) this._progress(p.loaded / p.total); },
           });
           this._emit('veriface-ready', { info: this.veriface.info });
