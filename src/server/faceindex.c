@@ -56,13 +56,13 @@ static float *normalised(const float *v, size_t n, int dim) {
 }
 
 static int auto_nlist(const vf_faceindex_config *c, size_t n) {
-    int nl = c->nlist > 0 ? c->nlist : (int)(4 * sqrt((double)n));
+    int nl = c->nlist > 0 ? c->nlist : (int)sqrt((double)n);
     if ((size_t)nl * 39 > n) nl = (int)(n / 39);   /* FAISS's k-means wants >= 39 points a centroid */
     return nl < 1 ? 1 : nl;
 }
 
 static int auto_nprobe(const vf_faceindex_config *c, int nlist) {
-    int np = c->nprobe > 0 ? c->nprobe : nlist / 16;
+    int np = c->nprobe > 0 ? c->nprobe : nlist / 8;
     if (c->nprobe <= 0 && np < 32) np = 32;
     return np > nlist ? nlist : np;
 }
