@@ -11,7 +11,8 @@ DEB=(ca-certificates curl git make cmake gcc libc6-dev
      clang-14 lld libclang-rt-14-dev wasi-libc libclang-rt-14-dev-wasm32
      libstb-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev chromium
      pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev ffmpeg
-     g++ libfaiss-dev libopenblas0-openmp)   # the collections' index: FAISS (C++, OpenMP; BLAS for its k-means)
+     g++ libfaiss-dev libopenblas0-openmp   # the collections' index: FAISS (C++, OpenMP; BLAS for its k-means)
+     libpq-dev postgresql)   # the server's PostgreSQL store; its tests run a throwaway cluster
 missing=()
 for p in "${DEB[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -61,7 +61,8 @@ int main(int argc, char **argv) {
     fflush(stdout);
     if (!s.cfg.quiet)
         fprintf(stderr, "veriface-server: %d worker(s), %d result(s) admitted at once, db %s, demo %s, static %s, metrics %s\n",
-                s.cfg.threads, s.cfg.limits.max_results_in_flight, s.cfg.db_path, s.cfg.demo ? "on" : "off",
+                s.cfg.threads, s.cfg.limits.max_results_in_flight,
+                strcmp(vf_srv_store_backend(s.store), "sqlite") ? vf_srv_store_backend(s.store) : s.cfg.db_path,   /* no password */ s.cfg.demo ? "on" : "off",
                 s.static_root[0] ? s.static_root : "(none)", s.cfg.metrics_token[0] ? "token" : "open");
     int sig = 0;
     sigwait(&set, &sig);

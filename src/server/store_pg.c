@@ -1,12 +1,548 @@
 /* store_pg.c - the PostgreSQL store backend (store.h), for several server instances on one
- * database. Not built yet: the URL is refused with a message until it lands. */
+ * database (libpq). The same tables and promises as store_sqlite.c:
+ * - a package is decided once: the nonce is spent by `UPDATE ... WHERE used_at IS NULL` in the
+ *   decision's transaction; of two instances deciding the same attempt the second updates no row;
+ * - the frame index is searched across instances: decisions take one transaction-scoped advisory
+ *   lock before they write (what BEGIN IMMEDIATE is to SQLite), so frame_index ids grow in commit
+ *   order and the re-check of "rows after index_seen" sees every decision committed meanwhile;
+ * - committed means durable: synchronous_commit is forced on when the database has it off.
+ * One connection behind a mutex, as for SQLite: a request spends its time in the re-run; a lost
+ * connection is re-opened by the next call (that call fails if the database is still away). */
 #include "server.h"
+#include "frameprint.h"
 
+#include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Advisory lock keys ("vf" + a number): schema migrations, decisions. */
+#define LOCK_MIGRATE 0x76660001
+#define LOCK_DECIDE 0x76660002
+
+typedef struct pgs {
+    vf_srv_store base;
+    PGconn *c;
+    pthread_mutex_t mu;
+} pgs;
+
+#define PG(bs) ((pgs *)(bs))
+
+/* ---- queries ---------------------------------------------------------------------------------- */
+
+#define PMAX (3 + 4 * VF_SRV_INDEX_PROBES)
+
+/* Parameters of one statement: text, or binary for bytea; NULL text = SQL NULL. */
+typedef struct prm {
+    int n;
+    const char *v[PMAX];
+    int len[PMAX], fmt[PMAX];
+    char num[PMAX][24];
+} prm;
+
+static void p_str(prm *p, const char *s) { p->v[p->n] = s; p->len[p->n] = 0; p->fmt[p->n++] = 0; }
+static void p_int(prm *p, int64_t x) {
+    snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)x);
+    p_str(p, p->num[p->n]);
+}
+static void p_bin(prm *p, const void *b, size_t n) { p->v[p->n] = b; p->len[p->n] = (int)n; p->fmt[p->n++] = 1; }
+
+/* The result of a statement that worked, else NULL (the error on stderr). */
+static PGresult *q(pgs *s, const char *sql, const prm *p) {
+    PGresult *r = p ? PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0) : PQexec(s->c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+    fprintf(stderr, "veriface-server: postgresql: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(s->c));
+    PQclear(r);
+    return NULL;
+}
+
+/* A statement without rows: the rows it changed, or -1. */
+static int64_t cmd(pgs *s, const char *sql, const prm *p) {
+    PGresult *r = q(s, sql, p);
+    if (!r) return -1;
+    int64_t n = atoll(PQcmdTuples(r));
+    PQclear(r);
+    return n;
+}
+
+static const char *col(const PGresult *r, int row, int i) { return PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i); }
+static int64_t col_int(const PGresult *r, int row, int i) { return PQgetisnull(r, row, i) ? 0 : atoll(PQgetvalue(r, row, i)); }
+
+/* A bytea column into out (at most cap bytes): its length, -1 when NULL or too long. */
+static int64_t col_bytes(const PGresult *r, int row, int i, uint8_t *out, size_t cap) {
+    if (PQgetisnull(r, row, i)) return -1;
+    size_t n = 0;
+    unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, i), &n);
+    if (!b) return -1;
+    int64_t rc = n <= cap ? (int64_t)n : -1;
+    if (rc >= 0) memcpy(out, b, n);
+    PQfreemem(b);
+    return rc;
+}
+
+static int begin(pgs *s) { return cmd(s, "BEGIN", NULL) < 0 ? -1 : 0; }
+static int commit(pgs *s) { return cmd(s, "COMMIT", NULL) < 0 ? -1 : 0; }
+static void rollback(pgs *s) {
+    PGresult *r = PQexec(s->c, "ROLLBACK");
+    PQclear(r);
+}
+
+/* Per connection: decisions are durable when acknowledged, and an instance that hangs inside a
+ * transaction (holding the decision lock) is cut off instead of stalling the others. */
+static int session_setup(pgs *s) {
+    PGresult *r = q(s, "SHOW synchronous_commit", NULL);
+    int off = r && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "off");
+    PQclear(r);
+    if (!r) return -1;
+    return cmd(s, off ? "SET synchronous_commit = on; SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'"
+                      : "SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'", NULL) < 0 ? -1 : 0;
+}
+
+/* The connection, re-opened when it was lost; 0 = usable. */
+static int ready(pgs *s) {
+    if (PQstatus(s->c) == CONNECTION_OK) return 0;
+    PQreset(s->c);
+    if (PQstatus(s->c) != CONNECTION_OK) {
+        fprintf(stderr, "veriface-server: postgresql: %s", PQerrorMessage(s->c));
+        return -1;
+    }
+    return session_setup(s);
+}
+
+/* ---- schema: versioned migrations (in step with store_sqlite.c) ------------------------------ */
+
+static const char V1[] =
+    "CREATE TABLE sessions ("
+    " id TEXT PRIMARY KEY, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, public_key BYTEA NOT NULL,"
+    " config TEXT NOT NULL, reference BYTEA, external_ref TEXT, final INTEGER NOT NULL DEFAULT 0, decision TEXT,"
+    " attempt INTEGER NOT NULL DEFAULT 1, uncertain_count INTEGER NOT NULL DEFAULT 0, fail_count INTEGER NOT NULL DEFAULT 0,"
+    " challenge_passed INTEGER NOT NULL DEFAULT 0, decided_at BIGINT);"
+    "CREATE TABLE attempts ("
+    " session_id TEXT NOT NULL REFERENCES sessions(id), attempt INTEGER NOT NULL, nonce TEXT NOT NULL UNIQUE,"
+    " issued_at BIGINT NOT NULL, used_at BIGINT, challenge TEXT, decision TEXT, detail TEXT, decided_at BIGINT,"
+    " PRIMARY KEY (session_id, attempt));"
+    "CREATE TABLE audit ("
+    " id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, route TEXT NOT NULL, session_id TEXT, attempt INTEGER,"
+    " request_sha256 TEXT, remote TEXT, status INTEGER NOT NULL, code TEXT, decision TEXT, reasons TEXT, detail TEXT);"
+    "CREATE INDEX audit_session ON audit(session_id);"
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'audit is append-only'; END$$;"
+    "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"
+    "CREATE TABLE frame_index ("
+    " id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, session_id TEXT NOT NULL, attempt INTEGER NOT NULL,"
+    " frame INTEGER NOT NULL, sha256 TEXT NOT NULL, phash BIGINT NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL,"
+    " c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, thumb BYTEA NOT NULL);"
+    "CREATE INDEX frame_index_sha256 ON frame_index(sha256);"
+    "CREATE INDEX frame_index_c0 ON frame_index(c0);"
+    "CREATE INDEX frame_index_c1 ON frame_index(c1);"
+    "CREATE INDEX frame_index_c2 ON frame_index(c2);"
+    "CREATE INDEX frame_index_c3 ON frame_index(c3);";
+
+static const char V2[] =
+    "ALTER TABLE attempts ADD COLUMN request_sha256 TEXT, ADD COLUMN answer TEXT;"
+    "ALTER TABLE sessions ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;";
+
+/* MIGRATIONS[i] brings the schema from version i to i + 1. Append only. */
+static const char *const MIGRATIONS[] = {V1, V2};
+_Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == VF_SRV_SCHEMA_VERSION, "a migration per schema version");
+
+/* Bring the schema to VF_SRV_SCHEMA_VERSION in one transaction, one instance at a time; a newer
+ * schema is refused. */
+static int migrate(pgs *s, char *err, size_t es) {
+    char sql[160];
+    snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%d); CREATE TABLE IF NOT EXISTS schema_version"
+             " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", LOCK_MIGRATE);
+    PGresult *r = NULL;
+    if (cmd(s, sql, NULL) < 0 || !(r = q(s, "SELECT coalesce(max(version),0) FROM schema_version", NULL))) {
+        snprintf(err, es, "db: schema_version: %s", PQerrorMessage(s->c));
+        rollback(s);
+        return -1;
+    }
+    int64_t v = col_int(r, 0, 0);
+    PQclear(r);
+    if (v > VF_SRV_SCHEMA_VERSION) {
+        snprintf(err, es, "db: schema version %lld is newer than this server's %d: a newer veriface-server wrote it; "
+                 "run that version (nothing was changed)", (long long)v, VF_SRV_SCHEMA_VERSION);
+        rollback(s);
+        return -1;
+    }
+    for (int64_t i = v; i < VF_SRV_SCHEMA_VERSION; i++) {
+        prm p = {0};
+        p_int(&p, i + 1);
+        p_int(&p, vf_srv_now_ms());
+        if (cmd(s, MIGRATIONS[i], NULL) < 0 || cmd(s, "INSERT INTO schema_version(version,applied_at) VALUES($1,$2)", &p) < 0) {
+            snprintf(err, es, "db: migration to schema version %lld: %s", (long long)i + 1, PQerrorMessage(s->c));
+            rollback(s);
+            return -1;
+        }
+    }
+    if (commit(s)) {
+        snprintf(err, es, "db: schema commit: %s", PQerrorMessage(s->c));
+        rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
+static const vf_srv_store_ops OPS;
+
+static void quiet(void *arg, const char *message) { (void)arg; (void)message; }
 
 int vf_srv_store_pg_open(const char *url, vf_srv_store **out, char *err, size_t es) {
-    (void)url;
     *out = NULL;
-    snprintf(err, es, "db: the PostgreSQL backend is not built in this server");
+    pgs *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    s->base.ops = &OPS;
+    s->c = PQconnectdb(url);
+    PQsetNoticeProcessor(s->c, quiet, NULL);   /* "already exists, skipping" and the like */
+    if (PQstatus(s->c) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password */
+        snprintf(err, es, "db: postgresql: %s", PQerrorMessage(s->c));
+    } else if (!session_setup(s) && !migrate(s, err, es)) {
+        pthread_mutex_init(&s->mu, NULL);
+        *out = &s->base;
+        return 0;
+    } else if (!err[0]) {
+        snprintf(err, es, "db: postgresql: %s", PQerrorMessage(s->c));
+    }
+    PQfinish(s->c);
+    free(s);
     return -1;
 }
+
+static void pg_close(vf_srv_store *bs) {
+    pgs *s = PG(bs);
+    PQfinish(s->c);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ---- writes ----------------------------------------------------------------------------------- */
+
+static int audit_insert(pgs *s, const vf_srv_audit *a) {
+    prm p = {0};
+    p_int(&p, vf_srv_now_ms());
+    p_str(&p, a->route);
+    p_str(&p, a->session_id);
+    if (a->attempt > 0) p_int(&p, a->attempt); else p_str(&p, NULL);
+    p_str(&p, a->request_sha256);
+    p_str(&p, a->remote);
+    p_int(&p, a->status);
+    p_str(&p, a->code);
+    p_str(&p, a->decision);
+    p_str(&p, a->reasons_json);
+    p_str(&p, a->detail_json);
+    return cmd(s, "INSERT INTO audit(at,route,session_id,attempt,request_sha256,remote,status,code,decision,reasons,detail)"
+                  " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", &p) == 1 ? 0 : -1;
+}
+
+static int pg_audit(vf_srv_store *bs, const vf_srv_audit *a) {
+    pgs *s = PG(bs);
+    pthread_mutex_lock(&s->mu);
+    int rc = ready(s) ? -1 : audit_insert(s, a);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int attempt_insert(pgs *s, const char *id, int attempt, const char *nonce, int64_t issued_at, const char *challenge) {
+    prm p = {0};
+    p_str(&p, id);
+    p_int(&p, attempt);
+    p_str(&p, nonce);
+    p_int(&p, issued_at);
+    p_str(&p, challenge);
+    return cmd(s, "INSERT INTO attempts(session_id,attempt,nonce,issued_at,challenge) VALUES($1,$2,$3,$4,$5)", &p) == 1 ? 0 : -1;
+}
+
+static int pg_create_session(vf_srv_store *bs, const vf_srv_session *ss, const vf_srv_audit *a) {
+    pgs *s = PG(bs);
+    cJSON *cj = vf_srv_session_config_json(&ss->cfg);
+    char *cfg = cJSON_PrintUnformatted(cj);
+    cJSON_Delete(cj);
+    if (!cfg) return -1;
+    prm p = {0};
+    p_str(&p, ss->id);
+    p_int(&p, ss->created_at);
+    p_int(&p, ss->expires_at);
+    p_bin(&p, ss->pubkey, ss->pubkey_len);
+    p_str(&p, cfg);
+    if (ss->ref_dim > 0) p_bin(&p, ss->ref, sizeof(float) * (size_t)ss->ref_dim); else p_str(&p, NULL);
+    p_str(&p, ss->external_ref[0] ? ss->external_ref : NULL);
+    p_int(&p, ss->demo);
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    if (ready(s) || begin(s)) goto out;
+    if (cmd(s, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref,demo)"
+               " VALUES($1,$2,$3,$4,$5,$6,$7,$8)", &p) != 1 ||
+        attempt_insert(s, ss->id, 1, ss->nonce, ss->nonce_issued_at, ss->challenge[0] ? ss->challenge : NULL) ||
+        audit_insert(s, a) || commit(s)) {
+        rollback(s);
+        goto out;
+    }
+    rc = 0;
+out:
+    pthread_mutex_unlock(&s->mu);
+    free(cfg);
+    return rc;
+}
+
+/* ---- reads ------------------------------------------------------------------------------------ */
+
+static int pg_get_session(vf_srv_store *bs, const char *id, vf_srv_session *o) {
+    pgs *s = PG(bs);
+    memset(o, 0, sizeof *o);
+    prm p = {0};
+    p_str(&p, id);
+    pthread_mutex_lock(&s->mu);
+    PGresult *r = ready(s) ? NULL
+        : q(s, "SELECT s.created_at,s.expires_at,s.public_key,s.config,s.reference,s.external_ref,s.final,"
+               "s.decision,s.attempt,s.uncertain_count,s.fail_count,s.challenge_passed,a.nonce,a.issued_at,"
+               "a.used_at,a.challenge FROM sessions s LEFT JOIN attempts a ON a.session_id=s.id AND a.attempt=s.attempt"
+               " WHERE s.id=$1", &p);
+    pthread_mutex_unlock(&s->mu);
+    if (!r) return -1;
+    int rc = -1;
+    if (PQntuples(r) == 0) { rc = 0; goto out; }
+    snprintf(o->id, sizeof o->id, "%s", id);
+    o->created_at = col_int(r, 0, 0);
+    o->expires_at = col_int(r, 0, 1);
+    int64_t kl = col_bytes(r, 0, 2, o->pubkey, sizeof o->pubkey);
+    if (kl <= 0) goto out;
+    o->pubkey_len = (size_t)kl;
+    if (vf_srv_store_parse_config(col(r, 0, 3), &o->cfg)) goto out;
+    int64_t rl = col_bytes(r, 0, 4, (uint8_t *)o->ref, sizeof o->ref);
+    if (rl > 0 && rl % 4 == 0) o->ref_dim = (int)(rl / 4);
+    if (col(r, 0, 5)) snprintf(o->external_ref, sizeof o->external_ref, "%s", col(r, 0, 5));
+    o->final = (int)col_int(r, 0, 6);
+    if (col(r, 0, 7)) snprintf(o->decision, sizeof o->decision, "%s", col(r, 0, 7));
+    o->attempt = (int)col_int(r, 0, 8);
+    o->uncertain_count = (int)col_int(r, 0, 9);
+    o->fail_count = (int)col_int(r, 0, 10);
+    o->challenge_passed = (int)col_int(r, 0, 11);
+    if (col(r, 0, 12)) snprintf(o->nonce, sizeof o->nonce, "%s", col(r, 0, 12));
+    o->nonce_issued_at = col_int(r, 0, 13);
+    o->nonce_used = col(r, 0, 14) != NULL;
+    if (col(r, 0, 15)) snprintf(o->challenge, sizeof o->challenge, "%s", col(r, 0, 15));
+    rc = 1;
+out:
+    PQclear(r);
+    return rc;
+}
+
+static char *pg_recorded_answer(vf_srv_store *bs, const char *id, const char *nonce, const char *request_sha256) {
+    pgs *s = PG(bs);
+    prm p = {0};
+    p_str(&p, id);
+    p_str(&p, nonce);
+    p_str(&p, request_sha256);
+    pthread_mutex_lock(&s->mu);
+    PGresult *r = ready(s) ? NULL
+        : q(s, "SELECT answer FROM attempts WHERE session_id=$1 AND nonce=$2 AND used_at IS NOT NULL"
+               " AND request_sha256=$3 AND answer IS NOT NULL", &p);
+    pthread_mutex_unlock(&s->mu);
+    char *out = r && PQntuples(r) > 0 && col(r, 0, 0) ? strdup(col(r, 0, 0)) : NULL;
+    PQclear(r);
+    return out;
+}
+
+static int pg_nonce_used(vf_srv_store *bs, const char *id, const char *nonce) {
+    pgs *s = PG(bs);
+    prm p = {0};
+    p_str(&p, id);
+    p_str(&p, nonce);
+    pthread_mutex_lock(&s->mu);
+    PGresult *r = ready(s) ? NULL : q(s, "SELECT 1 FROM attempts WHERE session_id=$1 AND nonce=$2 AND used_at IS NOT NULL", &p);
+    pthread_mutex_unlock(&s->mu);
+    int rc = r && PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+/* ---- the frame index -------------------------------------------------------------------------- */
+
+static int index_find(pgs *s, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
+                      vf_srv_index_hit *hits, float *nearest, int *n_cand) {
+    char sql[1024];
+    vf_srv_store_index_sql(sql, sizeof sql, '$');
+    int nh = 0;
+    *n_cand = 0;
+    for (int f = 0; f < n; f++) {
+        vf_srv_index_hit h = {f, 1, 0, 0, "", 0, 0};
+        nearest[f] = INFINITY;
+        prm e = {0};
+        p_str(&e, p[f].sha256);
+        p_int(&e, after);
+        PGresult *r = q(s, "SELECT session_id,attempt,at FROM frame_index WHERE sha256=$1 AND id>$2 LIMIT 1", &e);
+        if (!r) return -1;
+        if (PQntuples(r) > 0) {
+            snprintf(h.session_id, sizeof h.session_id, "%s", col(r, 0, 0) ? col(r, 0, 0) : "");
+            h.attempt = (int)col_int(r, 0, 1);
+            h.at = col_int(r, 0, 2);
+            nearest[f] = 0;
+            hits[nh++] = h;
+            PQclear(r);
+            continue;
+        }
+        PQclear(r);
+        prm m = {0};
+        p_int(&m, after);
+        int probes[4 * VF_SRV_INDEX_PROBES];
+        vf_srv_store_index_probes(p[f].phash, probes);
+        for (int i = 0; i < 4 * VF_SRV_INDEX_PROBES; i++) p_int(&m, probes[i]);
+        p_int(&m, c->replay_max_candidates);
+        if (!(r = q(s, sql, &m))) return -1;
+        h.exact = 0;
+        h.distance = INFINITY;
+        for (int row = 0; row < PQntuples(r); row++) {
+            (*n_cand)++;
+            uint8_t thumb[2 * VF_SRV_THUMB_CELLS];
+            int64_t tl = col_bytes(r, row, 1, thumb, sizeof thumb);
+            vf_srv_store_index_consider(&p[f], c, (uint64_t)col_int(r, row, 0), tl < 0 ? NULL : thumb, tl < 0 ? 0 : (size_t)tl,
+                                        col(r, row, 2), (int)col_int(r, row, 3), col_int(r, row, 4), &h, &nearest[f]);
+        }
+        PQclear(r);
+        if (isfinite(h.distance)) hits[nh++] = h;
+    }
+    return nh;
+}
+
+static int pg_index_find(vf_srv_store *bs, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
+                         vf_srv_index_hit *hits, float *nearest, int *n_cand, int64_t *last_id) {
+    pgs *s = PG(bs);
+    pthread_mutex_lock(&s->mu);
+    *last_id = 0;
+    int rc = -1;
+    PGresult *r = ready(s) ? NULL : q(s, "SELECT coalesce(max(id),0) FROM frame_index", NULL);
+    if (r) {
+        *last_id = col_int(r, 0, 0);
+        PQclear(r);
+        rc = index_find(s, p, n, after, c, hits, nearest, n_cand);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int index_insert(pgs *s, const char *id, int attempt, const vf_srv_frame_print *p, int n, int64_t now) {
+    for (int f = 0; f < n; f++) {
+        uint8_t t[2 * VF_SRV_THUMB_CELLS];
+        vf_srv_store_thumb_bytes(&p[f], t);
+        prm m = {0};
+        p_int(&m, now);
+        p_str(&m, id);
+        p_int(&m, attempt);
+        p_int(&m, f);
+        p_str(&m, p[f].sha256);
+        p_int(&m, (int64_t)p[f].phash);
+        for (int ch = 0; ch < 4; ch++) p_int(&m, (int)(p[f].phash >> (16 * ch) & 0xFFFF));
+        p_bin(&m, t, sizeof t);
+        if (cmd(s, "INSERT INTO frame_index(at,session_id,attempt,frame,sha256,phash,c0,c1,c2,c3,thumb)"
+                   " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", &m) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the decision ----------------------------------------------------------------------------- */
+
+static int decide(pgs *s, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
+    char lock[64];
+    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%d)", LOCK_DECIDE);
+    if (cmd(s, lock, NULL) < 0) return -1;
+    /* the nonce is spent in the decision's transaction: an instance that spent it first makes
+     * this update find no row (it waits for that commit, then re-reads the row) */
+    prm p = {0};
+    p_int(&p, o->now);
+    p_str(&p, o->decision);
+    p_str(&p, o->detail_json);
+    p_str(&p, o->request_sha256);
+    p_str(&p, o->answer_json);
+    p_str(&p, id);
+    p_int(&p, o->attempt);
+    int64_t n = cmd(s, "UPDATE attempts SET used_at=$1,decision=$2,detail=$3,decided_at=$1,request_sha256=$4,answer=$5"
+                       " WHERE session_id=$6 AND attempt=$7 AND used_at IS NULL", &p);
+    if (n != 1) return n == 0 ? 1 : -1;
+    prm u = {0};
+    p_int(&u, o->final);
+    p_str(&u, o->decision);
+    p_int(&u, o->final ? o->attempt : o->attempt + 1);
+    p_int(&u, o->uncertain_inc);
+    p_int(&u, o->fail_inc);
+    p_int(&u, o->challenge_passed);
+    p_int(&u, o->now);
+    p_str(&u, id);
+    p_int(&u, o->attempt);
+    if (cmd(s, "UPDATE sessions SET final=$1,decision=$2,attempt=$3,uncertain_count=uncertain_count+$4,"
+               "fail_count=fail_count+$5,challenge_passed=GREATEST(challenge_passed,$6),decided_at=$7"
+               " WHERE id=$8 AND final=0 AND attempt=$9", &u) != 1)
+        return -1;
+    if (!o->final && attempt_insert(s, id, o->attempt + 1, o->next_nonce, o->now, o->next_challenge)) return -1;
+    if (o->n_prints > 0) {
+        /* a concurrent decision (any instance) indexed one of these frames after the search */
+        if (o->recheck) {
+            vf_srv_index_hit hits[VF_SRV_FRESH_MAX];
+            float nearest[VF_SRV_FRESH_MAX];
+            int cand, nh = index_find(s, o->prints, o->n_prints < VF_SRV_FRESH_MAX ? o->n_prints : VF_SRV_FRESH_MAX,
+                                      o->index_seen, o->recheck, hits, nearest, &cand);
+            if (nh != 0) return nh < 0 ? -1 : 2;
+        }
+        if (index_insert(s, id, o->attempt, o->prints, o->n_prints, o->now)) return -1;
+    }
+    return audit_insert(s, a);
+}
+
+static int pg_record_outcome(vf_srv_store *bs, const char *id, const vf_srv_outcome *o, const vf_srv_audit *a) {
+    pgs *s = PG(bs);
+    pthread_mutex_lock(&s->mu);
+    int rc = ready(s) || begin(s) ? -1 : decide(s, id, o, a);
+    if (rc == 0 && commit(s)) rc = -1;
+    if (rc != 0) rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static char *pg_session_detail(vf_srv_store *bs, const char *id) {
+    pgs *s = PG(bs);
+    prm p = {0};
+    p_str(&p, id);
+    pthread_mutex_lock(&s->mu);
+    PGresult *r = ready(s) ? NULL
+        : q(s, "SELECT created_at,expires_at,config,external_ref,final,decision,attempt,decided_at,"
+               "(reference IS NOT NULL)::int,demo FROM sessions WHERE id=$1", &p);
+    PGresult *ra = r && PQntuples(r) == 1
+        ? q(s, "SELECT attempt,issued_at,used_at,challenge,decision,decided_at,detail FROM attempts"
+               " WHERE session_id=$1 ORDER BY attempt", &p) : NULL;
+    pthread_mutex_unlock(&s->mu);
+    char *out = NULL;
+    if (ra) {
+        vf_srv_detail_session d = {col_int(r, 0, 0), col_int(r, 0, 1), col_int(r, 0, 7), col(r, 0, 2), col(r, 0, 3),
+                                   col(r, 0, 5), (int)col_int(r, 0, 4), (int)col_int(r, 0, 6), col(r, 0, 7) != NULL,
+                                   (int)col_int(r, 0, 8), (int)col_int(r, 0, 9)};
+        cJSON *j = vf_srv_store_detail_session(id, &d);
+        for (int i = 0; i < PQntuples(ra); i++) {
+            vf_srv_detail_attempt a = {(int)col_int(ra, i, 0), col_int(ra, i, 1), col_int(ra, i, 2), col_int(ra, i, 5),
+                                       col(ra, i, 2) != NULL, col(ra, i, 5) != NULL, col(ra, i, 3), col(ra, i, 4), col(ra, i, 6)};
+            vf_srv_store_detail_attempt(j, &a);
+        }
+        out = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+    }
+    PQclear(r);
+    PQclear(ra);
+    return out;
+}
+
+static const vf_srv_store_ops OPS = {
+    .name = "postgresql",
+    .close = pg_close,
+    .create_session = pg_create_session,
+    .get_session = pg_get_session,
+    .nonce_used = pg_nonce_used,
+    .recorded_answer = pg_recorded_answer,
+    .record_outcome = pg_record_outcome,
+    .index_find = pg_index_find,
+    .audit = pg_audit,
+    .session_detail = pg_session_detail,
+};

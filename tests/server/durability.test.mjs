@@ -48,7 +48,7 @@ test('SIGKILL under load: every acknowledged decision has its audit record', asy
     assert.equal(srv.proc.signalCode, 'SIGKILL', 'the server must have been killed mid-load');
     assert.ok(acked.length >= killAfter, `acknowledged ${acked.length}`);
     assert.ok(acked.length < N, 'the kill came before the load finished');
-    assert.deepEqual(sql(srv.db, 'PRAGMA integrity_check'), [['ok']]);
+    if (h.backend === 'sqlite') assert.deepEqual(sql(srv.db, 'PRAGMA integrity_check'), [['ok']]);
     for (const a of acked) {
       // the page's answer names no decision: the attempt's record, its audit row and the session agree
       const att = sql(srv.db, `SELECT decision, answer FROM attempts WHERE session_id='${a.session_id}' AND attempt=${a.attempt}`);

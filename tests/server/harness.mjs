@@ -1,11 +1,15 @@
 // harness.mjs - shared by the server tests: start veriface-server on 127.0.0.1 port 0 with a temp
 // DB, run vf_client_sim (the browser stand-in), build and sign packages exactly as the web package
 // does (WebCrypto ECDSA P-256 over the exact body bytes, P1363 signature, b64url header).
+// The store: a SQLite file per server, or with VF_TEST_STORE=postgresql a new database per server
+// in the PostgreSQL cluster at VF_PG_URL (tools/pg-cluster run), or, without it, in a throwaway
+// cluster this process starts and stops.
 import { spawn, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const env = {
   server: process.env.VF_SERVER,
@@ -16,6 +20,39 @@ export const env = {
   data: process.env.VF_SHARED_DATA,
   cli: process.env.VF_CLI,
 };
+/** 'sqlite' or 'postgresql': the store every server of this run uses. */
+export const backend = process.env.VF_TEST_STORE === 'postgresql' ? 'postgresql' : 'sqlite';
+const PG_CLUSTER = fileURLToPath(new URL('../../tools/pg-cluster', import.meta.url));
+let pgCluster = null;
+
+/** The URL of the PostgreSQL cluster's `postgres` database: VF_PG_URL, or a cluster of our own. */
+export function pgURL() {
+  if (pgCluster) return pgCluster;
+  if (process.env.VF_PG_URL) return (pgCluster = process.env.VF_PG_URL);
+  const dir = mkdtempSync(join(tmpdir(), 'vf-pg-'));
+  pgCluster = execFileSync(PG_CLUSTER, ['start', dir], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+  const stop = () => { try { execFileSync(PG_CLUSTER, ['stop', dir], { stdio: 'ignore' }); } catch { /* already gone */ } };
+  process.on('exit', stop);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+  return pgCluster;
+}
+
+/** A new, empty store for a server: a file in `dir`, or a new PostgreSQL database. */
+export function newDatabase(dir) {
+  if (backend === 'sqlite') return join(dir, 'test.db');
+  const name = 'vf_' + randomBytes(8).toString('hex');
+  sql(pgURL(), `CREATE DATABASE ${name}`);
+  return pgURL().replace(/\/[^/]*$/, '/' + name);
+}
+
+/** The store's size in bytes (SQLite: the file once its write-ahead log is checkpointed into it;
+ *  PostgreSQL: the tables with their indexes and TOAST). */
+export function dbBytes(db) {
+  if (backend === 'sqlite') { sql(db, 'PRAGMA wal_checkpoint(TRUNCATE)'); return statSync(db).size; }
+  return Number(sql(db, "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace" +
+    " WHERE n.nspname = 'public' AND c.relkind = 'r'")[0][0]);
+}
+
 export const MJPEG = () => join(env.data, 'video/apfol_liveness/real2_640x480_15fps.mjpeg');
 export const FRAMES = () => join(env.data, 'pad/apfol_liveness/frames');
 export const API_KEY = 'test-key-0123456789abcdef';
@@ -40,7 +77,7 @@ export function requireData({ pad = true } = {}) {
 /** Start a server; resolves {port, base, proc, dir, db, stop()} once the ready line is read. */
 export async function startServer(config = {}, { threads = 2, extraArgs = [], db: sharedDb = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vf-srv-'));
-  const db = sharedDb || join(dir, 'test.db');
+  const db = sharedDb || newDatabase(dir);
   const cfgPath = join(dir, 'config.json');
   const { padModels, ...fileConfig } = config;
   writeFileSync(cfgPath, JSON.stringify({ api_keys: [API_KEY], limits: { per_ip_rate: 0 }, ...fileConfig }));
@@ -95,7 +132,8 @@ export function simulate(sessionConfig, sourceArgs, { padModels = env.padModels 
   return JSON.parse(out.toString());
 }
 
-/** Rows of one SQL statement on the server's database (tests/server/vf_db_query); throws on error. */
+/** Rows of the (last) SQL statement on a server's database, a file or a postgresql:// URL
+ *  (tests/server/vf_db_query); throws on error. */
 export function sql(db, query) {
   return JSON.parse(execFileSync(env.dbQuery, [db, query], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
 }

@@ -6,7 +6,6 @@
 import * as h from './harness.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
 
 h.requireData();
 
@@ -14,8 +13,7 @@ let S, live;
 before(async () => { ({ srv: S, live } = await h.serverWithCapture()); });
 after(async () => { await S?.stop(); S?.cleanup(); });
 
-// the database in bytes, once its write-ahead log is checkpointed into it
-const dbBytes = () => { h.sql(S.db, 'PRAGMA wal_checkpoint(TRUNCATE)'); return statSync(S.db).size; };
+const dbBytes = () => h.dbBytes(S.db);
 const strictUtf8 = (buf) => new TextDecoder('utf-8', { fatal: true }).decode(buf);
 
 async function refused(s, key, body, code, what) {
