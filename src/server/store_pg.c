@@ -8,108 +8,10 @@
  * - committed means durable: synchronous_commit is forced on when the database has it off.
  * One connection behind a mutex, as for SQLite: a request spends its time in the re-run; a lost
  * connection is re-opened by the next call (that call fails if the database is still away). */
-#include "server.h"
+#include "store_pg.h"
 #include "frameprint.h"
 
-#include <libpq-fe.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* Advisory lock keys ("vf" + a number): schema migrations, decisions. */
-#define LOCK_MIGRATE 0x76660001
-#define LOCK_DECIDE 0x76660002
-
-typedef struct pgs {
-    vf_srv_store base;
-    PGconn *c;
-    pthread_mutex_t mu;
-} pgs;
-
-#define PG(bs) ((pgs *)(bs))
-
-/* ---- queries ---------------------------------------------------------------------------------- */
-
-#define PMAX (3 + 4 * VF_SRV_INDEX_PROBES)
-
-/* Parameters of one statement: text, or binary for bytea; NULL text = SQL NULL. */
-typedef struct prm {
-    int n;
-    const char *v[PMAX];
-    int len[PMAX], fmt[PMAX];
-    char num[PMAX][24];
-} prm;
-
-static void p_str(prm *p, const char *s) { p->v[p->n] = s; p->len[p->n] = 0; p->fmt[p->n++] = 0; }
-static void p_int(prm *p, int64_t x) {
-    snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)x);
-    p_str(p, p->num[p->n]);
-}
-static void p_bin(prm *p, const void *b, size_t n) { p->v[p->n] = b; p->len[p->n] = (int)n; p->fmt[p->n++] = 1; }
-
-/* The result of a statement that worked, else NULL (the error on stderr). */
-static PGresult *q(pgs *s, const char *sql, const prm *p) {
-    PGresult *r = p ? PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0) : PQexec(s->c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    fprintf(stderr, "veriface-server: postgresql: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(s->c));
-    PQclear(r);
-    return NULL;
-}
-
-/* A statement without rows: the rows it changed, or -1. */
-static int64_t cmd(pgs *s, const char *sql, const prm *p) {
-    PGresult *r = q(s, sql, p);
-    if (!r) return -1;
-    int64_t n = atoll(PQcmdTuples(r));
-    PQclear(r);
-    return n;
-}
-
-static const char *col(const PGresult *r, int row, int i) { return PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i); }
-static int64_t col_int(const PGresult *r, int row, int i) { return PQgetisnull(r, row, i) ? 0 : atoll(PQgetvalue(r, row, i)); }
-
-/* A bytea column into out (at most cap bytes): its length, -1 when NULL or too long. */
-static int64_t col_bytes(const PGresult *r, int row, int i, uint8_t *out, size_t cap) {
-    if (PQgetisnull(r, row, i)) return -1;
-    size_t n = 0;
-    unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, i), &n);
-    if (!b) return -1;
-    int64_t rc = n <= cap ? (int64_t)n : -1;
-    if (rc >= 0) memcpy(out, b, n);
-    PQfreemem(b);
-    return rc;
-}
-
-static int begin(pgs *s) { return cmd(s, "BEGIN", NULL) < 0 ? -1 : 0; }
-static int commit(pgs *s) { return cmd(s, "COMMIT", NULL) < 0 ? -1 : 0; }
-static void rollback(pgs *s) {
-    PGresult *r = PQexec(s->c, "ROLLBACK");
-    PQclear(r);
-}
-
-/* Per connection: decisions are durable when acknowledged, and an instance that hangs inside a
- * transaction (holding the decision lock) is cut off instead of stalling the others. */
-static int session_setup(pgs *s) {
-    PGresult *r = q(s, "SHOW synchronous_commit", NULL);
-    int off = r && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "off");
-    PQclear(r);
-    if (!r) return -1;
-    return cmd(s, off ? "SET synchronous_commit = on; SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'"
-                      : "SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'", NULL) < 0 ? -1 : 0;
-}
-
-/* The connection, re-opened when it was lost; 0 = usable. */
-static int ready(pgs *s) {
-    if (PQstatus(s->c) == CONNECTION_OK) return 0;
-    PQreset(s->c);
-    if (PQstatus(s->c) != CONNECTION_OK) {
-        fprintf(stderr, "veriface-server: postgresql: %s", PQerrorMessage(s->c));
-        return -1;
-    }
-    return session_setup(s);
-}
 
 /* ---- schema: versioned migrations (in step with store_sqlite.c) ------------------------------ */
 
@@ -145,8 +47,25 @@ static const char V2[] =
     "ALTER TABLE attempts ADD COLUMN request_sha256 TEXT, ADD COLUMN answer TEXT;"
     "ALTER TABLE sessions ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;";
 
+/* Version 3 (issue 13): the integrator's fields and the managed page's key on sessions, the
+ * webhook outbox, the session photo (store_sqlite.c says what each is). */
+static const char V3[] =
+    "ALTER TABLE sessions ADD COLUMN redirect_url TEXT, ADD COLUMN webhook_url TEXT, ADD COLUMN reference_id TEXT,"
+    " ADD COLUMN integrator TEXT, ADD COLUMN managed INTEGER NOT NULL DEFAULT 0, ADD COLUMN start_token TEXT;"
+    "CREATE TABLE outbox ("
+    " id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, session_id TEXT NOT NULL, url TEXT NOT NULL,"
+    " integrator TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at BIGINT NOT NULL, lease_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, delivered_at BIGINT,"
+    " last_status INTEGER, last_error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(state, next_at);"
+    "CREATE INDEX outbox_session ON outbox(session_id);"
+    "CREATE TABLE photos ("
+    " session_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, jpeg BYTEA NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
+    " quality_score DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);"
+    "CREATE INDEX photos_expiry ON photos(expires_at);";
+
 /* MIGRATIONS[i] brings the schema from version i to i + 1. Append only. */
-static const char *const MIGRATIONS[] = {V1, V2};
+static const char *const MIGRATIONS[] = {V1, V2, V3};
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == VF_SRV_SCHEMA_VERSION, "a migration per schema version");
 
 /* Bring the schema to VF_SRV_SCHEMA_VERSION in one transaction, one instance at a time; a newer
@@ -222,23 +141,6 @@ static void pg_close(vf_srv_store *bs) {
 
 /* ---- writes ----------------------------------------------------------------------------------- */
 
-static int audit_insert(pgs *s, const vf_srv_audit *a) {
-    prm p = {0};
-    p_int(&p, vf_srv_now_ms());
-    p_str(&p, a->route);
-    p_str(&p, a->session_id);
-    if (a->attempt > 0) p_int(&p, a->attempt); else p_str(&p, NULL);
-    p_str(&p, a->request_sha256);
-    p_str(&p, a->remote);
-    p_int(&p, a->status);
-    p_str(&p, a->code);
-    p_str(&p, a->decision);
-    p_str(&p, a->reasons_json);
-    p_str(&p, a->detail_json);
-    return cmd(s, "INSERT INTO audit(at,route,session_id,attempt,request_sha256,remote,status,code,decision,reasons,detail)"
-                  " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", &p) == 1 ? 0 : -1;
-}
-
 static int pg_audit(vf_srv_store *bs, const vf_srv_audit *a) {
     pgs *s = PG(bs);
     pthread_mutex_lock(&s->mu);
@@ -272,11 +174,18 @@ static int pg_create_session(vf_srv_store *bs, const vf_srv_session *ss, const v
     if (ss->ref_dim > 0) p_bin(&p, ss->ref, sizeof(float) * (size_t)ss->ref_dim); else p_str(&p, NULL);
     p_str(&p, ss->external_ref[0] ? ss->external_ref : NULL);
     p_int(&p, ss->demo);
+    p_str(&p, ss->redirect_url[0] ? ss->redirect_url : NULL);
+    p_str(&p, ss->webhook_url[0] ? ss->webhook_url : NULL);
+    p_str(&p, ss->reference_id[0] ? ss->reference_id : NULL);
+    p_str(&p, ss->integrator[0] ? ss->integrator : NULL);
+    p_int(&p, ss->managed);
+    p_str(&p, ss->start_token[0] ? ss->start_token : NULL);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     if (ready(s) || begin(s)) goto out;
-    if (cmd(s, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref,demo)"
-               " VALUES($1,$2,$3,$4,$5,$6,$7,$8)", &p) != 1 ||
+    if (cmd(s, "INSERT INTO sessions(id,created_at,expires_at,public_key,config,reference,external_ref,demo,"
+               "redirect_url,webhook_url,reference_id,integrator,managed,start_token)"
+               " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)", &p) != 1 ||
         attempt_insert(s, ss->id, 1, ss->nonce, ss->nonce_issued_at, ss->challenge[0] ? ss->challenge : NULL) ||
         audit_insert(s, a) || commit(s)) {
         rollback(s);
@@ -300,7 +209,8 @@ static int pg_get_session(vf_srv_store *bs, const char *id, vf_srv_session *o) {
     PGresult *r = ready(s) ? NULL
         : q(s, "SELECT s.created_at,s.expires_at,s.public_key,s.config,s.reference,s.external_ref,s.final,"
                "s.decision,s.attempt,s.uncertain_count,s.fail_count,s.challenge_passed,a.nonce,a.issued_at,"
-               "a.used_at,a.challenge FROM sessions s LEFT JOIN attempts a ON a.session_id=s.id AND a.attempt=s.attempt"
+               "a.used_at,a.challenge,s.redirect_url,s.webhook_url,s.reference_id,s.integrator,s.managed,s.start_token"
+               " FROM sessions s LEFT JOIN attempts a ON a.session_id=s.id AND a.attempt=s.attempt"
                " WHERE s.id=$1", &p);
     pthread_mutex_unlock(&s->mu);
     if (!r) return -1;
@@ -310,7 +220,8 @@ static int pg_get_session(vf_srv_store *bs, const char *id, vf_srv_session *o) {
     o->created_at = col_int(r, 0, 0);
     o->expires_at = col_int(r, 0, 1);
     int64_t kl = col_bytes(r, 0, 2, o->pubkey, sizeof o->pubkey);
-    if (kl <= 0) goto out;
+    o->managed = (int)col_int(r, 0, 20);
+    if (kl < 0 || (kl == 0 && !o->managed)) goto out;   /* managed: none until the page binds one */
     o->pubkey_len = (size_t)kl;
     if (vf_srv_store_parse_config(col(r, 0, 3), &o->cfg)) goto out;
     int64_t rl = col_bytes(r, 0, 4, (uint8_t *)o->ref, sizeof o->ref);
@@ -326,6 +237,11 @@ static int pg_get_session(vf_srv_store *bs, const char *id, vf_srv_session *o) {
     o->nonce_issued_at = col_int(r, 0, 13);
     o->nonce_used = col(r, 0, 14) != NULL;
     if (col(r, 0, 15)) snprintf(o->challenge, sizeof o->challenge, "%s", col(r, 0, 15));
+    if (col(r, 0, 16)) snprintf(o->redirect_url, sizeof o->redirect_url, "%s", col(r, 0, 16));
+    if (col(r, 0, 17)) snprintf(o->webhook_url, sizeof o->webhook_url, "%s", col(r, 0, 17));
+    if (col(r, 0, 18)) snprintf(o->reference_id, sizeof o->reference_id, "%s", col(r, 0, 18));
+    if (col(r, 0, 19)) snprintf(o->integrator, sizeof o->integrator, "%s", col(r, 0, 19));
+    if (col(r, 0, 21)) snprintf(o->start_token, sizeof o->start_token, "%s", col(r, 0, 21));
     rc = 1;
 out:
     PQclear(r);
@@ -490,6 +406,7 @@ static int decide(pgs *s, const char *id, const vf_srv_outcome *o, const vf_srv_
         }
         if (index_insert(s, id, o->attempt, o->prints, o->n_prints, o->now)) return -1;
     }
+    if (vf_srv_pg_outcome_hooks(s, id, o)) return -1;   /* the webhook event and the photo */
     return audit_insert(s, a);
 }
 
@@ -508,27 +425,29 @@ static char *pg_session_detail(vf_srv_store *bs, const char *id) {
     prm p = {0};
     p_str(&p, id);
     pthread_mutex_lock(&s->mu);
-    PGresult *r = ready(s) ? NULL
+    PGresult *ra = NULL, *r = ready(s) ? NULL
         : q(s, "SELECT created_at,expires_at,config,external_ref,final,decision,attempt,decided_at,"
                "(reference IS NOT NULL)::int,demo FROM sessions WHERE id=$1", &p);
-    PGresult *ra = r && PQntuples(r) == 1
-        ? q(s, "SELECT attempt,issued_at,used_at,challenge,decision,decided_at,detail FROM attempts"
-               " WHERE session_id=$1 ORDER BY attempt", &p) : NULL;
-    pthread_mutex_unlock(&s->mu);
+    cJSON *j = NULL;
     char *out = NULL;
-    if (ra) {
-        vf_srv_detail_session d = {col_int(r, 0, 0), col_int(r, 0, 1), col_int(r, 0, 7), col(r, 0, 2), col(r, 0, 3),
-                                   col(r, 0, 5), (int)col_int(r, 0, 4), (int)col_int(r, 0, 6), col(r, 0, 7) != NULL,
-                                   (int)col_int(r, 0, 8), (int)col_int(r, 0, 9)};
-        cJSON *j = vf_srv_store_detail_session(id, &d);
-        for (int i = 0; i < PQntuples(ra); i++) {
-            vf_srv_detail_attempt a = {(int)col_int(ra, i, 0), col_int(ra, i, 1), col_int(ra, i, 2), col_int(ra, i, 5),
-                                       col(ra, i, 2) != NULL, col(ra, i, 5) != NULL, col(ra, i, 3), col(ra, i, 4), col(ra, i, 6)};
-            vf_srv_store_detail_attempt(j, &a);
-        }
-        out = cJSON_PrintUnformatted(j);
-        cJSON_Delete(j);
+    if (!r || PQntuples(r) != 1) goto out;
+    vf_srv_detail_session d = {col_int(r, 0, 0), col_int(r, 0, 1), col_int(r, 0, 7), col(r, 0, 2), col(r, 0, 3),
+                               col(r, 0, 5), (int)col_int(r, 0, 4), (int)col_int(r, 0, 6), col(r, 0, 7) != NULL,
+                               (int)col_int(r, 0, 8), (int)col_int(r, 0, 9)};
+    j = vf_srv_store_detail_session(id, &d);
+    if (vf_srv_pg_detail_hooks(s, id, j) ||
+        !(ra = q(s, "SELECT attempt,issued_at,used_at,challenge,decision,decided_at,detail FROM attempts"
+                    " WHERE session_id=$1 ORDER BY attempt", &p)))
+        goto out;
+    for (int i = 0; i < PQntuples(ra); i++) {
+        vf_srv_detail_attempt a = {(int)col_int(ra, i, 0), col_int(ra, i, 1), col_int(ra, i, 2), col_int(ra, i, 5),
+                                   col(ra, i, 2) != NULL, col(ra, i, 5) != NULL, col(ra, i, 3), col(ra, i, 4), col(ra, i, 6)};
+        vf_srv_store_detail_attempt(j, &a);
     }
+    out = cJSON_PrintUnformatted(j);
+out:
+    pthread_mutex_unlock(&s->mu);
+    cJSON_Delete(j);
     PQclear(r);
     PQclear(ra);
     return out;
@@ -545,4 +464,10 @@ static const vf_srv_store_ops OPS = {
     .index_find = pg_index_find,
     .audit = pg_audit,
     .session_detail = pg_session_detail,
+    .bind_key = vf_srv_pg_bind_key,
+    .outbox_claim = vf_srv_pg_outbox_claim,
+    .outbox_done = vf_srv_pg_outbox_done,
+    .photo_get = vf_srv_pg_photo_get,
+    .photo_sweep = vf_srv_pg_photo_sweep,
+    .delete_session = vf_srv_pg_delete_session,
 };
