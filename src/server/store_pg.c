@@ -65,7 +65,7 @@ static const char V3[] =
     "CREATE INDEX photos_expiry ON photos(expires_at);";
 
 /* MIGRATIONS[i] brings the schema from version i to i + 1. Append only. */
-static const char *const MIGRATIONS[] = {V1, V2, V3};
+static const char *const MIGRATIONS[] = {V1, V2, V3, VF_SRV_PG_V4_COLLECTIONS};
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == VF_SRV_SCHEMA_VERSION, "a migration per schema version");
 
 /* Bring the schema to VF_SRV_SCHEMA_VERSION in one transaction, one instance at a time; a newer
@@ -470,4 +470,13 @@ static const vf_srv_store_ops OPS = {
     .photo_get = vf_srv_pg_photo_get,
     .photo_sweep = vf_srv_pg_photo_sweep,
     .delete_session = vf_srv_pg_delete_session,
+    .collection_create = vf_srv_pg_collection_create,
+    .collection_get = vf_srv_pg_collection_get,
+    .face_add = vf_srv_pg_face_add,
+    .face_delete = vf_srv_pg_face_delete,
+    .face_get = vf_srv_pg_face_get,
+    .faces_since = vf_srv_pg_faces_since,
+    .faces_by_rows = vf_srv_pg_faces_by_rows,
+    .put_embedding = vf_srv_pg_put_embedding,
+    .get_embedding = vf_srv_pg_get_embedding,
 };

@@ -1,6 +1,7 @@
 /* store_pg.h - what the PostgreSQL backend's files share (store_pg.c: connection, schema, sessions,
  * frame index, decisions; store_pg_hooks.c: the managed page's key, the webhook outbox, the session
- * photo): the handle, statement parameters and result helpers. Private to them. */
+ * photo; store_pg_faces.c: the face collections): the handle, statement parameters and result
+ * helpers. Private to them. */
 #ifndef VF_SRV_STORE_PG_H
 #define VF_SRV_STORE_PG_H
 
@@ -132,5 +133,18 @@ int vf_srv_pg_outbox_done(vf_srv_store *bs, int64_t row, const char *state, int 
 int vf_srv_pg_photo_get(vf_srv_store *bs, const char *id, int64_t now, vf_srv_photo_row *out);
 int vf_srv_pg_photo_sweep(vf_srv_store *bs, int64_t now);
 int vf_srv_pg_delete_session(vf_srv_store *bs, const char *id, const vf_srv_audit *a);
+
+/* Schema version 4 and the face collections (store_pg_faces.c). */
+extern const char VF_SRV_PG_V4_COLLECTIONS[];
+int vf_srv_pg_collection_create(vf_srv_store *s, const vf_srv_collection *c, const vf_srv_audit *a);
+int vf_srv_pg_collection_get(vf_srv_store *s, const char *id, vf_srv_collection *out);
+int vf_srv_pg_face_add(vf_srv_store *s, const char *collection_id, vf_srv_face *f, const vf_srv_audit *a);
+int vf_srv_pg_face_delete(vf_srv_store *s, const char *collection_id, const char *face_id, const vf_srv_audit *a);
+int vf_srv_pg_face_get(vf_srv_store *s, const char *collection_id, const char *face_id, vf_srv_face *out, float *emb, int max);
+int vf_srv_pg_faces_since(vf_srv_store *s, const char *collection_id, int64_t after_seq,
+                          int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq);
+int vf_srv_pg_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out, int *found);
+int vf_srv_pg_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb, int dim);
+int vf_srv_pg_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 
 #endif

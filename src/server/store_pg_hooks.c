@@ -181,7 +181,8 @@ int vf_srv_pg_photo_sweep(vf_srv_store *bs, int64_t now) {
 
 int vf_srv_pg_delete_session(vf_srv_store *bs, const char *id, const vf_srv_audit *a) {
     static const char *const DEL[] = {"DELETE FROM photos WHERE session_id=$1", "DELETE FROM frame_index WHERE session_id=$1",
-                                      "DELETE FROM attempts WHERE session_id=$1", "DELETE FROM sessions WHERE id=$1"};
+                                      "DELETE FROM attempts WHERE session_id=$1", "DELETE FROM session_embeddings WHERE session_id=$1",
+                                      "DELETE FROM sessions WHERE id=$1"};
     pgs *s = PG(bs);
     prm p = {0};
     p_str(&p, id);

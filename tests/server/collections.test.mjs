@@ -120,7 +120,7 @@ test('duplicate identities on faces-lfw: the same person under another id -> rev
   assert.ok(s2.body.faces.some((f) => f.face_id === erin.body.face_id), JSON.stringify(s2.body));
   assert.equal((await call(S, 'GET', `/v1/collections/${cid}`)).body.faces, 4);
   // the deleted face's embedding is gone from the store, its row stays as the change others read
-  const row = h.sql(S.db, `SELECT embedding IS NULL, deleted_at IS NOT NULL FROM faces WHERE face_id='${alice.body.face_id}'`);
+  const row = h.sql(S.db, `SELECT CASE WHEN embedding IS NULL THEN 1 ELSE 0 END, CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END FROM faces WHERE face_id='${alice.body.face_id}'`);
   assert.deepEqual(row, [[1, 1]]);
   assert.ok(h.sql(S.db, "SELECT count(*) FROM audit WHERE route='collections_face_add' AND decision='review'")[0][0] >= 2);
 });
