@@ -137,6 +137,15 @@ int vf_sq_outbox_claim(vf_srv_store *bs, int64_t now, int64_t lease_ms, vf_srv_o
     pthread_mutex_lock(&s->mu);
     int n = -1;
     sqlite3_stmt *st = NULL, *up = NULL;
+    /* a read first: the write lock (which decisions need) only when an event is due */
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM outbox WHERE state='pending' AND next_at<=? AND lease_until<=? LIMIT 1", -1, &st,
+                           NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, now);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (r != SQLITE_ROW) { n = r == SQLITE_DONE ? 0 : -1; goto out; }
     if (vf_sq_exec(s, "BEGIN IMMEDIATE")) goto out;
     if (sqlite3_prepare_v2(s->db, "SELECT id,event_id,session_id,url,integrator,body,attempts FROM outbox WHERE state='pending'"
                                   " AND next_at<=? AND lease_until<=? ORDER BY next_at LIMIT ?", -1, &st, NULL) != SQLITE_OK ||
