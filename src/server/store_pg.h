@@ -20,6 +20,8 @@ typedef struct pgs {
     vf_srv_store base;
     PGconn *c;
     pthread_mutex_t mu;
+    int tx;                           /* inside begin() .. commit() / rollback() */
+    int setup;                        /* in session_setup (no retry from there) */
 } pgs;
 
 #define PG(bs) ((pgs *)(bs))
@@ -44,9 +46,24 @@ static inline void p_int(prm *p, int64_t x) {
 static inline void p_bin(prm *p, const void *b, size_t n) { p->v[p->n] = b; p->len[p->n] = (int)n; p->fmt[p->n++] = 1; }
 
 /* The result of a statement that worked, else NULL (the error on stderr). */
+static inline int session_setup(pgs *s);
+
+static inline PGresult *exec1(pgs *s, const char *sql, const prm *p) {
+    return p ? PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0) : PQexec(s->c, sql);
+}
+
 static inline PGresult *q(pgs *s, const char *sql, const prm *p) {
-    PGresult *r = p ? PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0) : PQexec(s->c, sql);
+    PGresult *r = exec1(s, sql, p);
     ExecStatusType st = PQresultStatus(r);
+    /* the connection was lost (a database restart, a failover): a read, or the BEGIN of a
+     * transaction, runs once more on a new one; a write is not repeated (it may have committed) */
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && PQstatus(s->c) == CONNECTION_BAD && !s->tx && !s->setup &&
+        (!strncmp(sql, "SELECT", 6) || !strcmp(sql, "BEGIN"))) {
+        PQclear(r);
+        PQreset(s->c);
+        r = PQstatus(s->c) == CONNECTION_OK && !session_setup(s) ? exec1(s, sql, p) : NULL;
+        st = PQresultStatus(r);
+    }
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
     fprintf(stderr, "veriface-server: postgresql: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(s->c));
     PQclear(r);
@@ -77,9 +94,16 @@ static inline int64_t col_bytes(const PGresult *r, int row, int i, uint8_t *out,
     return rc;
 }
 
-static inline int begin(pgs *s) { return cmd(s, "BEGIN", NULL) < 0 ? -1 : 0; }
-static inline int commit(pgs *s) { return cmd(s, "COMMIT", NULL) < 0 ? -1 : 0; }
+static inline int begin(pgs *s) {
+    s->tx = cmd(s, "BEGIN", NULL) == 0;
+    return s->tx ? 0 : -1;
+}
+static inline int commit(pgs *s) {
+    s->tx = 0;
+    return cmd(s, "COMMIT", NULL) < 0 ? -1 : 0;
+}
 static inline void rollback(pgs *s) {
+    s->tx = 0;
     PGresult *r = PQexec(s->c, "ROLLBACK");
     PQclear(r);
 }
@@ -87,12 +111,15 @@ static inline void rollback(pgs *s) {
 /* Per connection: decisions are durable when acknowledged, and an instance that hangs inside a
  * transaction (holding the decision lock) is cut off instead of stalling the others. */
 static inline int session_setup(pgs *s) {
+    s->setup = 1;
     PGresult *r = q(s, "SHOW synchronous_commit", NULL);
     int off = r && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "off");
     PQclear(r);
-    if (!r) return -1;
-    return cmd(s, off ? "SET synchronous_commit = on; SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'"
-                      : "SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'", NULL) < 0 ? -1 : 0;
+    int rc = !r ? -1
+        : cmd(s, off ? "SET synchronous_commit = on; SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'"
+                     : "SET idle_in_transaction_session_timeout = '30s'; SET lock_timeout = '10s'", NULL) < 0 ? -1 : 0;
+    s->setup = 0;
+    return rc;
 }
 
 /* The connection, re-opened when it was lost; 0 = usable. */

@@ -37,12 +37,24 @@ export function pgURL() {
   return pgCluster;
 }
 
+/** A PostgreSQL cluster of the caller's own (tools/pg-cluster), for a test that restarts it:
+ *  {url, restart(), stop()}. */
+export function ownPgCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'vf-pg-'));
+  const run = (cmd) => execFileSync(PG_CLUSTER, [cmd, dir], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+  const url = run('start');
+  let stopped = false;
+  const stop = () => { if (!stopped) { stopped = true; run('stop'); } };
+  process.on('exit', stop);
+  return { url, restart: () => run('restart'), stop };
+}
+
 /** A new, empty store for a server: a file in `dir`, or a new PostgreSQL database. */
-export function newDatabase(dir) {
-  if (backend === 'sqlite') return join(dir, 'test.db');
-  const name = 'vf_' + randomBytes(8).toString('hex');
-  sql(pgURL(), `CREATE DATABASE ${name}`);
-  return pgURL().replace(/\/[^/]*$/, '/' + name);
+export function newDatabase(dir, cluster = null) {
+  if (backend === 'sqlite' && !cluster) return join(dir, 'test.db');
+  const base = cluster || pgURL(), name = 'vf_' + randomBytes(8).toString('hex');
+  sql(base, `CREATE DATABASE ${name}`);
+  return base.replace(/\/[^/]*$/, '/' + name);
 }
 
 /** The store's size in bytes (SQLite: the file once its write-ahead log is checkpointed into it;

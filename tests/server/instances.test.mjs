@@ -2,6 +2,7 @@
 // SQLite, where they share the file, and PostgreSQL, the multi-instance deployment of
 // docs/SERVER.md): 8 concurrent copies of one signed package spread over both are decided once; a
 // nonce spent on one instance is spent on the other; frames decided on one are replays on the other.
+// With PostgreSQL also: the database restarted under a running server, which carries on.
 import * as h from './harness.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,4 +81,26 @@ test("frames decided on one instance are replays on the other (the store's frame
   assert.ok(r2.detail.reasons.includes('freshness.replayed_frame'), JSON.stringify(r2.detail.reasons));
   const hit = r2.detail.freshness.index.replayed[0];
   assert.equal(hit.session_id, s1.session_id);
+});
+
+test('PostgreSQL restarted under a running server: reads, sessions and decisions carry on', { skip: h.backend !== 'postgresql' && 'PostgreSQL only' }, async () => {
+  const cluster = h.ownPgCluster();
+  const db = h.newDatabase(null, cluster.url);
+  const srv = await h.startServer({ limits: { per_ip_rate: 0 } }, { threads: 1, db });
+  try {
+    const key = await h.newKey();
+    const s = (await h.createSession(srv, key)).body;
+    cluster.restart();   // fast shutdown: the server's connection is cut
+    // the first call after it: a read re-run on a new connection, not an error
+    assert.equal((await h.getSession(srv, s.session_id)).status, 200);
+    const r = await h.postResult(srv, s.session_id, h.buildPackage(s, sim), key);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(h.sql(db, `SELECT count(*) FROM attempts WHERE session_id='${s.session_id}' AND decision IS NOT NULL`)[0][0], 1);
+    cluster.restart();
+    assert.equal((await h.createSession(srv, key)).status, 201);
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+    cluster.stop();
+  }
 });
