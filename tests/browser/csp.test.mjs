@@ -4,8 +4,8 @@
 // integrator's page of <veriface-capture> loaded from files under the policy captures to the
 // server's answer and runs an active challenge with the screen colours, with no violation reported
 // by the page or its workers (report-uri, lib.watchCsp). The demo itself runs under the policy in
-// demo.test.mjs; the managed page (managed/, at session_url) here, from the session to the
-// redirect, axe-core clean too. A control: the same page without 'wasm-unsafe-eval' must be reported (the worker
+// demo.test.mjs, the managed page (managed/, at session_url) from the session to the redirect in
+// tests/server/managed.test.mjs (ctest server_managed), both with lib.watchCsp. A control: the same page without 'wasm-unsafe-eval' must be reported (the worker
 // compiles the wasm), so a broken watcher cannot pass.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,37 +83,6 @@ test('<veriface-capture> under the strict policy: capture, challenge with colour
       await page.evaluate(() => document.querySelector('veriface-capture').cancel());
       await page.waitForFunction(() => window.errors.length > 0, null, { timeout: 20000 });
       assert.deepEqual(await page.evaluate(() => window.errors), ['aborted']);
-      assert.deepEqual(csp, [], 'no CSP violation in the page or its workers');
-      assert.deepEqual(problems, []);
-    } finally {
-      await browser.close();
-      await server.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-test('the managed page (session_url) under the strict policy: capture to the redirect, no violation, axe clean',
-  { skip: skip ? `SKIP: ${skip}` : false, timeout: 180000 }, async () => {
-    const dir = lib.tempDir();
-    const server = await lib.startServer(dir);
-    const browser = await lib.launchChromium(lib.makeY4m(dir));
-    const page = await browser.newPage();
-    const problems = lib.watchPage(page);
-    try {
-      const res = await fetch(`${server.url}/v1/sessions`, { method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${lib.API_KEY}` },
-        body: JSON.stringify({ redirect_url: `${server.url}/favicon.svg` }) });
-      const s = await res.json();
-      assert.equal(res.status, 201, JSON.stringify(s));
-      const csp = await lib.watchCsp(page, server.url);
-      await page.goto(s.session_url);
-      await page.waitForSelector('body[data-state=ready]', { timeout: 60000 });
-      const axe = await lib.axe(page);
-      assert.deepEqual(axe.bad, [], 'axe: the managed page');
-      fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
-      fs.writeFileSync(path.join(lib.ARTIFACTS, 'axe-managed.json'), JSON.stringify(axe, null, 1));
-      await page.click('#start');
-      await page.waitForURL(`${server.url}/favicon.svg?**`, { timeout: 120000 });
       assert.deepEqual(csp, [], 'no CSP violation in the page or its workers');
       assert.deepEqual(problems, []);
     } finally {
