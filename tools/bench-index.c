@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
             qsort(lat, nq, sizeof *lat, cmp_double);
             qsort(cpu, nq, sizeof *cpu, cmp_double);
             char np[32];
-            snprintf(np, sizeof np, nprobes[pi] > 0 ? "%ld" : "%ld (default)", nprobes[pi] > 0 ? nprobes[pi] : (long)(ic.nprobe > 0 ? ic.nprobe : (vf_faceindex_nlist(ivf) / 8 < 32 ? 32 : vf_faceindex_nlist(ivf) / 8)));
+            snprintf(np, sizeof np, nprobes[pi] > 0 ? "%ld" : "%ld (default)", nprobes[pi] > 0 ? nprobes[pi] : (long)(ic.nprobe > 0 ? ic.nprobe : (vf_faceindex_nlist(ivf) / 4 < 32 ? 32 : vf_faceindex_nlist(ivf) / 4)));
             printf("| %zu | ivf | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f |\n", n, vf_faceindex_nlist(ivf), np, ivf_s, lat[nq / 2],
                    lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)], (double)found / ((double)nq * k), (double)first / nq, above ? (double)found_above / above : 1.0);
             fflush(stdout);

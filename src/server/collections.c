@@ -31,13 +31,15 @@ struct vf_srv_collections {
     pthread_mutex_t mu;
     coll_index *head;
     size_t ivf_min;
+    int nprobe;
 };
 
-vf_srv_collections *vf_srv_collections_create(size_t ivf_min) {
+vf_srv_collections *vf_srv_collections_create(size_t ivf_min, int nprobe) {
     vf_srv_collections *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     pthread_mutex_init(&c->mu, NULL);
     c->ivf_min = ivf_min;
+    c->nprobe = nprobe;
     return c;
 }
 
@@ -125,6 +127,7 @@ static int refresh(vf_srv *s, const vf_srv_collection *c, coll_index *x) {
             /* a full scan: rows deleted before it are simply absent from the adds */
             vf_faceindex_config fc = vf_faceindex_default_config(ch.dim);
             fc.ivf_min = s->collections->ivf_min;
+            fc.nprobe = s->collections->nprobe;
             vf_faceindex *nx = NULL;
             char err[256];
             if (vf_faceindex_build(&fc, ch.add_rows, ch.add_vecs, ch.n_add, &nx, err, sizeof err)) {

@@ -301,7 +301,7 @@ static const char *const TOP_KEYS[] = {"listen", "db", "models", "pad_models", "
                                        "api_keys", "limits", "tamper", "freshness", "session", "policy", "metrics_token",
                                        "public_url", "integrators", "webhooks", "retention",
                                        "collections", NULL};
-static const char *const COLLECTION_KEYS[] = {"ivf_min", NULL};
+static const char *const COLLECTION_KEYS[] = {"ivf_min", "nprobe", NULL};
 static const char *const LIMIT_KEYS[] = {"max_body", "max_frame_width", "max_frame_height", "max_frame_pixels", "max_reference_bytes",
                                          "max_reference_side", "max_clock_skew", "nonce_ttl", "request_timeout", "max_connections",
                                          "per_ip_connections", "per_ip_rate", "per_ip_burst", "per_session_per_min", "min_session_ttl",
@@ -371,8 +371,11 @@ static int apply_object(vf_srv_config *c, const cJSON *j, char *err, size_t es) 
         return -1;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "collections"))) {
         double v = (double)c->collections_ivf_min;
-        if (num(x, "ivf_min", 100, 1e9, &v, err, es) < 0) return -1;
+        if (num(x, "ivf_min", 40, 1e9, &v, err, es) < 0) return -1;
         c->collections_ivf_min = (size_t)v;
+        v = c->collections_nprobe;
+        if (num(x, "nprobe", 0, 1e6, &v, err, es) < 0) return -1;
+        c->collections_nprobe = (int)v;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "listen")) && !cJSON_IsString(x)) { snprintf(err, es, "config: listen must be a string HOST:PORT"); return -1; }
     if (x && parse_listen(c, x->valuestring, err, es)) return -1;

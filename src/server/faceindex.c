@@ -62,7 +62,7 @@ static int auto_nlist(const vf_faceindex_config *c, size_t n) {
 }
 
 static int auto_nprobe(const vf_faceindex_config *c, int nlist) {
-    int np = c->nprobe > 0 ? c->nprobe : nlist / 8;
+    int np = c->nprobe > 0 ? c->nprobe : nlist / 4;
     if (c->nprobe <= 0 && np < 32) np = 32;
     return np > nlist ? nlist : np;
 }

@@ -14,7 +14,7 @@ typedef struct vf_faceindex_config {
     int dim;                          /* embedding dimension (192 for mobilefacenet-expo) */
     size_t ivf_min;                   /* from this many faces an IVF index is built (50 000) */
     int nlist;                        /* IVF lists; 0 = sqrt(n) at build, at most n / 39 */
-    int nprobe;                       /* IVF lists visited per search; 0 = nlist / 8, at least 32 */
+    int nprobe;                       /* IVF lists visited per search; 0 = nlist / 4, at least 32 */
 } vf_faceindex_config;
 
 typedef enum vf_faceindex_kind { VF_FACEINDEX_FLAT = 0, VF_FACEINDEX_IVF = 1 } vf_faceindex_kind;

@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     /* never more packages being decided than result requests admitted (http.c) */
     s.inflight = vf_srv_inflight_create(s.cfg.limits.max_results_in_flight + 1);
     s.outbox = vf_srv_outbox_start(&s);
-    s.collections = vf_srv_collections_create(s.cfg.collections_ivf_min);
+    s.collections = vf_srv_collections_create(s.cfg.collections_ivf_min, s.cfg.collections_nprobe);
     int port = 0;
     if (!s.metrics || !s.ip_limit || !s.session_limit || !s.inflight || !s.outbox || !s.collections || vf_srv_http_start(&s, &port, err, sizeof err)) {
         fprintf(stderr, "veriface-server: %s\n", err[0] ? err : "out of memory");

@@ -103,6 +103,7 @@ typedef struct vf_srv_config {
     vf_srv_webhook_config webhooks;
     int photo_retention_s;            /* how long a session's photo is kept (604800; 0 = not kept) */
     size_t collections_ivf_min;       /* a collection of this many faces gets an IVF index (50 000) */
+    int collections_nprobe;           /* IVF lists visited per search (0: a quarter of them) */
 } vf_srv_config;
 
 void vf_srv_config_defaults(vf_srv_config *c);
@@ -247,7 +248,7 @@ void vf_srv_photo_get(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv
 void vf_srv_session_delete(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
 /* Face collections (collections.c): one FAISS index per collection, refreshed from the store. */
 typedef struct vf_srv_collections vf_srv_collections;
-vf_srv_collections *vf_srv_collections_create(size_t ivf_min);
+vf_srv_collections *vf_srv_collections_create(size_t ivf_min, int nprobe);
 void vf_srv_collections_free(vf_srv_collections *c);
 void vf_srv_collections_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);   /* /v1/collections... */
 

@@ -5,7 +5,7 @@
 import * as h from './harness.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 h.requireData({ pad: false });
@@ -123,6 +123,37 @@ test('duplicate identities on faces-lfw: the same person under another id -> rev
   const row = h.sql(S.db, `SELECT CASE WHEN embedding IS NULL THEN 1 ELSE 0 END, CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END FROM faces WHERE face_id='${alice.body.face_id}'`);
   assert.deepEqual(row, [[1, 1]]);
   assert.ok(h.sql(S.db, "SELECT count(*) FROM audit WHERE route='collections_face_add' AND decision='review'")[0][0] >= 2);
+});
+
+test('past collections.ivf_min an instance searches an IVF index, rebuilt from the store, and still finds the duplicate', async () => {
+  // a third instance on the same store that turns a collection of 40 faces into an inverted file
+  const S3 = await h.startServer({ limits: { per_ip_rate: 0 }, collections: { ivf_min: 40 } }, { threads: 1, db: S.db });
+  try {
+    const cid = (await call(S, 'POST', '/v1/collections', {})).body.collection_id;
+    const people = readdirSync(LFW).filter((d) => d !== GUL[0].split('/')[0] && existsSync(join(LFW, d)) && statSync(join(LFW, d)).isDirectory())
+      .slice(0, 44);
+    let added = 0;
+    for (const d of people) {
+      const r = await call(S, 'POST', `/v1/collections/${cid}/faces`, { external_face_id: d, image: b64(join(d, readdirSync(join(LFW, d))[0])) });
+      if (r.status === 201) added++; else assert.equal(r.body.error.code, 'no_face', JSON.stringify(r.body));
+    }
+    assert.ok(added >= 40, `${added} faces`);
+    const gul = await call(S, 'POST', `/v1/collections/${cid}/faces`, { external_face_id: 'gul', image: b64(GUL[0]) });
+    assert.equal(gul.status, 201);
+    const info3 = (await call(S3, 'GET', `/v1/collections/${cid}`)).body;
+    assert.equal(info3.index, 'ivf', JSON.stringify(info3));
+    assert.equal(info3.faces, added + 1);
+    assert.equal((await call(S, 'GET', `/v1/collections/${cid}`)).body.index, 'flat', 'the first instance keeps its exact index');
+    for (const srv of [S, S3]) {
+      const r = await call(srv, 'POST', `/v1/collections/${cid}/search`, { image: b64(GUL[1]), external_face_id: 'impostor', max_faces: 1, threshold: -1 });
+      assert.equal(r.body.faces[0].face_id, gul.body.face_id, JSON.stringify(r.body));
+    }
+    // a delete on the flat instance reaches the IVF one
+    assert.equal((await call(S, 'DELETE', `/v1/collections/${cid}/faces/${gul.body.face_id}`)).status, 200);
+    const r3 = await call(S3, 'POST', `/v1/collections/${cid}/search`, { image: b64(GUL[1]), max_faces: 5, threshold: -1 });
+    assert.ok(!r3.body.faces.some((f) => f.face_id === gul.body.face_id));
+    assert.equal((await call(S3, 'GET', `/v1/collections/${cid}`)).body.faces, added);
+  } finally { await S3.stop(); S3.cleanup(); }
 });
 
 test('the default dedupe threshold is the embedder band strong', async () => {
