@@ -32,7 +32,7 @@ test('pending bodies: over the budget 503 + Retry-After at once, RSS bounded', a
       s.on('data', (d) => { if (ms === null) ms = performance.now() - t0; chunks.push(d); if (parseAnswer(Buffer.concat(chunks))?.json) done(); });
       s.on('end', done);
       s.on('error', done);
-      setTimeout(done, 4000);   // an admitted one: no answer, its body waits in the server
+      setTimeout(done, 10000);   // an admitted one: no answer, its body waits in the server (10 s: a loaded CI machine)
     })));
     // the admitted bodies are in the server's memory now
     const rss1 = rssBytes(srv.proc.pid);
@@ -46,7 +46,8 @@ test('pending bodies: over the budget 503 + Retry-After at once, RSS bounded', a
       assert.match(r.answer.headers['retry-after'] ?? '', /^\d+$/, 'Retry-After');
       assert.equal(r.answer.headers.connection, 'close');
       assert.equal(r.answer.headers['cross-origin-resource-policy'], 'same-origin');
-      assert.ok(r.ms < 2000, `refused after ${r.ms.toFixed(0)} ms`);
+      // bounded, not timed: the refusal comes from the head, long before the 30 s request timeout
+      assert.ok(r.ms < 8000, `refused after ${r.ms.toFixed(0)} ms`);
     }
     assert.ok(grownMiB < 100, `RSS grew by ${grownMiB.toFixed(0)} MiB with ${N} pending 8 MB bodies (budget 64 MiB)`);
     socks.forEach((s) => s.destroy());
