@@ -1,8 +1,8 @@
 /* store.h - the server's store: sessions, attempts with their single-use nonces, the append-only
  * audit log and the frame index, behind one interface with two backends (a table of functions,
  * chosen by the `db` setting when the store opens):
- *   "PATH" or "sqlite:PATH"       store_sqlite.c: one SQLite file, the embedded default (tools/run)
- *   "postgresql://..." (or postgres://)  store_pg.c: PostgreSQL (libpq), for several server instances
+ *   "PATH" or "sqlite:PATH"       store_sqlite*.c: one SQLite file, the embedded default (tools/run)
+ *   "postgresql://..." (or postgres://)  store_pg*.c: PostgreSQL (libpq), for several server instances
  * Both keep the same promises: a package is decided once (the nonce is spent in the decision's own
  * transaction), a committed decision and its audit row survive a crash, and the frame index is
  * searched across every process that shares the store. Both run the same versioned migrations
@@ -12,7 +12,10 @@
  *   1. its prototype below, and a member of the same name in vf_srv_store_ops (the same arguments
  *      with the handle first);
  *   2. the dispatch in store.c (one line: a backend that lacks it answers -1 / NULL);
- *   3. its implementation in store_sqlite.c and store_pg.c, added to each file's ops table;
+ *   3. its implementation in both backends, added to each one's ops table: SQLite in store_sqlite*.c
+ *      (helpers in store_sqlite.h), PostgreSQL in store_pg*.c (helpers in store_pg.h: statement
+ *      parameters, results, begin/commit/rollback); tests/server runs against both
+ *      (VF_TEST_STORE=postgresql, tools/test does);
  *   4. a new table or column: a new migration at the end of MIGRATIONS in both backend files, with
  *      the same version number (never edit a migration that has shipped).
  * Included by server.h (it uses vf_srv_session_config). */
