@@ -4,7 +4,7 @@
 // offline), then its own build script. The build is served by the real server (its strict CSP, no
 // violation reported) and the app's <veriface-capture> runs a capture from the fake camera in
 // Chromium up to the server's answer. Build times are printed (CI budget).
-import test from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +21,21 @@ function sh(cwd, cmd, args) {
   return (Date.now() - t0) / 1000;
 }
 
+// one fake camera file and one browser for the three apps (a new context each)
+let shared = null;
+async function browserOnce() {
+  if (!shared) {
+    const dir = lib.tempDir();
+    shared = { dir, browser: await lib.launchChromium(lib.makeY4m(dir)) };
+  }
+  return shared.browser;
+}
+after(async () => {
+  if (!shared) return;
+  await shared.browser.close();
+  fs.rmSync(shared.dir, { recursive: true, force: true });
+});
+
 for (const fw of ['react', 'vue', 'angular']) {
   const app = path.join(lib.ROOT, 'examples', fw);
   const skip = lib.skipReason() || (!fs.existsSync(tgz) && `${tgz} absent (tools/build-web)`) ||
@@ -36,9 +51,9 @@ for (const fw of ['react', 'vue', 'angular']) {
     for (const f of ['index.html', 'vf/wasm/veriface-simd.wasm', 'vf/models/roles.json']) assert.ok(fs.existsSync(path.join(dist, f)), `${fw}: ${f} in the build`);
     const dir = lib.tempDir();
     const server = await lib.startServer(dir, [], { staticDir: dist });
-    const browser = await lib.launchChromium(lib.makeY4m(dir));
+    const context = await (await browserOnce()).newContext();
     try {
-      const page = await browser.newPage();
+      const page = await context.newPage();
       const problems = lib.watchPage(page);
       const csp = await lib.watchCsp(page, server.url);
       await page.goto(`${server.url}/`);
@@ -51,7 +66,7 @@ for (const fw of ['react', 'vue', 'angular']) {
       assert.deepEqual(csp, [], `${fw}: no CSP violation`);
       assert.deepEqual(problems, [], `${fw}: no console error or failed request`);
     } finally {
-      await browser.close();
+      await context.close();
       await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
