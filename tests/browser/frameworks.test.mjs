@@ -2,8 +2,8 @@
 // Angular with its CLI), each as an integrator builds it: its pinned dev dependencies (installed
 // by tools/setup.sh from its lockfile), then the npm tarball of web/ (`npm install --no-save`,
 // offline), then its own build script. The build is served by the real server (its strict CSP, no
-// violation reported) and the app's <veriface-capture> runs a capture from the fake camera in
-// Chromium up to the server's answer. Build times are printed (CI budget).
+// violation reported; axe-core finds nothing serious) and the app's <veriface-capture> runs a
+// capture from the fake camera in Chromium up to the server's answer. Build times are printed (CI budget).
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -58,6 +58,7 @@ for (const fw of ['react', 'vue', 'angular']) {
       const csp = await lib.watchCsp(page, server.url);
       await page.goto(`${server.url}/`);
       await page.waitForSelector('main[data-state=ready]', { timeout: 30000 });
+      assert.deepEqual((await lib.axe(page)).bad, [], `${fw}: axe-core, serious or critical`);
       await page.evaluate(() => document.querySelector('veriface-capture').shadowRoot.querySelector('.start').click());
       await page.waitForSelector('main[data-state=done], main[data-state=error]', { timeout: 120000 });
       const out = await page.evaluate(() => ({ state: document.querySelector('main').dataset.state, text: document.querySelector('.status').textContent }));
