@@ -20,7 +20,8 @@
 
 typedef struct coll_index {
     char id[33];
-    pthread_mutex_t refresh;          /* one refresh at a time; searches run on the index's read lock */
+    pthread_mutex_t refresh;          /* one refresh at a time (it alone changes ix) */
+    pthread_rwlock_t use;             /* readers of ix hold it shared; a rebuild swaps ix under it */
     vf_faceindex *ix;                 /* NULL until the collection has a face */
     int dim;                          /* its faces' dimension (one model: one dimension) */
     int64_t seen;                     /* the last change applied */
@@ -49,6 +50,7 @@ void vf_srv_collections_free(vf_srv_collections *c) {
         n = x->next;
         vf_faceindex_free(x->ix);
         pthread_mutex_destroy(&x->refresh);
+        pthread_rwlock_destroy(&x->use);
         free(x);
     }
     pthread_mutex_destroy(&c->mu);
@@ -62,6 +64,7 @@ static coll_index *index_of(vf_srv_collections *c, const char *id) {
     if (!x && (x = calloc(1, sizeof *x))) {
         snprintf(x->id, sizeof x->id, "%s", id);
         pthread_mutex_init(&x->refresh, NULL);
+        pthread_rwlock_init(&x->use, NULL);
         x->next = c->head;
         c->head = x;
     }
@@ -108,6 +111,16 @@ static int collect(void *ctx, const vf_srv_face *f) {
 
 static void changes_free(changes *ch) { free(ch->add_rows); free(ch->del_rows); free(ch->add_vecs); }
 
+/* A rebuilt index in place of the old one, once no search uses the old one. */
+static void swap(coll_index *x, vf_faceindex *nx, int dim) {
+    pthread_rwlock_wrlock(&x->use);
+    vf_faceindex *old = x->ix;
+    x->ix = nx;
+    x->dim = dim;
+    pthread_rwlock_unlock(&x->use);
+    vf_faceindex_free(old);
+}
+
 /* Bring this process's index of collection c up to the store: the changes since the last one
  * applied, or a rebuild from every live row when there is no index yet or its shape is stale
  * (flat grown to ivf_min, IVF grown 4x). 0 = ok. */
@@ -121,8 +134,7 @@ static int refresh(vf_srv *s, const vf_srv_collection *c, coll_index *x) {
         if (vf_srv_store_faces_since(s->store, c->id, rebuild ? 0 : x->seen, collect, &ch, &last) || ch.bad) { changes_free(&ch); break; }
         if (rebuild && ch.n_add == 0) {
             /* no face yet (or none left): nothing to search */
-            vf_faceindex_free(x->ix);
-            x->ix = NULL;
+            swap(x, NULL, x->dim);
         } else if (rebuild) {
             /* a full scan: rows deleted before it are simply absent from the adds */
             vf_faceindex_config fc = vf_faceindex_default_config(ch.dim);
@@ -135,9 +147,7 @@ static int refresh(vf_srv *s, const vf_srv_collection *c, coll_index *x) {
                 changes_free(&ch);
                 break;
             }
-            vf_faceindex_free(x->ix);
-            x->ix = nx;
-            x->dim = ch.dim;
+            swap(x, nx, ch.dim);
         } else if (vf_faceindex_remove(x->ix, ch.del_rows, ch.n_del) < 0 || vf_faceindex_add(x->ix, ch.add_rows, ch.add_vecs, ch.n_add)) {
             changes_free(&ch);
             break;
@@ -264,8 +274,10 @@ static void get(vf_srv *s, const vf_srv_collection *c, vf_srv_reply *r, const ch
     coll_index *x = index_of(s->collections, c->id);
     if (!x || refresh(s, c, x)) { vf_srv_reply_error(r, 500, *code = "storage", "could not load the collection's faces"); return; }
     cJSON *o = collection_json(c);
+    pthread_rwlock_rdlock(&x->use);
     cJSON_AddNumberToObject(o, "faces", x->ix ? (double)vf_faceindex_count(x->ix) : 0);
     cJSON_AddStringToObject(o, "index", x->ix ? vf_faceindex_kind_name(vf_faceindex_kind_of(x->ix)) : "none");
+    pthread_rwlock_unlock(&x->use);
     vf_srv_reply_json(r, 200, o);
 }
 
@@ -287,8 +299,10 @@ static int search(vf_srv *s, const vf_srv_collection *c, const float *emb, int d
     int ok[MAX_HITS];
     if (!x || refresh(s, c, x)) { vf_srv_reply_error(r, 500, *code = "storage", "could not load the collection's faces"); return -1; }
     int want = k + (exclude_row >= 0) < MAX_HITS ? k + (exclude_row >= 0) : MAX_HITS;
-    if (x->ix && dim != x->dim) { vf_srv_reply_error(r, 409, *code = "model_mismatch", "embedding dimension %d, collection %d", dim, x->dim); return -1; }
-    int n = x->ix ? vf_faceindex_search(x->ix, emb, want, min_score, hits) : 0;
+    pthread_rwlock_rdlock(&x->use);
+    int n = !x->ix ? 0 : dim != x->dim ? -2 : vf_faceindex_search(x->ix, emb, want, min_score, hits);
+    pthread_rwlock_unlock(&x->use);
+    if (n == -2) { vf_srv_reply_error(r, 409, *code = "model_mismatch", "embedding dimension %d is not the collection's", dim); return -1; }
     if (n < 0) { vf_srv_reply_error(r, 500, *code = "internal", "index search failed"); return -1; }
     for (int i = 0; i < n; i++) rows[i] = hits[i].id;
     if (n && vf_srv_store_faces_by_rows(s->store, c->id, rows, n, out->face, ok)) {
