@@ -279,48 +279,77 @@ static int pg_nonce_used(vf_srv_store *bs, const char *id, const char *nonce) {
 
 /* ---- the frame index -------------------------------------------------------------------------- */
 
+/* The next pipelined query's result (NULL: the connection failed), its end marker consumed. */
+static PGresult *pipe_result(pgs *s) {
+    PGresult *r = PQgetResult(s->c);
+    if (r) PQclear(PQgetResult(s->c));   /* the NULL after each query's result */
+    return r;
+}
+
+/* Every frame's exact and similar queries sent at once (libpq pipeline mode: one round trip, not
+ * two per frame; a loaded database host makes each round trip wait for it to be scheduled), then
+ * the results read in order. */
 static int index_find(pgs *s, const vf_srv_frame_print *p, int n, int64_t after, const vf_srv_freshness_config *c,
                       vf_srv_index_hit *hits, float *nearest, int *n_cand) {
     char sql[1024];
     vf_srv_store_index_sql(sql, sizeof sql, '$');
-    int nh = 0;
     *n_cand = 0;
-    for (int f = 0; f < n; f++) {
-        vf_srv_index_hit h = {f, 1, 0, 0, "", 0, 0};
-        nearest[f] = INFINITY;
-        prm e = {0};
+    if (!PQenterPipelineMode(s->c)) return -1;
+    int sent = 1;
+    for (int f = 0; f < n && sent; f++) {
+        prm e = {0};   /* libpq copies the parameters as it sends */
         p_str(&e, p[f].sha256);
         p_int(&e, after);
-        PGresult *r = q(s, "SELECT session_id,attempt,at FROM frame_index WHERE sha256=$1 AND id>$2 LIMIT 1", &e);
-        if (!r) return -1;
-        if (PQntuples(r) > 0) {
-            snprintf(h.session_id, sizeof h.session_id, "%s", col(r, 0, 0) ? col(r, 0, 0) : "");
-            h.attempt = (int)col_int(r, 0, 1);
-            h.at = col_int(r, 0, 2);
-            nearest[f] = 0;
-            hits[nh++] = h;
-            PQclear(r);
-            continue;
-        }
-        PQclear(r);
+        sent = PQsendQueryParams(s->c, "SELECT session_id,attempt,at FROM frame_index WHERE sha256=$1 AND id>$2 LIMIT 1",
+                                 e.n, NULL, e.v, e.len, e.fmt, 0);
         prm m = {0};
         p_int(&m, after);
         int probes[4 * VF_SRV_INDEX_PROBES];
         vf_srv_store_index_probes(p[f].phash, probes);
         for (int i = 0; i < 4 * VF_SRV_INDEX_PROBES; i++) p_int(&m, probes[i]);
         p_int(&m, c->replay_max_candidates);
-        if (!(r = q(s, sql, &m))) return -1;
-        h.exact = 0;
-        h.distance = INFINITY;
-        for (int row = 0; row < PQntuples(r); row++) {
-            (*n_cand)++;
-            uint8_t thumb[2 * VF_SRV_THUMB_CELLS];
-            int64_t tl = col_bytes(r, row, 1, thumb, sizeof thumb);
-            vf_srv_store_index_consider(&p[f], c, (uint64_t)col_int(r, row, 0), tl < 0 ? NULL : thumb, tl < 0 ? 0 : (size_t)tl,
-                                        col(r, row, 2), (int)col_int(r, row, 3), col_int(r, row, 4), &h, &nearest[f]);
+        sent = sent && PQsendQueryParams(s->c, sql, m.n, NULL, m.v, m.len, m.fmt, 0);
+    }
+    int nh = sent && PQpipelineSync(s->c) ? 0 : -1;
+    for (int f = 0; f < n && nh >= 0; f++) {
+        PGresult *r = pipe_result(s), *rs = r ? pipe_result(s) : NULL;
+        if (!rs || PQresultStatus(r) != PGRES_TUPLES_OK || PQresultStatus(rs) != PGRES_TUPLES_OK) {
+            fprintf(stderr, "veriface-server: postgresql: frame index: %s", PQerrorMessage(s->c));
+            nh = -1;   /* the rest of the pipeline is aborted: read up to the sync below */
+        } else if (PQntuples(r) > 0) {
+            vf_srv_index_hit h = {f, 1, 0, 0, "", 0, 0};
+            snprintf(h.session_id, sizeof h.session_id, "%s", col(r, 0, 0) ? col(r, 0, 0) : "");
+            h.attempt = (int)col_int(r, 0, 1);
+            h.at = col_int(r, 0, 2);
+            nearest[f] = 0;
+            hits[nh++] = h;
+        } else {
+            vf_srv_index_hit h = {f, 0, 0, INFINITY, "", 0, 0};
+            nearest[f] = INFINITY;
+            for (int row = 0; row < PQntuples(rs); row++) {
+                (*n_cand)++;
+                uint8_t thumb[2 * VF_SRV_THUMB_CELLS];
+                int64_t tl = col_bytes(rs, row, 1, thumb, sizeof thumb);
+                vf_srv_store_index_consider(&p[f], c, (uint64_t)col_int(rs, row, 0), tl < 0 ? NULL : thumb,
+                                            tl < 0 ? 0 : (size_t)tl, col(rs, row, 2), (int)col_int(rs, row, 3),
+                                            col_int(rs, row, 4), &h, &nearest[f]);
+            }
+            if (isfinite(h.distance)) hits[nh++] = h;
         }
         PQclear(r);
-        if (isfinite(h.distance)) hits[nh++] = h;
+        PQclear(rs);
+    }
+    /* up to the sync point, then out of pipeline mode; a connection left in it is reset */
+    for (int guard = 0; guard < 8 * n + 8; guard++) {   /* results and their NULL markers */
+        PGresult *r = PQgetResult(s->c);
+        if (!r && PQstatus(s->c) == CONNECTION_BAD) break;
+        int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync) break;
+    }
+    if (!PQexitPipelineMode(s->c)) {
+        PQreset(s->c);
+        nh = -1;
     }
     return nh;
 }
