@@ -11,8 +11,9 @@
 static int g_fail, g_pass;
 #define CHECK(cond, ...) do { if (cond) g_pass++; else { g_fail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-/* conv -> add(residual, relu) -> maxpool -> fc -> softmax, with an f16 constant. */
-static uint8_t *make_model(size_t *n) {
+/* conv -> add(residual, relu) -> maxpool -> fc -> softmax, with an f16 constant (the conv weights)
+ * and an int8 one (the FC weights, per output channel). */
+static uint8_t *make_model(size_t *n, int fc_int8) {
     vfb *b = vfb_new();
     float w[4 * 3 * 3 * 4], bias[4], fw[3 * 16];
     for (int i = 0; i < 144; i++) w[i] = (float)((i * 37) % 17 - 8) / 16;
@@ -32,7 +33,7 @@ static uint8_t *make_model(size_t *n) {
     uint32_t in3[1] = {a};
     int32_t pool_ip[8] = {2, 2, 0, 0, 0, 0, 2, 2};
     vfb_op(b, 12, 1, in3, p, pool_ip, NULL);
-    uint32_t in4[2] = {p, vfb_const(b, 2, fd, fw, 0)};
+    uint32_t in4[2] = {p, fc_int8 ? vfb_const_i8(b, 2, fd, fw, 0) : vfb_const(b, 2, fd, fw, 0)};
     int32_t fc_ip[8] = {0, 0, 0, 0, 0, 0, 0, -1};
     vfb_op(b, 3, 2, in4, f, fc_ip, NULL);
     uint32_t in5[1] = {f};
@@ -75,7 +76,7 @@ int main(void) {
     vf_context *ctx;
     CHECK(vf_context_create(NULL, &ctx) == VF_OK, "context");
     size_t n;
-    uint8_t *good = make_model(&n);
+    uint8_t *good = make_model(&n, 1);
     CHECK(try_load(ctx, good, n) == VF_OK, "valid model fails: %s", vf_context_last_error(ctx));
 
     /* truncation at every length */
@@ -128,6 +129,43 @@ int main(void) {
     expect_error(ctx, good, n, op0 + 64 + 20, &weights_id, 4, "is not an activation");
     uint32_t conv_out = 1; /* op 1 writing what op 0 wrote */
     expect_error(ctx, good, n, op0 + 64 + 20, &conv_out, 4, "already written");
+
+    /* int8 fields of the FC weights (tensor 8): the axis, the scales, the payload size */
+    size_t t8 = 64 + 8 * 48;
+    uint8_t axis2 = 2, dtype1 = 1;
+    expect_error(ctx, good, n, t8 + 7, &axis2, 1, "quantisation axis 2 not below the rank");
+    expect_error(ctx, good, n, 64 + 6 * 48 + 7, &axis2, 1, "not int8");
+    expect_error(ctx, good, n, t8 + 4, &dtype1, 1, "data bytes, expected");
+    expect_error(ctx, good, n, t8 + 40, &big, 4, "reserved bytes");
+    uint64_t fc_off;
+    memcpy(&fc_off, good + t8 + 24, 8);
+    float nan = 0.0f / 0.0f, negs = -1.0f;
+    expect_error(ctx, good, n, data_off + fc_off + 4, &nan, 4, "int8 scale 1 is");
+    expect_error(ctx, good, n, data_off + fc_off, &negs, 4, "int8 scale 0 is -1");
+    /* the dequantised FC against the same model with f32 FC weights, on a ramp input */
+    size_t n32;
+    uint8_t *f32 = make_model(&n32, 0);
+    float out[2][3];
+    for (int k = 0; k < 2; k++) {
+        vf_model *mk = NULL;
+        vf_tensor_info ti;
+        CHECK(vf_model_load(ctx, k ? f32 : good, k ? n32 : n, NULL, &mk) == VF_OK, "load %d", k);
+        if (!mk) continue;
+        vf_model_input(mk, 0, &ti);
+        for (size_t i = 0; i < ti.count; i++) ti.data[i] = (float)(i % 7) / 7 - 0.4f;
+        vf_model_invoke(mk);
+        vf_model_output(mk, 0, &ti);
+        memcpy(out[k], ti.data, sizeof out[k]);
+        vf_model_free(mk);
+    }
+    float worst = 0;
+    for (int i = 0; i < 3; i++) {
+        float d = out[0][i] - out[1][i];
+        if (d < 0) d = -d;
+        if (d > worst) worst = d;
+    }
+    CHECK(worst < 0.01f && worst > 0, "int8 vs f32 FC: softmax differs by %g (want (0, 0.01))", worst);
+    free(f32);
 
     /* API misuse */
     vf_model *m = NULL;

@@ -295,8 +295,8 @@ int main(int argc, char **argv) {
     snprintf(q, sizeof q, "%s/blazeface-front.vfm", models); uint8_t *det = read_file(q, &nd);
     snprintf(q, sizeof q, "%s/facemesh.vfm", models); uint8_t *mesh = read_file(q, &nm);
     snprintf(q, sizeof q, "%s/%s", models, vf_model_roles(NULL)[VF_ROLE_EMBEDDER].file); uint8_t *emb = read_file(q, &ne);
-    snprintf(q, sizeof q, "%s/minifasnet-v2.vfm", pad_models); uint8_t *v2 = read_file(q, &n2);
-    snprintf(q, sizeof q, "%s/minifasnet-v1se.vfm", pad_models); uint8_t *v1 = read_file(q, &n1);
+    snprintf(q, sizeof q, "%s/%s", pad_models, vf_model_roles(NULL)[VF_ROLE_PAD_V2].file); uint8_t *v2 = read_file(q, &n2);
+    snprintf(q, sizeof q, "%s/%s", pad_models, vf_model_roles(NULL)[VF_ROLE_PAD_V1SE].file); uint8_t *v1 = read_file(q, &n1);
     vf_engine_models mm = {{det, mesh, v2, v1, emb}, {nd, nm, v2 ? n2 : 0, v1 ? n1 : 0, ne}};
     vf_engine *e = NULL;
     CHECK(vf_engine_create(ctx, &mm, NULL, &e) == VF_OK, "engine: %s", vf_context_last_error(ctx));

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { uint32_t name; uint8_t dtype, kind, rank; int32_t dims[4]; uint8_t *data; size_t nbytes; } tdef;
+typedef struct { uint32_t name; uint8_t dtype, kind, rank, axis; int32_t dims[4]; uint8_t *data; size_t nbytes; } tdef;
 typedef struct { uint16_t op; uint8_t n_in; uint32_t in[4], out; int32_t ip[8]; float fp[2]; } odef;
 
 struct vfb {
@@ -70,6 +70,27 @@ uint32_t vfb_const(vfb *b, int rank, const int32_t *dims, const float *data, int
     return id;
 }
 
+uint32_t vfb_const_i8(vfb *b, int rank, const int32_t *dims, const float *data, int axis) {
+    uint32_t id = add_tensor(b, NULL, 1, rank, dims);
+    tdef *t = &b->t[id];
+    size_t n = 1, inner = 1, C = (size_t)dims[axis];
+    for (int d = 0; d < rank; d++) n *= (size_t)dims[d];
+    for (int d = axis + 1; d < rank; d++) inner *= (size_t)dims[d];
+    t->dtype = 3;
+    t->axis = (uint8_t)axis;
+    t->nbytes = 4 * C + n;
+    t->data = calloc(1, t->nbytes);
+    float *scale = calloc(C, sizeof *scale);
+    for (size_t i = 0; i < n; i++) { float a = data[i] < 0 ? -data[i] : data[i]; if (a > scale[i / inner % C]) scale[i / inner % C] = a; }
+    for (size_t c = 0; c < C; c++) { scale[c] /= 127; memcpy(t->data + 4 * c, &scale[c], 4); }
+    for (size_t i = 0; i < n; i++) {
+        float s = scale[i / inner % C], v = s > 0 ? data[i] / s : 0;
+        t->data[4 * C + i] = (uint8_t)(int8_t)(v < 0 ? v - 0.5f : v + 0.5f);
+    }
+    free(scale);
+    return id;
+}
+
 uint32_t vfb_tensor(vfb *b, const char *name, int rank, const int32_t *dims) { return add_tensor(b, name, 0, rank, dims); }
 
 void vfb_op(vfb *b, int op, int n_in, const uint32_t *in, uint32_t out, const int32_t ip[8], const float fp[2]) {
@@ -97,6 +118,7 @@ uint8_t *vfb_finish(vfb *b, size_t *size) {
     uint8_t *f = calloc(1, total);
     memcpy(f, "VFM\x1a", 4);
     uint16_t v1 = 1, v0 = 0;
+    for (uint32_t i = 0; i < b->nt; i++) if (b->t[i].dtype == 3) v0 = 1; /* 1.1: int8 */
     memcpy(f + 4, &v1, 2); memcpy(f + 6, &v0, 2);
     w32(f + 8, 64); w32(f + 12, b->nt); w32(f + 16, b->no); w32(f + 20, b->nin); w32(f + 24, b->nout);
     w32(f + 28, b->ns); w64(f + 32, data_off); w64(f + 40, data_bytes); w64(f + 48, total); w32(f + 56, VFB_NONE);
@@ -104,7 +126,7 @@ uint8_t *vfb_finish(vfb *b, size_t *size) {
     size_t dpos = 0;
     for (uint32_t i = 0; i < b->nt; i++, p += 48) {
         tdef *t = &b->t[i];
-        w32(p, t->name); p[4] = t->dtype; p[5] = t->kind; p[6] = t->rank;
+        w32(p, t->name); p[4] = t->dtype; p[5] = t->kind; p[6] = t->rank; p[7] = t->axis;
         for (int d = 0; d < 4; d++) w32(p + 8 + 4 * d, (uint32_t)t->dims[d]);
         if (t->kind == 1) {
             w64(p + 24, dpos); w64(p + 32, t->nbytes);

@@ -14,6 +14,8 @@ void vfb_free(vfb *b);
 /* Tensors; dims has `rank` entries. Constants are copied (stored as f16 when f16 != 0). */
 uint32_t vfb_input(vfb *b, const char *name, int rank, const int32_t *dims);
 uint32_t vfb_const(vfb *b, int rank, const int32_t *dims, const float *data, int f16);
+/* An int8 constant (dtype 3): per-channel symmetric along `axis`, as tools/convert/quantize.mjs. */
+uint32_t vfb_const_i8(vfb *b, int rank, const int32_t *dims, const float *data, int axis);
 uint32_t vfb_tensor(vfb *b, const char *name, int rank, const int32_t *dims);
 void vfb_op(vfb *b, int op, int n_in, const uint32_t *in, uint32_t out, const int32_t ip[8], const float fp[2]);
 void vfb_output(vfb *b, uint32_t id);

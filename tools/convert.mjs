@@ -3,8 +3,11 @@
 // model into .vfm (models/FORMAT.md).
 //
 //   node tools/convert.mjs SRC OUT.vfm [--name NAME] [--source TEXT] [--range LO..HI]
-//                          [--layout RGB|BGR] [--verbose]
+//                          [--layout RGB|BGR] [--weights f32|int8] [--keep-f32 NAME,...] [--verbose]
 //
+// --weights int8 stores the weights of CONV2D, DWCONV2D and FC as per-output-channel symmetric
+// int8 with f32 scales (tools/convert/quantize.mjs), except those of the ops (or weights) named
+// by --keep-f32; the known model's `weights` / `keepF32` are the defaults.
 // NAME selects the input normalisation from tools/convert/known-models.mjs (default: the known
 // model whose source file is SRC's basename); --range/--layout override it and are required
 // for unknown models. The output is deterministic (byte-identical on every run).
@@ -15,12 +18,13 @@ import { importOnnx } from './convert/import-onnx.mjs';
 import { importTflite } from './convert/import-tflite.mjs';
 import { optimize } from './convert/passes.mjs';
 import { writeVfm } from './convert/write-vfm.mjs';
+import { markInt8 } from './convert/quantize.mjs';
 import { MODELS, byName, fmtRange } from './convert/known-models.mjs';
 import { VFM_OPS, opFlops, ConvertError } from './convert/ir.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`convert: ${msg}\n`);
-  process.stderr.write('usage: node tools/convert.mjs SRC OUT.vfm [--name NAME] [--source TEXT] [--range LO..HI] [--layout RGB|BGR] [--verbose]\n');
+  process.stderr.write('usage: node tools/convert.mjs SRC OUT.vfm [--name NAME] [--source TEXT] [--range LO..HI] [--layout RGB|BGR] [--weights f32|int8] [--keep-f32 NAME,...] [--verbose]\n');
   process.exit(2);
 }
 
@@ -30,7 +34,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--verbose') opt.verbose = true;
-    else if (['--name', '--source', '--range', '--layout'].includes(a)) {
+    else if (['--name', '--source', '--range', '--layout', '--weights', '--keep-f32'].includes(a)) {
       if (i + 1 >= argv.length) usage(`${a} needs a value`);
       opt[a.slice(2)] = argv[++i];
     } else if (a === '-h' || a === '--help') usage();
@@ -48,7 +52,8 @@ export function summarize(name, g, stats) {
   const ops = [...counts].sort((a, b) => VFM_OPS[a[0]] - VFM_OPS[b[0]]).map(([t, n]) => `${t} ${n}`).join(', ');
   const mflops = g.ops.reduce((s, op) => s + opFlops(g, op), 0) / 1e6;
   return `${name}: ${g.ops.length} ops (${ops}); constants ${stats.constBytes} B ` +
-    `(f16 ${stats.f16Tensors} tensors ${stats.f16Bytes} B, f32 ${stats.f32Tensors} tensors ${stats.f32Bytes} B); ` +
+    `(f16 ${stats.f16Tensors} tensors ${stats.f16Bytes} B, f32 ${stats.f32Tensors} tensors ${stats.f32Bytes} B` +
+    `${stats.i8Tensors ? `, int8 ${stats.i8Tensors} tensors ${stats.i8Bytes} B` : ''}); ` +
     `${mflops.toFixed(1)} MFLOPs; file ${stats.fileBytes} B`;
 }
 
@@ -79,7 +84,17 @@ function main() {
   if (opt.verbose) for (const l of [...imported.info.notes, ...log]) process.stderr.write(`  ${l}\n`);
   if (g.inputs.length !== 1) throw new ConvertError(`expected one graph input, found ${g.inputs.length}`);
   const inp = g.tensor(g.inputs[0]);
-  const meta = `name=${name};source=${source};input=${inp.name}[${inp.shape.join(',')}];range=${fmtRange(range)};layout=${layout}`;
+  const weights = opt.weights || (known && known.weights) || 'f32';
+  if (!/^(f32|f16|int8)$/.test(weights)) usage(`bad --weights ${weights} (f32, f16 or int8)`);
+  const keep = opt['keep-f32'] != null ? opt['keep-f32'].split(',').filter(Boolean) : (known && known.keepF32) || [];
+  if (weights === 'f16') for (const t of g.tensors.values()) if (t.kind === 'const' && !keep.includes(t.name)) t.f16 = true;
+  if (weights === 'int8') {
+    const marked = markInt8(g, keep);
+    if (opt.verbose) process.stderr.write(`  int8: ${marked.length} weight tensors; f32 kept: ${keep.join(',') || 'none'}\n`);
+  }
+  if (/[;=]/.test(keep.join(''))) usage('--keep-f32 names may not contain ";" or "="');
+  let meta = `name=${name};source=${source};input=${inp.name}[${inp.shape.join(',')}];range=${fmtRange(range)};layout=${layout}`;
+  if (weights !== 'f32') meta += `;weights=${weights}${keep.length ? `;f32=${keep.join(',')}` : ''}`;
   const { bytes, stats } = writeVfm(g, meta);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.tmp`;

@@ -1,7 +1,8 @@
 /* model_load.c - parse and validate a .vfm (models/FORMAT.md) from untrusted bytes.
  *
  * Every offset and count is bounds- and overflow-checked before it is used; a failure returns
- * VF_E_MODEL with a message naming the field. Constants are widened to f32 into one block. */
+ * VF_E_MODEL with a message naming the field. Constants are widened (f16) or dequantised (int8)
+ * to f32 at load, each in its own block: the backends only ever see f32. */
 #include "graph.h"
 
 #include <math.h>
@@ -65,13 +66,16 @@ static vf_status load_tensors(vf_context *ctx, vf_graph *g, const uint8_t *tab, 
         vf_tensor *t = &g->tensors[i];
         vf_status s = read_string(ctx, g, rd32(r), "tensor", i, &t->name);
         if (s) return s;
-        uint8_t dtype = r[4], kind = r[5], rank = r[6];
-        if (dtype != 1 && dtype != 2) return BAD("tensor %u '%s': unknown dtype %u", i, t->name, dtype);
+        uint8_t dtype = r[4], kind = r[5], rank = r[6], axis = r[7];
+        if (dtype < 1 || dtype > 3) return BAD("tensor %u '%s': unknown dtype %u", i, t->name, dtype);
         if (kind > 2) return BAD("tensor %u '%s': unknown kind %u", i, t->name, kind);
         if (rank < 1 || rank > VF_MAX_DIMS) return BAD("tensor %u '%s': rank %u not in 1..4", i, t->name, rank);
         t->kind = kind;
         t->src_dtype = dtype;
         t->rank = rank;
+        if (dtype == 3 ? axis >= rank : axis != 0)
+            return BAD("tensor %u '%s': quantisation axis %u %s", i, t->name, axis, dtype == 3 ? "not below the rank" : "on a tensor that is not int8");
+        t->quant_axis = axis;
         size_t count = 1;
         for (int d = 0; d < VF_MAX_DIMS; d++) {
             int32_t v = (int32_t)rd32(r + 8 + 4 * d);
@@ -88,7 +92,8 @@ static vf_status load_tensors(vf_context *ctx, vf_graph *g, const uint8_t *tab, 
         t->count = count;
         uint64_t off = rd64(r + 24), nb = rd64(r + 32);
         if (kind == VF_TENSOR_CONSTANT) {
-            uint64_t want = (uint64_t)count * (dtype == 1 ? 4u : 2u);
+            /* int8: f32 scales, one per index of the axis, then the values */
+            uint64_t want = dtype == 3 ? 4u * (uint64_t)t->dims[axis] + count : (uint64_t)count * (dtype == 1 ? 4u : 2u);
             if (nb != want) return BAD("tensor %u '%s': %llu data bytes, expected %llu", i, t->name,
                                        (unsigned long long)nb, (unsigned long long)want);
             if (off % VF_ALIGN) return BAD("tensor %u '%s': data offset %llu not 64-aligned", i, t->name, (unsigned long long)off);
@@ -100,8 +105,22 @@ static vf_status load_tensors(vf_context *ctx, vf_graph *g, const uint8_t *tab, 
             if (dtype != 1) return BAD("tensor %u '%s': activations and inputs must be f32", i, t->name);
             if (off || nb) return BAD("tensor %u '%s': non-constant with data", i, t->name);
         }
+        if (rd32(r + 40) || rd32(r + 44)) return BAD("tensor %u '%s': reserved bytes not 0", i, t->name);
         t->first_op = t->last_op = -1;
     }
+    return VF_OK;
+}
+
+/* int8 -> f32: q * scale[channel]; a scale must be finite and >= 0 (symmetric: no zero point). */
+static vf_status dequantize(vf_context *ctx, const vf_tensor *t, uint32_t id, const uint8_t *src, float *dst) {
+    size_t channels = (size_t)t->dims[t->quant_axis], inner = 1;
+    for (int d = t->quant_axis + 1; d < t->rank; d++) inner *= (size_t)t->dims[d];
+    const uint8_t *q = src + 4 * channels;
+    for (size_t c = 0; c < channels; c++) {
+        float s = rdf32(src + 4 * c);
+        if (!(s >= 0.0f && s <= 3.0e38f)) return BAD("tensor %u '%s': int8 scale %zu is %g", id, t->name, c, (double)s);
+    }
+    for (size_t k = 0; k < t->count; k++) dst[k] = (float)(int8_t)q[k] * rdf32(src + 4 * ((k / inner) % channels));
     return VF_OK;
 }
 
@@ -115,11 +134,13 @@ static vf_status load_weights(vf_context *ctx, vf_graph *g, const uint8_t *data)
         const uint8_t *src = data + t->arena_offset;
         float *dst = vf__alloc_aligned(t->count * sizeof(float)); /* count <= 2^28: no overflow */
         if (!dst) return vf__fail(ctx, VF_E_NO_MEMORY, "cannot allocate %zu bytes for tensor %u", t->count * sizeof(float), i);
+        t->data = dst; /* owned from here: freed with the graph on failure too */
         if (t->src_dtype == 1)
             for (size_t k = 0; k < t->count; k++) dst[k] = rdf32(src + 4 * k);
-        else
+        else if (t->src_dtype == 2)
             for (size_t k = 0; k < t->count; k++) dst[k] = half_to_float(rd16(src + 2 * k));
-        t->data = dst;
+        else if (dequantize(ctx, t, i, src, dst))
+            return VF_E_MODEL;
         t->arena_offset = 0;
         g->weight_bytes += t->count * sizeof(float);
     }

@@ -10,11 +10,11 @@ static const vf_model_role ROLES[VF_ROLE_COUNT] = {
                           "128x128 RGB 0..1, letterboxed (aspect kept, black bars)", 1, 0},
     [VF_ROLE_MESH] = {"mesh", "facemesh.vfm", "landmarks",
                       "192x192 RGB 0..1, square ROI of 1.5x the detector box, rotated so the eyes are level", 1, 0},
-    [VF_ROLE_PAD_V2] = {"pad_v2", "minifasnet-v2.vfm", "liveness",
+    [VF_ROLE_PAD_V2] = {"pad_v2", "minifasnet-v2-f16.vfm", "liveness",
                         "80x80 BGR 0..255, the face box scaled 2.7x and 2.0x (Silent-Face crop rule)", 0, 1},
-    [VF_ROLE_PAD_V1SE] = {"pad_v1se", "minifasnet-v1se.vfm", "liveness",
+    [VF_ROLE_PAD_V1SE] = {"pad_v1se", "minifasnet-v1se-f16.vfm", "liveness",
                           "80x80 BGR 0..255, the face box scaled 4.0x and 2.7x (Silent-Face crop rule)", 0, 1},
-    [VF_ROLE_EMBEDDER] = {"embedder", "mobilefacenet-expo.vfm", "embedding",
+    [VF_ROLE_EMBEDDER] = {"embedder", "mobilefacenet-expo-int8.vfm", "embedding",
                           "112x112 RGB (v - 127.5) / 128, 5-point ArcFace alignment", 0, 0},
 };
 

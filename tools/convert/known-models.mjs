@@ -66,6 +66,20 @@ export const MODELS = [
   },
 ];
 
+// The int8 variants (tools/convert/quantize.mjs): the same source converted with per-channel int8
+// weights, NAME-int8.vfm next to NAME.vfm (its f32 reference in tests/test_int8.c); a model role
+// (src/session/roles.c) loads it instead. keepF32: op outputs whose weights stay f32. Only the
+// embedder: int8 moved BlazeFace's boxes by up to 25 px at 640 wide (bound 1), FaceMesh's
+// alignment points by 0.90 px (0.50 with its first and last layers f32, which keeps most bytes:
+// bound 0.5) and the fused live score by 0.14 (0.14 with MiniFASNet's stem and head f32: bound
+// 0.02) on the images of tests/test_int8.c (docs/PIPELINE.md).
+// MiniFASNet instead goes f16 (every weight rounded to binary16: live score within 0.002).
+const REDUCED = [['mobilefacenet-expo', 'int8', []], ['minifasnet-v2', 'f16', []], ['minifasnet-v1se', 'f16', []]];
+for (const [base, weights, keepF32] of REDUCED) {
+  const m = MODELS.find((x) => x.name === base);
+  MODELS.push({ ...m, name: `${base}-${weights}`, weights, keepF32 });
+}
+
 export const byName = (name) => MODELS.find((m) => m.name === name) || null;
 
 /** Path of a model's source file inside the fetch cache (tools/fetch-models layout). */

@@ -15,7 +15,7 @@ import { MODELS, cacheFiles, fmtRange } from './known-models.mjs';
 import { readVfm } from './read-vfm.mjs';
 
 export const COLUMNS = ['file', 'sha256', 'source', 'source_file', 'source_sha256', 'license', 'license_evidence', 'input',
-  'normalisation', 'outputs', 'where'];
+  'normalisation', 'outputs', 'weights', 'where'];
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
@@ -58,6 +58,15 @@ export function licenseEvidence(m, cache) {
   return parts.join('; ');
 }
 
+/** How the constants are stored: "f32" (f16 where exact), or the int8 count and what stays f32. */
+function weightsCell(v) {
+  const n8 = v.tensors.filter((t) => t.dtype === 3).length;
+  if (v.metaMap.weights === 'f16') return 'f16 (every constant rounded to binary16)';
+  if (!n8) return 'f32';
+  const keep = v.metaMap.f32 ? `; f32 kept: ${v.metaMap.f32}` : '';
+  return `int8 per output channel: ${n8} conv/FC weights${keep}`;
+}
+
 function row(m, vfmPath, cache) {
   const bytes = fs.readFileSync(vfmPath);
   const v = readVfm(bytes);
@@ -74,6 +83,7 @@ function row(m, vfmPath, cache) {
     input: v.metaMap.input,
     normalisation: `${v.metaMap.layout} ${v.metaMap.range}`,
     outputs: v.outputs.map((id) => `${v.tensors[id].name}[${v.tensors[id].shape}]`).join(','),
+    weights: weightsCell(v),
     where: m.where,
   };
 }

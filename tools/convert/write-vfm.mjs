@@ -3,13 +3,14 @@
 // deduplicated in first-use order, and padding bytes are zero, so conversion is reproducible.
 import { VFM_OPS, EPILOGUE_OPS, fail, numel } from './ir.mjs';
 import { f32ToF16Bits, isF16Exact } from './tensor-math.mjs';
+import { quantizePerChannel } from './quantize.mjs';
 
 export const MAGIC = [0x56, 0x46, 0x4d, 0x1a]; // "VFM\x1a"
 export const HEADER_BYTES = 64;
 export const TENSOR_BYTES = 48;
 export const OP_BYTES = 64;
 const NONE = 0xffffffff;
-const DTYPE = { f32: 1, f16: 2 };
+const DTYPE = { f32: 1, f16: 2, i8: 3 };
 const KIND = { act: 0, const: 1, input: 2 };
 const ACT = { none: 0, clamp: 1, prelu: 2 };
 
@@ -86,10 +87,22 @@ export function writeVfm(g, meta) {
   // Constant payloads.
   let dataBytes = 0;
   const payloads = [];
-  const stats = { constBytes: 0, f16Tensors: 0, f32Tensors: 0, f16Bytes: 0, f32Bytes: 0 };
+  const stats = { constBytes: 0, f16Tensors: 0, f32Tensors: 0, f16Bytes: 0, f32Bytes: 0, i8Tensors: 0, i8Bytes: 0 };
   const tensorData = list.map((t) => {
     if (t.kind !== 'const') return { dtype: 'f32', off: 0, bytes: 0 };
-    const f16 = isF16Exact(t.data);
+    if (t.quant) { // int8: the f32 scales of the channels, then the values (models/FORMAT.md)
+      const { scales, q } = quantizePerChannel(t.data, t.shape, t.quant.axis);
+      const buf = Buffer.alloc(4 * scales.length + q.length);
+      scales.forEach((s, i) => buf.writeFloatLE(s, 4 * i));
+      Buffer.from(q.buffer, q.byteOffset, q.length).copy(buf, 4 * scales.length);
+      const off = align64(dataBytes);
+      payloads.push({ off, buf });
+      dataBytes = off + buf.length;
+      stats.constBytes += buf.length;
+      stats.i8Tensors++; stats.i8Bytes += buf.length;
+      return { dtype: 'i8', off, bytes: buf.length, axis: t.quant.axis };
+    }
+    const f16 = t.f16 || isF16Exact(t.data); // t.f16: rounded to f16 on purpose (--weights f16)
     const n = t.data.length;
     const buf = Buffer.alloc(n * (f16 ? 2 : 4));
     if (f16) for (let i = 0; i < n; i++) buf.writeUInt16LE(f32ToF16Bits(t.data[i]), 2 * i);
@@ -114,7 +127,7 @@ export function writeVfm(g, meta) {
   // Header.
   b.set(MAGIC, 0);
   b.writeUInt16LE(1, 4);
-  b.writeUInt16LE(0, 6);
+  b.writeUInt16LE(stats.i8Tensors ? 1 : 0, 6); // 1.1: int8 weights; files without them stay 1.0
   b.writeUInt32LE(HEADER_BYTES, 8);
   b.writeUInt32LE(list.length, 12);
   b.writeUInt32LE(g.ops.length, 16);
@@ -135,6 +148,7 @@ export function writeVfm(g, meta) {
     b.writeUInt8(DTYPE[tensorData[i].dtype], o + 4);
     b.writeUInt8(KIND[t.kind], o + 5);
     b.writeUInt8(t.shape.length, o + 6);
+    if (tensorData[i].dtype === 'i8') b.writeUInt8(tensorData[i].axis, o + 7);
     t.shape.forEach((d, k) => b.writeInt32LE(d, o + 8 + 4 * k));
     b.writeBigUInt64LE(BigInt(tensorData[i].off), o + 24);
     b.writeBigUInt64LE(BigInt(tensorData[i].bytes), o + 32);
