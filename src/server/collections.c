@@ -355,8 +355,8 @@ typedef struct query {
     int64_t exclude_row;
 } query;
 
-static int query_of(vf_srv *s, const vf_srv_collection *c, const vf_srv_form *f, int allow_face, query *qy, vf_srv_reply *r,
-                    const char **code) {
+static int query_of(vf_srv *s, const vf_srv_request *q, const vf_srv_collection *c, const vf_srv_form *f, int allow_face,
+                    query *qy, vf_srv_reply *r, const char **code) {
     int has_img = vf_srv_form_has(f, "image"), has_ses = vf_srv_form_has(f, "session_id"), has_face = vf_srv_form_has(f, "face_id");
     qy->exclude_row = -1;
     qy->faces = -1;
@@ -372,6 +372,11 @@ static int query_of(vf_srv *s, const vf_srv_collection *c, const vf_srv_form *f,
         if (vf_srv_form_text(f, "session_id", qy->session_id, 32, r, code) < 0) return -1;
         vf_srv_session *ss = calloc(1, sizeof *ss);
         int rc = ss && valid_hex32(qy->session_id) ? vf_srv_store_get_session(s->store, qy->session_id, ss) : 0;
+        if (rc == 1 && ss->integrator[0]) {   /* another integrator's session is unknown here (routes.c: owned) */
+            char caller[17];
+            vf_srv_integrator_id(q->auth + 7, caller);
+            if (strcmp(ss->integrator, caller)) rc = 0;
+        }
         int final = rc == 1 && ss->final, usable = final && (!strcmp(ss->decision, "approve") || !strcmp(ss->decision, "review"));
         free(ss);
         if (rc < 0) { vf_srv_reply_error(r, 500, *code = "storage", "could not read the session"); return -1; }
@@ -409,7 +414,7 @@ static void search_route(vf_srv *s, const vf_srv_collection *c, const vf_srv_req
         vf_srv_form_text(&f, "external_face_id", ext, 128, r, code) < 0)
         goto out;
     if (k != floor(k)) { vf_srv_reply_error(r, 400, *code = "bad_schema", "max_faces must be an integer"); goto out; }
-    if (query_of(s, c, &f, 1, qy, r, code)) goto out;
+    if (query_of(s, q, c, &f, 1, qy, r, code)) goto out;
     if (!ext[0] && qy->face_id[0]) snprintf(ext, sizeof ext, "%s", qy->face.external_face_id);
     float lo = (float)th < c->dedupe_threshold ? (float)th : c->dedupe_threshold;
     if (search(s, c, qy->emb, qy->dim, (int)k, lo, qy->exclude_row, fd, r, code)) goto out;
@@ -446,7 +451,7 @@ static void add_face(vf_srv *s, const vf_srv_collection *c, const vf_srv_request
     int got = vf_srv_form_text(&f, "external_face_id", nf.external_face_id, 128, r, code);
     if (got < 0) goto out;
     if (!got) { vf_srv_reply_error(r, 400, *code = "bad_schema", "external_face_id (1..128 bytes) is required"); goto out; }
-    if (query_of(s, c, &f, 0, qy, r, code)) goto out;
+    if (query_of(s, q, c, &f, 0, qy, r, code)) goto out;
     /* the duplicate check runs on the collection as it was: the new face is not its own duplicate */
     if (search(s, c, qy->emb, qy->dim, 5, c->dedupe_threshold, -1, fd, r, code)) goto out;
     int dup = duplicate_identity(fd, c->dedupe_threshold, nf.external_face_id);

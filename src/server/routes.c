@@ -161,8 +161,27 @@ static void unauthorized(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     vf_srv_audit_reject(s, q, r->route, NULL, 0, r, "unauthorized");
 }
 
+/* 1 when the caller's API key may see session `id`: the key that created it (integrators share a
+ * server, not their sessions), or any key for demo sessions and those made before keys were
+ * recorded. Another integrator's session answers as unknown: its existence is not confirmed. */
+static int owned(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r) {
+    vf_srv_session *ss = calloc(1, sizeof *ss);
+    int rc = !ss ? -1 : vf_srv_valid_id(id) ? vf_srv_store_get_session(s->store, id, ss) : 0;
+    int mine = 0;
+    if (rc == 1) {
+        char caller[17];
+        vf_srv_integrator_id(q->auth + 7, caller);   /* authorized: "Bearer <key>" */
+        mine = !ss->integrator[0] || !strcmp(ss->integrator, caller);
+    }
+    free(ss);
+    if (rc < 0) vf_srv_reply_error(r, 500, "storage", "could not read the session");
+    else if (!mine) vf_srv_reply_error(r, 404, "unknown_session", "no such session");
+    return rc >= 0 && mine;
+}
+
 static void get_session(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r) {
     if (!vf_srv_authorized(s, q)) { unauthorized(s, q, r); return; }
+    if (!owned(s, q, id, r)) return;
     char *d = vf_srv_valid_id(id) ? vf_srv_store_session_detail(s->store, id) : NULL;
     if (!d) { vf_srv_reply_error(r, 404, "unknown_session", "no such session"); return; }
     free(r->body);
@@ -217,12 +236,12 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         } else if (slash && !strcmp(slash, "/photo")) {
             r->route = "session_photo";
             if (!vf_srv_authorized(s, q)) unauthorized(s, q, r);
-            else if (get) vf_srv_photo_get(s, q, id, r);
-            else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
+            else if (!get) vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
+            else if (owned(s, q, id, r)) vf_srv_photo_get(s, q, id, r);
         } else if (!slash) {
             r->route = !strcmp(q->method, "DELETE") ? "session_delete" : "session_get";
             if (get) get_session(s, q, id, r);
-            else if (!strcmp(q->method, "DELETE")) { if (!vf_srv_authorized(s, q)) unauthorized(s, q, r); else vf_srv_session_delete(s, q, id, r); }
+            else if (!strcmp(q->method, "DELETE")) { if (!vf_srv_authorized(s, q)) unauthorized(s, q, r); else if (owned(s, q, id, r)) vf_srv_session_delete(s, q, id, r); }
             else vf_srv_reply_error(r, 405, "method_not_allowed", "GET or DELETE only");
         } else {
             vf_srv_reply_error(r, 404, "not_found", "no such endpoint");

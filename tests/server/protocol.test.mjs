@@ -487,3 +487,25 @@ test('without the PAD models no session can be approved (review, liveness.unavai
     E.cleanup();
   }
 });
+
+test('integrators share a server, not their sessions: another API key gets 404 unknown_session', async () => {
+  const OTHER = 'other-integrator-key-0123456789';
+  const srv = await h.startServer({ api_keys: [h.API_KEY, OTHER], limits: { per_ip_rate: 0 } });
+  try {
+    const s = (await h.createSession(srv, await h.newKey())).body;
+    const as = (apiKey) => ({ Authorization: `Bearer ${apiKey}` });
+    const other = await h.getSession(srv, s.session_id, OTHER);
+    assert.equal(other.status, 404, other.text);
+    assert.equal(other.body.error.code, 'unknown_session', 'the same answer as for a session that does not exist');
+    assert.equal((await fetch(`${srv.base}/v1/sessions/${s.session_id}/photo`, { headers: as(OTHER) })).status, 404);
+    const del = await fetch(`${srv.base}/v1/sessions/${s.session_id}`, { method: 'DELETE', headers: as(OTHER) });
+    assert.equal(del.status, 404);
+    // the owner still sees it: the other key's DELETE changed nothing
+    const mine = await h.getSession(srv, s.session_id);
+    assert.equal(mine.status, 200, mine.text);
+    assert.equal(mine.body.session_id ?? s.session_id, s.session_id);
+  } finally {
+    await srv.stop();
+    srv.cleanup?.();
+  }
+});
