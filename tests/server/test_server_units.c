@@ -2,11 +2,13 @@
  * (keys and signatures made with OpenSSL, converted as WebCrypto returns them), constant-time key
  * comparison, signal scoring, configuration parsing (files, ranges, the session config), and
  * freshness: the pair measure, the frame signature, the timestamp rules and the store's frame
- * index (on an old-schema database, with the race re-check). */
+ * index (on an old-schema database, with the race re-check; also on PostgreSQL in tools/test's
+ * second pass, VF_TEST_STORE=postgresql with VF_PG_URL). */
 #include "../../src/server/freshness.h"
 #include "../../src/server/rerun.h"
 
 #include <math.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <fcntl.h>
@@ -315,6 +317,8 @@ static void test_timestamps(void) {
     }
 }
 
+static void frame_index_on(const char *url, const char *what);
+
 /* The index on a database of the schema before it (the server opens old databases). */
 static void test_frame_index(void) {
     char path[] = "/tmp/vf-index-XXXXXX";
@@ -334,9 +338,40 @@ static void test_frame_index(void) {
                            " detail TEXT);", NULL, NULL, NULL) == SQLITE_OK,
           "old-schema database");
     sqlite3_close(db);
+    frame_index_on(path, "the store opens an old database");
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path); unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path); unlink(wal);
+}
+
+/* The same on PostgreSQL (tools/test's second pass: VF_TEST_STORE=postgresql, VF_PG_URL = the
+ * throwaway cluster), in a new database: the advisory lock's re-check in store_pg.c. */
+static void test_frame_index_pg(void) {
+    const char *base = getenv("VF_PG_URL");
+    if (!getenv("VF_TEST_STORE") || strcmp(getenv("VF_TEST_STORE"), "postgresql") || !base) return;
+    char name[32], url[1024];
+    snprintf(name, sizeof name, "vf_units_%d", (int)getpid());
+    const char *slash = strrchr(base, '/');
+    snprintf(url, sizeof url, "%.*s/%s", (int)(slash ? slash - base : (long)strlen(base)), base, name);
+    PGconn *pc = PQconnectdb(base);
+    char q[64];
+    snprintf(q, sizeof q, "CREATE DATABASE %s", name);
+    PGresult *r = PQexec(pc, q);
+    CHECK(PQresultStatus(r) == PGRES_COMMAND_OK, "postgresql: %s", PQerrorMessage(pc));
+    PQclear(r);
+    frame_index_on(url, "the store opens a new PostgreSQL database");
+    snprintf(q, sizeof q, "DROP DATABASE %s", name);
+    PQclear(PQexec(pc, q));
+    PQfinish(pc);
+}
+
+/* The frame index of the store at `url`: exact and similar hits, a new frame, and the re-check
+ * that refuses a commit after a concurrent decision indexed the same frame. */
+static void frame_index_on(const char *url, const char *what) {
     vf_srv_store *st;
     char err[256];
-    CHECK(!vf_srv_store_open(path, &st, err, sizeof err), "the store opens an old database: %s", err);
+    CHECK(!vf_srv_store_open(url, &st, err, sizeof err), "%s: %s", what, err);
     if (!st) return;
     vf_srv_config c;
     vf_srv_config_defaults(&c);
@@ -393,10 +428,6 @@ static void test_frame_index(void) {
     vf_srv_store_close(st);
     free(ss);
     free(pr);
-    unlink(path);
-    char wal[64];
-    snprintf(wal, sizeof wal, "%s-wal", path); unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path); unlink(wal);
 }
 
 static void test_freshness_config(void) {
@@ -431,6 +462,7 @@ int main(void) {
     test_freshness_measures();
     test_timestamps();
     test_frame_index();
+    test_frame_index_pg();
     test_freshness_config();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
