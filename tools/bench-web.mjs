@@ -3,7 +3,9 @@
 //   1. bytes a page downloads (JS + wasm + models), raw and gzip (zlib level 6, as servers send),
 //      per build (threaded when cross-origin isolated, single-threaded otherwise)
 //   2. Veriface.create() -> ready, median of N page loads per build
-//   3. the guidance loop: frames analysed per second on a 30 fps fake camera that never completes
+//   3. cold and warm visits in one browser profile: the files requested (bytes per file, raw and
+//      gzip) and what the worker downloaded or read from its SHA-256-keyed model cache
+//   4. the guidance loop: frames analysed per second on a 30 fps fake camera that never completes
 //      (a dark frame: guidance too_dark), over a fixed time, plus the worker's ms per frame
 // Prints one JSON object and a short table. Needs the server binary (VF_SERVER), build/web and chromium.
 import fs from 'node:fs';
@@ -90,6 +92,33 @@ try {
       guidance_fps: loop.fps, worker_ms_per_frame: loop.workerMs, loop_frames: loop.frames,
     });
   }
+  // cold and warm: two visits in one profile (the models come from the Cache API the second time)
+  const ctx = await browser.newContext();
+  results.cache = {};
+  for (const visit of ['cold', 'warm']) {
+    const page = await ctx.newPage();
+    const urls = new Set();
+    page.on('request', (q) => { const u = new URL(q.url()); if (u.origin === server.url && u.pathname.startsWith('/pkg/')) urls.add(u.pathname); });
+    await lib.routeTestPage(page, server.url, { isolated: true });
+    await page.goto(`${server.url}/__test__.html`);
+    const info = await page.evaluate(async () => {
+      const vf = await import('/pkg/src/index.js');
+      const inst = await vf.Veriface.create({ threads: 'auto' });
+      const i = { downloaded: inst.info.downloaded, cached: inst.info.cached };
+      inst.close();
+      return i;
+    });
+    const requested = {};
+    let gzip = 0;
+    for (const u of [...urls].sort()) {
+      const b = fs.readFileSync(path.join(lib.WEB, decodeURIComponent(u)));
+      requested[u.slice('/pkg/'.length)] = { raw: b.length, gzip: zlib.gzipSync(b, { level: 6 }).length };
+      gzip += requested[u.slice('/pkg/'.length)].gzip;
+    }
+    results.cache[visit] = { worker_downloaded: info.downloaded, worker_cached: info.cached, requested, requested_gzip: gzip };
+    await page.close();
+  }
+  await ctx.close();
 } finally {
   await browser.close();
   await server.stop();
@@ -99,9 +128,15 @@ const machine = { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].mo
 console.log(JSON.stringify({ machine, loads: LOADS, loop_ms: LOOP_MS, results }, null, 2));
 const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 for (const [tag, r] of Object.entries(results)) {
+  if (tag === 'cache') continue;
   const k = r.download.by_kind;
   console.log(`${tag.padEnd(14)} ${r.build.padEnd(8)} ${r.threads}t  download ${kb(r.download.raw)} raw / ${kb(r.download.gzip)} gzip ` +
     `(js ${kb(k.js.gzip)}, wasm ${kb(k.wasm.gzip)}, models ${kb(k.models.gzip)} gzip)  create->ready ${r.ready_ms.median.toFixed(0)} ms ` +
     `(all models ${r.full_ms.median.toFixed(0)} ms)  ` +
     `guidance ${r.guidance_fps.toFixed(1)} fps (${r.worker_ms_per_frame.toFixed(1)} ms/frame in the worker)`);
+}
+for (const [visit, c] of Object.entries(results.cache)) {
+  console.log(`${visit.padEnd(5)} requested ${kb(c.requested_gzip)} gzip: ` +
+    Object.entries(c.requested).map(([f, b]) => `${f} ${kb(b.gzip)}`).join(', ') +
+    `; the worker downloaded ${kb(c.worker_downloaded)}, read ${kb(c.worker_cached)} of models from its cache`);
 }

@@ -117,7 +117,9 @@ export type Decision = 'approve' | 'retry' | 'challenge' | 'review' | 'reject';
 
 export interface SessionKey { privateKey: CryptoKey; publicKey: CryptoKey; /** b64 SPKI DER */ publicKeySpki: string }
 
-export interface Progress { stage: 'download' | 'compile' | 'guidance' | 'models' | 'ready'; loaded: number; total: number }
+/** loaded / total: bytes downloaded so far / announced (Content-Length); cached: model bytes read
+ *  from the Cache API (keyed by SHA-256: a second visit downloads no model) */
+export interface Progress { stage: 'download' | 'cached' | 'compile' | 'guidance' | 'models' | 'ready'; loaded: number; total: number; cached?: number }
 
 export interface CreateOptions {
   /** where wasm/ and models/ are served; default: the package's own directory */
@@ -134,7 +136,8 @@ export interface CreateOptions {
 
 export interface EngineInfo {
   build: 'simd' | 'simd-mt'; threads: number; engine: string; models: ModelHashes; pad: boolean;
-  downloaded: number; ms: number; ready_ms: number;
+  /** bytes downloaded; cached: model bytes read from the Cache API instead */
+  downloaded: number; cached: number; ms: number; ready_ms: number;
   /** false on the guidance engine of a lazy start */
   complete: boolean;
 }

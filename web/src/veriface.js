@@ -73,7 +73,8 @@ export class Veriface {
    * - baseUrl: where wasm/ and models/ are served (default: the package's own directory)
    * - threads: 'auto' (default: half the cores, at most 4, when crossOriginIsolated; else 1) or a
    *   number; the threaded wasm build is used only when the page is cross-origin isolated and threads > 1
-   * - onProgress({ stage, loaded, total }): 'download' (bytes), 'compile', 'models', 'ready'
+   * - onProgress({ stage, loaded, total, cached }): 'download' (bytes), 'cached' (model bytes from the
+   *   Cache API, keyed by SHA-256), 'compile', 'models', 'ready'
    * - workerUrl: override the worker script URL (bundlers that relocate it)
    * - models: per-role URL overrides ({ embedder: '/x/faceres.vfm' })
    * - lazy: resolve as soon as the detector and mesh are loaded (guidance can start, ~1.6 MB gzip
@@ -94,7 +95,7 @@ export class Veriface {
     const w = options.workerUrl ? new Worker(options.workerUrl, { type: 'module', name: 'veriface' })
       : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'veriface' });
     const worker = new WorkerClient(w, (m) => {
-      if (m.event === 'progress') onProgress({ stage: m.stage, loaded: m.loaded, total: m.total });
+      if (m.event === 'progress') onProgress({ stage: m.stage, loaded: m.loaded, total: m.total, cached: m.cached || 0 });
       if (m.event === 'engine') { full = m; for (const f of fullWaiters) f(m); }
     });
     try {

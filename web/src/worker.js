@@ -65,8 +65,37 @@ async function fetchBytes(url, { optional = false, onBytes }) {
   return out;
 }
 
-function engineInfo(e, t0, loaded, pad) {
-  return { build, threads: e.threads, engine: e.version, models: e.models, downloaded: loaded, pad, complete: e === engine,
+const MODEL_CACHE = 'veriface-models-v1';
+
+/** A model by its SHA-256 (roles.json): from the Cache API when a visit stored it (the bytes are
+ *  hashed again: a damaged entry is dropped and fetched), else downloaded, checked against the
+ *  hash (a mismatch is an error: the server would refuse that model) and stored under the hash.
+ *  Without a hash or the Cache API (not a secure context) it is a plain download. */
+async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
+  let cache = null;
+  const key = sha256 ? `${self.location.origin}/__veriface__/models/sha256/${sha256}` : null;
+  try { if (key && self.caches) cache = await self.caches.open(MODEL_CACHE); } catch { cache = null; }
+  if (cache) {
+    try {
+      const hit = await cache.match(key);
+      if (hit) {
+        const b = new Uint8Array(await hit.arrayBuffer());
+        if ((await sha256Hex(b)) === sha256) { onCached(b.length); return b; }
+        await cache.delete(key);
+      }
+    } catch { /* a broken cache is a miss */ }
+  }
+  const b = await fetchBytes(url, { optional, onBytes });
+  if (b && sha256) {
+    const got = await sha256Hex(b);
+    if (got !== sha256) throw new VerifaceError('model', `${url}: sha256 ${got}, models/roles.json says ${sha256}`);
+    if (cache) await cache.put(key, new Response(b, { headers: { 'content-type': 'application/octet-stream' } })).catch(() => {});
+  }
+  return b;
+}
+
+function engineInfo(e, t0, loaded, pad, cached) {
+  return { build, threads: e.threads, engine: e.version, models: e.models, downloaded: loaded, cached, pad, complete: e === engine,
     ms: performance.now() - t0 };
 }
 
@@ -84,11 +113,17 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
   const wasmBase = new URL('wasm/', baseUrl);
   let loaded = 0, total = 0;
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
+  let cached = 0;   // model bytes read from the Cache API instead of the network
+  const onCached = (n) => { cached += n; post({ event: 'progress', stage: 'cached', loaded, total, cached }); };
   // the model roles: written from the C table (vf_model_roles) at build time, checked against the
   // module below; fetched first (a few hundred bytes) so the models download while the wasm compiles
   const roles = await fetchJson(new URL('models/roles.json', baseUrl).href);
   const modelUrl = (role) => modelUrls[role.name] || new URL(`models/${role.file}`, baseUrl).href;
-  const fetches = roles.map((r) => fetchBytes(modelUrl(r), { optional: !r.required, onBytes }));
+  const fetchRole = (r) => fetchModel(modelUrl(r), r.sha256, { optional: !r.required, onBytes, onCached });
+  // lazy: the guidance models (detector, mesh) first, alone on the network; the rest after them
+  const first = roles.map((r) => (lazy && r.required ? fetchRole(r) : null));
+  const firstIn = Promise.allSettled(first.filter(Boolean));
+  const fetches = roles.map((r, i) => first[i] || (lazy ? firstIn.then(() => fetchRole(r)) : fetchRole(r)));
   let allIn = false;
   const all = Promise.all(fetches).then((b) => { allIn = true; return b; });
   all.catch(() => {});
@@ -111,7 +146,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
     if (guide) { guide.close(); guide = null; }
     engine = Engine.create(M, models, n);
     post({ event: 'progress', stage: 'ready', loaded, total });
-    return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]));
+    return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]), cached);
   };
   if (lazy) {
     // the guidance engine: the required roles (detector, mesh) only
@@ -126,7 +161,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
         const ve = fullError = VerifaceError.from(e);
         post({ event: 'engine', error: { code: ve.code, message: ve.message } });
       });
-      return engineInfo(guide, t0, loaded, false);
+      return engineInfo(guide, t0, loaded, false, cached);
     }
   }
   fullReady = build_full();

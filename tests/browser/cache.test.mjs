@@ -1,0 +1,82 @@
+// The models in the Cache API, keyed by SHA-256 (web/src/worker.js fetchModel, models/roles.json):
+// a first visit downloads every model and reports its bytes; a second visit in the same browser
+// profile downloads no model and reports them as cached; a model whose bytes do not hash to
+// roles.json's SHA-256 is refused with a 'model' error and never cached.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as lib from './lib.mjs';
+
+const skip = lib.skipReason();
+
+async function create(page, origin) {
+  const models = [];
+  const onReq = (r) => { if (/\/pkg\/models\/[^/]+\.vfm$/.test(new URL(r.url()).pathname)) models.push(new URL(r.url()).pathname); };
+  page.on('request', onReq);
+  await lib.routeTestPage(page, origin);
+  await page.goto(`${origin}/__test__.html`);
+  const r = await page.evaluate(async () => {
+    const vf = await import('/pkg/src/index.js');
+    const stages = new Set();
+    let cachedSeen = 0;
+    try {
+      const inst = await vf.Veriface.create({ threads: 1, onProgress: (p) => { stages.add(p.stage); cachedSeen = Math.max(cachedSeen, p.cached || 0); } });
+      const info = { downloaded: inst.info.downloaded, cached: inst.info.cached, pad: inst.info.pad };
+      inst.close();
+      return { info, stages: [...stages], cachedSeen };
+    } catch (e) {
+      return { error: { code: e.code, message: e.message } };
+    }
+  });
+  page.off('request', onReq);
+  return { ...r, models };
+}
+
+test('models cached by SHA-256: the second visit downloads none', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async () => {
+  const dir = lib.tempDir();
+  const server = await lib.startServer(dir);
+  const browser = await lib.launchChromium(lib.makeY4m(dir));
+  try {
+    const roles = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'pkg/models/roles.json'), 'utf8')).filter((r) => r.sha256);
+    const modelBytes = roles.reduce((s, r) => s + r.bytes, 0);
+    assert.ok(roles.length >= 3 && roles.every((r) => /^[0-9a-f]{64}$/.test(r.sha256)), 'roles.json has a sha256 per built model');
+    const ctx = await browser.newContext();   // one profile: its Cache API persists across pages
+    const cold = await create(await ctx.newPage(), server.url);
+    assert.ok(!cold.error, JSON.stringify(cold.error));
+    assert.equal(cold.models.length, roles.length, `cold: every model downloaded (${cold.models})`);
+    assert.equal(cold.info.cached, 0);
+    assert.ok(cold.info.downloaded > modelBytes, `cold: ${cold.info.downloaded} bytes downloaded, models alone ${modelBytes}`);
+    const warm = await create(await ctx.newPage(), server.url);
+    assert.ok(!warm.error, JSON.stringify(warm.error));
+    assert.deepEqual(warm.models, [], 'warm: no model requested');
+    assert.equal(warm.info.cached, modelBytes, 'warm: every model from the cache');
+    assert.ok(warm.info.downloaded < cold.info.downloaded - modelBytes + 1, `warm: ${warm.info.downloaded} bytes downloaded`);
+    assert.ok(warm.stages.includes('cached') && warm.cachedSeen === modelBytes, `progress: ${warm.stages} ${warm.cachedSeen}`);
+    console.log(`cold: ${cold.info.downloaded} bytes downloaded; warm: ${warm.info.downloaded} downloaded, ${warm.info.cached} from the cache`);
+    await ctx.close();
+
+    // a damaged download: refused, named, and not cached (a fresh profile)
+    const bad = await browser.newContext();
+    await bad.route(/\/pkg\/models\/facemesh\.vfm$/, async (route) => {
+      const res = await route.fetch();
+      const body = Buffer.from(await res.body());
+      body[body.length - 1] ^= 1;
+      await route.fulfill({ response: res, body });
+    });
+    const r = await create(await bad.newPage(), server.url);
+    assert.equal(r.error && r.error.code, 'model', JSON.stringify(r));
+    assert.match(r.error.message, /facemesh\.vfm: sha256 [0-9a-f]{64}, models\/roles\.json says [0-9a-f]{64}/);
+    const page = await bad.newPage();
+    await lib.routeTestPage(page, server.url);
+    await page.goto(`${server.url}/__test__.html`);
+    const keys = await page.evaluate(async () => (await (await caches.open('veriface-models-v1')).keys()).map((k) => k.url));
+    const mesh = roles.find((x) => x.name === 'mesh').sha256;
+    assert.ok(!keys.some((k) => k.endsWith(mesh)), `the damaged mesh is not cached (${keys.length} entries)`);
+    await bad.close();
+  } finally {
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
