@@ -38,6 +38,16 @@ int main(int argc, char **argv) {
         vf_srv_store_close(s.store);
         return 2;
     }
+    const char *hashes[VF_ROLE_COUNT];
+    for (int i = 0; i < VF_ROLE_COUNT; i++) hashes[i] = vf_srv_engines_hash(s.engines, i);
+    int mf = vf_srv_manifest_check(s.cfg.models_dir, hashes, err, sizeof err);
+    if (mf < 0) {
+        fprintf(stderr, "veriface-server: %s\n", err);
+        vf_srv_engines_free(s.engines);
+        vf_srv_store_close(s.store);
+        return 2;
+    }
+    if (mf > 0) fprintf(stderr, "veriface-server: no MANIFEST in %s: the model hashes are not checked against it\n", s.cfg.models_dir);
     if (!vf_srv_engines_have_pad(s.engines))
         fprintf(stderr, "veriface-server: PAD models not found in %s: liveness reports %s, no session can be approved\n",
                 s.cfg.pad_models_dir, vf_status_string(VF_E_NO_MODEL));

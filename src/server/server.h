@@ -144,6 +144,9 @@ vf_srv_worker *vf_srv_engines_acquire(vf_srv_engines *p);  /* blocks until one i
 void vf_srv_engines_release(vf_srv_engines *p, vf_srv_worker *w);
 const char *vf_srv_engines_hash(const vf_srv_engines *p, int i);
 int vf_srv_engines_have_pad(const vf_srv_engines *p);
+/* Every loaded model (hash[i] != "") against its row of MODELS_DIR/MANIFEST (by file name): 0 all
+ * match, 1 no MANIFEST, -1 a mismatch or a missing row (err says which role, both hashes). */
+int vf_srv_manifest_check(const char *models_dir, const char *const hash[VF_ROLE_COUNT], char *err, size_t errsz);
 
 /* ---- store (store.h: the interface; store_sqlite.c, store_pg.c) ---------------------------- */
 

@@ -1,0 +1,64 @@
+/* manifest.c - the server's models against models/MANIFEST (tools/convert/manifest.mjs: a TSV with
+ * a header; columns `file`, the repository path, and `sha256`). The page is built from the files
+ * the MANIFEST records (tools/build-web copies them), so a server whose model differs from its row
+ * would re-run a different model than the client: the tamper checks would fire on honest users or,
+ * worse, pass on numbers from another model. Start-up refuses that with the role and both hashes. */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The index of `name` among the header's tab-separated columns, -1 if absent. */
+static int column(char *header, const char *name) {
+    int k = 0;
+    for (char *save = NULL, *t = strtok_r(header, "\t\r\n", &save); t; t = strtok_r(NULL, "\t\r\n", &save), k++)
+        if (!strcmp(t, name)) return k;
+    return -1;
+}
+
+int vf_srv_manifest_check(const char *models_dir, const char *const hash[VF_ROLE_COUNT], char *err, size_t es) {
+    char path[2048], line[8192], hdr[8192];
+    snprintf(path, sizeof path, "%s/MANIFEST", models_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1; /* no MANIFEST: nothing to check against (the caller says so) */
+    const vf_model_role *roles = vf_model_roles(NULL);
+    int found[VF_ROLE_COUNT] = {0}, rc = 0;
+    if (!fgets(hdr, sizeof hdr, f)) hdr[0] = 0;
+    char h2[sizeof hdr];
+    memcpy(h2, hdr, sizeof hdr);
+    int c_file = column(hdr, "file"), c_sha = column(h2, "sha256");
+    if (c_file < 0 || c_sha < 0) {
+        snprintf(err, es, "models: %s has no file and sha256 columns", path);
+        fclose(f);
+        return -1;
+    }
+    while (!rc && fgets(line, sizeof line, f)) {
+        const char *file = NULL, *sha = NULL;
+        int k = 0;
+        for (char *save = NULL, *t = strtok_r(line, "\t\r\n", &save); t; t = strtok_r(NULL, "\t\r\n", &save), k++) {
+            if (k == c_file) file = t;
+            if (k == c_sha) sha = t;
+        }
+        if (!file || !sha) continue;
+        const char *base = strrchr(file, '/');
+        base = base ? base + 1 : file;
+        for (int i = 0; i < VF_ROLE_COUNT; i++) {
+            if (strcmp(base, roles[i].file) || !hash[i][0]) continue;
+            found[i] = 1;
+            if (strcmp(sha, hash[i])) {
+                snprintf(err, es, "models: %s (role %s) has sha256 %s, but %s records %s for %s: the page's copy would "
+                         "not be the server's model (rebuild: tools/convert-all, tools/build-web)", roles[i].file, roles[i].name,
+                         hash[i], path, sha, file);
+                rc = -1;
+            }
+        }
+    }
+    fclose(f);
+    for (int i = 0; i < VF_ROLE_COUNT && !rc; i++)
+        if (hash[i][0] && !found[i]) {
+            snprintf(err, es, "models: %s (role %s) has no row in %s", roles[i].file, roles[i].name, path);
+            rc = -1;
+        }
+    return rc;
+}

@@ -1,0 +1,54 @@
+// Start-up against models/MANIFEST (src/server/manifest.c): a model whose sha256 differs from its
+// row, or that has no row, stops the server with a message naming the role and both hashes; no
+// MANIFEST is a warning; the real one starts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { env } from './harness.mjs';
+
+const skip = !env.server || !env.models ? 'VF_SERVER / VF_MODELS not set' : false;
+
+// Start with MODELS_DIR and stop at once: exit status and stderr (a server that starts is killed
+// after its listening line).
+function start(modelsDir) {
+  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vf-mf-')), 'test.db');
+  const r = spawnSync('bash', ['-c', `"$0" --listen 127.0.0.1:0 --db "$1" --models "$2" --pad-models "$3" --quiet & p=$!; ` +
+    'for i in $(seq 100); do sleep 0.1; kill -0 $p 2>/dev/null || break; done; kill $p 2>/dev/null; wait $p',
+  env.server, db, modelsDir, env.padModels || '/nonexistent'], { encoding: 'utf8', timeout: 60000 });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('model hashes against models/MANIFEST at start-up', { skip }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vf-mf-models-'));
+  for (const f of fs.readdirSync(env.models)) if (f.endsWith('.vfm')) fs.copyFileSync(path.join(env.models, f), path.join(dir, f));
+  const manifest = fs.readFileSync(path.join(env.models, 'MANIFEST'), 'utf8');
+  const emb = JSON.parse(spawnSync(env.cli, ['model-roles'], { encoding: 'utf8' }).stdout).find((r) => r.name === 'embedder').file;
+  const row = manifest.split('\n').find((l) => l.split('\t')[0].endsWith(`/${emb}`));
+  assert.ok(row, `MANIFEST has a row for ${emb}`);
+  const sha = row.split('\t')[1];
+
+  fs.writeFileSync(path.join(dir, 'MANIFEST'), manifest);
+  const ok = start(dir);
+  assert.match(ok.out, /listening on/, ok.err);
+
+  const other = sha.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  fs.writeFileSync(path.join(dir, 'MANIFEST'), manifest.replace(row, row.replace(sha, other)));
+  const bad = start(dir);
+  assert.equal(bad.status, 2, bad.err);
+  assert.doesNotMatch(bad.out, /listening on/);
+  assert.ok(bad.err.includes(`models: ${emb} (role embedder) has sha256 ${sha}, but ${dir}/MANIFEST records ${other}`), bad.err);
+
+  fs.writeFileSync(path.join(dir, 'MANIFEST'), manifest.replace(`${row}\n`, ''));
+  const missing = start(dir);
+  assert.equal(missing.status, 2, missing.err);
+  assert.match(missing.err, new RegExp(`models: ${emb.replace(/[.-]/g, '\\$&')} \\(role embedder\\) has no row in`));
+
+  fs.rmSync(path.join(dir, 'MANIFEST'));
+  const none = start(dir);
+  assert.match(none.out, /listening on/, none.err);
+  assert.match(none.err, /no MANIFEST in .*: the model hashes are not checked/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
