@@ -1,6 +1,8 @@
 /* test_model_load.c - the loader on hostile bytes: truncation at every length, every byte of the
  * header and tables flipped, targeted bad fields (each must give VF_E_MODEL with a message that
- * names the problem), and API misuse. Run under the sanitizer build too (tools/test). */
+ * names the problem), and API misuse. Run under the sanitizer build too (tools/test).
+ *   test_model_load [SEED.vfm]   SEED: write the test model there (the int8 seed of tools/fuzz:
+ *                                tests/fuzz/corpus/fuzz_model_load/int8-fc.vfm) */
 #include "vfm_builder.h"
 #include "veriface.h"
 
@@ -72,11 +74,16 @@ static void expect_error(vf_context *ctx, const uint8_t *base, size_t n, size_t 
     free(b);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     vf_context *ctx;
     CHECK(vf_context_create(NULL, &ctx) == VF_OK, "context");
     size_t n;
     uint8_t *good = make_model(&n, 1);
+    if (argc > 1) {
+        FILE *f = fopen(argv[1], "wb");
+        CHECK(f && fwrite(good, 1, n, f) == n, "write %s", argv[1]);
+        if (f) fclose(f);
+    }
     CHECK(try_load(ctx, good, n) == VF_OK, "valid model fails: %s", vf_context_last_error(ctx));
 
     /* truncation at every length */
