@@ -47,14 +47,16 @@ test('8 concurrent copies of a package over two instances: one decision, the oth
   }
 });
 
-test('a nonce spent on one instance is spent on the other; the next one works there', async () => {
+test('a nonce spent on one instance is spent on the other; the next one works there', async (t) => {
+  // without the PAD models every attempt is a final review: no next nonce to carry over
+  if (!(await (await fetch(A.base + '/healthz')).json()).pad_models) return t.skip('the PAD models are not loaded');
   const key = await h.newKey();
   // active mode: a package of new frames without the challenge's is decided `challenge`, not final
   const s = (await h.createSession(A, key, { config: { liveness_type: 'active', max_retries: 2 } })).body;
   const own = h.simulate(s.config, ['--mjpeg', h.MJPEG(), '--start', '85', '--max', '40']);
   const first = await h.postResult(A, s.session_id, h.buildPackage(s, own), key);
   assert.equal(first.status, 200, first.text);
-  assert.equal(first.body.final, false, first.text);
+  assert.equal(first.body.final, false, `${first.decision} ${JSON.stringify(first.detail?.reasons)}`);
   // another body (re-signed) on the spent nonce, on the other instance
   const other = await h.postResult(B, s.session_id, h.buildPackage(s, own, { createdAt: Date.now() + 1 }), key);
   assert.deepEqual([other.status, other.body?.error?.code], [409, 'nonce_replayed'], other.text);
