@@ -172,3 +172,11 @@ test('the camera frame rate tightens the spacing: 20 ms apart at a claimed 15 fp
   const ok = await post(honest, { mutate, signals });
   assert.equal(ok.detail.freshness.timestamps.problem, undefined, JSON.stringify(ok.detail.freshness.timestamps));
 });
+
+test('jitter is not a fake: one pair 31.9 ms apart at a claimed 15 fps, the span a 15 fps camera\'s -> no timestamp problem', async () => {
+  // a loaded browser stamps frames when it presents them: an honest capture once came 31.9 ms apart
+  const at = [-330, -264, -164, -132.1, -66].map((d) => d - 30);
+  const out = await post(honest, { mutate: ts((i, t, c) => c + at[i]) });
+  assert.equal(out.detail.freshness.timestamps.problem, undefined, JSON.stringify(out.detail.freshness.timestamps));
+  assert.ok(!out.detail.reasons.includes('freshness.timestamps'), JSON.stringify(out.detail.reasons));
+});
