@@ -2,7 +2,7 @@
 // (started with --demo): POST /demo/sessions, capture in the worker, signed package, decision.
 import {
   Veriface, VerifaceError, createSessionKey, createDemoSession, getDemoSession, nextAttempt, openCamera, stopStream,
-  listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity, matchBand,
+  listCameras, rememberCamera, rememberedCamera, forgetCamera, guidanceMessage, similarity, matchBand, frameToElement,
 } from './pkg/src/index.js';
 import { localMediaUrl } from './local-media.js';
 
@@ -100,10 +100,10 @@ function drawOverlay(status) {
   g.beginPath(); g.ellipse(r.width / 2, r.height / 2, r.height * 0.27, r.height * 0.37, 0, 0, Math.PI * 2); g.stroke();
   g.restore();
   if (!status || !state.frameSize || !status.quality.face_count) return;
-  // frame pixels -> displayed pixels (object-fit: contain, mirrored for the camera)
-  const [fw, fh] = state.frameSize, k = Math.min(r.width / fw, r.height / fh);
-  const ox = (r.width - fw * k) / 2, oy = (r.height - fh * k) / 2, mirror = el.stage.classList.contains('mirror');
-  const X = (x) => (mirror ? r.width - (ox + x * k) : ox + x * k), Y = (y) => oy + y * k;
+  // frame pixels -> the overlay's pixels where the video (or photo) shows them: its object-fit,
+  // object-position and mirroring as the engine lays them out, not a copy of the stylesheet's
+  const [fw, fh] = state.frameSize;
+  const { x: X, y: Y } = frameToElement(el.photo.hidden ? el.video : el.photo, fw, fh, { relativeTo: c });
   const [x0, y0, x1, y1] = status.face_box;
   g.strokeStyle = good ? '#2fbf71' : '#f5b041'; g.lineWidth = 2;
   g.strokeRect(Math.min(X(x0), X(x1)), Y(y0), Math.abs(X(x1) - X(x0)), Y(y1) - Y(y0));

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install everything veriface needs, idempotently (run as root on Debian 12; a second run only checks).
-#   Debian packages: compilers (gcc, emscripten, clang-14 for WASI), libraries (XNNPACK, stb), node.
+#   Debian packages: compilers (gcc, emscripten, clang-14 for WASI), libraries (XNNPACK, stb), node,
+#   the three browser engines the web tests drive (chromium, firefox-esr, WebKitGTK's
+#   webkit2gtk-driver with Xvfb for its window).
 #   npm dev tools (tools/package.json, exact lockfile): TF.js and ONNX Runtime Web as parity oracles,
-#   onnx-proto to read ONNX. Then the source models (tools/fetch-models).
+#   onnx-proto to read ONNX, the browser drivers (playwright-core, puppeteer-core,
+#   selenium-webdriver). Then the source models (tools/fetch-models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB=(ca-certificates curl git make cmake gcc libc6-dev
      emscripten
      clang-14 lld libclang-rt-14-dev wasi-libc libclang-rt-14-dev-wasm32
-     libstb-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev chromium
+     libstb-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev chromium firefox-esr webkit2gtk-driver xvfb
      pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev libcjson-dev libcurl4-openssl-dev ffmpeg
      g++ libfaiss-dev libopenblas0-openmp   # the collections' index: FAISS (C++, OpenMP; BLAS for its k-means)
      libpq-dev postgresql)   # the server's PostgreSQL store; its tests run a throwaway cluster

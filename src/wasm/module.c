@@ -11,6 +11,7 @@ const char *vf_wasm_version(void) { return vf_version(); }
  * cores, few enough to stay in 16 registers under V8), so benchmarks can state kernel speed as a
  * fraction of what the core can do. Not part of the C API. */
 #include <time.h>
+#if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
 double vf_wasm_peak_gflops(int iters) {
@@ -26,3 +27,10 @@ double vf_wasm_peak_gflops(int iters) {
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     return s > 0 && sink == sink ? (double)iters * 12 * 4 * 2 / s / 1e9 : 0; /* 4 lanes, mul + add */
 }
+#else
+/* The build without SIMD (veriface-base): no vector peak to measure. */
+double vf_wasm_peak_gflops(int iters) {
+    (void)iters;
+    return 0;
+}
+#endif

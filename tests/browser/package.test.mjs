@@ -102,7 +102,7 @@ test('npm tarball installs from a local file and resolves its exports', { skip: 
     assert.equal(meta.sideEffects, false);
     assert.deepEqual(Object.keys(meta.dependencies || {}), [], 'no runtime dependencies');
     for (const f of ['src/index.js', 'src/index.d.ts', 'src/worker.js', 'src/component.js', 'src/component.d.ts', 'wasm/veriface-simd.wasm',
-      'wasm/veriface-simd-mt.wasm', 'wasm/veriface-simd-mt.worker.js', 'models/blazeface-front.vfm', 'models/facemesh.vfm', 'models/mobilefacenet-expo-int8.vfm']) {
+      'wasm/veriface-simd-mt.wasm', 'wasm/veriface-simd-mt.worker.js', 'wasm/veriface-base.wasm', 'models/blazeface-front.vfm', 'models/facemesh.vfm', 'models/mobilefacenet-expo-int8.vfm']) {
       assert.ok(fs.existsSync(path.join(root, f)), f);
     }
     // node resolves the exports map; the package module is usable in node 20

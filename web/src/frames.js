@@ -3,6 +3,8 @@
 // ImageBitmap. requestVideoFrameCallback where available, else polling currentTime. Frame times
 // are epoch milliseconds, the clock of the package's created_at: the server checks that the frames
 // were taken between the nonce's issue and the package (PACKAGE.md section 3).
+import { VerifaceError } from './errors.js';
+import { sha256Hex, toBase64 } from './bytes.js';
 
 export class FramePump {
   /** @param {HTMLVideoElement} video  @param {(t: number) => void} onFrameTime */
@@ -26,6 +28,10 @@ export class FramePump {
   _arm() {
     this.handle = this.video.requestVideoFrameCallback((now, meta) => {
       if (this.stopped) return;
+      // a callback without a new frame (WebKit calls again for the same one): not a frame
+      const n = meta ? meta.presentedFrames : undefined;
+      if (n !== undefined && n === this.presented) { this._arm(); return; }
+      this.presented = n;
       const t = Number.isFinite(meta && meta.captureTime) ? meta.captureTime : now;
       this._deliver(t);
       this._arm();
@@ -81,13 +87,52 @@ export class FramePump {
 
 /** Wait until a video has frames (metadata and a first frame), playing. */
 export async function videoReady(video, timeoutMs = 10000) {
-  if (video.paused) { try { await video.play(); } catch { /* autoplay rules: muted videos play */ } }
+  // play() itself may never settle (a stream without a video track): not awaited alone
+  if (video.paused) { try { video.play().catch(() => {}); } catch { /* autoplay rules: muted videos play */ } }
   if (video.readyState >= 2 && video.videoWidth) return;
   await new Promise((resolve, reject) => {
-    const t = setTimeout(() => { cleanup(); reject(new Error('video did not start')); }, timeoutMs);
+    const t = setTimeout(() => { cleanup(); reject(new VerifaceError('timeout', `the video gave no frame in ${timeoutMs} ms`)); }, timeoutMs);
     const ok = () => { if (video.readyState >= 2 && video.videoWidth) { cleanup(); resolve(); } };
     const cleanup = () => { clearTimeout(t); video.removeEventListener('loadeddata', ok); video.removeEventListener('playing', ok); };
     video.addEventListener('loadeddata', ok);
     video.addEventListener('playing', ok);
   });
+}
+
+// ---- the page's canvas, where the worker has no OffscreenCanvas (info.path pixels/jpeg 'page') ----
+let work = null;
+function pageCanvas(w, h) {
+  if (!work) work = document.createElement('canvas');
+  if (work.width !== w || work.height !== h) { work.width = w; work.height = h; }
+  return work;
+}
+
+/** A frame (ImageBitmap, closed here) as RGBA scaled to fit maxW x maxH: { data, width, height }. */
+export function readPixels(frame, maxW, maxH) {
+  try {
+    const fw = frame.width, fh = frame.height;
+    if (!fw || !fh) throw new VerifaceError('image', 'empty frame');
+    const k = Math.min(1, maxW / fw, maxH / fh);
+    const w = Math.max(1, Math.floor(fw * k)), h = Math.max(1, Math.floor(fh * k));
+    const g = pageCanvas(w, h).getContext('2d', { willReadFrequently: true });
+    g.drawImage(frame, 0, 0, w, h);
+    return { data: g.getImageData(0, 0, w, h).data, width: w, height: h };
+  } finally {
+    if (frame.close) frame.close();
+  }
+}
+
+/** Frames the worker returned as pixels (no JPEG encoder there) encoded here: JPEG, SHA-256, base64. */
+export async function encodeOnPage(frames) {
+  const out = [];
+  for (const { pixels, quality, ...f } of frames) {
+    if (!pixels) { out.push(f); continue; }
+    const c = pageCanvas(f.width, f.height);
+    c.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(pixels), f.width, f.height), 0, 0);
+    const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/jpeg', quality));
+    if (!blob || blob.type !== 'image/jpeg') throw new VerifaceError('unsupported', 'this browser cannot encode JPEG (canvas.toBlob)');
+    const jpeg = new Uint8Array(await blob.arrayBuffer());
+    out.push({ ...f, sha256: await sha256Hex(jpeg), data: toBase64(jpeg) });
+  }
+  return out;
 }

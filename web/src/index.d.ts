@@ -117,9 +117,29 @@ export type Decision = 'approve' | 'retry' | 'challenge' | 'review' | 'reject';
 
 export interface SessionKey { privateKey: CryptoKey; publicKey: CryptoKey; /** b64 SPKI DER */ publicKeySpki: string }
 
+export type WasmBuild = 'simd-mt' | 'simd' | 'base';
+
+/** The wasm build and path chosen for this browser (features detected, never assumed). */
+export interface EnginePath {
+  build: WasmBuild; threads: number; simd: boolean;
+  /** where video frames become RGBA: the worker's OffscreenCanvas, or the page's canvas */
+  pixels: 'worker' | 'page';
+  /** where kept frames are JPEG-encoded */
+  jpeg: 'worker' | 'page';
+  /** the better builds not used, and why (no SIMD128, not cross-origin isolated, no shared memory, failed to start) */
+  skipped: { build: WasmBuild | string; reason: string }[];
+  features: { wasm: boolean; simd: boolean; crossOriginIsolated: boolean; sharedMemory: boolean; offscreenCanvas: boolean };
+}
+
 /** loaded / total: bytes downloaded so far / announced (Content-Length); cached: model bytes read
  *  from the Cache API (keyed by SHA-256: a second visit downloads no model) */
-export interface Progress { stage: 'download' | 'cached' | 'compile' | 'guidance' | 'models' | 'ready'; loaded: number; total: number; cached?: number }
+export interface Progress {
+  stage: 'download' | 'cached' | 'compile' | 'build' | 'guidance' | 'models' | 'ready'; loaded: number; total: number; cached?: number;
+  /** 'compile': the build being started; 'build': the build chosen */
+  build?: WasmBuild;
+  /** 'build': the path chosen */
+  path?: EnginePath;
+}
 
 export interface CreateOptions {
   /** where wasm/ and models/ are served; default: the package's own directory */
@@ -132,12 +152,18 @@ export interface CreateOptions {
   models?: Partial<Record<keyof ModelHashes, string>>;
   /** resolve once the detector and mesh are in (guidance starts); `ready` resolves when all are */
   lazy?: boolean;
+  /** force one wasm build; default the best this browser runs */
+  build?: WasmBuild;
+  /** false: read pixels and encode JPEGs on the page's canvas (the path without OffscreenCanvas) */
+  offscreen?: boolean;
+  /** fail with code 'timeout' when the worker reports nothing for this long while loading (default 30000) */
+  stallMs?: number;
 }
 
 export interface EngineInfo {
-  build: 'simd' | 'simd-mt'; threads: number; engine: string; models: ModelHashes; pad: boolean;
+  build: WasmBuild; threads: number; engine: string; models: ModelHashes; pad: boolean;
   /** bytes downloaded; cached: model bytes read from the Cache API instead */
-  downloaded: number; cached: number; ms: number; ready_ms: number;
+  downloaded: number; cached: number; ms: number; ready_ms: number; path: EnginePath;
   /** false on the guidance engine of a lazy start */
   complete: boolean;
 }
@@ -252,6 +278,12 @@ export function similarity(a: ArrayLike<number>, b: ArrayLike<number>): number;
 export const MATCH_BANDS: Readonly<{ strong: number; weak: number }>;
 /** The band of a similarity: a preview only, the server decides. */
 export function matchBand(sim: number): 'strong' | 'weak' | 'none';
+/** Frame pixels -> CSS pixels of `relativeTo` (or the viewport) where `media` (a <video>/<img>) shows them,
+ *  honouring object-fit, object-position, border, padding and a mirroring transform. */
+export function frameToElement(media: Element, frameW: number, frameH: number, options?: { relativeTo?: Element | null; mirror?: boolean }): {
+  x(fx: number): number; y(fy: number): number; scale: number; box: { left: number; top: number; width: number; height: number } };
+/** What this scope offers the engine (the worker detects again in its own scope). */
+export function detectFeatures(scope?: typeof globalThis): EnginePath['features'];
 
 export {
   PACKAGE_FORMAT, createSessionKey, buildBody, signBody, signPackage, verifyBody, postPackage, createDemoSession, getDemoSession,

@@ -7,3 +7,5 @@ export { listCameras, openCamera, rememberCamera, rememberedCamera, forgetCamera
 export { GUIDANCE_KEYS, CHALLENGE_KEYS, DEFAULT_MESSAGES, guidanceKey, guidanceMessage } from './guidance.js';
 export { parseChallenge, poseClass, CHALLENGE_STEPS } from './challenge.js';
 export { similarity, matchBand, MATCH_BANDS } from './engine.js';
+export { frameToElement } from './overlay.js';
+export { detectFeatures } from './features.js';

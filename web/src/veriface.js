@@ -4,7 +4,7 @@
 import { VerifaceError } from './errors.js';
 import { guidanceKey, guidanceMessage } from './guidance.js';
 import { openCamera, listCameras, stopStream, getUserMediaCount } from './camera.js';
-import { FramePump, videoReady } from './frames.js';
+import { FramePump, videoReady, readPixels, encodeOnPage } from './frames.js';
 import { FrameTiming, PageWatch, collectSignals } from './signals.js';
 import { signPackage, postPackage } from './package.js';
 import { parseChallenge, StepTracker, Tint, frameClock, CHALLENGE_MAX_SIDE } from './challenge.js';
@@ -26,7 +26,8 @@ class WorkerClient {
       if (m.ok) p.resolve(m.value); else p.reject(VerifaceError.from(m.error));
     };
     this.w.onerror = (e) => {
-      const err = new VerifaceError('worker_failed', `worker error: ${e.message || 'failed to load'}`);
+      // also what a browser without module workers gives (it runs worker.js as a classic script)
+      const err = new VerifaceError('worker_failed', `worker error: ${e.message || 'failed to load (module workers needed)'}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       e.preventDefault();
@@ -74,7 +75,14 @@ export class Veriface {
    * - threads: 'auto' (default: half the cores, at most 4, when crossOriginIsolated; else 1) or a
    *   number; the threaded wasm build is used only when the page is cross-origin isolated and threads > 1
    * - onProgress({ stage, loaded, total, cached }): 'download' (bytes), 'cached' (model bytes from the
-   *   Cache API, keyed by SHA-256), 'compile', 'models', 'ready'
+   *   Cache API, keyed by SHA-256), 'compile' ({ build } tried),
+   *   'build' ({ build, path }: the wasm build and path chosen, see info.path), 'models', 'ready'
+   * - build: force one wasm build ('simd-mt' | 'simd' | 'base'); default: the best this browser
+   *   runs (threads need cross-origin isolation and shared memory, 'base' is the one without SIMD)
+   * - offscreen: false reads pixels and encodes JPEGs on the page's canvas even where the worker has
+   *   OffscreenCanvas (the path taken without it)
+   * - stallMs: create() fails with code 'timeout' when the worker reports nothing for this long
+   *   (default 30000; downloads report as they go)
    * - workerUrl: override the worker script URL (bundlers that relocate it)
    * - models: per-role URL overrides ({ embedder: '/x/faceres.vfm' })
    * - lazy: resolve as soon as the detector and mesh are loaded (guidance can start, ~1.6 MB gzip
@@ -85,21 +93,40 @@ export class Veriface {
     const t0 = performance.now();
     const baseUrl = new URL(options.baseUrl || new URL('../', import.meta.url), globalThis.location && location.href).href;
     const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-    let threads = options.threads === undefined || options.threads === 'auto' ? defaultThreads() : Math.max(1, options.threads | 0);
-    if (globalThis.crossOriginIsolated !== true) threads = 1;
+    // the worker uses one thread when it cannot have more (not isolated, no shared memory) and says why
+    const threads = options.threads === undefined || options.threads === 'auto' ? defaultThreads() : Math.max(1, options.threads | 0);
     const onProgress = typeof options.onProgress === 'function' ? options.onProgress : () => {};
     let full = null;   // the 'engine' event of a lazy start, before or after the instance exists
     const fullWaiters = [];
+    // never a silent hang: no word from the worker for stallMs while it loads is an error
+    const stallMs = options.stallMs === undefined ? 30000 : options.stallMs;
+    let stall, stalled, loading = true;
+    const silent = new Promise((_, reject) => { stalled = reject; });
+    silent.catch(() => {});
+    const alive = () => {
+      clearTimeout(stall);
+      if (loading && stallMs > 0) stall = setTimeout(() => stalled(new VerifaceError('timeout', `the engine worker reported nothing for ${stallMs} ms while loading`)), stallMs);
+    };
     // The literal `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` is the
     // form bundlers (Vite, webpack 5) recognise: they then bundle the worker with its imports.
     const w = options.workerUrl ? new Worker(options.workerUrl, { type: 'module', name: 'veriface' })
       : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'veriface' });
     const worker = new WorkerClient(w, (m) => {
-      if (m.event === 'progress') onProgress({ stage: m.stage, loaded: m.loaded, total: m.total, cached: m.cached || 0 });
+      if (m.event === 'progress') {
+        alive();
+        const p = { stage: m.stage, loaded: m.loaded, total: m.total, cached: m.cached || 0 };
+        if (m.build) p.build = m.build;
+        if (m.path) p.path = m.path;
+        onProgress(p);
+      }
       if (m.event === 'engine') { full = m; for (const f of fullWaiters) f(m); }
     });
+    alive();
     try {
-      const info = await worker.call('init', { baseUrl: base, threads, models: options.models || {}, lazy: options.lazy === true });
+      const info = await Promise.race([silent, worker.call('init', { baseUrl: base, threads, models: options.models || {}, lazy: options.lazy === true,
+        build: options.build || null, offscreen: options.offscreen !== false })]);
+      loading = false;
+      clearTimeout(stall);
       info.ready_ms = performance.now() - t0;
       const inst = new Veriface(worker, info, base);
       inst.ready = info.complete ? Promise.resolve(info) : new Promise((resolve, reject) => {
@@ -114,8 +141,10 @@ export class Veriface {
       inst.ready.catch(() => {});
       return inst;
     } catch (e) {
+      loading = false;
+      clearTimeout(stall);
       worker.terminate();
-      throw e;
+      throw VerifaceError.from(e);
     }
   }
 
@@ -123,7 +152,8 @@ export class Veriface {
     this._worker = worker;
     /** resolves to the full engine's info (at once unless created with lazy: true) */
     this.ready = Promise.resolve(info);
-    /** { build: 'simd'|'simd-mt', threads, engine, models: {role: sha256}, pad, downloaded, ms, ready_ms } */
+    /** { build: 'simd-mt'|'simd'|'base', threads, engine, models: {role: sha256}, pad, downloaded, ms, ready_ms,
+     *  path: { build, threads, simd, pixels: 'worker'|'page', jpeg: 'worker'|'page', skipped: [{ build, reason }], features } } */
     this.info = info;
     this.baseUrl = baseUrl;
     this._busy = false;
@@ -139,7 +169,12 @@ export class Veriface {
   async analyzeImage(image, config = {}) {
     this._check();
     let msg, transfer = [];
-    if (image instanceof Blob) msg = { image };
+    if (this._pagePixels) {
+      const bmp = await createImageBitmap(image).catch((e) => { throw new VerifaceError('image', `cannot decode the image: ${e.message}`); });
+      const px = readPixels(bmp, config.max_frame_width || 1280, config.max_frame_height || 720);
+      msg = { image: px };
+      transfer = [px.data.buffer];
+    } else if (image instanceof Blob) msg = { image };
     else {
       const bmp = image instanceof ImageBitmap ? image : await createImageBitmap(image);
       msg = { image: bmp };
@@ -234,7 +269,8 @@ export class Veriface {
         // frames more than 1.5 s apart (freshness.timestamps), so the streak starts again
         if (lastTs !== null && next.timestamp - lastTs > 1000) await Promise.race([this._worker.call('resetSession', { sid }), cancelled]);
         lastTs = next.timestamp;
-        const r = await Promise.race([this._worker.call('pushFrame', { sid, frame: next.frame, timestamp: next.timestamp }, [next.frame]), cancelled]);
+        const f = this._framed(next, cfg.max_frame_width || 1280, cfg.max_frame_height || 720);
+        const r = await Promise.race([this._worker.call('pushFrame', { sid, frame: f.frame, timestamp: next.timestamp }, f.transfer), cancelled]);
         pushed++;
         status = r.status;
         timing.fingerprint(r.fingerprint);
@@ -254,6 +290,7 @@ export class Veriface {
       pump.stop();
       this._checkModels(session.models);   // a lazy start knows every model hash only now
       const fin = await Promise.race([this._worker.call('finish', { sid, jpegQuality: cfg.jpeg_quality || 0.92 }), cancelled]);
+      fin.frames = await encodeOnPage(fin.frames);
       const finishedAt = Date.now();
       page.stop();
       const signals = await collectSignals({ track, camera: cameraInfo || { getUserMediaCalls: getUserMediaCount() }, timing, page });
@@ -318,7 +355,8 @@ export class Veriface {
         const ts = now.epoch(next.timestamp);
         // one frame every frame_ms (a few ms early is the camera's jitter), from the start of the sequence
         if (ts < t0 || ts <= last || ts < last + ch.frame_ms - 5) { next.frame.close(); continue; }
-        const r = await race(w.call('challengePush', { mid, frame: next.frame, timestamp: ts }, [next.frame]));
+        const f = this._framed(next, CHALLENGE_MAX_SIDE, CHALLENGE_MAX_SIDE);
+        const r = await race(w.call('challengePush', { mid, frame: f.frame, timestamp: ts }, f.transfer));
         last = ts;
         n++;
         const key = tracker.push(ts, r.pose);
@@ -335,7 +373,7 @@ export class Veriface {
         if (over) break;
       }
       if (tint) { tint.stop(); tint = null; }
-      const { frames } = await race(w.call('challengeFrames', { mid }));
+      const frames = await race(w.call('challengeFrames', { mid }).then((x) => encodeOnPage(x.frames)));
       fetched = true;
       return { steps: [...ch.steps], light_start: lightStart, frames, steps_done: tracker.k, step_at: tracker.stepAt,
         timed_out: tracker.timedOut || (stalled && !tracker.done) };
@@ -354,6 +392,16 @@ export class Veriface {
   }
 
   _check() { if (!this._worker) throw new VerifaceError('closed', 'veriface was closed'); }
+
+  /** The worker has no OffscreenCanvas: frames go to it as RGBA read on the page. */
+  get _pagePixels() { return !!(this.info.path && this.info.path.pixels === 'page'); }
+
+  /** A frame of the pump as the worker takes it (the bitmap itself, or the page's RGBA). */
+  _framed(next, maxW, maxH) {
+    if (!this._pagePixels) return { frame: next.frame, transfer: [next.frame] };
+    const px = readPixels(next.frame, maxW, maxH);
+    return { frame: px, transfer: [px.data.buffer] };
+  }
 
   _checkModels(server) {
     if (!server) return;

@@ -6,8 +6,10 @@
 import { Engine, Motion, checkRoles } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
+import { detectFeatures, canEncodeJpeg, planBuilds, BUILD_FILES } from './features.js';
 
 let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null;   // guide: detector + mesh only, while the rest loads (lazy)
+let path = null;   // the build and path chosen (info.path): where frames become pixels and JPEGs
 const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
 let nextSid = 1;
 const motions = new Map();    // mid -> { motion, frames: [Promise of a package frame], side, quality }
@@ -96,7 +98,38 @@ async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
 
 function engineInfo(e, t0, loaded, pad, cached) {
   return { build, threads: e.threads, engine: e.version, models: e.models, downloaded: loaded, cached, pad, complete: e === engine,
-    ms: performance.now() - t0 };
+    ms: performance.now() - t0, path };
+}
+
+/**
+ * Instantiate the first build of `order` that this engine runs (a build whose module fails to
+ * compile or start, e.g. threads without shared memory, gives way to the next). Returns
+ * { M, build, tried: [{ build, reason }] }.
+ */
+async function loadBuild(order, wasmBase, onBytes, onCompile, tried) {
+  for (const b of order) {
+    const name = BUILD_FILES[b];
+    let factory, wasmBinary;
+    try {
+      [factory, wasmBinary] = await Promise.all([
+        // fetched at run time from baseUrl: bundlers must leave this import alone
+        import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
+          throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
+        }),
+        fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
+      ]);
+    } catch (e) {
+      throw VerifaceError.from(e, 'network');   // a missing file is the site's mistake, not this engine's
+    }
+    onCompile(b);
+    try {
+      const mod = await factory({ wasmBinary, locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href });
+      return { M: mod, build: b };
+    } catch (e) {
+      tried.push({ build: b, reason: `failed to start: ${(e && e.message) || e}` });
+    }
+  }
+  throw new VerifaceError('unsupported', `no wasm build runs in this browser (${tried.map((t) => `${t.build}: ${t.reason}`).join('; ')})`);
 }
 
 /**
@@ -104,12 +137,16 @@ function engineInfo(e, t0, loaded, pad, cached) {
  * engine: quality feedback starts while PAD and the embedder download), then post
  * { event: 'engine', info } when the full engine replaces it (or { event: 'engine', error }).
  */
-async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) {
+async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, build: force = null, offscreen = true }) {
   const t0 = performance.now();
-  const mt = threads > 1 && self.crossOriginIsolated === true;
-  build = mt ? 'simd-mt' : 'simd';
-  const name = mt ? 'veriface-simd-mt' : 'veriface-simd';
-  const n = mt ? Math.max(1, Math.min(4, threads)) : 1;
+  const features = detectFeatures(self);
+  if (!features.wasm) throw new VerifaceError('unsupported', 'this browser has no WebAssembly');
+  const plan = planBuilds(features, threads, force);
+  // frames become pixels here on an OffscreenCanvas, else on the page's canvas (sent as RGBA)
+  const off = offscreen !== false && features.offscreenCanvas;
+  const jpeg = off && await canEncodeJpeg(self);
+  path = { build: '', threads: 1, simd: features.simd, pixels: off ? 'worker' : 'page', jpeg: jpeg ? 'worker' : 'page',
+    skipped: plan.skipped, features };
   const wasmBase = new URL('wasm/', baseUrl);
   let loaded = 0, total = 0;
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
@@ -127,15 +164,11 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false }) 
   let allIn = false;
   const all = Promise.all(fetches).then((b) => { allIn = true; return b; });
   all.catch(() => {});
-  const [factory, wasmBinary] = await Promise.all([
-    // fetched at run time from baseUrl: bundlers must leave this import alone
-    import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
-      throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
-    }),
-    fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
-  ]);
-  post({ event: 'progress', stage: 'compile', loaded, total });
-  M = await factory({ wasmBinary, locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href });
+  const tried = [];
+  ({ M, build } = await loadBuild(plan.order, wasmBase, onBytes, (b) => post({ event: 'progress', stage: 'compile', loaded, total, build: b }), tried));
+  const n = build === 'simd-mt' ? Math.max(1, Math.min(4, threads)) : 1;
+  Object.assign(path, { build, threads: n, skipped: [...plan.skipped, ...tried] });
+  post({ event: 'progress', stage: 'build', loaded, total, build, path });
   checkRoles(M, roles);
   const build_full = async () => {
     const bytes = await all;
@@ -174,8 +207,14 @@ function need(sid) {
   return s;
 }
 
-/** Draw a bitmap/VideoFrame into the work canvas, scaled to fit max, and read RGBA. */
+/** Draw a bitmap/VideoFrame into the work canvas, scaled to fit max, and read RGBA (or take the
+ *  page's RGBA { data, width, height } when the page reads pixels: no OffscreenCanvas here). */
 function pixelsOf(frame, maxW, maxH) {
+  if (frame && frame.data) {
+    if (frame.width > maxW || frame.height > maxH) throw new VerifaceError('invalid_arg', `frame ${frame.width}x${frame.height} over ${maxW}x${maxH}`);
+    return { data: new Uint8ClampedArray(frame.data.buffer || frame.data), width: frame.width, height: frame.height };
+  }
+  if (!canvas && path && path.pixels === 'page') throw new VerifaceError('unsupported', 'no OffscreenCanvas in this worker: the page sends pixels');
   const fw = frame.displayWidth || frame.width, fh = frame.displayHeight || frame.height;
   if (!fw || !fh) throw new VerifaceError('image', 'empty frame');
   const k = Math.min(1, maxW / fw, maxH / fh);
@@ -232,6 +271,14 @@ function pushFrame({ sid, frame, timestamp }) {
 }
 const VF_MAX_KEPT = 8;   // VF_SESSION_MAX_CHOSEN
 
+/** The kept frame as a JPEG with its hash, or (no JPEG encoder here) its pixels for the page to
+ *  encode (veriface.js encodeOnPage). */
+async function encoded(k, quality, fields) {
+  if (path.jpeg === 'page') return { ...fields, mime: 'image/jpeg', pixels: k.pixels, quality };
+  const jpeg = await jpegOf(k, quality);
+  return { ...fields, mime: 'image/jpeg', sha256: await sha256Hex(jpeg), data: toBase64(jpeg) };
+}
+
 async function jpegOf(k, quality) {
   const c = new OffscreenCanvas(k.width, k.height);
   c.getContext('2d').putImageData(new ImageData(k.pixels, k.width, k.height), 0, 0);
@@ -247,11 +294,8 @@ async function finish({ sid, jpegQuality = 0.92 }) {
   const t1 = performance.now();
   const frames = [];
   for (const k of s.session.kept()) {
-    const jpeg = await jpegOf(k, jpegQuality);
-    frames.push({
-      index: k.index, timestamp: k.timestamp, width: k.width, height: k.height, mime: 'image/jpeg',
-      sha256: await sha256Hex(jpeg), data: toBase64(jpeg), statusJson: s.statuses.get(k.index) || null,
-    });
+    frames.push(await encoded(k, jpegQuality, { index: k.index, timestamp: k.timestamp, width: k.width, height: k.height,
+      statusJson: s.statuses.get(k.index) || null }));
   }
   return { resultJson: json, result, frames, finish_ms: t1 - t0, encode_ms: performance.now() - t1 };
 }
@@ -312,11 +356,9 @@ function challengePush({ mid, frame, timestamp }) {
   const pose = m.motion.push(px.data, px.width, px.height, timestamp);
   const index = m.frames.length;
   const k = { width: px.width, height: px.height, pixels: px.data };
-  const encoded = jpegOf(k, m.quality).then(async (jpeg) => ({
-    index, timestamp, width: k.width, height: k.height, mime: 'image/jpeg', sha256: await sha256Hex(jpeg), data: toBase64(jpeg),
-  }));
-  encoded.catch(() => {});   // reported by challengeFrames
-  m.frames.push(encoded);
+  const jpeg = encoded(k, m.quality, { index, timestamp, width: k.width, height: k.height });
+  jpeg.catch(() => {});   // reported by challengeFrames
+  m.frames.push(jpeg);
   return { index, pose, width: px.width, height: px.height, ms: performance.now() - t0 };
 }
 
