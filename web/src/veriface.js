@@ -247,7 +247,8 @@ export class Veriface {
         document.body.appendChild(video);
       }
       if (stream && video.srcObject !== stream) video.srcObject = stream;
-      await videoReady(video);
+      // a video that never gives a frame: a typed timeout, within the capture's own if shorter
+      await videoReady(video, options.timeoutMs > 0 ? Math.min(10000, options.timeoutMs) : 10000);
       const track = stream ? stream.getVideoTracks()[0] : null;
 
       ({ sid } = await this._worker.call('createSession', { config: cfg }));
