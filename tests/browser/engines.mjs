@@ -80,6 +80,17 @@ async function poll(page, fn, arg, timeoutMs, interval = 100) {
   }
 }
 
+/** A playwright or puppeteer page (the same calls for what the tests need) as an engines.mjs page. */
+function cdpLike(p) {
+  return {
+    goto: (url) => p.goto(url),
+    evaluate: (fn, arg) => p.evaluate(fn, arg),
+    press: (key) => p.keyboard.press(KEYS[key] || key),
+    screenshot: (file) => p.screenshot({ path: file }),
+    close: () => p.close(),
+  };
+}
+
 // ---- chromium (playwright-core) ------------------------------------------------------------------
 async function launchChromium({ y4m } = {}) {
   const { chromium } = toolsRequire('playwright-core');
@@ -88,14 +99,7 @@ async function launchChromium({ y4m } = {}) {
   return {
     name: 'chromium', version: browser.version(),
     async newPage({ width = 1280, height = 900 } = {}) {
-      const p = await browser.newPage({ viewport: { width, height } });
-      return {
-        goto: (url) => p.goto(url),
-        evaluate: (fn, arg) => p.evaluate(fn, arg),
-        press: (key) => p.keyboard.press(KEYS[key] || key),
-        screenshot: (file) => p.screenshot({ path: file }),
-        close: () => p.close(),
-      };
+      return cdpLike(await browser.newPage({ viewport: { width, height } }));
     },
     close: () => browser.close(),
   };
@@ -117,13 +121,7 @@ async function launchFirefox() {
     async newPage({ width = 1280, height = 900 } = {}) {
       const p = await browser.newPage();
       await p.setViewport({ width, height });
-      return {
-        goto: (url) => p.goto(url),
-        evaluate: (fn, arg) => p.evaluate(fn, arg),
-        press: (key) => p.keyboard.press(KEYS[key] || key),
-        screenshot: (file) => p.screenshot({ path: file }),
-        close: () => p.close(),
-      };
+      return cdpLike(p);
     },
     close: () => browser.close(),
   };
@@ -161,15 +159,19 @@ async function launchWebkit() {
   drv.stdout.on('data', (d) => { log += d; });
   drv.stderr.on('data', (d) => { log += d; });
   let driver;
-  try {
-    await waitPort(port, 10000, 'WebKitWebDriver');
-    // MiniBrowser takes WebKitSettings as options: MediaStream (getUserMedia, canvas.captureStream)
-    // is off by default in WebKitGTK
-    driver = await new Builder().usingServer(`http://127.0.0.1:${port}`).withCapabilities({
+  // MiniBrowser takes WebKitSettings as options: MediaStream (getUserMedia, canvas.captureStream)
+  // is off by default in WebKitGTK
+  const session = async () => {
+    const d = await new Builder().usingServer(`http://127.0.0.1:${port}`).withCapabilities({
       browserName: 'MiniBrowser',
       'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation', '--enable-media-stream=true', '--enable-webrtc=true'] },
     }).build();
-    await driver.manage().setTimeouts({ script: 300000, pageLoad: 60000 });
+    await d.manage().setTimeouts({ script: 300000, pageLoad: 60000 });
+    return d;
+  };
+  try {
+    await waitPort(port, 10000, 'WebKitWebDriver');
+    driver = await session();
   } catch (e) {
     await stopChild(drv);
     await x.stop();
@@ -180,6 +182,11 @@ async function launchWebkit() {
   return {
     name: 'webkit', version: (await driver.getCapabilities()).get('browserVersion'),
     async newPage({ width = 1280, height = 900 } = {}) {
+      // a page that crashed took the session with it: the next page gets a new one
+      try { await driver.getWindowHandle(); } catch {
+        try { await driver.quit(); } catch { /* gone */ }
+        driver = await session();
+      }
       await driver.manage().window().setRect({ width, height });
       // the window's size includes no browser chrome in automation mode; the test reads innerWidth
       return {

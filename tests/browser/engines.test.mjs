@@ -176,7 +176,6 @@ for (const name of eng.ENGINES) {
       return p;
     };
     try {
-      let features = null;
       await t.test('overlay: frame pixels land on the video pixels (object-fit, mirror, padding)', async () => {
         const p = await open(plain, 'overlay.html', 'mark', { width: 1280, height: 900 });
         try {
@@ -203,47 +202,38 @@ for (const name of eng.ENGINES) {
           assert.deepEqual(await p.problems(), []);
         } finally { await p.close(); }
       });
-      await t.test('isolated: the best build this engine runs, 2 threads asked', own('isolated'), async () => {
-        const p = await open(coi, 'page.html', 'a');
+      // one capture case: the page, the capture, the common checks, the case's own, the figures
+      const capture = async (key, proxy, cam, args, isolated, build, more) => {
+        const p = await open(proxy, 'page.html', cam);
         try {
-          const r = await p.evaluate(pageCapture, { threads: 2 });
-          features = r.info.path.features;
+          const r = await p.evaluate(pageCapture, args);
           report.ua = r.ua;
-          report.features = features;
-          // threads need shared memory: an engine without it under COOP/COEP falls back, and says why
-          const build = features.sharedMemory ? 'simd-mt' : 'simd';
-          if (build === 'simd') assert.match(JSON.stringify(r.info.path.skipped), /shared WebAssembly memory/);
-          await checkCapture(r, server, { build, isolated: true });
-          if (build === 'simd-mt') assert.equal(r.info.threads, 2);
-          report.captures.isolated = { build: r.info.build, threads: r.info.threads, frames: r.frames, median_ms: r.medianMs, mean_ms: r.meanMs, ready_ms: r.readyMs };
+          report.features = report.features || r.info.path.features;
+          const want = build(r.info.path.features);
+          await checkCapture(r, server, { build: want, isolated });
+          more(r, want);
+          report.captures[key] = { build: r.info.build, threads: r.info.threads, frames: r.frames, median_ms: r.medianMs, mean_ms: r.meanMs, ready_ms: r.readyMs };
           assert.deepEqual(await p.problems(), []);
         } finally { await p.close(); }
-      });
-      await t.test('not isolated: single-threaded SIMD build', own('plain'), async () => {
-        const p = await open(plain, 'page.html', 'b');
-        try {
-          const r = await p.evaluate(pageCapture, { threads: 2 });
-          await checkCapture(r, server, { build: 'simd', isolated: false });
+      };
+      await t.test('isolated: the best build this engine runs, 2 threads asked', own('isolated'), () =>
+        // threads need shared memory: an engine without it under COOP/COEP falls back, and says why
+        capture('isolated', coi, 'a', { threads: 2 }, true, (f) => (f.sharedMemory ? 'simd-mt' : 'simd'), (r, build) => {
+          if (build === 'simd') assert.match(JSON.stringify(r.info.path.skipped), /shared WebAssembly memory/);
+          else assert.equal(r.info.threads, 2);
+        }));
+      await t.test('not isolated: single-threaded SIMD build', own('plain'), () =>
+        capture('plain', plain, 'b', { threads: 2 }, false, () => 'simd', (r) => {
           assert.equal(r.info.threads, 1);
           assert.match(JSON.stringify(r.info.path.skipped), /not cross-origin isolated/);
-          report.captures.plain = { build: r.info.build, threads: 1, frames: r.frames, median_ms: r.medianMs, mean_ms: r.meanMs, ready_ms: r.readyMs };
-          assert.deepEqual(await p.problems(), []);
-        } finally { await p.close(); }
-      });
-      await t.test('no SIMD, no OffscreenCanvas path: build base, pixels and JPEGs on the page', async () => {
-        const p = await open(plain, 'page.html', 'bf');
-        try {
-          const r = await p.evaluate(pageCapture, { threads: 1, build: 'base', offscreen: false });
-          await checkCapture(r, server, { build: 'base', isolated: false });
+        }));
+      await t.test('no SIMD, no OffscreenCanvas path: build base, pixels and JPEGs on the page', () =>
+        capture('base', plain, 'bf', { threads: 1, build: 'base', offscreen: false }, false, () => 'base', (r) => {
           assert.equal(r.info.path.pixels, 'page');
           assert.equal(r.info.path.jpeg, 'page');
           assert.equal(r.info.path.simd, true, 'the engine has SIMD: base was forced');
           assert.match(JSON.stringify(r.info.path.skipped), /build 'base' asked/);
-          report.features = report.features || r.info.path.features;
-          report.captures.base = { build: r.info.build, threads: 1, frames: r.frames, median_ms: r.medianMs, mean_ms: r.meanMs, ready_ms: r.readyMs };
-          assert.deepEqual(await p.problems(), []);
-        } finally { await p.close(); }
-      });
+        }));
       await t.test('failures are typed errors, never a hang', async () => {
         const p = await open(plain, 'page.html', 'a');
         try {

@@ -9,10 +9,13 @@ const md = navigator.mediaDevices;
 if (set && md) {
   const base = `/__test__/frames/${encodeURIComponent(set)}/`;
   const label = `veriface fake camera (${set})`;
-  // decoded up front: drawing must keep the frame rate from the first frame
-  const frames = fetch(`${base}index.json`).then((r) => r.json()).then(async (idx) => ({
-    fps: idx.fps, bitmaps: await Promise.all(idx.files.map(async (f) => createImageBitmap(await (await fetch(base + f)).blob()))),
-  }));
+  // fetched up front, decoded as drawn (a hundred decoded frames would hold ~120 MB per page)
+  const frames = fetch(`${base}index.json`).then((r) => r.json()).then(async (idx) => {
+    const blobs = await Promise.all([...new Set(idx.files)].map(async (f) => [f, await (await fetch(base + f)).blob()]));
+    const first = await createImageBitmap(blobs[0][1]);
+    const byName = new Map(blobs);
+    return { fps: idx.fps, width: first.width, height: first.height, first, blobs: idx.files.map((f) => byName.get(f)) };
+  });
   frames.catch(() => {});
   const original = md.getUserMedia ? md.getUserMedia.bind(md) : null;
   md.getUserMedia = async (constraints) => {
@@ -20,17 +23,26 @@ if (set && md) {
       if (original) return original(constraints);
       throw new DOMException('no audio here', 'NotFoundError');
     }
-    const { fps, bitmaps } = await frames;
+    const { fps, width, height, first, blobs } = await frames;
     const canvas = document.createElement('canvas');
-    canvas.width = bitmaps[0].width;
-    canvas.height = bitmaps[0].height;
+    canvas.width = width;
+    canvas.height = height;
     // in the document (1 px, invisible): WebKit captures a canvas that is rendered
     canvas.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;opacity:0;pointer-events:none';
     document.documentElement.appendChild(canvas);
     const g = canvas.getContext('2d');
-    let i = 0;
-    const draw = () => { g.drawImage(bitmaps[i % bitmaps.length], 0, 0); i++; };
-    draw();
+    g.drawImage(first, 0, 0);
+    let i = 1, busy = false;
+    const draw = async () => {
+      if (busy) return;   // a slow decode skips a tick, as a camera drops a frame
+      busy = true;
+      try {
+        const b = await createImageBitmap(blobs[i % blobs.length]);
+        g.drawImage(b, 0, 0);
+        b.close();
+        i++;
+      } finally { busy = false; }
+    };
     const timer = setInterval(draw, 1000 / fps);
     // no frame rate: a frame each time the canvas is drawn, never a repeat of an unchanged canvas
     // (a repeated picture is what the server refuses as a frozen feed)
@@ -39,7 +51,7 @@ if (set && md) {
     const stop = track.stop.bind(track);
     track.stop = () => { clearInterval(timer); canvas.remove(); stop(); };
     Object.defineProperty(track, 'label', { value: label });
-    window.__vfFakeCamera = { set, frames: bitmaps.length, fps, calls: (window.__vfFakeCamera ? window.__vfFakeCamera.calls : 0) + 1 };
+    window.__vfFakeCamera = { set, frames: blobs.length, fps, calls: (window.__vfFakeCamera ? window.__vfFakeCamera.calls : 0) + 1 };
     return stream;
   };
   const enumerate = md.enumerateDevices ? md.enumerateDevices.bind(md) : async () => [];

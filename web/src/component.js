@@ -92,7 +92,7 @@ export class VerifaceCaptureElement extends Base {
     this.key = null;
     this.veriface = null;
     const root = this.attachShadow({ mode: 'open' });
-    root.innerHTML = `<div class="stage" part="stage"><video part="video" muted playsinline autoplay></video>
+    root.innerHTML = `<div class="stage" part="stage"><video part="video" muted playsinline autoplay tabindex="-1"></video>
 <svg viewBox="0 0 400 300" preserveAspectRatio="xMidYMid slice" aria-hidden="true">
 <path class="mask" fill-rule="evenodd" d="M0 0H400V300H0Z M122 150a78 105 0 1 0 156 0a78 105 0 1 0 -156 0Z"/><ellipse class="oval" part="oval" cx="200" cy="150" rx="78" ry="105"/></svg>
 <div class="prompt" part="prompt" aria-hidden="true" hidden><span class="arrow"></span></div></div>
