@@ -17,10 +17,13 @@ if (set && md) {
     return { fps: idx.fps, width: first.width, height: first.height, first, blobs: idx.files.map((f) => byName.get(f)) };
   });
   frames.catch(() => {});
-  const original = md.getUserMedia ? md.getUserMedia.bind(md) : null;
-  md.getUserMedia = async (constraints) => {
+  // on the prototype: WebKit may collect navigator.mediaDevices' wrapper and hand out a new one,
+  // without properties set on the old one
+  const proto = Object.getPrototypeOf(md);
+  const original = proto.getUserMedia;
+  proto.getUserMedia = async function getUserMedia(constraints) {
     if (!constraints || !constraints.video) {
-      if (original) return original(constraints);
+      if (original) return original.call(this, constraints);
       throw new DOMException('no audio here', 'NotFoundError');
     }
     const { fps, width, height, first, blobs } = await frames;
@@ -54,9 +57,11 @@ if (set && md) {
     window.__vfFakeCamera = { set, frames: blobs.length, fps, calls: (window.__vfFakeCamera ? window.__vfFakeCamera.calls : 0) + 1 };
     return stream;
   };
-  const enumerate = md.enumerateDevices ? md.enumerateDevices.bind(md) : async () => [];
-  md.enumerateDevices = async () => [...(await enumerate().catch(() => [])).filter((d) => d.kind !== 'videoinput'),
-    { kind: 'videoinput', deviceId: 'veriface-fake', groupId: 'veriface-fake', label, toJSON() { return { ...this }; } }];
+  const enumerate = proto.enumerateDevices || (async () => []);
+  proto.enumerateDevices = async function enumerateDevices() {
+    return [...(await enumerate.call(this).catch(() => [])).filter((d) => d.kind !== 'videoinput'),
+      { kind: 'videoinput', deviceId: 'veriface-fake', groupId: 'veriface-fake', label, toJSON() { return { ...this }; } }];
+  };
 }
 
 // what went wrong on the page, for the test to read (window.__vfProblems): uncaught errors,
