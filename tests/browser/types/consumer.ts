@@ -10,7 +10,8 @@ import { verifyBody, buildBody, getDemoSession } from '../../../web/src/package.
 
 export async function flow(video: HTMLVideoElement): Promise<Answer | undefined> {
   const vf = await Veriface.create({ baseUrl: '/veriface/', threads: 'auto', onProgress: (p) => console.log(p.stage, p.loaded / p.total) });
-  const build: 'simd' | 'simd-mt' = vf.info.build;
+  const build: 'simd' | 'simd-mt' | 'base' = vf.info.build;
+  const path: { pixels: 'worker' | 'page'; skipped: { reason: string }[] } = vf.info.path;
   const key = await createSessionKey();
   const session = await createDemoSession(location.origin, key.publicKeySpki, { liveness_type: 'passive' });
   const cams = await listCameras();
@@ -35,7 +36,7 @@ export async function flow(video: HTMLVideoElement): Promise<Answer | undefined>
   }
   const ok: boolean = await verifyBody(key.publicKeySpki, out.body, out.signature);
   const live: number = out.result.liveness.score;
-  console.log(build, ok, live, out.frames[0]?.sha256, out.headers['X-Veriface-Signature']);
+  console.log(build, path.pixels, path.skipped.length, ok, live, out.frames[0]?.sha256, out.headers['X-Veriface-Signature']);
   if (out.challenge) { const st: ChallengeStep[] = out.challenge.steps; console.log(st, out.challenge.light_start ?? 'no light', out.challenge.timed_out); }
   if (out.answer && out.answer.retry.allowed) {
     const next = nextAttempt(session, out.answer);
