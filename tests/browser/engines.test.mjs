@@ -207,10 +207,20 @@ for (const name of eng.ENGINES) {
         } finally { await p.close(); }
       });
       // one capture case: the page, the capture, the common checks, the case's own, the figures
-      const capture = async (key, proxy, cam, args, isolated, build, more) => {
+      const capture = async (key, proxy, cam, args, isolated, build, more, tt) => {
         const p = await open(proxy, 'page.html', cam);
         try {
-          const r = await p.evaluate(pageCapture, args);
+          let r;
+          try {
+            r = await p.evaluate(pageCapture, args);
+          } catch (e) {
+            // WebKitGTK's web process crashes now and then mid-capture (software video under load;
+            // docs/ENGINES.md): recorded as todo with the reason, never as a pass
+            if (name !== 'webkit' || !/page crash/.test(String(e && e.message)) || !tt) throw e;
+            tt.todo(`WebKitGTK page crash during the capture (docs/ENGINES.md): ${e.message}`);
+            report.captures[key] = { crashed: true };
+            throw e;
+          }
           report.ua = r.ua;
           report.features = report.features || r.info.path.features;
           const want = build(r.info.path.features);
@@ -220,24 +230,24 @@ for (const name of eng.ENGINES) {
           assert.deepEqual(await p.problems(), []);
         } finally { await p.close(); }
       };
-      await t.test('isolated: the best build this engine runs, 2 threads asked', own('isolated'), () =>
+      await t.test('isolated: the best build this engine runs, 2 threads asked', own('isolated'), (tt) =>
         // threads need shared memory: an engine without it under COOP/COEP falls back, and says why
         capture('isolated', coi, 'a', { threads: 2 }, true, (f) => (f.sharedMemory ? 'simd-mt' : 'simd'), (r, build) => {
           if (build === 'simd') assert.match(JSON.stringify(r.info.path.skipped), /shared WebAssembly memory/);
           else assert.equal(r.info.threads, 2);
-        }));
-      await t.test('not isolated: single-threaded SIMD build', own('plain'), () =>
+        }, tt));
+      await t.test('not isolated: single-threaded SIMD build', own('plain'), (tt) =>
         capture('plain', plain, 'b', { threads: 2 }, false, () => 'simd', (r) => {
           assert.equal(r.info.threads, 1);
           assert.match(JSON.stringify(r.info.path.skipped), /not cross-origin isolated/);
-        }));
-      await t.test('no SIMD, no OffscreenCanvas path: build base, pixels and JPEGs on the page', () =>
+        }, tt));
+      await t.test('no SIMD, no OffscreenCanvas path: build base, pixels and JPEGs on the page', (tt) =>
         capture('base', plain, 'bf', { threads: 1, build: 'base', offscreen: false }, false, () => 'base', (r) => {
           assert.equal(r.info.path.pixels, 'page');
           assert.equal(r.info.path.jpeg, 'page');
           assert.equal(r.info.path.simd, true, 'the engine has SIMD: base was forced');
           assert.match(JSON.stringify(r.info.path.skipped), /build 'base' asked/);
-        }));
+        }, tt));
       // open: in WebKitGTK the instance created after the three failed ones at times fails in
       // vf_wasm_engine_create with an out-of-bounds access (a typed 'internal' error, no hang)
       const flaky = name === 'webkit' ? { todo: 'WebKitGTK: engine create after failed creates, out-of-bounds access at times (docs/ENGINES.md)' } : {};
