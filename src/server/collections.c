@@ -372,11 +372,7 @@ static int query_of(vf_srv *s, const vf_srv_request *q, const vf_srv_collection 
         if (vf_srv_form_text(f, "session_id", qy->session_id, 32, r, code) < 0) return -1;
         vf_srv_session *ss = calloc(1, sizeof *ss);
         int rc = ss && valid_hex32(qy->session_id) ? vf_srv_store_get_session(s->store, qy->session_id, ss) : 0;
-        if (rc == 1 && ss->integrator[0]) {   /* another integrator's session is unknown here (routes.c: owned) */
-            char caller[17];
-            vf_srv_integrator_id(q->auth + 7, caller);
-            if (strcmp(ss->integrator, caller)) rc = 0;
-        }
+        if (rc == 1 && !vf_srv_session_visible(q, ss)) rc = 0;   /* another integrator's session is unknown here */
         int final = rc == 1 && ss->final, usable = final && (!strcmp(ss->decision, "approve") || !strcmp(ss->decision, "review"));
         free(ss);
         if (rc < 0) { vf_srv_reply_error(r, 500, *code = "storage", "could not read the session"); return -1; }

@@ -167,12 +167,7 @@ static void unauthorized(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
 static int owned(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r) {
     vf_srv_session *ss = calloc(1, sizeof *ss);
     int rc = !ss ? -1 : vf_srv_valid_id(id) ? vf_srv_store_get_session(s->store, id, ss) : 0;
-    int mine = 0;
-    if (rc == 1) {
-        char caller[17];
-        vf_srv_integrator_id(q->auth + 7, caller);   /* authorized: "Bearer <key>" */
-        mine = !ss->integrator[0] || !strcmp(ss->integrator, caller);
-    }
+    int mine = rc == 1 && vf_srv_session_visible(q, ss);
     free(ss);
     if (rc < 0) vf_srv_reply_error(r, 500, "storage", "could not read the session");
     else if (!mine) vf_srv_reply_error(r, 404, "unknown_session", "no such session");
