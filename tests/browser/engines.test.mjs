@@ -302,10 +302,12 @@ for (const name of eng.ENGINES) {
         } finally { await p.close(); }
       });
     } finally {
+      report.crashesOnClose = browser.crashesOnClose || 0;
       fs.writeFileSync(path.join(lib.ARTIFACTS, `engines-${name}.json`), JSON.stringify(report, null, 2));
       const c = report.captures;
-      const f = (x) => (x ? `${x.build} ${x.threads}t ${x.median_ms.toFixed(1)} ms/frame` : 'n/a');
-      console.log(`# [${name} ${report.version}] isolated: ${f(c.isolated)}; not isolated: ${f(c.plain)}; no SIMD: ${f(c.base)}`);
+      const f = (x) => (!x ? 'n/a' : x.crashed ? 'page crash' : `${x.build} ${x.threads}t ${x.median_ms.toFixed(1)} ms/frame`);
+      console.log(`# [${name} ${report.version}] isolated: ${f(c.isolated)}; not isolated: ${f(c.plain)}; no SIMD: ${f(c.base)}`
+        + (report.crashesOnClose ? `; web process crashed ${report.crashesOnClose}x leaving a page` : ''));
       await browser.close();
       await coi.stop();
       await plain.stop();
