@@ -5,11 +5,11 @@
  *   DELETE /v1/collections/{id}/faces/{face_id}     delete a face (its embedding is erased)
  *   POST   /v1/collections/{id}/search              by session_id, face_id or image; max_faces, threshold
  * The store is the source of truth; this process keeps one FAISS index per collection
- * (faceindex.h) and brings it up to date from the store's change sequence before every use, so
+ * (collindex.h) and brings it up to date from the store's change sequence before every use, so
  * several instances on one store answer alike. Policy: a hit at or above the collection's
  * dedupe_threshold under another external_face_id -> review, reason duplicate.identity. */
 #include "faces.h"
-#include "faceindex.h"
+#include "collindex.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,149 +17,6 @@
 #include <string.h>
 
 #define MAX_HITS 100
-
-typedef struct coll_index {
-    char id[33];
-    pthread_mutex_t refresh;          /* one refresh at a time (it alone changes ix) */
-    pthread_rwlock_t use;             /* readers of ix hold it shared; a rebuild swaps ix under it */
-    vf_faceindex *ix;                 /* NULL until the collection has a face */
-    int dim;                          /* its faces' dimension (one model: one dimension) */
-    int64_t seen;                     /* the last change applied */
-    struct coll_index *next;
-} coll_index;
-
-struct vf_srv_collections {
-    pthread_mutex_t mu;
-    coll_index *head;
-    size_t ivf_min;
-    int nprobe;
-};
-
-vf_srv_collections *vf_srv_collections_create(size_t ivf_min, int nprobe) {
-    vf_srv_collections *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
-    pthread_mutex_init(&c->mu, NULL);
-    c->ivf_min = ivf_min;
-    c->nprobe = nprobe;
-    return c;
-}
-
-void vf_srv_collections_free(vf_srv_collections *c) {
-    if (!c) return;
-    for (coll_index *x = c->head, *n; x; x = n) {
-        n = x->next;
-        vf_faceindex_free(x->ix);
-        pthread_mutex_destroy(&x->refresh);
-        pthread_rwlock_destroy(&x->use);
-        free(x);
-    }
-    pthread_mutex_destroy(&c->mu);
-    free(c);
-}
-
-static coll_index *index_of(vf_srv_collections *c, const char *id) {
-    pthread_mutex_lock(&c->mu);
-    coll_index *x = c->head;
-    while (x && strcmp(x->id, id)) x = x->next;
-    if (!x && (x = calloc(1, sizeof *x))) {
-        snprintf(x->id, sizeof x->id, "%s", id);
-        pthread_mutex_init(&x->refresh, NULL);
-        pthread_rwlock_init(&x->use, NULL);
-        x->next = c->head;
-        c->head = x;
-    }
-    pthread_mutex_unlock(&c->mu);
-    return x;
-}
-
-/* The rows of a change scan: live ones to add, deleted ones to remove. */
-typedef struct changes {
-    int dim;
-    size_t n_add, cap_add, n_del, cap_del;
-    int64_t *add_rows, *del_rows;
-    float *add_vecs;
-    int bad;
-} changes;
-
-static int collect(void *ctx, const vf_srv_face *f) {
-    changes *ch = ctx;
-    if (f->deleted || !f->embedding) {
-        if (ch->n_del == ch->cap_del) {
-            ch->cap_del = ch->cap_del ? 2 * ch->cap_del : 64;
-            int64_t *r = realloc(ch->del_rows, sizeof *r * ch->cap_del);
-            if (!r) return ch->bad = 1;
-            ch->del_rows = r;
-        }
-        ch->del_rows[ch->n_del++] = f->row;
-        return 0;
-    }
-    if (!ch->dim) ch->dim = f->dim;
-    if (f->dim != ch->dim) return ch->bad = 1;
-    if (ch->n_add == ch->cap_add) {
-        ch->cap_add = ch->cap_add ? 2 * ch->cap_add : 256;
-        int64_t *r = realloc(ch->add_rows, sizeof *r * ch->cap_add);
-        float *v = r ? realloc(ch->add_vecs, sizeof *v * ch->cap_add * (size_t)ch->dim) : NULL;
-        if (r) ch->add_rows = r;
-        if (!v) return ch->bad = 1;
-        ch->add_vecs = v;
-    }
-    ch->add_rows[ch->n_add] = f->row;
-    memcpy(ch->add_vecs + ch->n_add * (size_t)ch->dim, f->embedding, sizeof(float) * (size_t)ch->dim);
-    ch->n_add++;
-    return 0;
-}
-
-static void changes_free(changes *ch) { free(ch->add_rows); free(ch->del_rows); free(ch->add_vecs); }
-
-/* A rebuilt index in place of the old one, once no search uses the old one. */
-static void swap(coll_index *x, vf_faceindex *nx, int dim) {
-    pthread_rwlock_wrlock(&x->use);
-    vf_faceindex *old = x->ix;
-    x->ix = nx;
-    x->dim = dim;
-    pthread_rwlock_unlock(&x->use);
-    vf_faceindex_free(old);
-}
-
-/* Bring this process's index of collection c up to the store: the changes since the last one
- * applied, or a rebuild from every live row when there is no index yet or its shape is stale
- * (flat grown to ivf_min, IVF grown 4x). 0 = ok. */
-static int refresh(vf_srv *s, const vf_srv_collection *c, coll_index *x) {
-    pthread_mutex_lock(&x->refresh);
-    int rc = -1;
-    for (int pass = 0; pass < 2; pass++) {
-        int rebuild = !x->ix || vf_faceindex_stale(x->ix);
-        changes ch = {.dim = x->dim};
-        int64_t last = 0;
-        if (vf_srv_store_faces_since(s->store, c->id, rebuild ? 0 : x->seen, collect, &ch, &last) || ch.bad) { changes_free(&ch); break; }
-        if (rebuild && ch.n_add == 0) {
-            /* no face yet (or none left): nothing to search */
-            swap(x, NULL, x->dim);
-        } else if (rebuild) {
-            /* a full scan: rows deleted before it are simply absent from the adds */
-            vf_faceindex_config fc = vf_faceindex_default_config(ch.dim);
-            fc.ivf_min = s->collections->ivf_min;
-            fc.nprobe = s->collections->nprobe;
-            vf_faceindex *nx = NULL;
-            char err[256];
-            if (vf_faceindex_build(&fc, ch.add_rows, ch.add_vecs, ch.n_add, &nx, err, sizeof err)) {
-                fprintf(stderr, "veriface-server: collection %s: index build: %s\n", c->id, err);
-                changes_free(&ch);
-                break;
-            }
-            swap(x, nx, ch.dim);
-        } else if (vf_faceindex_remove(x->ix, ch.del_rows, ch.n_del) < 0 || vf_faceindex_add(x->ix, ch.add_rows, ch.add_vecs, ch.n_add)) {
-            changes_free(&ch);
-            break;
-        }
-        x->seen = last;
-        changes_free(&ch);
-        rc = 0;
-        if (!x->ix || !vf_faceindex_stale(x->ix)) break;
-    }
-    pthread_mutex_unlock(&x->refresh);
-    return rc;
-}
 
 /* ---- request helpers ---------------------------------------------------------------------------- */
 
@@ -271,13 +128,15 @@ static int load(vf_srv *s, const char *id, vf_srv_collection *c, vf_srv_reply *r
 }
 
 static void get(vf_srv *s, const vf_srv_collection *c, vf_srv_reply *r, const char **code) {
-    coll_index *x = index_of(s->collections, c->id);
-    if (!x || refresh(s, c, x)) { vf_srv_reply_error(r, 500, *code = "storage", "could not load the collection's faces"); return; }
+    vf_srv_collindex_info in;
+    if (vf_srv_collindex_info_of(s->collections, s->store, c->id, &in)) {
+        vf_srv_reply_error(r, 500, *code = "storage", "could not load the collection's faces");
+        return;
+    }
     cJSON *o = collection_json(c);
-    pthread_rwlock_rdlock(&x->use);
-    cJSON_AddNumberToObject(o, "faces", x->ix ? (double)vf_faceindex_count(x->ix) : 0);
-    cJSON_AddStringToObject(o, "index", x->ix ? vf_faceindex_kind_name(vf_faceindex_kind_of(x->ix)) : "none");
-    pthread_rwlock_unlock(&x->use);
+    cJSON_AddNumberToObject(o, "faces", (double)in.faces);
+    cJSON_AddStringToObject(o, "index", in.kind);
+    cJSON_AddBoolToObject(o, "index_building", in.building);
     vf_srv_reply_json(r, 200, o);
 }
 
@@ -293,15 +152,12 @@ typedef struct found {
 static int search(vf_srv *s, const vf_srv_collection *c, const float *emb, int dim, int k, float min_score, int64_t exclude_row,
                   found *out, vf_srv_reply *r, const char **code) {
     out->n = 0;
-    coll_index *x = index_of(s->collections, c->id);
     vf_faceindex_hit hits[MAX_HITS];
     int64_t rows[MAX_HITS];
     int ok[MAX_HITS];
-    if (!x || refresh(s, c, x)) { vf_srv_reply_error(r, 500, *code = "storage", "could not load the collection's faces"); return -1; }
     int want = k + (exclude_row >= 0) < MAX_HITS ? k + (exclude_row >= 0) : MAX_HITS;
-    pthread_rwlock_rdlock(&x->use);
-    int n = !x->ix ? 0 : dim != x->dim ? -2 : vf_faceindex_search(x->ix, emb, want, min_score, hits);
-    pthread_rwlock_unlock(&x->use);
+    int n = vf_srv_collindex_search(s->collections, s->store, c->id, emb, dim, want, min_score, hits);
+    if (n == -1) { vf_srv_reply_error(r, 500, *code = "storage", "could not load the collection's faces"); return -1; }
     if (n == -2) { vf_srv_reply_error(r, 409, *code = "model_mismatch", "embedding dimension %d is not the collection's", dim); return -1; }
     if (n < 0) { vf_srv_reply_error(r, 500, *code = "internal", "index search failed"); return -1; }
     for (int i = 0; i < n; i++) rows[i] = hits[i].id;
@@ -471,8 +327,7 @@ static void add_face(vf_srv *s, const vf_srv_collection *c, const vf_srv_request
     int rc = vf_srv_store_face_add(s->store, c->id, &nf, &a);
     free(dj);
     if (rc) { cJSON_Delete(o); vf_srv_reply_error(r, 500, *code = "storage", "could not store the face"); goto out; }
-    coll_index *x = index_of(s->collections, c->id);
-    if (x) refresh(s, c, x);          /* this instance sees its own write at once */
+    vf_srv_collindex_refresh(s->collections, s->store, c->id);   /* this instance sees its own write at once */
     vf_srv_reply_json(r, 201, o);
 out:
     vf_srv_form_free(&f);
@@ -491,8 +346,7 @@ static void delete_face(vf_srv *s, const vf_srv_collection *c, const char *face_
     int rc = valid_hex32(face_id) ? vf_srv_store_face_delete(s->store, c->id, face_id, &a) : 0;
     if (rc < 0) { vf_srv_reply_error(r, 500, *code = "storage", "could not delete the face"); return; }
     if (rc == 0) { vf_srv_reply_error(r, 404, *code = "unknown_face", "no such face in this collection"); return; }
-    coll_index *x = index_of(s->collections, c->id);
-    if (x) refresh(s, c, x);
+    vf_srv_collindex_refresh(s->collections, s->store, c->id);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "face_id", face_id);
     cJSON_AddBoolToObject(o, "deleted", 1);

@@ -80,11 +80,11 @@ int main(int argc, char **argv) {
     vf_srv_http_stop(&s);
     vf_srv_outbox_stop(s.outbox);   /* after the requests: a last decision's event stays in the outbox */
     vf_srv_engines_free(s.engines);
+    vf_srv_collections_free(s.collections);   /* before the store: an index build may be reading it */
     vf_srv_store_close(s.store);
     vf_srv_metrics_free(s.metrics);
     vf_srv_ratelimit_free(s.ip_limit);
     vf_srv_ratelimit_free(s.session_limit);
     vf_srv_inflight_free(s.inflight);
-    vf_srv_collections_free(s.collections);
     return 0;
 }
