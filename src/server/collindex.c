@@ -1,7 +1,8 @@
 /* collindex.c - each collection's index in this process, kept up to the store, rebuilt in the
  * background (collindex.h). Locks of a collection: `mu` orders the changes to its index (applying
  * the store's changes, the swap) and is held for a delta, never for a build; `use` is held shared
- * by searches and exclusively only for the pointer swap, so a search waits at most for a delta. */
+ * by searches and exclusively for applying a delta or swapping the pointer (FAISS does not allow an
+ * add or remove during a search of the same index), so a search waits at most for a delta. */
 #include "collindex.h"
 
 #include <stdio.h>
@@ -223,7 +224,13 @@ static int refresh_locked(coll_index *x, vf_srv_store *st) {
         changes ch = {.dim = x->dim};
         int64_t last = x->seen;
         if (read_changes(st, x->id, x->seen, &ch, &last)) return -1;
-        int rc = apply(x->ix, &ch);
+        /* FAISS add/remove must not run under a search of the same index: exclusive for the delta */
+        int rc = 0;
+        if (ch.n_add || ch.n_del) {
+            pthread_rwlock_wrlock(&x->use);
+            rc = apply(x->ix, &ch);
+            pthread_rwlock_unlock(&x->use);
+        }
         changes_free(&ch);
         if (rc) return -1;
         x->seen = last;
