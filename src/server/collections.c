@@ -104,6 +104,7 @@ static void create(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, const ch
     if (new_id(c.id)) { vf_srv_reply_error(r, 500, *code = "internal", "no randomness"); goto out; }
     c.created_at = vf_srv_now_ms();
     c.dedupe_threshold = (float)th;
+    vf_srv_integrator_id(q->auth + 7, c.integrator);   /* authorized: "Bearer KEY" */
     snprintf(c.model, sizeof c.model, "%s", vf_srv_engines_hash(s->engines, VF_ROLE_EMBEDDER));
     cJSON *o = collection_json(&c);
     char h[65] = "", *dj = cJSON_PrintUnformatted(o);
@@ -118,9 +119,11 @@ out:
     vf_srv_form_free(&f);
 }
 
-/* The collection of the URL; 0 = found, else r holds 404 / 500. */
-static int load(vf_srv *s, const char *id, vf_srv_collection *c, vf_srv_reply *r, const char **code) {
+/* The collection of the URL; 0 = found, else r holds 404 / 500. Another integrator's collection is
+ * unknown here, as its sessions are: its existence is not confirmed. */
+static int load(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_collection *c, vf_srv_reply *r, const char **code) {
     int rc = valid_hex32(id) ? vf_srv_store_collection_get(s->store, id, c) : 0;
+    if (rc == 1 && !vf_srv_owner_visible(q, c->integrator)) rc = 0;
     if (rc == 1) return 0;
     if (rc == 0) vf_srv_reply_error(r, 404, *code = "unknown_collection", "no such collection");
     else vf_srv_reply_error(r, 500, *code = "storage", "could not read the collection");
@@ -374,7 +377,7 @@ void vf_srv_collections_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *
         return;
     }
     if (!rest[0] || !strcmp(rest, "/faces") || !strncmp(rest, "/faces/", 7) || !strcmp(rest, "/search")) {
-        if (load(s, cid, &c, r, &code)) goto out;
+        if (load(s, q, cid, &c, r, &code)) goto out;
     } else {
         vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
         return;

@@ -21,12 +21,14 @@ void vf_srv_integrator_id(const char *api_key, char out[17]) {
     out[16] = 0;
 }
 
-int vf_srv_session_visible(const vf_srv_request *q, const vf_srv_session *ss) {
-    if (!ss->integrator[0]) return 1;
+int vf_srv_owner_visible(const vf_srv_request *q, const char *owner) {
+    if (!owner[0]) return 1;
     char caller[17];
     vf_srv_integrator_id(q->auth + 7, caller);
-    return !strcmp(ss->integrator, caller);
+    return !strcmp(owner, caller);
 }
+
+int vf_srv_session_visible(const vf_srv_request *q, const vf_srv_session *ss) { return vf_srv_owner_visible(q, ss->integrator); }
 
 const char *vf_srv_webhook_secret(const vf_srv *s, const char *integrator) {
     for (int i = 0; i < s->cfg.n_keys; i++) {

@@ -413,7 +413,7 @@ static int conclude(job *j, int last) {
                           pr.challenge_met, pr.final ? NULL : next_nonce, next_challenge ? "sequence" : NULL, vf_srv_now_ms(),
                           j->fresh->prints, j->fresh->n, j->fresh->index_seen,
                           pr.decision == VF_DECISION_REJECT ? NULL : &s->cfg.freshness,   /* a reject stays one */
-                          j->req_hash, aj, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};   /* event and photo: below */
+                          j->req_hash, aj, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL};   /* event, photo, embedding: below */
     /* a final decision with a webhook_url: its event, written with the decision (the outbox) */
     char event_id[48] = "", *ej = NULL;
     if (pr.final && ss->webhook_url[0]) {
@@ -435,14 +435,15 @@ static int conclude(job *j, int last) {
         out.photo_score = F->photo.quality_score;
         out.photo_expires_at = out.now + (int64_t)s->cfg.photo_retention_s * 1000;
     }
-    int rc = dj && aj && rs && ads && (!out.event_id || ej) ? vf_srv_store_record_outcome(s->store, ss->id, &out, &a) : -1;
     /* the server's embedding of an approved or reviewed capture, for the collections (a face added
-     * from this session); a rejected capture's template is not kept. After the commit: a crash
-     * in between leaves a decided session without one (adding it answers 409 no_embedding). */
-    if (!rc && F->rr.emb_dim > 0 && (pr.decision == VF_DECISION_APPROVE || pr.decision == VF_DECISION_REVIEW) &&
-        vf_srv_store_put_embedding(s->store, ss->id, ss->attempt, vf_srv_engines_hash(s->engines, VF_ROLE_EMBEDDER), F->rr.emb,
-                                   F->rr.emb_dim))
-        fprintf(stderr, "veriface-server: session %s: embedding not stored\n", ss->id);
+     * from this session), in the decision's transaction: an acknowledged decision has its
+     * embedding; a rejected capture's template is not kept */
+    if (F->rr.emb_dim > 0 && (pr.decision == VF_DECISION_APPROVE || pr.decision == VF_DECISION_REVIEW)) {
+        out.emb = F->rr.emb;
+        out.emb_dim = F->rr.emb_dim;
+        out.emb_model = vf_srv_engines_hash(s->engines, VF_ROLE_EMBEDDER);
+    }
+    int rc = dj && aj && rs && ads && (!out.event_id || ej) ? vf_srv_store_record_outcome(s->store, ss->id, &out, &a) : -1;
     free(dj); free(aj); free(rs); free(ads); free(ej);
     cJSON_Delete(detail);
     facts_clear(F);

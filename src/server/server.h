@@ -245,9 +245,11 @@ cJSON *vf_srv_session_json(vf_srv *s, const vf_srv_session *ss);   /* what creat
 void vf_srv_managed_page(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
 void vf_srv_managed_start(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);
 void vf_srv_integrator_id(const char *api_key, char out[17]);
-/* 1 when the authorized caller (q->auth "Bearer KEY") may see the session: the key that created it,
- * or any key for demo sessions and those stored before keys were recorded. */
-int vf_srv_session_visible(const vf_srv_request *q, const struct vf_srv_session *ss);
+/* 1 when the authorized caller (q->auth "Bearer KEY") may see what integrator `owner` created (a
+ * session, a collection): the key that created it, or any key when the owner is "" (demo sessions,
+ * and rows stored before owners were recorded). */
+int vf_srv_owner_visible(const vf_srv_request *q, const char *owner);
+int vf_srv_session_visible(const vf_srv_request *q, const struct vf_srv_session *ss);   /* its integrator's */
 const char *vf_srv_webhook_secret(const vf_srv *s, const char *integrator);   /* NULL: none */
 /* photo_route.c: GET and DELETE of a session's photo and of the session */
 void vf_srv_photo_get(vf_srv *s, const vf_srv_request *q, const char *id, vf_srv_reply *r);

@@ -82,10 +82,6 @@ int vf_srv_store_faces_by_rows(vf_srv_store *s, const char *collection_id, const
                                int *found) {
     DISPATCH(faces_by_rows, -1, collection_id, rows, n, out, found);
 }
-int vf_srv_store_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb,
-                               int dim) {
-    DISPATCH(put_embedding, -1, session_id, attempt, model, emb, dim);
-}
 int vf_srv_store_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]) {
     DISPATCH(get_embedding, -1, session_id, emb, max, dim, model);
 }

@@ -84,8 +84,11 @@ typedef struct vf_srv_outcome {
     const char *answer_json;          /* ... and the page's answer: the same body again gets it again */
     /* in the same transaction: the webhook event for the outbox (event_id NULL: none) ... */
     const char *event_id, *event_url, *event_integrator, *event_body;
-    /* ... and the session photo (photo NULL: none; it replaces an earlier attempt's) */
+    /* ... the session photo (photo NULL: none; it replaces an earlier attempt's) ... */
     const uint8_t *photo; size_t photo_len; int photo_w, photo_h; float photo_score; int64_t photo_expires_at;
+    /* ... and the server's embedding of the capture, for the collections (emb NULL: none; approve
+     * and review only: a rejected capture's template is not kept) */
+    const float *emb; int emb_dim; const char *emb_model;
 } vf_srv_outcome;
 /* The answer recorded for the package with this body hash on this nonce (malloc'd JSON), or NULL:
  * a page whose answer was lost (a crash after the commit, a dropped connection) posts the same
@@ -153,6 +156,8 @@ typedef struct vf_srv_collection {
     int64_t created_at, seq;          /* seq: the last change */
     char model[65];                   /* the embedder's hash (so its dimension): faces of another model are refused */
     float dedupe_threshold;           /* a hit at or above it with another external_face_id -> review */
+    char integrator[17];              /* the API key that created it (vf_srv_integrator_id); "" = any key
+                                       * (a collection of schema 4, before collections had an owner) */
 } vf_srv_collection;
 typedef struct vf_srv_face {
     int64_t row, seq, created_at;     /* row: the index's id of the face */
@@ -181,14 +186,12 @@ int vf_srv_store_faces_since(vf_srv_store *s, const char *collection_id, int64_t
  * deleted or unknown. 0 = ok, -1 = error. */
 int vf_srv_store_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out,
                                int *found);
-/* A decided session's server embedding (approve and review only: a rejected capture's template is
- * not kept), and the latest one back. put: 0 = ok; get: 1 found, 0 none, -1 error. */
-int vf_srv_store_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb,
-                               int dim);
+/* A decided session's server embedding (written by record_outcome), the latest attempt's: 1 found,
+ * 0 none, -1 error. */
 int vf_srv_store_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 
 /* The store's schema version this server writes (both backends: the length of their MIGRATIONS). */
-#define VF_SRV_SCHEMA_VERSION 4
+#define VF_SRV_SCHEMA_VERSION 5
 /* "sqlite" or "postgresql". */
 const char *vf_srv_store_backend(const vf_srv_store *s);
 
@@ -222,7 +225,6 @@ typedef struct vf_srv_store_ops {
     int (*faces_since)(vf_srv_store *s, const char *collection_id, int64_t after_seq,
                        int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq);
     int (*faces_by_rows)(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out, int *found);
-    int (*put_embedding)(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb, int dim);
     int (*get_embedding)(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 } vf_srv_store_ops;
 

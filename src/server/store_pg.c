@@ -65,7 +65,7 @@ static const char V3[] =
     "CREATE INDEX photos_expiry ON photos(expires_at);";
 
 /* MIGRATIONS[i] brings the schema from version i to i + 1. Append only. */
-static const char *const MIGRATIONS[] = {V1, V2, V3, VF_SRV_PG_V4_COLLECTIONS};
+static const char *const MIGRATIONS[] = {V1, V2, V3, VF_SRV_PG_V4_COLLECTIONS, VF_SRV_PG_V5_COLLECTION_OWNER};
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == VF_SRV_SCHEMA_VERSION, "a migration per schema version");
 
 /* Bring the schema to VF_SRV_SCHEMA_VERSION in one transaction, one instance at a time; a newer
@@ -435,7 +435,7 @@ static int decide(pgs *s, const char *id, const vf_srv_outcome *o, const vf_srv_
         }
         if (index_insert(s, id, o->attempt, o->prints, o->n_prints, o->now)) return -1;
     }
-    if (vf_srv_pg_outcome_hooks(s, id, o)) return -1;   /* the webhook event and the photo */
+    if (vf_srv_pg_outcome_hooks(s, id, o) || vf_srv_pg_outcome_embedding(s, id, o)) return -1;   /* event, photo, embedding */
     return audit_insert(s, a);
 }
 
@@ -506,6 +506,5 @@ static const vf_srv_store_ops OPS = {
     .face_get = vf_srv_pg_face_get,
     .faces_since = vf_srv_pg_faces_since,
     .faces_by_rows = vf_srv_pg_faces_by_rows,
-    .put_embedding = vf_srv_pg_put_embedding,
     .get_embedding = vf_srv_pg_get_embedding,
 };

@@ -161,8 +161,9 @@ int vf_srv_pg_photo_get(vf_srv_store *bs, const char *id, int64_t now, vf_srv_ph
 int vf_srv_pg_photo_sweep(vf_srv_store *bs, int64_t now);
 int vf_srv_pg_delete_session(vf_srv_store *bs, const char *id, const vf_srv_audit *a);
 
-/* Schema version 4 and the face collections (store_pg_faces.c). */
-extern const char VF_SRV_PG_V4_COLLECTIONS[];
+/* Schema versions 4 (collections, faces, the sessions' embeddings) and 5 (each collection's
+ * owner), and the face collections (store_pg_faces.c). */
+extern const char VF_SRV_PG_V4_COLLECTIONS[], VF_SRV_PG_V5_COLLECTION_OWNER[];
 int vf_srv_pg_collection_create(vf_srv_store *s, const vf_srv_collection *c, const vf_srv_audit *a);
 int vf_srv_pg_collection_get(vf_srv_store *s, const char *id, vf_srv_collection *out);
 int vf_srv_pg_face_add(vf_srv_store *s, const char *collection_id, vf_srv_face *f, const vf_srv_audit *a);
@@ -171,7 +172,7 @@ int vf_srv_pg_face_get(vf_srv_store *s, const char *collection_id, const char *f
 int vf_srv_pg_faces_since(vf_srv_store *s, const char *collection_id, int64_t after_seq,
                           int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq);
 int vf_srv_pg_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out, int *found);
-int vf_srv_pg_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb, int dim);
+int vf_srv_pg_outcome_embedding(pgs *s, const char *id, const vf_srv_outcome *o);   /* inside record_outcome's transaction */
 int vf_srv_pg_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 
 #endif

@@ -18,6 +18,9 @@ const char VF_SRV_PG_V4_COLLECTIONS[] =
     " session_id TEXT NOT NULL, attempt INTEGER NOT NULL, model TEXT NOT NULL, dim INTEGER NOT NULL,"
     " embedding BYTEA NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (session_id, attempt));";
 
+/* Version 5: the integrator that created a collection; NULL (a collection of version 4) = any key. */
+const char VF_SRV_PG_V5_COLLECTION_OWNER[] = "ALTER TABLE collections ADD COLUMN integrator TEXT;";
+
 static void copy_text(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src ? src : ""); }
 
 int vf_srv_pg_collection_create(vf_srv_store *bs, const vf_srv_collection *c, const vf_srv_audit *a) {
@@ -30,10 +33,11 @@ int vf_srv_pg_collection_create(vf_srv_store *bs, const vf_srv_collection *c, co
     p_int(&p, c->created_at);
     p_str(&p, c->model);
     p_str(&p, thr);
+    p_str(&p, c->integrator[0] ? c->integrator : NULL);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
     if (!ready(s) && !begin(s)) {
-        rc = cmd(s, "INSERT INTO collections(id,name,created_at,model,dedupe_threshold) VALUES($1,$2,$3,$4,$5)", &p) == 1 &&
+        rc = cmd(s, "INSERT INTO collections(id,name,created_at,model,dedupe_threshold,integrator) VALUES($1,$2,$3,$4,$5,$6)", &p) == 1 &&
              !audit_insert(s, a) && !commit(s) ? 0 : -1;
         if (rc) rollback(s);
     }
@@ -47,7 +51,7 @@ int vf_srv_pg_collection_get(vf_srv_store *bs, const char *id, vf_srv_collection
     prm p = {0};
     p_str(&p, id);
     pthread_mutex_lock(&s->mu);
-    PGresult *r = ready(s) ? NULL : q(s, "SELECT name,created_at,model,dedupe_threshold,seq FROM collections WHERE id=$1", &p);
+    PGresult *r = ready(s) ? NULL : q(s, "SELECT name,created_at,model,dedupe_threshold,seq,integrator FROM collections WHERE id=$1", &p);
     pthread_mutex_unlock(&s->mu);
     if (!r) return -1;
     int rc = PQntuples(r) == 1;
@@ -58,6 +62,7 @@ int vf_srv_pg_collection_get(vf_srv_store *bs, const char *id, vf_srv_collection
         copy_text(o->model, sizeof o->model, col(r, 0, 2));
         o->dedupe_threshold = strtof(PQgetvalue(r, 0, 3), NULL);
         o->seq = col_int(r, 0, 4);
+        copy_text(o->integrator, sizeof o->integrator, col(r, 0, 5));
     }
     PQclear(r);
     return rc;
@@ -226,22 +231,18 @@ int vf_srv_pg_faces_by_rows(vf_srv_store *bs, const char *cid, const int64_t *ro
     return 0;
 }
 
-int vf_srv_pg_put_embedding(vf_srv_store *bs, const char *sid, int attempt, const char *model, const float *emb, int dim) {
-    pgs *s = PG(bs);
+int vf_srv_pg_outcome_embedding(pgs *s, const char *sid, const vf_srv_outcome *o) {
+    if (!o->emb) return 0;
     prm p = {0};
     p_str(&p, sid);
-    p_int(&p, attempt);
-    p_str(&p, model);
-    p_int(&p, dim);
-    p_bin(&p, emb, sizeof(float) * (size_t)dim);
-    p_int(&p, vf_srv_now_ms());
-    pthread_mutex_lock(&s->mu);
-    int rc = ready(s) ? -1
-        : cmd(s, "INSERT INTO session_embeddings(session_id,attempt,model,dim,embedding,created_at) VALUES($1,$2,$3,$4,$5,$6)"
-                 " ON CONFLICT (session_id,attempt) DO UPDATE SET model=EXCLUDED.model,dim=EXCLUDED.dim,"
-                 "embedding=EXCLUDED.embedding,created_at=EXCLUDED.created_at", &p) == 1 ? 0 : -1;
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    p_int(&p, o->attempt);
+    p_str(&p, o->emb_model);
+    p_int(&p, o->emb_dim);
+    p_bin(&p, o->emb, sizeof(float) * (size_t)o->emb_dim);
+    p_int(&p, o->now);
+    return cmd(s, "INSERT INTO session_embeddings(session_id,attempt,model,dim,embedding,created_at) VALUES($1,$2,$3,$4,$5,$6)"
+                  " ON CONFLICT (session_id,attempt) DO UPDATE SET model=EXCLUDED.model,dim=EXCLUDED.dim,"
+                  "embedding=EXCLUDED.embedding,created_at=EXCLUDED.created_at", &p) == 1 ? 0 : -1;
 }
 
 int vf_srv_pg_get_embedding(vf_srv_store *bs, const char *sid, float *emb, int max, int *dim, char model[65]) {

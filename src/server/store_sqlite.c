@@ -75,6 +75,7 @@ static const struct { const char *sql; int (*fn)(sqlite3 *db); } MIGRATIONS[] = 
     {NULL, v2},
     {VF_SQ_V3_HOOKS, NULL},
     {VF_SQ_V4_COLLECTIONS, NULL},
+    {VF_SQ_V5_COLLECTION_OWNER, NULL},
 };
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == VF_SRV_SCHEMA_VERSION, "a migration per schema version");
 

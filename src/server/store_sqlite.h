@@ -19,8 +19,9 @@ int vf_sq_exec(sq *s, const char *sql);                       /* 0 = ok */
 void vf_sq_bind_text(sqlite3_stmt *st, int i, const char *v); /* NULL binds NULL */
 int vf_sq_audit_insert(sq *s, const vf_srv_audit *a);         /* inside the caller's transaction */
 
-/* Schema version 4: collections, their faces, the sessions' embeddings (store_sqlite_faces.c). */
-extern const char VF_SQ_V4_COLLECTIONS[];
+/* Schema version 4: collections, their faces, the sessions' embeddings (store_sqlite_faces.c);
+ * version 5: each collection's owner (the integrator that created it). */
+extern const char VF_SQ_V4_COLLECTIONS[], VF_SQ_V5_COLLECTION_OWNER[];
 
 int vf_sq_collection_create(vf_srv_store *s, const vf_srv_collection *c, const vf_srv_audit *a);
 int vf_sq_collection_get(vf_srv_store *s, const char *id, vf_srv_collection *out);
@@ -30,7 +31,7 @@ int vf_sq_face_get(vf_srv_store *s, const char *collection_id, const char *face_
 int vf_sq_faces_since(vf_srv_store *s, const char *collection_id, int64_t after_seq,
                       int (*fn)(void *ctx, const vf_srv_face *f), void *ctx, int64_t *last_seq);
 int vf_sq_faces_by_rows(vf_srv_store *s, const char *collection_id, const int64_t *rows, int n, vf_srv_face *out, int *found);
-int vf_sq_put_embedding(vf_srv_store *s, const char *session_id, int attempt, const char *model, const float *emb, int dim);
+int vf_sq_outcome_embedding(sq *s, const char *id, const vf_srv_outcome *o);   /* inside record_outcome's transaction */
 int vf_sq_get_embedding(vf_srv_store *s, const char *session_id, float *emb, int max, int *dim, char model[65]);
 
 /* Schema version 3 and the issue-13 functions (store_sqlite_hooks.c). */
@@ -52,6 +53,6 @@ int vf_sq_delete_session(vf_srv_store *s, const char *id, const vf_srv_audit *a)
     .collection_create = vf_sq_collection_create, .collection_get = vf_sq_collection_get,            \
     .face_add = vf_sq_face_add, .face_delete = vf_sq_face_delete, .face_get = vf_sq_face_get,        \
     .faces_since = vf_sq_faces_since, .faces_by_rows = vf_sq_faces_by_rows,                          \
-    .put_embedding = vf_sq_put_embedding, .get_embedding = vf_sq_get_embedding,
+    .get_embedding = vf_sq_get_embedding,
 
 #endif

@@ -21,6 +21,9 @@ const char VF_SQ_V4_COLLECTIONS[] =
     " session_id TEXT NOT NULL, attempt INTEGER NOT NULL, model TEXT NOT NULL, dim INTEGER NOT NULL,"
     " embedding BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (session_id, attempt));";
 
+/* Version 5: the integrator that created a collection; NULL (a collection of version 4) = any key. */
+const char VF_SQ_V5_COLLECTION_OWNER[] = "ALTER TABLE collections ADD COLUMN integrator TEXT;";
+
 static void copy_text(char *dst, size_t cap, const unsigned char *src) { snprintf(dst, cap, "%s", src ? (const char *)src : ""); }
 
 int vf_sq_collection_create(vf_srv_store *bs, const vf_srv_collection *c, const vf_srv_audit *a) {
@@ -29,13 +32,14 @@ int vf_sq_collection_create(vf_srv_store *bs, const vf_srv_collection *c, const 
     int rc = -1;
     pthread_mutex_lock(&s->mu);
     if (vf_sq_exec(s, "BEGIN IMMEDIATE")) goto out;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO collections(id,name,created_at,model,dedupe_threshold) VALUES(?,?,?,?,?)",
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO collections(id,name,created_at,model,dedupe_threshold,integrator) VALUES(?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK) goto rollback;
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_TRANSIENT);
     vf_sq_bind_text(st, 2, c->name[0] ? c->name : NULL);
     sqlite3_bind_int64(st, 3, c->created_at);
     sqlite3_bind_text(st, 4, c->model, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 5, c->dedupe_threshold);
+    vf_sq_bind_text(st, 6, c->integrator[0] ? c->integrator : NULL);
     if (sqlite3_step(st) != SQLITE_DONE || vf_sq_audit_insert(s, a) || vf_sq_exec(s, "COMMIT")) goto rollback;
     rc = 0;
     goto out;
@@ -53,7 +57,7 @@ int vf_sq_collection_get(vf_srv_store *bs, const char *id, vf_srv_collection *o)
     int rc = -1;
     memset(o, 0, sizeof *o);
     pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db, "SELECT name,created_at,model,dedupe_threshold,seq FROM collections WHERE id=?", -1, &st, NULL) ==
+    if (sqlite3_prepare_v2(s->db, "SELECT name,created_at,model,dedupe_threshold,seq,integrator FROM collections WHERE id=?", -1, &st, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
         int r = sqlite3_step(st);
@@ -65,6 +69,7 @@ int vf_sq_collection_get(vf_srv_store *bs, const char *id, vf_srv_collection *o)
             copy_text(o->model, sizeof o->model, sqlite3_column_text(st, 2));
             o->dedupe_threshold = (float)sqlite3_column_double(st, 3);
             o->seq = sqlite3_column_int64(st, 4);
+            copy_text(o->integrator, sizeof o->integrator, sqlite3_column_text(st, 5));
         }
     }
     sqlite3_finalize(st);
@@ -229,23 +234,21 @@ int vf_sq_faces_by_rows(vf_srv_store *bs, const char *cid, const int64_t *rows, 
     return rc;
 }
 
-int vf_sq_put_embedding(vf_srv_store *bs, const char *sid, int attempt, const char *model, const float *emb, int dim) {
-    sq *s = SQ(bs);
+int vf_sq_outcome_embedding(sq *s, const char *sid, const vf_srv_outcome *o) {
+    if (!o->emb) return 0;
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    pthread_mutex_lock(&s->mu);
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO session_embeddings(session_id,attempt,model,dim,embedding,created_at)"
                                   " VALUES(?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, sid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 2, attempt);
-        sqlite3_bind_text(st, 3, model, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 4, dim);
-        sqlite3_bind_blob(st, 5, emb, (int)(sizeof(float) * (size_t)dim), SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 6, vf_srv_now_ms());
+        sqlite3_bind_int(st, 2, o->attempt);
+        sqlite3_bind_text(st, 3, o->emb_model, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 4, o->emb_dim);
+        sqlite3_bind_blob(st, 5, o->emb, (int)(sizeof(float) * (size_t)o->emb_dim), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, o->now);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
     return rc;
 }
 

@@ -29,7 +29,7 @@ const char VF_SQ_V3_HOOKS[] =
     " quality_score REAL NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
     "CREATE INDEX photos_expiry ON photos(expires_at);";
 
-/* The decision's webhook event and photo, inside record_outcome's transaction. */
+/* The decision's webhook event, photo and embedding, inside record_outcome's transaction. */
 int vf_sq_outcome_hooks(sq *s, const char *id, const vf_srv_outcome *o) {
     sqlite3_stmt *st = NULL;
     int rc = 0;
@@ -65,7 +65,7 @@ int vf_sq_outcome_hooks(sq *s, const char *id, const vf_srv_outcome *o) {
         }
         sqlite3_finalize(st);
     }
-    return rc;
+    return rc ? rc : vf_sq_outcome_embedding(s, id, o);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }

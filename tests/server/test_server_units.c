@@ -409,8 +409,15 @@ static void frame_index_on(const char *url, const char *what) {
     /* session 2 searched before session 1's decision: its commit must see session 1's frames */
     int64_t seen2 = seen;
     vf_srv_audit a = {"result", ss[0].id, "h", "127.0.0.1", 1, 200, "approve", "approve", "[]", "{}"};
-    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness, "h1", "{\"final\":true}", NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};
+    float emb[4] = {0.5f, -0.5f, 0.5f, 0.5f}, got[8];
+    int dim = 0;
+    char model[65];
+    vf_srv_outcome o = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr, 2, seen, &c.freshness, "h1", "{\"final\":true}",
+                        NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, emb, 4, "model-hash"};
     CHECK(vf_srv_store_record_outcome(st, ss[0].id, &o, &a) == 0, "decision 1 with its frames");
+    /* the embedding is written in the decision's transaction: there with it, absent when it is refused */
+    CHECK(vf_srv_store_get_embedding(st, ss[0].id, got, 8, &dim, model) == 1 && dim == 4 && !memcmp(got, emb, sizeof emb) &&
+          !strcmp(model, "model-hash"), "the decision's embedding");
     int nh = vf_srv_store_index_find(st, pr, 4, 0, &c.freshness, hits, near, &cand, &seen);
     CHECK(nh == 3 && seen == 2, "hits %d, last id %lld", nh, (long long)seen);
     CHECK(nh == 3 && hits[0].frame == 0 && hits[0].exact && hits[1].frame == 1 && hits[1].exact && !strcmp(hits[0].session_id, ss[0].id),
@@ -418,14 +425,19 @@ static void frame_index_on(const char *url, const char *what) {
     CHECK(nh == 3 && hits[2].frame == 2 && !hits[2].exact && hits[2].distance < c.freshness.replay_distance && hits[2].attempt == 1,
           "the brightened, shifted copy found by its signature (distance %g)", nh == 3 ? hits[2].distance : -1);
     CHECK(isinf(near[3]) || near[3] > c.freshness.replay_distance, "the new frame is no replay (%g)", near[3]);
-    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness, "h2", "{}", NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};
+    vf_srv_outcome o2 = {1, "approve", 1, "{}", 0, 0, 0, NULL, NULL, vf_srv_now_ms(), pr + 2, 2, seen2, &c.freshness, "h2", "{}",
+                         NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, emb, 4, "model-hash"};
     a.session_id = ss[1].id;
     CHECK(vf_srv_store_record_outcome(st, ss[1].id, &o2, &a) == 2, "a frame indexed since the search: refused, decide again");
+    CHECK(vf_srv_store_get_embedding(st, ss[1].id, got, 8, &dim, model) == 0, "a refused decision wrote no embedding");
     o2.index_seen = seen;
-    o2.recheck = NULL;   /* decided again (a reject): committed with its frames */
+    o2.recheck = NULL;   /* decided again (a reject): committed with its frames, without an embedding */
+    o2.decision = "reject";
+    o2.emb = NULL;
     CHECK(vf_srv_store_record_outcome(st, ss[1].id, &o2, &a) == 0, "second decision");
     CHECK(vf_srv_store_index_find(st, pr + 3, 1, 0, &c.freshness, hits, near, &cand, &seen) == 1 && hits[0].exact &&
           !strcmp(hits[0].session_id, ss[1].id) && seen == 4, "the second package's frames are indexed");
+    CHECK(vf_srv_store_get_embedding(st, ss[1].id, got, 8, &dim, model) == 0, "a rejected capture's template is not kept");
     vf_srv_store_close(st);
     free(ss);
     free(pr);
