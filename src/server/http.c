@@ -42,9 +42,14 @@ static double mono_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void add_headers(struct MHD_Response *resp, const char *ct) {
+static void add_headers(struct MHD_Response *resp, const char *ct, const vf_srv_reply *r) {
     MHD_add_response_header(resp, "Content-Type", ct ? ct : "application/octet-stream");
-    for (int i = 0; vf_srv_common_headers[i][0]; i++) MHD_add_response_header(resp, vf_srv_common_headers[i][0], vf_srv_common_headers[i][1]);
+    for (int i = 0; vf_srv_common_headers[i][0]; i++) {
+        const char *v = vf_srv_common_headers[i][1];
+        if (r->cache_control && !strcmp(vf_srv_common_headers[i][0], "Cache-Control")) v = r->cache_control;   /* static files */
+        MHD_add_response_header(resp, vf_srv_common_headers[i][0], v);
+    }
+    if (r->etag[0]) MHD_add_response_header(resp, "ETag", r->etag);
     /* pages and scripts: a worker runs under the policy delivered with its own script */
     if (ct && (!strncmp(ct, "text/html", 9) || !strncmp(ct, "text/javascript", 15)))
         MHD_add_response_header(resp, "Content-Security-Policy", vf_srv_page_csp);
@@ -63,7 +68,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, vf_srv_reply *r, int
         r->body = NULL;
     }
     if (!resp) return MHD_NO;
-    add_headers(resp, r->content_type);
+    add_headers(resp, r->content_type, r);
     if (retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", retry_after);
@@ -150,7 +155,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Veriface-Signature"),
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"), cc->body, cc->len,
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"), MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
-                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site")};
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site"),
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match"),
+                        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "v")};
     if (cc->body) cc->body[cc->len] = 0;   /* cap + 1 allocated: the body is also a C string */
     vf_srv_reply r = {0};
     r.fd = -1;

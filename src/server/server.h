@@ -202,6 +202,8 @@ typedef struct vf_srv_reply {
     char *body; size_t len;           /* malloc'd */
     const char *content_type;
     int fd; uint64_t fd_size;         /* static file (fd >= 0) instead of body */
+    const char *cache_control;        /* NULL: no-store (API answers); static files revalidate or are immutable */
+    char etag[40];                    /* static files: "" or the validator sent as ETag */
     const char *route;                /* metrics label */
 } vf_srv_reply;
 
@@ -210,6 +212,7 @@ typedef struct vf_srv_request {
     const char *auth, *signature, *content_type;
     const uint8_t *body; size_t len;
     const char *host, *origin, *fetch_site;   /* Host, Origin, Sec-Fetch-Site (NULL when absent) */
+    const char *if_none_match, *version;      /* If-None-Match, the `v` query argument (static files) */
 } vf_srv_request;
 
 /* reply.c */

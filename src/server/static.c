@@ -1,6 +1,9 @@
 /* static.c - the demo page and the web package at `/`, from --static DIR: GET only, MIME types by
  * extension, no path traversal (no "..", no hidden segments, and the resolved path must stay
- * inside the root), directories serve their index.html. */
+ * inside the root), directories serve their index.html. Caching: every file has an ETag (inode,
+ * size, mtime) and is revalidated on each use (`no-cache`: a 304 instead of the bytes, never a
+ * stale file after a deploy); a URL with a `v` query argument (the package asks its models as
+ * `?v=<sha256>`) names one content for good and is `immutable`. */
 #include "server.h"
 
 #include <fcntl.h>
@@ -38,6 +41,16 @@ static int safe_path(const char *u) {
     return 1;
 }
 
+/* Does If-None-Match (a list of validators, or "*") name this ETag? */
+static int etag_matches(const char *inm, const char *etag) {
+    if (!inm) return 0;
+    if (!strcmp(inm, "*")) return 1;
+    size_t n = strlen(etag);
+    for (const char *p = strstr(inm, etag); p; p = strstr(p + 1, etag))
+        if (p[n] == 0 || p[n] == ',' || p[n] == ' ') return 1;
+    return 0;
+}
+
 void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     if (!s->static_root[0]) { vf_srv_reply_error(r, 404, "not_found", "no static directory configured"); return; }
     if (!safe_path(q->url) || strlen(q->url) > 1024) { vf_srv_reply_error(r, 404, "not_found", "no such file"); return; }
@@ -59,10 +72,20 @@ void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         vf_srv_reply_error(r, 404, "not_found", "no such file");
         return;
     }
+    snprintf(r->etag, sizeof r->etag, "\"%llx-%llx-%llx\"", (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec);
+    r->cache_control = q->version && q->version[0] ? "public, max-age=31536000, immutable" : "no-cache";
+    r->content_type = mime_of(real);
     free(r->body);
     r->body = NULL;
+    if (etag_matches(q->if_none_match, r->etag)) {   /* the copy the browser holds is this file */
+        close(fd);
+        r->body = malloc(1);
+        r->len = 0;
+        r->status = r->body ? 304 : 500;
+        return;
+    }
     r->fd = fd;
     r->fd_size = (uint64_t)st.st_size;
     r->status = 200;
-    r->content_type = mime_of(real);
 }
