@@ -43,16 +43,23 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
 (async () => {
   const vf = await import('/pkg/src/index.js');
   mark('module');
+  // side by side, as a capture page should (web/README.md "A fast start"): the engine, the
+  // server's session and the camera
+  const camIn = vf.openCamera({});
+  camIn.catch(() => {});
+  const sessionIn = vf.createSessionKey().then(async (key) => ({ key, session: await vf.createDemoSession(location.origin, key.publicKeySpki, {}) }));
+  sessionIn.catch(() => {});
   const inst = await vf.Veriface.create({ lazy: true });
   mark('created');
   out.build = inst.info.build; out.threads = inst.info.threads;
-  const key = await vf.createSessionKey();
-  const session = await vf.createDemoSession(location.origin, key.publicKeySpki, {});
+  const { key, session } = await sessionIn;
   mark('session');
+  const cam = await camIn;
+  mark('camera_open');
   const ac = new AbortController();
   let frames = 0, workerMs = 0, f0 = 0, fl = 0;
   try {
-    const r = await inst.capture({ session, key, signal: ac.signal, timeoutMs: loopMs ? loopMs + 30000 : 120000,
+    const r = await inst.capture({ session, key, stream: cam.stream, cameraInfo: cam.info, signal: ac.signal, timeoutMs: loopMs ? loopMs + 30000 : 120000,
       onGuidance: () => mark('guidance'),
       onFrame: (s, info) => {
         const t = performance.now();
@@ -60,10 +67,13 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
       } });
     mark('signed');
     out.bodyBytes = r.body.length;
+    out.stages = { ...(await inst.ready).timing, ...r.timing };
   } catch (e) { if (e.code !== 'aborted') out.error = (e.code || '') + ' ' + e.message; }
   out.fps = fl > f0 ? frames / ((fl - f0) / 1000) : null;
   out.workerMs = frames ? workerMs / frames : null;
+  out.resources = performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd)]);
   inst.close();
+  vf.stopStream(cam.stream);
   out.done = true;
 })().catch((e) => { out.error = String(e.code || '') + ' ' + e.message; out.done = true; });
 `;
@@ -126,7 +136,7 @@ try {
   let browser = await lib.launchChromium(lib.makeY4m(dir));
   out.version = browser.version();
   const cold = [], warm = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < (process.env.BENCH_FPS_ONLY ? 1 : RUNS); i++) {
     const c = await oneLoad(browser, server.url, { cpu: true, net: true });
     const w = await oneLoad(browser, server.url, { cpu: true, net: true, ctx: c.ctx });
     await c.ctx.close();
@@ -137,7 +147,11 @@ try {
   const sum = (runs) => ({
     first_guidance_ms: median(runs.map((r) => r.marks.guidance)), signed_ms: median(runs.map((r) => r.marks.signed)),
     created_ms: median(runs.map((r) => r.marks.created)), bytes: median(runs.map((r) => r.bytes)),
-    build: runs[0].build, threads: runs[0].threads, errors: runs.map((r) => r.error).filter(Boolean), all: runs.map((r) => ({ ...r.marks, bytes: r.bytes, responses: r.responses, pkg: r.pkg.length, workers: r.workers, cdpErrors: r.cdpErrors })),
+    // when each stage ended (page ms from navigation; median per stage): page and worker (info.timing), capture (result.timing)
+    stages: Object.fromEntries([...new Set(runs.flatMap((r) => Object.keys({ ...r.marks, ...r.stages })))]
+      .map((k) => [k, median(runs.map((r) => ({ ...r.marks, ...r.stages })[k]))]).sort((a, b) => a[1] - b[1])),
+    build: runs[0].build, threads: runs[0].threads, errors: runs.map((r) => r.error).filter(Boolean), all: runs.map((r) => ({ ...r.marks, bytes: r.bytes, responses: r.responses, pkg: r.pkg.length, workers: r.workers, cdpErrors: r.cdpErrors,
+      ...(process.env.BENCH_RESOURCES ? { resources: r.resources } : {}) })),
   });
   out.cold = sum(cold); out.warm = sum(warm);
   // frames analysed per second, throttled (CPU only: frames do not use the network) and not
@@ -160,6 +174,7 @@ console.log(`4x CPU, 10 Mbit/s, 100 ms RTT (${out.cold.build}, ${out.cold.thread
 console.log(`  first guidance   cold ${s(out.cold.first_guidance_ms)}${ok(out.cold.first_guidance_ms, out.cold.first_guidance_ms <= 3000)}, warm ${s(out.warm.first_guidance_ms)}${ok(out.warm.first_guidance_ms, out.warm.first_guidance_ms <= 1000)}`);
 console.log(`  signed package   cold ${s(out.cold.signed_ms)}, warm ${s(out.warm.signed_ms)}`);
 console.log(`  downloaded       cold ${mb(out.cold.bytes)}, warm ${mb(out.warm.bytes)}`);
+for (const k of ['cold', 'warm']) console.log(`  stages ${k}: ${Object.entries(out[k].stages).map(([n, t]) => `${n} ${(t / 1000).toFixed(2)}`).join(', ')}`);
 const errs = [...new Set([...out.cold.all, ...out.warm.all].flatMap((r) => r.cdpErrors))];
 if (errs.length) console.log(`  DevTools on the worker targets: ${errs.join('; ')} (the worker's compute is not slowed)`);
 console.log(`  frames analysed  throttled ${out.fps_throttled.fps?.toFixed(1)}/s (${out.fps_throttled.worker_ms_per_frame?.toFixed(0)} ms per frame in the worker)${ok(out.fps_throttled.fps, out.fps_throttled.fps >= 10)}, ` +

@@ -1,7 +1,7 @@
 // bench-web.mjs - the browser budget of @veriface/web, measured in headless chromium against the
 // real server (tools/bench-web runs it):
 //   1. bytes a page downloads (JS + wasm + models), raw and gzip (zlib level 6, as servers send),
-//      per build (threaded when cross-origin isolated, single-threaded otherwise)
+//      per build (threaded when cross-origin isolated, single-threaded otherwise, and `base`: no SIMD)
 //   2. Veriface.create() -> ready, median of N page loads per build
 //   3. cold and warm visits in one browser profile: the files requested (bytes per file, raw and
 //      gzip) and what the worker downloaded or read from its SHA-256-keyed model cache
@@ -28,10 +28,10 @@ function darkY4m(dir) {
   return out;
 }
 
-async function pageRun([loopMs, threads, lazy]) {
+async function pageRun([loopMs, threads, lazy, build]) {
   const vf = await import('/pkg/src/index.js');
   const t0 = performance.now();
-  const inst = await vf.Veriface.create({ threads, lazy });
+  const inst = await vf.Veriface.create({ threads, lazy, build: build || undefined });
   const ready = performance.now() - t0;
   await inst.ready;
   const full = performance.now() - t0;
@@ -58,9 +58,10 @@ const browser = await lib.launchChromium(darkY4m(dir));
 const results = {};
 try {
   // isolated at 2 threads (the threaded build), isolated with 'auto', and not isolated (single-threaded build)
-  // and a lazy start (create() resolves on the detector + mesh: the time to first guidance)
-  for (const [tag, isolated, threads, lazy] of [['isolated_2t', true, 2, false], ['isolated_auto', true, 'auto', false],
-    ['not_isolated', false, 'auto', false], ['lazy_auto', true, 'auto', true]]) {
+  // and a lazy start (create() resolves on the detector + mesh: the time to first guidance), and
+  // the build without SIMD (what an engine without SIMD128 runs)
+  for (const [tag, isolated, threads, lazy, build] of [['isolated_2t', true, 2, false], ['isolated_auto', true, 'auto', false],
+    ['not_isolated', false, 'auto', false], ['lazy_auto', true, 'auto', true], ['base', false, 1, false, 'base']]) {
     const ready = [], full = [];
     let downloads = null, loop = null;
     for (let i = 0; i <= LOADS; i++) {
@@ -69,7 +70,7 @@ try {
       page.on('response', (r) => { if (r.url().startsWith(server.url)) urls.add(new URL(r.url()).pathname); });
       await lib.routeTestPage(page, server.url, { isolated });
       await page.goto(`${server.url}/__test__.html`);
-      const r = await page.evaluate(pageRun, [i === LOADS ? LOOP_MS : 0, threads, lazy]);
+      const r = await page.evaluate(pageRun, [i === LOADS ? LOOP_MS : 0, threads, lazy, build || null]);
       if (i === LOADS) loop = r; else { ready.push(r.ready); full.push(r.full); }
       if (!downloads) downloads = [...urls].filter((u) => u.startsWith('/pkg/'));
       results[tag] = { build: r.build, threads: r.threads };

@@ -39,6 +39,41 @@ async function pageCapture(threads) {
   };
 }
 
+/**
+ * In the page: FramePump on the fake camera with a consumer like the capture loop (it awaits the
+ * worker while frames are presented, then keeps this thread busy while the next picture reaches
+ * the video before its requestVideoFrameCallback can run). Each picture handed out is reduced to a
+ * thumbnail: the camera's noise makes every one of its frames differ, so an equal thumbnail is the
+ * same picture handed out twice.
+ */
+async function pumpPictures(videoFrame) {
+  const { FramePump } = await import('/pkg/src/frames.js');
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  const video = document.createElement('video');
+  video.muted = true; video.playsInline = true; video.srcObject = stream;
+  video.style.cssText = 'position:fixed;left:0;top:0;width:64px;height:48px';
+  document.body.appendChild(video);
+  await video.play();
+  const pump = new FramePump(video, () => {}, { videoFrame });
+  const g = new OffscreenCanvas(32, 24).getContext('2d', { willReadFrequently: true });
+  const seen = [], times = [], kinds = new Set();
+  for (let i = 0; i < 40; i++) {
+    const f = await pump.next();
+    kinds.add(f.frame.constructor.name);
+    g.drawImage(f.frame, 0, 0, 32, 24);
+    seen.push(String(g.getImageData(0, 0, 32, 24).data));
+    times.push(f.timestamp);
+    f.frame.close();
+    await new Promise((resolve) => setTimeout(resolve, (i * 17) % 60));
+    for (const end = performance.now() + 40; performance.now() < end;) { /* busy */ }
+  }
+  pump.stop();
+  for (const tr of stream.getTracks()) tr.stop();
+  video.remove();
+  return { repeated: seen.filter((x, i) => seen.indexOf(x) !== i).length, n: seen.length, kinds: [...kinds],
+    increasing: times.every((t, i) => i === 0 || t > times[i - 1]) };
+}
+
 test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async (t) => {
   const dir = lib.tempDir();
   const y4m0 = lib.makeY4m(dir);
@@ -210,6 +245,24 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         assert.equal(r.liveness, r.pad ? 'ok' : 'no_model');   // MiniFASNet is built, never committed
         for (const [role, hash] of Object.entries(r.session.models)) if (hash) assert.equal(r.models[role], hash, role);
         assert.equal(typeof r.answer.final, 'boolean', JSON.stringify(r.answer));
+        assert.deepEqual(problems, []);
+      } finally {
+        await page.close();
+      }
+    });
+    await t.test('frame pump: every picture handed out once, with its own time (bitmaps and VideoFrames)', async () => {
+      const page = await browser.newPage();
+      const problems = lib.watchPage(page);
+      try {
+        await lib.routeTestPage(page, server.url);
+        await page.goto(`${server.url}/__test__.html`);
+        for (const videoFrame of [false, true]) {
+          const r = await page.evaluate(pumpPictures, videoFrame);
+          console.log(`# [pump] ${r.kinds}: ${r.repeated} repeated of ${r.n} pictures`);
+          assert.deepEqual(r.kinds, [videoFrame ? 'VideoFrame' : 'ImageBitmap']);
+          assert.equal(r.repeated, 0, 'a picture handed out twice (the server refuses it: freshness.duplicate_frame)');
+          assert.ok(r.increasing, 'frame times increase');
+        }
         assert.deepEqual(problems, []);
       } finally {
         await page.close();

@@ -166,6 +166,9 @@ export class VerifaceCaptureElement extends Base {
     this._notice.hidden = !light;
     this._running = (async () => {
       let stream = null;
+      // the camera opens while the engine loads (both take seconds on a slow device)
+      const camIn = openCamera({ deviceId: this.deviceId, remember: this.rememberCamera === true });
+      camIn.then((c) => { stream = c.stream; }, () => {});
       try {
         if (!this.veriface) {
           this._say('loading');
@@ -179,8 +182,7 @@ export class VerifaceCaptureElement extends Base {
           this._progress(0);
         }
         this._say('starting');
-        const cam = await openCamera({ deviceId: this.deviceId, remember: this.rememberCamera === true });
-        stream = cam.stream;
+        const cam = await camIn;
         this._video.srcObject = stream;
         const submitAttr = this.getAttribute('submit');
         const res = await this.veriface.capture({
@@ -215,7 +217,8 @@ export class VerifaceCaptureElement extends Base {
         this._emit('veriface-error', { error: err });
         throw err;
       } finally {
-        stopStream(stream);
+        if (stream) stopStream(stream);
+        else camIn.then((c) => stopStream(c.stream), () => {});   // failed before the camera was open
         this._video.srcObject = null;
         this._abort = null;
         this._start.hidden = false;

@@ -1,23 +1,29 @@
 // frames.js - frames out of a <video> (camera stream or file): records every presented frame's
 // time (for the timing signals) and hands the capture loop the newest frame as a transferable
-// ImageBitmap. requestVideoFrameCallback where available, else polling currentTime. Frame times
+// ImageBitmap or VideoFrame, taken in the frame's own requestVideoFrameCallback where available,
+// else polling currentTime. Frame times
 // are epoch milliseconds, the clock of the package's created_at: the server checks that the frames
 // were taken between the nonce's issue and the package (PACKAGE.md section 3).
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 
 export class FramePump {
-  /** @param {HTMLVideoElement} video  @param {(t: number) => void} onFrameTime */
-  constructor(video, onFrameTime) {
+  /**
+   * @param {HTMLVideoElement} video  @param {(t: number) => void} onFrameTime
+   * @param {{ videoFrame?: boolean }} options videoFrame: hand out VideoFrames (WebCodecs; no copy on
+   *   the page, the worker draws them) where the browser makes them from a video, else ImageBitmaps
+   */
+  constructor(video, onFrameTime, { videoFrame = false } = {}) {
     this.video = video;
     this.onFrameTime = onFrameTime;
     this.waiters = [];
     this.stopped = false;
-    this.seq = 0;        // frames presented so far
-    this.taken = 0;      // seq of the last frame handed out
-    this.lastT = 0;
+    this.slot = null;    // the newest picture taken and not handed out yet: { frame (Promise), timestamp, id }
+    this.handed = null;  // id of the last picture handed out (VideoFrame timestamp, mediaTime or a thumbnail)
+    this.videoFrame = videoFrame && typeof globalThis.VideoFrame === 'function';
     this.rvfc = typeof video.requestVideoFrameCallback === 'function';
     this.lastTime = -1;
+    this.calls = 0;
     // performance time -> epoch ms, as Date.now() at the start: performance.timeOrigin + t drifts
     // from Date.now() on a page left open while the machine slept (its monotonic clock stopped)
     this.epoch = Date.now() - performance.now();
@@ -25,6 +31,12 @@ export class FramePump {
     else this._poll();
   }
 
+  /**
+   * A picture is taken in the callback of the frame it belongs to, never later: the video shows
+   * that frame then, so its time and its picture agree, and no picture is taken twice (taking it
+   * when the loop asks, after awaiting, gave a later picture with an earlier time, and the same
+   * picture twice: the server refuses that as a frozen feed).
+   */
   _arm() {
     this.handle = this.video.requestVideoFrameCallback((now, meta) => {
       if (this.stopped) return;
@@ -32,58 +44,104 @@ export class FramePump {
       const n = meta ? meta.presentedFrames : undefined;
       if (n !== undefined && n === this.presented) { this._arm(); return; }
       this.presented = n;
-      const t = Number.isFinite(meta && meta.captureTime) ? meta.captureTime : now;
-      this._deliver(t);
+      const t = this.epoch + (Number.isFinite(meta && meta.captureTime) ? meta.captureTime : now);
+      this.onFrameTime(t);
+      // VideoFrames cost nothing to take: the newest is always held; bitmaps only when asked
+      if (this.waiters.length || this.videoFrame) this._take(t, `p${n === undefined ? ++this.calls : n}`);
       this._arm();
     });
   }
 
+  /** No requestVideoFrameCallback: a new currentTime is a new frame, and a picture equal to the
+   *  last one handed out (a thumbnail compared) is not handed out again unless the feed keeps it
+   *  for FROZEN_MS (a frozen camera is the server's to judge). */
   _poll() {
     const tick = () => {
       if (this.stopped) return;
       const v = this.video;
       if (v.readyState >= 2 && v.currentTime !== this.lastTime) {
         this.lastTime = v.currentTime;
-        this._deliver(performance.now());
+        const t = this.epoch + performance.now();
+        this.onFrameTime(t);
+        if (this.waiters.length) this._take(t, null);
       }
       this.timer = setTimeout(tick, 10);
     };
     tick();
   }
 
-  _deliver(perfT) {
-    const t = this.epoch + perfT;
-    this.seq++;
-    this.lastT = t;
-    this.onFrameTime(t);
-    const w = this.waiters;
-    this.waiters = [];
-    for (const resolve of w) resolve(t);
+  /** Take the picture the video shows now (synchronously: createImageBitmap copies the current
+   *  frame when called) as the newest, and give it to a waiting next(). */
+  _take(t, id) {
+    let frame = null;
+    if (this.videoFrame) {
+      try {
+        const vf = new VideoFrame(this.video);
+        if (id === null) id = `v${vf.timestamp}`;
+        frame = Promise.resolve(vf);
+      } catch { this.videoFrame = false; }   // not from this video here: bitmaps from now on
+    }
+    if (!frame) frame = createImageBitmap(this.video);
+    frame.catch(() => {});
+    if (this.slot) this.slot.frame.then((f) => f.close(), () => {});
+    this.slot = { frame, timestamp: t, id };
+    if (this.waiters.length) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const resolve of w) resolve();
+    }
   }
 
   /**
-   * The newest frame not handed out yet: at once when one was presented since the last call (the
-   * worker was busy: older frames are skipped), else the next one. { frame: ImageBitmap,
-   * timestamp } (the caller transfers or closes it); null once stopped.
+   * The newest frame not handed out yet: at once when one was taken since the last call (the
+   * worker was busy: older frames are skipped), else the next one. { frame: ImageBitmap or
+   * VideoFrame, timestamp } (the caller transfers or closes it); null once stopped.
    */
   async next() {
-    if (this.stopped) return null;
-    let t = this.lastT;
-    if (this.seq === this.taken) t = await new Promise((resolve) => this.waiters.push(resolve));
-    if (this.stopped || t === null) return null;
-    this.taken = this.seq;
-    const frame = await createImageBitmap(this.video);
-    return { frame, timestamp: t };
+    for (;;) {
+      if (this.stopped) return null;
+      if (!this.slot) { await new Promise((resolve) => this.waiters.push(resolve)); continue; }
+      const { frame, timestamp, id } = this.slot;
+      this.slot = null;
+      const f = await frame;
+      if (this.stopped) { f.close(); return null; }
+      const key = id || this._thumb(f, timestamp);
+      if (key !== null && key === this.handed) { f.close(); continue; }   // the same picture again
+      this.handed = key;
+      return { frame: f, timestamp };
+    }
+  }
+
+  /** The polled path's picture identity: a 16x12 thumbnail, or null (hand it out) once the same
+   *  picture has been seen for FROZEN_MS. */
+  _thumb(f, t) {
+    try {
+      if (!this.thumb) {
+        const c = document.createElement('canvas');
+        c.width = 16; c.height = 12;
+        this.thumb = c.getContext('2d', { willReadFrequently: true });
+      }
+      this.thumb.drawImage(f, 0, 0, 16, 12);
+      const key = String(this.thumb.getImageData(0, 0, 16, 12).data);
+      if (key !== this.handed) { this.sameSince = t; return key; }
+      return t - this.sameSince >= FROZEN_MS ? (this.sameSince = t, null) : key;
+    } catch {
+      return null;
+    }
   }
 
   stop() {
     this.stopped = true;
     if (this.rvfc && this.handle !== undefined && this.video.cancelVideoFrameCallback) this.video.cancelVideoFrameCallback(this.handle);
     clearTimeout(this.timer);
-    for (const resolve of this.waiters) resolve(null);
+    if (this.slot) this.slot.frame.then((f) => f.close(), () => {});
+    this.slot = null;
+    for (const resolve of this.waiters) resolve();
     this.waiters = [];
   }
 }
+/** A picture unchanged for this long is a frozen feed, not a frame taken twice: handed out. */
+const FROZEN_MS = 500;
 
 /** Wait until a video has frames (metadata and a first frame), playing. */
 export async function videoReady(video, timeoutMs = 10000) {

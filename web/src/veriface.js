@@ -63,6 +63,14 @@ function defaultThreads() {
   return Math.max(1, Math.min(4, Math.ceil(cores / 2)));
 }
 
+/** The worker's stage times (epoch ms on its clock) as this page's performance.now() times, with
+ *  when create() started: where a slow start spent its time (info.timing). */
+function pageTiming(t, t0) {
+  const out = { create: t0 };
+  for (const [k, v] of Object.entries(t || {})) out[k] = v - performance.timeOrigin;
+  return out;
+}
+
 function abortError(signal) {
   const r = signal && signal.reason;
   return new VerifaceError('aborted', (r && r.message) || 'capture aborted', { cause: r });
@@ -128,11 +136,13 @@ export class Veriface {
       loading = false;
       clearTimeout(stall);
       info.ready_ms = performance.now() - t0;
+      info.timing = pageTiming(info.timing, t0);
       const inst = new Veriface(worker, info, base);
       inst.ready = info.complete ? Promise.resolve(info) : new Promise((resolve, reject) => {
         const take = (m) => {
           if (m.error) return reject(VerifaceError.from(m.error));
           m.info.ready_ms = performance.now() - t0;
+          m.info.timing = pageTiming(m.info.timing, t0);
           inst.info = m.info;
           resolve(m.info);
         };
@@ -225,12 +235,17 @@ export class Veriface {
     const cfg = session.config || {};
     const signal = options.signal;
     const owned = { stream: null, video: null };
-    let sid = null, pump = null;
+    let sid = null, pump = null, opening = null;
     const page = new PageWatch().start();
     const timing = new FrameTiming();
+    const marks = { start: performance.now() };   // result.timing: when each stage of the capture ended
+    const mark = (k) => { if (marks[k] === undefined) marks[k] = performance.now(); };
     let timer;
     try {
       if (signal && signal.aborted) throw abortError(signal);
+      // the worker's session starts while the camera opens (closed in `finally` if the camera fails)
+      opening = this._worker.call('createSession', { config: cfg });
+      opening.catch(() => {});
       // the source: a video element, a stream, or the camera
       let video = options.video, stream = options.stream || (video && video.srcObject instanceof MediaStream ? video.srcObject : null);
       let cameraInfo = options.cameraInfo || null;
@@ -238,6 +253,7 @@ export class Veriface {
         const cam = await openCamera(options.camera || {});
         stream = owned.stream = cam.stream;
         cameraInfo = cam.info;
+        mark('camera');
       }
       if (!video) {
         video = owned.video = document.createElement('video');
@@ -249,11 +265,14 @@ export class Veriface {
       if (stream && video.srcObject !== stream) video.srcObject = stream;
       // a video that never gives a frame: a typed timeout, within the capture's own if shorter
       await videoReady(video, options.timeoutMs > 0 ? Math.min(10000, options.timeoutMs) : 10000);
+      mark('video');
       const track = stream ? stream.getVideoTracks()[0] : null;
 
-      ({ sid } = await this._worker.call('createSession', { config: cfg }));
+      ({ sid } = await opening);
+      opening = null;
       const startedAt = Date.now();
-      pump = new FramePump(video, (t) => timing.frame(t));
+      // VideoFrames when the worker draws them itself (path.pixels 'worker'); bitmaps for the page's canvas
+      pump = new FramePump(video, (t) => timing.frame(t), { videoFrame: !this._pagePixels });
       const needed = cfg.good_frames || 5;
       const cancelled = new Promise((_, reject) => {
         if (signal && signal.aborted) reject(abortError(signal));   // aborted while the camera or the session started
@@ -266,6 +285,7 @@ export class Veriface {
       for (;;) {
         const next = await Promise.race([pump.next(), cancelled]);
         if (!next) throw new VerifaceError('aborted', 'frame source stopped');
+        mark('first_frame');
         // a gap in the stream (the tab was hidden, the camera stalled): the server refuses kept
         // frames more than 1.5 s apart (freshness.timestamps), so the streak starts again
         if (lastTs !== null && next.timestamp - lastTs > 1000) await Promise.race([this._worker.call('resetSession', { sid }), cancelled]);
@@ -273,6 +293,7 @@ export class Veriface {
         const f = this._framed(next, cfg.max_frame_width || 1280, cfg.max_frame_height || 720);
         const r = await Promise.race([this._worker.call('pushFrame', { sid, frame: f.frame, timestamp: next.timestamp }, f.transfer), cancelled]);
         pushed++;
+        mark('first_status');
         status = r.status;
         timing.fingerprint(r.fingerprint);
         const q = status.quality;
@@ -302,7 +323,7 @@ export class Veriface {
         challenge: answered && { steps: answered.steps, light_start: answered.light_start, frames: answered.frames },
       });
       const out = { ...signed, result: fin.result, signals, frames: fin.frames.map(({ data, ...f }) => f),
-        timings: { finish_ms: fin.finish_ms, encode_ms: fin.encode_ms } };
+        timings: { finish_ms: fin.finish_ms, encode_ms: fin.encode_ms }, timing: { ...marks, signed: performance.now() } };
       if (answered) {
         out.challenge = { steps: answered.steps, light_start: answered.light_start, frames: answered.frames.map(({ data, ...f }) => f),
           steps_done: answered.steps_done, step_at: answered.step_at, timed_out: answered.timed_out };
@@ -318,6 +339,7 @@ export class Veriface {
       page.stop();
       if (pump) pump.stop();
       if (sid !== null) this._worker.call('closeSession', { sid }).catch(() => {});
+      else if (opening) opening.then((o) => this._worker && this._worker.call('closeSession', { sid: o.sid }), () => {}).catch(() => {});
       if (owned.stream) stopStream(owned.stream);
       if (owned.video) { owned.video.srcObject = null; owned.video.remove(); }
       this._busy = false;

@@ -7,14 +7,20 @@ import { Engine, Motion, checkRoles } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 import { detectFeatures, canEncodeJpeg, planBuilds, BUILD_FILES } from './features.js';
+import { MODEL_CACHE, modelCacheKey, modelUrl as roleUrl, rolesUrl } from './models.js';
 
-let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null;   // guide: detector + mesh only, while the rest loads (lazy)
+let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null, startFull = null;   // guide: detector + mesh only, while the rest loads (lazy)
 let path = null;   // the build and path chosen (info.path): where frames become pixels and JPEGs
 const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
 let nextSid = 1;
 const motions = new Map();    // mid -> { motion, frames: [Promise of a package frame], side, quality }
 let nextMid = 1;
 let canvas = null, ctx2d = null;
+// when each loading stage ended (epoch ms, performance.timeOrigin-based: the page subtracts its
+// own timeOrigin): info.timing, where a slow start shows which stage it spent its time in
+const timing = {};
+const mark = (k) => { if (timing[k] === undefined) timing[k] = performance.timeOrigin + performance.now(); };
+mark('worker');
 
 const post = (msg, transfer) => self.postMessage(msg, transfer || []);
 
@@ -67,15 +73,13 @@ async function fetchBytes(url, { optional = false, onBytes }) {
   return out;
 }
 
-const MODEL_CACHE = 'veriface-models-v1';
-
 /** A model by its SHA-256 (roles.json): from the Cache API when a visit stored it (the bytes are
  *  hashed again: a damaged entry is dropped and fetched), else downloaded, checked against the
  *  hash (a mismatch is an error: the server would refuse that model) and stored under the hash.
  *  Without a hash or the Cache API (not a secure context) it is a plain download. */
 async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
   let cache = null;
-  const key = sha256 ? `${self.location.origin}/__veriface__/models/sha256/${sha256}` : null;
+  const key = sha256 ? modelCacheKey(self.location.origin, sha256) : null;
   try { if (key && self.caches) cache = await self.caches.open(MODEL_CACHE); } catch { cache = null; }
   if (cache) {
     try {
@@ -98,32 +102,76 @@ async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
 
 function engineInfo(e, t0, loaded, pad, cached) {
   return { build, threads: e.threads, engine: e.version, models: e.models, downloaded: loaded, cached, pad, complete: e === engine,
-    ms: performance.now() - t0, path };
+    ms: performance.now() - t0, path, timing: { ...timing } };
+}
+
+/**
+ * Start loading one build: its module script imported and its wasm compiled while it downloads
+ * (WebAssembly.compileStreaming: the browser may keep the compiled code with the cached file, so a
+ * second visit skips the compile). { factory, module } promises; a missing file is a 'network'
+ * error (the site's mistake), a module this engine cannot compile is the build's failure.
+ */
+function startBuild(b, wasmBase, onBytes) {
+  const name = BUILD_FILES[b];
+  const factory = import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
+    throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
+  });
+  const module = (async () => {
+    const url = new URL(`${name}.wasm`, wasmBase).href;
+    let res;
+    try {
+      res = await fetch(url, { credentials: 'same-origin' });
+    } catch (e) {
+      throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
+    }
+    if (!res.ok) throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
+    const n = Number(res.headers.get('content-length')) || 0;
+    onBytes(0, n);
+    let mod;
+    try {
+      mod = typeof WebAssembly.compileStreaming === 'function' && /^application\/wasm/.test(res.headers.get('content-type') || '')
+        ? await WebAssembly.compileStreaming(res) : await WebAssembly.compile(await res.arrayBuffer());
+    } catch (e) {
+      if (!(e instanceof WebAssembly.CompileError)) throw new VerifaceError('network', `${url}: ${e.message}`);
+      throw Object.assign(new Error(`does not compile: ${e.message}`), { build: true });
+    }
+    onBytes(n, 0);
+    mark('compiled');
+    return mod;
+  })();
+  factory.catch(() => {});
+  module.catch(() => {});
+  return { factory, module };
 }
 
 /**
  * Instantiate the first build of `order` that this engine runs (a build whose module fails to
- * compile or start, e.g. threads without shared memory, gives way to the next). Returns
- * { M, build, tried: [{ build, reason }] }.
+ * compile or start, e.g. threads without shared memory, gives way to the next); `first` is the
+ * first build, already started. Returns { M, build }; the builds passed over go into `tried`.
  */
-async function loadBuild(order, wasmBase, onBytes, onCompile, tried) {
+async function loadBuild(order, wasmBase, first, onBytes, onCompile, tried) {
   for (const b of order) {
     const name = BUILD_FILES[b];
-    let factory, wasmBinary;
+    const started = b === order[0] ? first : startBuild(b, wasmBase, onBytes);
+    let factory, module;
     try {
-      [factory, wasmBinary] = await Promise.all([
-        // fetched at run time from baseUrl: bundlers must leave this import alone
-        import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
-          throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
-        }),
-        fetchBytes(new URL(`${name}.wasm`, wasmBase).href, { onBytes }),
-      ]);
+      factory = await started.factory;
+      module = await started.module;
     } catch (e) {
+      if (e && e.build) { tried.push({ build: b, reason: e.message }); continue; }
       throw VerifaceError.from(e, 'network');   // a missing file is the site's mistake, not this engine's
     }
     onCompile(b);
     try {
-      const mod = await factory({ wasmBinary, locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href });
+      // the compiled module instantiated here (emscripten's hook): its pthreads get the same module
+      let failed;
+      const failure = new Promise((_, reject) => { failed = reject; });
+      const mod = await Promise.race([failure, factory({
+        instantiateWasm: (imports, receive) => {
+          WebAssembly.instantiate(module, imports).then((inst) => receive(inst, module), failed);
+          return {};
+        },
+        locateFile: (p) => new URL(p, wasmBase).href, mainScriptUrlOrBlob: new URL(`${name}.mjs`, wasmBase).href })]);
       return { M: mod, build: b };
     } catch (e) {
       tried.push({ build: b, reason: `failed to start: ${(e && e.message) || e}` });
@@ -133,73 +181,88 @@ async function loadBuild(order, wasmBase, onBytes, onCompile, tried) {
 }
 
 /**
- * Load the wasm and the models. lazy: answer as soon as the detector and mesh are in (a guidance
- * engine: quality feedback starts while PAD and the embedder download), then post
- * { event: 'engine', info } when the full engine replaces it (or { event: 'engine', error }).
+ * Load the wasm and the models. Everything that needs nothing else starts at once, side by side:
+ * models/roles.json, the first build's script and wasm (compiled as it streams), the JPEG check.
+ * lazy: answer as soon as the detector and mesh are in (a guidance engine: quality feedback
+ * starts while PAD and the embedder download), and build the full engine only once the first
+ * frame was answered (its models take the worker a second or more: not before the first
+ * guidance) or FULL_AFTER_MS went by without one; then post { event: 'engine', info } (or
+ * { event: 'engine', error }).
  */
 async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, build: force = null, offscreen = true }) {
   const t0 = performance.now();
+  mark('init');
   const features = detectFeatures(self);
   if (!features.wasm) throw new VerifaceError('unsupported', 'this browser has no WebAssembly');
   const plan = planBuilds(features, threads, force);
-  // frames become pixels here on an OffscreenCanvas, else on the page's canvas (sent as RGBA)
-  const off = offscreen !== false && features.offscreenCanvas;
-  const jpeg = off && await canEncodeJpeg(self);
-  path = { build: '', threads: 1, simd: features.simd, pixels: off ? 'worker' : 'page', jpeg: jpeg ? 'worker' : 'page',
-    skipped: plan.skipped, features };
+  if (!plan.order.length) throw new VerifaceError('unsupported', `no wasm build runs in this browser (${plan.skipped.map((t) => `${t.build}: ${t.reason}`).join('; ')})`);
   const wasmBase = new URL('wasm/', baseUrl);
   let loaded = 0, total = 0;
   const onBytes = (dn, dt) => { loaded += dn; total += dt; post({ event: 'progress', stage: 'download', loaded, total }); };
   let cached = 0;   // model bytes read from the Cache API instead of the network
   const onCached = (n) => { cached += n; post({ event: 'progress', stage: 'cached', loaded, total, cached }); };
-  // the model roles: written from the C table (vf_model_roles) at build time, checked against the
-  // module below; fetched first (a few hundred bytes) so the models download while the wasm compiles
-  const roles = await fetchJson(new URL('models/roles.json', baseUrl).href);
-  const modelUrl = (role) => modelUrls[role.name] || new URL(`models/${role.file}`, baseUrl).href;
-  const fetchRole = (r) => fetchModel(modelUrl(r), r.sha256, { optional: !r.required, onBytes, onCached });
+  // the model roles: written from the C table (vf_model_roles) at build time, checked against the module below
+  const rolesIn = fetchJson(rolesUrl(baseUrl));
+  const first = startBuild(plan.order[0], wasmBase, onBytes);
+  // frames become pixels here on an OffscreenCanvas, else on the page's canvas (sent as RGBA)
+  const off = offscreen !== false && features.offscreenCanvas;
+  const jpegIn = off ? canEncodeJpeg(self) : Promise.resolve(false);
+  const roles = await rolesIn;
+  mark('roles');
+  const fetchRole = (r) => fetchModel(roleUrl(baseUrl, r, modelUrls), r.sha256, { optional: !r.required, onBytes, onCached });
   // lazy: the guidance models (detector, mesh) first, alone on the network; the rest after them
-  const first = roles.map((r) => (lazy && r.required ? fetchRole(r) : null));
-  const firstIn = Promise.allSettled(first.filter(Boolean));
-  const fetches = roles.map((r, i) => first[i] || (lazy ? firstIn.then(() => fetchRole(r)) : fetchRole(r)));
-  let allIn = false;
-  const all = Promise.all(fetches).then((b) => { allIn = true; return b; });
-  all.catch(() => {});
+  const firstModels = roles.map((r) => (lazy && r.required ? fetchRole(r) : null));
+  const firstIn = Promise.allSettled(firstModels.filter(Boolean));
+  const fetches = roles.map((r, i) => firstModels[i] || (lazy ? firstIn.then(() => fetchRole(r)) : fetchRole(r)));
+  for (const f of fetches) f.catch(() => {});
+  const all = Promise.all(fetches);
+  const jpeg = await jpegIn;
+  path = { build: '', threads: 1, simd: features.simd, pixels: off ? 'worker' : 'page', jpeg: jpeg ? 'worker' : 'page',
+    skipped: plan.skipped, features };
   const tried = [];
-  ({ M, build } = await loadBuild(plan.order, wasmBase, onBytes, (b) => post({ event: 'progress', stage: 'compile', loaded, total, build: b }), tried));
+  ({ M, build } = await loadBuild(plan.order, wasmBase, first, onBytes, (b) => post({ event: 'progress', stage: 'compile', loaded, total, build: b }), tried));
   const n = build === 'simd-mt' ? Math.max(1, Math.min(4, threads)) : 1;
   Object.assign(path, { build, threads: n, skipped: [...plan.skipped, ...tried] });
+  mark('instantiated');
   post({ event: 'progress', stage: 'build', loaded, total, build, path });
   checkRoles(M, roles);
-  const build_full = async () => {
+  const buildFull = async () => {
     const bytes = await all;
+    mark('models_all');
     const models = Object.fromEntries(roles.map((r, i) => [r.name, bytes[i]]));
     post({ event: 'progress', stage: 'models', loaded, total });
     // free the guidance engine first: its thread pool would otherwise hold pthreads the full
     // engine's pool needs (the module pre-spawns 4); its sessions move over at their next frame
     if (guide) { guide.close(); guide = null; }
     engine = Engine.create(M, models, n);
+    mark('engine');
     post({ event: 'progress', stage: 'ready', loaded, total });
     return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]), cached);
   };
-  if (lazy) {
-    // the guidance engine: the required roles (detector, mesh) only
-    const req = roles.map((r, i) => [r, i]).filter(([r]) => r.required);
-    const got = await Promise.all(req.map(([, i]) => fetches[i]));
-    if (!allIn) {
-      guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
-      post({ event: 'progress', stage: 'guidance', loaded, total });
-      fullReady = build_full();
-      fullReady.catch(() => {});
-      fullReady.then((info) => post({ event: 'engine', info }), (e) => {
-        const ve = fullError = VerifaceError.from(e);
-        post({ event: 'engine', error: { code: ve.code, message: ve.message } });
-      });
-      return engineInfo(guide, t0, loaded, false, cached);
-    }
-  }
-  fullReady = build_full();
-  return fullReady;
+  if (!lazy) return (fullReady = buildFull());
+  // the guidance engine: the required roles (detector, mesh) only
+  const req = roles.map((r, i) => [r, i]).filter(([r]) => r.required);
+  const got = await Promise.all(req.map(([, i]) => fetches[i]));
+  mark('models_guidance');
+  guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
+  mark('engine_guidance');
+  post({ event: 'progress', stage: 'guidance', loaded, total });
+  let timer = null;
+  startFull = () => {
+    clearTimeout(timer);
+    if (fullReady) return fullReady;
+    fullReady = buildFull();
+    fullReady.then((info) => post({ event: 'engine', info }), (e) => {
+      const ve = fullError = VerifaceError.from(e);
+      post({ event: 'engine', error: { code: ve.code, message: ve.message } });
+    });
+    return fullReady;
+  };
+  timer = setTimeout(startFull, FULL_AFTER_MS);
+  return engineInfo(guide, t0, loaded, false, cached);
 }
+/** A lazy start builds the full engine this long after the guidance engine when no frame came. */
+const FULL_AFTER_MS = 1500;
 
 function need(sid) {
   const s = sessions.get(sid);
@@ -266,6 +329,8 @@ function pushFrame({ sid, frame, timestamp }) {
   s.statuses.set(r.status.index, r.json);
   // kept frames are the last good_frames consecutive ones: older statuses are not needed
   s.statuses.delete(r.status.index - 2 * VF_MAX_KEPT);
+  // a lazy start: the full engine is built once this first answer is on its way to the page
+  if (s.engine === guide && !fullReady && startFull) setTimeout(startFull, 0);
   return { status: r.status, fingerprint: r.fingerprint, width: px.width, height: px.height, read_ms: t1 - t0,
     total_ms: performance.now() - t0, partial: s.engine !== engine };
 }
@@ -301,7 +366,7 @@ async function finish({ sid, jpegQuality = 0.92 }) {
 }
 
 async function analyze({ image, config = {} }) {
-  if (!engine && fullReady) await fullReady;   // a photo needs liveness and the embedding: the full engine
+  if (!engine && startFull) await startFull();   // a photo needs liveness and the embedding: the full engine
   let frame = image;
   if (image instanceof Blob) {
     try {
