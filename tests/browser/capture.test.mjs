@@ -65,7 +65,7 @@ async function pumpPictures(videoFrame) {
     times.push(f.timestamp);
     f.frame.close();
     await new Promise((resolve) => setTimeout(resolve, (i * 17) % 60));
-    for (const end = performance.now() + 40; performance.now() < end;) { /* busy */ }
+    for (const end = performance.now() + 20; performance.now() < end;) { /* busy */ }
   }
   pump.stop();
   for (const tr of stream.getTracks()) tr.stop();
@@ -218,7 +218,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         // the heavy models arrive late: the page must give guidance before they are in
         let release;
         const gate = new Promise((r) => { release = r; });
-        await page.route(/\/pkg\/models\/(mobilefacenet-expo-int8|minifasnet-v2-f16|minifasnet-v1se-f16)\.vfm$/, async (route) => { await gate; await route.continue(); });
+        await page.route(/\/pkg\/models\/(mobilefacenet-expo-int8|minifasnet-v2-f16|minifasnet-v1se-f16)\.vfm(\?|$)/, async (route) => { await gate; await route.continue(); });
         await page.goto(`${server.url}/__test__.html`);
         await page.evaluate(() => { window.log = []; });
         const run = page.evaluate(async () => {

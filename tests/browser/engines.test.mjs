@@ -135,10 +135,9 @@ async function checkCapture(r, server, { build, isolated }) {
   // the frames pass every check of their own (quality, liveness, tamper, freshness); a canvas
   // stream is no camera, so only the camera's signals may hold the decision back
   assert.notEqual(a.decision, 'approve', 'a fake camera never approves silently');
-  // open (docs/ENGINES.md): at times the same picture reaches the page as two frames (seen with the
-  // canvas camera in Firefox and WebKitGTK, once with Chromium's y4m device); the server then
-  // refuses the pair as a frozen feed
-  const own = (x) => x.startsWith('signal.') || x === 'freshness.duplicate_frame';
+  // a picture reaches the package once (FramePump takes it in its own frame callback): a repeated
+  // one (freshness.duplicate_frame) is a failure here
+  const own = (x) => x.startsWith('signal.');
   assert.ok(a.detail.reasons.every(own), `only signal reasons: ${JSON.stringify(a.detail.reasons)} ${JSON.stringify(a.detail.freshness || a.detail)}`.slice(0, 3000));
   return a;
 }

@@ -180,7 +180,7 @@ export function watchPage(page) {
   // hashes); other failures count.
   page.on('requestfailed', (r) => {
     const e = r.failure() && r.failure().errorText;
-    if (!(e === 'net::ERR_ABORTED' && /\.(vfm|wasm)$/.test(r.url()))) problems.push(`request failed: ${r.url()} ${e}`);
+    if (!(e === 'net::ERR_ABORTED' && /\.(vfm|wasm)(\?|$)/.test(r.url()))) problems.push(`request failed: ${r.url()} ${e}`);
   });
   return problems;
 }

@@ -164,6 +164,9 @@ export interface EngineInfo {
   build: WasmBuild; threads: number; engine: string; models: ModelHashes; pad: boolean;
   /** bytes downloaded; cached: model bytes read from the Cache API instead */
   downloaded: number; cached: number; ms: number; ready_ms: number; path: EnginePath;
+  /** when each loading stage ended, this page's performance.now() ms (create, worker, init, roles,
+   *  compiled, instantiated, models_guidance, engine_guidance, models_all, engine) */
+  timing: Record<string, number>;
   /** false on the guidance engine of a lazy start */
   complete: boolean;
 }
@@ -231,6 +234,8 @@ export interface CaptureResult {
   frames: PackageFrame[];
   signals: Record<string, unknown>;
   timings: { finish_ms: number; encode_ms: number };
+  /** when each stage of the capture ended, performance.now() ms (start, camera, video, first_frame, first_status, signed) */
+  timing: Record<string, number>;
   /** when the attempt had an active challenge */
   challenge?: ChallengeSummary;
   /** when `submit` was given */

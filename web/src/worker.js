@@ -40,10 +40,10 @@ async function fetchJson(url) {
   }
 }
 
-async function fetchBytes(url, { optional = false, onBytes }) {
+async function fetchBytes(url, { optional = false, onBytes, reload = false }) {
   let res;
   try {
-    res = await fetch(url, { credentials: 'same-origin' });
+    res = await fetch(url, { credentials: 'same-origin', ...(reload ? { cache: 'reload' } : {}) });
   } catch (e) {
     throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
   }
@@ -91,9 +91,15 @@ async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
       }
     } catch { /* a broken cache is a miss */ }
   }
-  const b = await fetchBytes(url, { optional, onBytes });
+  let b = await fetchBytes(url, { optional, onBytes });
   if (b && sha256) {
-    const got = await sha256Hex(b);
+    let got = await sha256Hex(b);
+    // the browser may keep a model for good (its URL names the hash): a wrong copy there (a deploy
+    // that served the old file under the new name) is fetched past the HTTP cache once
+    if (got !== sha256) {
+      b = await fetchBytes(url, { optional, onBytes, reload: true });
+      got = b ? await sha256Hex(b) : got;
+    }
     if (got !== sha256) throw new VerifaceError('model', `${url}: sha256 ${got}, models/roles.json says ${sha256}`);
     if (cache) await cache.put(key, new Response(b, { headers: { 'content-type': 'application/octet-stream' } })).catch(() => {});
   }
