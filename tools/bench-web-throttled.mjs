@@ -8,7 +8,10 @@
 //   - time to first guidance: navigation start -> the first onGuidance of a capture started at
 //     once (Veriface.create({ lazy: true }) then capture())
 //   - time to a signed package: navigation start -> capture() resolved (the package signed)
-//   - bytes downloaded: the package's files fetched by the page and its workers
+//   - bytes downloaded: over the wire, by the page and its workers (resource timing's
+//     transferSize: a file the HTTP cache holds counts 0, a 304 its headers)
+//   - when each stage ended (the page's and the worker's info.timing, the capture's result.timing)
+// The page is a static file of the server (not page.route: routing turns the HTTP cache off).
 // and, throttled and not, the frames analysed per second on a camera that never completes (a head
 // turned away: detection, mesh and quality on every frame), over BENCH_LOOP_MS.
 // Targets (issue 14): first guidance <= 3 s cold, <= 1 s warm, >= 10 frames/s throttled.
@@ -72,8 +75,8 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
   out.fps = fl > f0 ? frames / ((fl - f0) / 1000) : null;
   out.workerMs = frames ? workerMs / frames : null;
   out.resources = performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd)]);
-  inst.close();
-  vf.stopStream(cam.stream);
+  // closed once the bench has read the worker's resource timing
+  window.benchClose = () => { inst.close(); vf.stopStream(cam.stream); };
   out.done = true;
 })().catch((e) => { out.error = String(e.code || '') + ' ' + e.message; out.done = true; });
 `;
@@ -81,15 +84,12 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
 /**
  * One page load in `ctx` (a new context when null): the page and each worker it starts (each its
  * own DevTools target, auto-attached and held until throttled) get the CPU and network
- * conditions; the bytes of every response of all of them are summed (loadingFinished's
- * encodedDataLength: headers and body as they came over the wire).
+ * conditions.
  */
 async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
   ctx = ctx || await browser.newContext();
   const page = await ctx.newPage();
-  await page.route(`${url}/__bench__.html*`, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: PAGE,
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } }));
-  await page.route(`${url}/__bench__.js`, (r) => r.fulfill({ status: 200, contentType: 'text/javascript', body: SCRIPT }));
+  // no page.route here: routing turns the browser's HTTP cache off (the page is a static file)
   const tally = { bytes: 0, responses: 0, workers: 0, workerCalls: [], pkg: [] };
   const cdp = await ctx.newCDPSession(page);
   const setUp = async (send) => {
@@ -97,13 +97,12 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
     if (net) await send('Network.emulateNetworkConditions', NET);
     if (cpu) await send('Emulation.setCPUThrottlingRate', { rate: CPU });
   };
-  // bytes: the files the page and its workers fetched (the server sends them uncompressed; the
-  // protocol reports a worker's streamed body as aborted, so its own byte count is not usable)
+  // responses of the page and its workers (a 304 or a cached file included); the bytes are read
+  // from resource timing below
   page.on('response', (res) => {
     const u = new URL(res.url());
-    if (u.origin !== url || res.status() !== 200) return;
-    const f = path.join(lib.WEB, decodeURIComponent(u.pathname));
-    if (u.pathname.startsWith('/pkg/') && fs.existsSync(f)) { tally.bytes += fs.statSync(f).size; tally.pkg.push(u.pathname); }
+    if (u.origin !== url) return;
+    if (u.pathname.startsWith('/pkg/')) tally.pkg.push(`${res.status()} ${u.pathname}`);
     tally.responses++;
   });
   // workers through the page's session (non-flat: their messages come wrapped)
@@ -123,13 +122,25 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
   await page.goto(`${url}/__bench__.html?loop=${loop}`);
   await page.waitForFunction(() => window.bench && window.bench.done, null, { timeout: 300000, polling: 250 });
   const r = await page.evaluate(() => window.bench);
+  // bytes over the wire (headers and body; 0 for a file from the HTTP cache, headers only for a
+  // 304): resource timing's transferSize in the page (with its navigation) and in each worker
+  const sum = () => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+    .reduce((a, e) => a + (e.transferSize || 0), 0);
+  tally.bytes = await page.evaluate(sum);
+  for (const w of page.workers()) tally.bytes += await w.evaluate(sum).catch(() => 0);
+  await page.evaluate(() => window.benchClose && window.benchClose());
   await page.close();
   return { ...r, bytes: tally.bytes, responses: tally.responses, pkg: tally.pkg, workers: tally.workers, cdpErrors: [...new Set(tally.workerCalls)], ctx };
 }
 
 const median = (a) => { const v = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y); return v.length ? v[Math.floor(v.length / 2)] : null; };
 const dir = lib.tempDir();
-const server = await lib.startServer(dir);
+// the package and the bench page, served as static files by the real server
+const web = path.join(dir, 'web');
+fs.cpSync(lib.WEB, web, { recursive: true });
+fs.writeFileSync(path.join(web, '__bench__.html'), PAGE);
+fs.writeFileSync(path.join(web, '__bench__.js'), SCRIPT);
+const server = await lib.startServer(dir, [], { staticDir: web });
 const out = { machine: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model }, conditions: { cpu_slowdown: CPU, net_mbit: 10, rtt_ms: 100 }, runs: RUNS };
 try {
   // cold and warm: a capture that completes (the fake camera plays a live person)
@@ -151,7 +162,7 @@ try {
     stages: Object.fromEntries([...new Set(runs.flatMap((r) => Object.keys({ ...r.marks, ...r.stages })))]
       .map((k) => [k, median(runs.map((r) => ({ ...r.marks, ...r.stages })[k]))]).sort((a, b) => a[1] - b[1])),
     build: runs[0].build, threads: runs[0].threads, errors: runs.map((r) => r.error).filter(Boolean), all: runs.map((r) => ({ ...r.marks, bytes: r.bytes, responses: r.responses, pkg: r.pkg.length, workers: r.workers, cdpErrors: r.cdpErrors,
-      ...(process.env.BENCH_RESOURCES ? { resources: r.resources } : {}) })),
+      ...(process.env.BENCH_RESOURCES ? { resources: r.resources, files: r.pkg } : {}) })),
   });
   out.cold = sum(cold); out.warm = sum(warm);
   // frames analysed per second, throttled (CPU only: frames do not use the network) and not

@@ -2,7 +2,8 @@
 // Content-Length headers, Content-Length with Transfer-Encoding (answered and closed), the answers
 // libmicrohttpd used to give itself as HTML without the security headers (no Host, a bad version,
 // an oversize head, a body over the limit), a chunked body (411), the page's
-// Content-Security-Policy and X-Frame-Options, and /metrics behind a token.
+// Content-Security-Policy and X-Frame-Options, static files' caching (ETag, 304, immutable ?v=),
+// and /metrics behind a token.
 import * as h from './harness.mjs';
 import { rawRequest, httpRequest } from './raw.mjs';
 import { test, before, after } from 'node:test';
@@ -93,6 +94,29 @@ test('the page has a Content-Security-Policy and X-Frame-Options; JSON answers X
   const hz = await fetch(srv.base + '/healthz');
   assert.equal(hz.headers.get('x-frame-options'), 'DENY');
   assert.equal(hz.headers.get('cross-origin-opener-policy'), 'same-origin');
+});
+
+test('static files: an ETag, revalidated (no-cache, 304 without the bytes), immutable with ?v=; the security headers kept', async () => {
+  const first = await fetch(srv.base + '/index.html');
+  assert.equal(first.status, 200);
+  const etag = first.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
+  assert.equal(first.headers.get('cache-control'), 'no-cache');
+  assert.equal(first.headers.get('content-security-policy'), CSP);
+  const again = await fetch(srv.base + '/index.html', { headers: { 'If-None-Match': `W/"x", ${etag}` } });
+  assert.equal(again.status, 304);
+  assert.equal((await again.arrayBuffer()).byteLength, 0);
+  assert.equal(again.headers.get('etag'), etag);
+  assert.equal(again.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  // a changed file is a new ETag: the old validator gets the bytes
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>changed</title>');
+  const changed = await fetch(srv.base + '/index.html', { headers: { 'If-None-Match': etag } });
+  assert.equal(changed.status, 200);
+  assert.notEqual(changed.headers.get('etag'), etag);
+  assert.match(await changed.text(), /changed/);
+  const versioned = await fetch(srv.base + '/index.html?v=0123abcd');
+  assert.equal(versioned.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal((await fetch(srv.base + '/healthz')).headers.get('cache-control'), 'no-store');
 });
 
 test('/metrics behind a token (VERIFACE_METRICS_TOKEN): 401 without it or with another, 200 with it', async () => {
