@@ -24,15 +24,21 @@ mark('worker');
 
 const post = (msg, transfer) => self.postMessage(msg, transfer || []);
 
-/** fetch with byte progress; a 404 of an optional asset gives null. */
-async function fetchJson(url) {
+/** A 2xx response, or a 'network' error (optional: a 404 gives null). */
+async function fetchOk(url, { optional = false, reload = false } = {}) {
   let res;
   try {
-    res = await fetch(url, { credentials: 'same-origin' });
+    res = await fetch(url, { credentials: 'same-origin', ...(reload ? { cache: 'reload' } : {}) });
   } catch (e) {
     throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
   }
-  if (!res.ok) throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
+  if (res.ok) return res;
+  if (optional && res.status === 404) return null;
+  throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
+}
+
+async function fetchJson(url) {
+  const res = await fetchOk(url);
   try {
     return await res.json();
   } catch (e) {
@@ -40,17 +46,10 @@ async function fetchJson(url) {
   }
 }
 
+/** fetch with byte progress; a 404 of an optional asset gives null. */
 async function fetchBytes(url, { optional = false, onBytes, reload = false }) {
-  let res;
-  try {
-    res = await fetch(url, { credentials: 'same-origin', ...(reload ? { cache: 'reload' } : {}) });
-  } catch (e) {
-    throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
-  }
-  if (!res.ok) {
-    if (optional && res.status === 404) return null;
-    throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
-  }
+  const res = await fetchOk(url, { optional, reload });
+  if (!res) return null;
   const total = Number(res.headers.get('content-length')) || 0;
   onBytes(0, total);
   if (!res.body || !res.body.getReader) {
@@ -124,13 +123,7 @@ function startBuild(b, wasmBase, onBytes) {
   });
   const module = (async () => {
     const url = new URL(`${name}.wasm`, wasmBase).href;
-    let res;
-    try {
-      res = await fetch(url, { credentials: 'same-origin' });
-    } catch (e) {
-      throw new VerifaceError('network', `cannot fetch ${url}: ${e.message}`);
-    }
-    if (!res.ok) throw new VerifaceError('network', `${url}: HTTP ${res.status}`);
+    const res = await fetchOk(url);
     const n = Number(res.headers.get('content-length')) || 0;
     onBytes(0, n);
     let mod;
