@@ -1,23 +1,27 @@
 /* bench-index.c - the collection index (src/server/faceindex.c) on synthetic normalised embeddings:
  * for each size, the build time of the exact index (IndexFlatIP) and of the index the server
- * chooses (IVF from ivf_min on), search p50/p99 of one query at a time at k = max_faces, and the
- * recall@k of the IVF index against exact search, for each nprobe asked. Not a test: tools/bench-index.
+ * chooses (IVF from ivf_min on), its memory, search p50/p99 of one query at a time on one thread at
+ * k = max_faces, and the recall@k of the IVF index against exact search, for each nprobe and
+ * k_factor asked. Not a test: tools/bench-index.
  *
  *   vf_bench_index [--sizes 10000,100000,1000000] [--queries 500] [--dim 192] [--k 5]
- *                  [--nprobe 0,32,64,128] [--data faces|uniform] [--ivf-min N] [--nlist N] [--seed S]
- *                  [--threshold 0.43]
- * recall@k: the share of the exact top k found; recall@1: the share of queries whose exact nearest
- * face comes first (the duplicate a dedupe search is for); above threshold: the share of the exact
- * top-k hits scoring >= threshold found.
+ *                  [--nprobe 0,64,128] [--k-factor 0,4,8] [--ivf sq8|flat] [--data identities|uniform]
+ *                  [--ivf-min N] [--nlist N] [--seed S] [--threshold 0.43]
+ * recall@k: the share of the exact top k found, over all queries and over each kind (enrolled,
+ * unenrolled); recall@1: the share of queries whose exact nearest face comes first; above
+ * threshold: the share of the exact top-k hits scoring >= threshold found.
  *
- * uniform: points uniform on the sphere (192 independent directions: no structure at all, the
- * hardest case for an inverted file and unlike any face embedder).
- * faces: shaped like the default embedder's embeddings. A Gaussian with a power-law spectrum
- * (variance of axis i ~ i^-a) whose cosine between two people has the standard deviation of
- * mobilefacenet-expo's impostor pairs on faces-lfw: 0.126, from its thresholds at FMR 1% (0.334)
- * and 0.1% (0.430) in docs/PIPELINE.md (a is solved for 1 / 0.126^2 = 63 effective dimensions).
- * Two faces per identity, cosine ~0.65 between them; each query is a new face of an identity of
- * the collection. Recall is over the exact top k, the other people included.
+ * uniform: points uniform on the sphere, queries too (192 independent directions: no structure at
+ * all, the worst case for any index and unlike any face embedder).
+ * identities: shaped like the default embedder's embeddings. Each person is a centre drawn from a
+ * Gaussian with a power-law spectrum (variance of axis i ~ i^-a) whose cosine between two people
+ * has the standard deviation of mobilefacenet-expo's impostor pairs on faces-lfw: 0.126, from its
+ * thresholds at FMR 1% (0.334) and 0.1% (0.430) in docs/PIPELINE.md (a is solved for
+ * 1 / 0.126^2 = 63 effective dimensions). A person has 1 to 5 faces in the collection, each the
+ * centre plus noise of the same shape, the noise's scale drawn per person so that two faces of
+ * them have cosine 0.6 to 0.8 (real same-person pairs of this model). Half the queries are a new
+ * face of an enrolled person, half a face of a person not in the collection: those queries' top k
+ * are all strangers, the hard part of recall.
  */
 #include "../src/server/faceindex.h"
 
@@ -58,11 +62,20 @@ static float *sd_axis;   /* faces: standard deviation of each axis (sum of varia
 
 static void draw(float *v, int d) { for (int j = 0; j < d; j++) v[j] = sd_axis[j] * gauss(); }
 
-/* a face of an identity (unnormalised draw `id`): cosine between two faces ~ 1 / (1 + sigma^2) */
-static void face_of(const float *id, float *out, int d, float sigma) {
+/* a face of a person (centre c, noise scale sigma): cosine between two faces ~ 1 / (1 + sigma^2) */
+static void face_of(const float *c, float *out, int d, float sigma) {
     draw(out, d);
-    for (int j = 0; j < d; j++) out[j] = id[j] + sigma * out[j];
+    for (int j = 0; j < d; j++) out[j] = c[j] + sigma * out[j];
     unit(out, d);
+}
+
+static float person_sigma(void) { return (float)sqrt(1 / (0.6 + 0.2 * unif()) - 1); }   /* cosine 0.6..0.8 */
+
+static size_t rss_bytes(void) {
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) { if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0; fclose(f); }
+    return (size_t)rss * 4096;
 }
 
 /* the spectrum i^-a whose effective dimension (sum l)^2 / sum l^2 is `eff` */
@@ -88,9 +101,39 @@ static int parse_list(const char *s, long *out, int max) {
     return n;
 }
 
+/* n faces into x (and their people's centres and noise scales, for the queries), nq queries into q,
+ * kind[i] = 1 for a query of an enrolled person. */
+static void make_data(int identities, size_t n, int dim, int nq, float *x, float *q, int *kind) {
+    if (!identities) {
+        for (size_t i = 0; i < n * dim; i++) x[i] = gauss();
+        for (size_t i = 0; i < n; i++) unit(x + i * dim, dim);
+        for (int i = 0; i < nq * dim; i++) q[i] = gauss();
+        for (int i = 0; i < nq; i++) { unit(q + (size_t)i * dim, dim); kind[i] = 0; }
+        return;
+    }
+    /* the people of the queries: every (n / nq)th person enrolled, kept as they are drawn */
+    size_t every = n / 3 / (size_t)nq + 1, people = 0;
+    int kept = 0;
+    float *c = malloc(sizeof(float) * dim), *qc = malloc(sizeof(float) * (size_t)nq * dim), *qs = malloc(sizeof(float) * nq);
+    for (size_t i = 0; i < n; people++) {
+        draw(c, dim);
+        float sg = person_sigma();
+        int m = 1 + (int)(rnd() % 5);
+        for (int t = 0; t < m && i < n; t++, i++) face_of(c, x + i * dim, dim, sg);
+        if (people % every == 0 && kept < nq) { memcpy(qc + (size_t)kept * dim, c, sizeof(float) * dim); qs[kept++] = sg; }
+    }
+    for (int i = 0; i < nq; i++) {
+        float *o = q + (size_t)i * dim;
+        kind[i] = i % 2 == 0 && i / 2 < kept;
+        if (kind[i]) face_of(qc + (size_t)(i / 2) * dim, o, dim, qs[i / 2]);   /* a new face of an enrolled person */
+        else { draw(c, dim); face_of(c, o, dim, person_sigma()); }            /* someone not in the collection */
+    }
+    free(c); free(qc); free(qs);
+}
+
 int main(int argc, char **argv) {
-    long sizes[8] = {10000, 100000, 1000000}, nprobes[16] = {0};
-    int n_sizes = 3, n_np = 1, nq = 500, dim = 192, k = 5, identities = 1, nlist = 0;
+    long sizes[8] = {10000, 100000, 1000000}, nprobes[16] = {0}, kfs[8] = {0};
+    int n_sizes = 3, n_np = 1, n_kf = 1, nq = 500, dim = 192, k = 5, identities = 1, nlist = 0, sq8 = 1;
     long ivf_min = -1;
     float thr = 0.43f;   /* mobilefacenet-expo at FMR 0.1% on faces-lfw: the duplicates that matter */
     for (int i = 1; i < argc; i++) {
@@ -98,56 +141,44 @@ int main(int argc, char **argv) {
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 2; }
         if (!strcmp(a, "--sizes")) n_sizes = parse_list(v, sizes, 8);
         else if (!strcmp(a, "--nprobe")) n_np = parse_list(v, nprobes, 16);
+        else if (!strcmp(a, "--k-factor")) n_kf = parse_list(v, kfs, 8);
         else if (!strcmp(a, "--queries")) nq = atoi(v);
         else if (!strcmp(a, "--dim")) dim = atoi(v);
         else if (!strcmp(a, "--k")) k = atoi(v);
         else if (!strcmp(a, "--ivf-min")) ivf_min = atol(v);
         else if (!strcmp(a, "--nlist")) nlist = atoi(v);
+        else if (!strcmp(a, "--ivf")) sq8 = !strcmp(v, "sq8");
         else if (!strcmp(a, "--threshold")) thr = (float)atof(v);
         else if (!strcmp(a, "--seed")) rng_state ^= strtoull(v, NULL, 10) * 0x9E3779B97F4A7C15ull;
-        else if (!strcmp(a, "--data")) identities = !strcmp(v, "faces");
+        else if (!strcmp(a, "--data")) identities = !strcmp(v, "identities");
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
         i++;
     }
-    if (k < 1 || k > 100 || nq < 1 || dim < 1) { fprintf(stderr, "bad --k, --queries or --dim\n"); return 2; }
-    printf("data %s, dim %d, %d queries, k %d\n", identities ? "faces (2 a person, cosine ~0.65)" : "uniform on the sphere", dim, nq, k);
+    if (k < 1 || k > 100 || nq < 2 || dim < 1) { fprintf(stderr, "bad --k, --queries or --dim\n"); return 2; }
+    printf("data %s, dim %d, %d queries, k %d, IVF lists of %s (scan kernel %s)\n",
+           identities ? "identities (1-5 faces a person at cosine 0.6-0.8; half the queries enrolled)" : "uniform on the sphere", dim, nq, k,
+           sq8 ? "8-bit codes, exact re-ranking" : "floats", vf_faceindex_kernel_name());
     sd_axis = malloc(sizeof(float) * dim);
     if (identities) spectrum(dim, 1 / (0.126 * 0.126));
-    printf("| size | index | nlist | nprobe | build s | search p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | recall@%d | recall@1 | recall above %.2f |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", k, thr);
-    const float sigma = 0.73f;   /* 1 / (1 + 0.73^2) = 0.65 */
+    printf("| size | index | nlist | nprobe | k_factor | build s | memory MB | search p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | recall@%d | enrolled | unenrolled | recall@1 | above %.2f |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", k, thr);
     for (int si = 0; si < n_sizes; si++) {
         size_t n = (size_t)sizes[si];
-        float *x = malloc(sizeof(float) * n * dim), *q = malloc(sizeof(float) * (size_t)nq * dim), *dir = malloc(sizeof(float) * dim);
+        float *x = malloc(sizeof(float) * n * dim), *q = malloc(sizeof(float) * (size_t)nq * dim);
         int64_t *ids = malloc(sizeof(int64_t) * n);
-        if (!x || !q || !dir || !ids) { fprintf(stderr, "out of memory\n"); return 1; }
+        int *kind = malloc(sizeof(int) * nq);
+        if (!x || !q || !ids || !kind) { fprintf(stderr, "out of memory\n"); return 1; }
         for (size_t i = 0; i < n; i++) ids[i] = (int64_t)i + 1;
-        if (identities) {
-            float *id = malloc(sizeof(float) * dim);
-            for (size_t i = 0; i < n; i += 2) {
-                draw(id, dim);
-                for (size_t t = i; t < i + 2 && t < n; t++) face_of(id, x + t * dim, dim, sigma);
-            }
-            /* a query: a new face of an identity of the collection; one of its faces, scaled back
-             * to a draw's length, stands in for the identity (a little further from the others) */
-            for (int i = 0; i < nq; i++) {
-                const float *f = x + (rnd() % n) * dim;
-                for (int j = 0; j < dim; j++) id[j] = f[j];
-                face_of(id, q + (size_t)i * dim, dim, sigma * 0.7f);
-            }
-            free(id);
-        } else {
-            for (size_t i = 0; i < n * dim; i++) x[i] = gauss();
-            for (size_t i = 0; i < n; i++) unit(x + i * dim, dim);
-            for (int i = 0; i < nq * dim; i++) q[i] = gauss();
-            for (int i = 0; i < nq; i++) unit(q + (size_t)i * dim, dim);
-        }
+        make_data(identities, n, dim, nq, x, q, kind);
         char err[256];
         vf_faceindex_config fc = vf_faceindex_default_config(dim);
         fc.ivf_min = (size_t)-1;   /* exact */
         vf_faceindex *flat, *ivf = NULL;
+        size_t m0 = rss_bytes();
         double t0 = now_ms();
         if (vf_faceindex_build(&fc, ids, x, n, &flat, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
         double flat_s = (now_ms() - t0) / 1e3;
+        double flat_mb = (double)(rss_bytes() - m0) / 1e6;
         vf_faceindex_hit *truth = malloc(sizeof *truth * (size_t)nq * k), hits[100];
         double *lat = malloc(sizeof(double) * nq), *cpu = malloc(sizeof(double) * nq);
         for (int i = 0; i < nq; i++) {
@@ -160,39 +191,47 @@ int main(int argc, char **argv) {
         qsort(cpu, nq, sizeof *cpu, cmp_double);
         long above = 0;
         for (int i = 0; i < nq * k; i++) above += truth[i].score >= thr;
-        printf("| %zu | flat | - | - | %.2f | %.2f | %.2f | %.2f | %.2f | 1 | 1 | 1 (%ld hits) |\n", n, flat_s, lat[nq / 2], lat[(int)(nq * 0.99)],
-               cpu[nq / 2], cpu[(int)(nq * 0.99)], above);
+        printf("| %zu | flat | - | - | - | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | 1 | 1 | 1 | 1 | 1 (%ld hits) |\n", n, flat_s, flat_mb, lat[nq / 2],
+               lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)], above);
         fflush(stdout);
         vf_faceindex_config ic = vf_faceindex_default_config(dim);
         if (ivf_min >= 0) ic.ivf_min = (size_t)ivf_min;
         ic.nlist = nlist;
+        ic.sq8 = sq8;
+        m0 = rss_bytes();
         t0 = now_ms();
         if (n >= ic.ivf_min && vf_faceindex_build(&ic, ids, x, n, &ivf, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
-        double ivf_s = (now_ms() - t0) / 1e3;
-        for (int pi = 0; ivf && pi < n_np; pi++) {
-            if (nprobes[pi] > 0) vf_faceindex_set_nprobe(ivf, (int)nprobes[pi]);
-            long found = 0, found_above = 0, first = 0;
-            for (int i = 0; i < nq; i++) {
-                double t = now_ms(), c = cpu_ms();
-                int m = vf_faceindex_search(ivf, q + (size_t)i * dim, k, -2.f, hits);
-                lat[i] = now_ms() - t;
-                cpu[i] = cpu_ms() - c;
-                first += m > 0 && hits[0].id == truth[(size_t)i * k].id;
-                for (int a = 0; a < m; a++)
-                    for (int b = 0; b < k; b++)
-                        if (hits[a].id == truth[(size_t)i * k + b].id) { found++; found_above += truth[(size_t)i * k + b].score >= thr; }
+        double ivf_s = (now_ms() - t0) / 1e3, ivf_mb = (double)(rss_bytes() - m0) / 1e6;
+        for (int pi = 0; ivf && pi < n_np; pi++)
+            for (int ki = 0; ki < (sq8 ? n_kf : 1); ki++) {
+                if (nprobes[pi] > 0) vf_faceindex_set_nprobe(ivf, (int)nprobes[pi]);
+                if (sq8 && kfs[ki] > 0) vf_faceindex_set_k_factor(ivf, (int)kfs[ki]);
+                long found[2] = {0, 0}, total[2] = {0, 0}, found_above = 0, first = 0;
+                for (int i = 0; i < nq; i++) {
+                    double t = now_ms(), c = cpu_ms();
+                    int m = vf_faceindex_search(ivf, q + (size_t)i * dim, k, -2.f, hits);
+                    lat[i] = now_ms() - t;
+                    cpu[i] = cpu_ms() - c;
+                    first += m > 0 && hits[0].id == truth[(size_t)i * k].id;
+                    total[kind[i]] += k;
+                    for (int a = 0; a < m; a++)
+                        for (int b = 0; b < k; b++)
+                            if (hits[a].id == truth[(size_t)i * k + b].id) { found[kind[i]]++; found_above += truth[(size_t)i * k + b].score >= thr; }
+                }
+                qsort(lat, nq, sizeof *lat, cmp_double);
+                qsort(cpu, nq, sizeof *cpu, cmp_double);
+                char np[32], kf[16];
+                snprintf(np, sizeof np, "%d%s", vf_faceindex_nprobe(ivf), nprobes[pi] > 0 ? "" : " (default)");
+                snprintf(kf, sizeof kf, sq8 ? "%d%s" : "-", vf_faceindex_k_factor(ivf), kfs[ki] > 0 ? "" : " (default)");
+                printf("| %zu | ivf %s | %d | %s | %s | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", n, sq8 ? "sq8" : "flat",
+                       vf_faceindex_nlist(ivf), np, kf, ivf_s, ivf_mb, lat[nq / 2], lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)],
+                       (double)(found[0] + found[1]) / (double)(total[0] + total[1]), total[1] ? (double)found[1] / total[1] : NAN,
+                       total[0] ? (double)found[0] / total[0] : NAN, (double)first / nq, above ? (double)found_above / above : 1.0);
+                fflush(stdout);
             }
-            qsort(lat, nq, sizeof *lat, cmp_double);
-            qsort(cpu, nq, sizeof *cpu, cmp_double);
-            char np[32];
-            snprintf(np, sizeof np, nprobes[pi] > 0 ? "%ld" : "%ld (default)", nprobes[pi] > 0 ? nprobes[pi] : (long)(ic.nprobe > 0 ? ic.nprobe : (vf_faceindex_nlist(ivf) / 4 < 32 ? 32 : vf_faceindex_nlist(ivf) / 4)));
-            printf("| %zu | ivf | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f |\n", n, vf_faceindex_nlist(ivf), np, ivf_s, lat[nq / 2],
-                   lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)], (double)found / ((double)nq * k), (double)first / nq, above ? (double)found_above / above : 1.0);
-            fflush(stdout);
-        }
         vf_faceindex_free(flat);
         vf_faceindex_free(ivf);
-        free(x); free(q); free(dir); free(ids); free(truth); free(lat); free(cpu);
+        free(x); free(q); free(ids); free(kind); free(truth); free(lat); free(cpu);
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RETRY_MS 60000                /* a failed build (out of memory) is tried again after this */
 
@@ -164,6 +165,8 @@ static void *build_main(void *arg) {
     if (ok) {
         dim = ch.dim;
         vf_faceindex_config fc = config_of(x, dim);
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        fc.build_threads = cores > 2 ? (int)(cores / 2) : 1;   /* the other cores stay with the requests */
         ok = !ch.n_add || !vf_faceindex_build(&fc, ch.add_rows, ch.add_vecs, ch.n_add, &nx, err, sizeof err);
         changes_free(&ch);
     }

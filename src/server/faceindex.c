@@ -3,6 +3,7 @@
  * to face ids and guards the index with a read-write lock (FAISS searches are const and may run
  * together; adds and removes may not run with anything). */
 #include "faceindex.h"
+#include "faiss_ivfsq8.h"
 
 #include <faiss/c_api/Clustering_c.h>
 #include <faiss/c_api/Index_c.h>
@@ -26,11 +27,11 @@ struct vf_faceindex {
     vf_faceindex_kind kind;
     FaissIndex *index;                /* flat: an IndexIDMap over an IndexFlatIP; IVF: IndexIVFFlat */
     size_t trained_on;                /* rows when the IVF centroids were trained */
-    int nlist;
+    int nlist, nprobe, k_factor;      /* IVF: as set */
 };
 
 vf_faceindex_config vf_faceindex_default_config(int dim) {
-    vf_faceindex_config c = {dim, 50000, 0, 0};
+    vf_faceindex_config c = {dim, 50000, 0, 0, 1, 0, 0};
     return c;
 }
 
@@ -67,6 +68,14 @@ static int auto_nprobe(const vf_faceindex_config *c, int nlist) {
     return np > nlist ? nlist : np;
 }
 
+static void set_probes(vf_faceindex *x, int nprobe, int k_factor) {
+    if (nprobe > x->nlist) nprobe = x->nlist;
+    if (nprobe > 0) x->nprobe = nprobe;
+    if (k_factor > 0) x->k_factor = k_factor;
+    if (x->cfg.sq8) vf_faiss_ivfsq8_set(x->index, x->nprobe, x->k_factor);
+    else faiss_IndexIVF_set_nprobe(x->index, (size_t)x->nprobe);
+}
+
 static int make_flat(vf_faceindex *x, char *err, size_t es) {
     FaissIndexFlatIP *flat = NULL;
     FaissIndexIDMap *map = NULL;
@@ -80,34 +89,40 @@ static int make_flat(vf_faceindex *x, char *err, size_t es) {
 
 static int make_ivf(vf_faceindex *x, const float *vecs, size_t n, char *err, size_t es) {
     FaissIndexFlatIP *q = NULL;
-    FaissIndexIVFFlat *ivf = NULL;
-    int nlist = auto_nlist(&x->cfg, n);
+    FaissIndex *ivf = NULL;
+    int nlist = auto_nlist(&x->cfg, n), rc;
     if (faiss_IndexFlatIP_new_with(&q, x->cfg.dim)) { set_err(err, es, "IndexFlatIP"); return -1; }
-    if (faiss_IndexIVFFlat_new_with_metric(&ivf, q, (size_t)x->cfg.dim, (size_t)nlist, METRIC_INNER_PRODUCT)) {
+    if (x->cfg.sq8) {
+        rc = vf_faiss_ivfsq8_new(&ivf, q, x->cfg.dim, nlist);
+    } else {
+        rc = faiss_IndexIVFFlat_new_with_metric((FaissIndexIVFFlat **)&ivf, q, (size_t)x->cfg.dim, (size_t)nlist, METRIC_INNER_PRODUCT);
+        if (!rc) faiss_IndexIVF_set_own_fields(ivf, 1);
+    }
+    if (rc) {
         faiss_Index_free(q);
-        set_err(err, es, "IndexIVFFlat");
+        set_err(err, es, "IVF index");
         return -1;
     }
-    faiss_IndexIVF_set_own_fields(ivf, 1);
     /* Spherical k-means on a sample of the collection itself, into the quantizer: FAISS's default
      * (256 points a centroid, 25 iterations) takes minutes at 1M on two cores for no measurable
-     * recall (tools/bench-index). The IVF's own training then finds its quantizer trained. */
+     * recall (tools/bench-index). The IVF's own training then finds its quantizer trained and
+     * trains only the 8-bit codes' per-dimension range (on up to 65536 rows). */
     FaissClusteringParameters cp;
     faiss_ClusteringParameters_init(&cp);
     cp.spherical = 1;
     cp.niter = 12;
     cp.max_points_per_centroid = 64;
     FaissClustering *km = NULL;
-    int rc = faiss_Clustering_new_with_params(&km, x->cfg.dim, nlist, &cp);
+    rc = faiss_Clustering_new_with_params(&km, x->cfg.dim, nlist, &cp);
     if (!rc) rc = faiss_Clustering_train(km, (idx_t)n, vecs, q);
     if (km) faiss_Clustering_free(km);
-    if (!rc) rc = faiss_Index_train(ivf, (idx_t)(n < 1000 ? n : 1000), vecs);
+    if (!rc) rc = faiss_Index_train(ivf, (idx_t)(n < 65536 ? n : 65536), vecs);
     if (rc) { faiss_Index_free(ivf); set_err(err, es, "IVF training"); return -1; }
-    faiss_IndexIVF_set_nprobe(ivf, (size_t)auto_nprobe(&x->cfg, nlist));
     x->index = ivf;
     x->kind = VF_FACEINDEX_IVF;
     x->nlist = nlist;
     x->trained_on = n;
+    set_probes(x, auto_nprobe(&x->cfg, nlist), x->cfg.k_factor > 0 ? x->cfg.k_factor : 8);
     return 0;
 }
 
@@ -119,8 +134,11 @@ int vf_faceindex_build(const vf_faceindex_config *c, const int64_t *ids, const f
     float *nv = n ? normalised(vecs, n, c->dim) : NULL;
     if (!x || (n && !nv)) { free(x); free(nv); snprintf(err, es, "out of memory"); return -1; }
     x->cfg = *c;
+    int threads = omp_get_max_threads();   /* this thread's OpenMP team size (the k-means, the adds) */
+    if (c->build_threads > 0) omp_set_num_threads(c->build_threads);
     int rc = n >= c->ivf_min && n >= 39 ? make_ivf(x, nv, n, err, es) : make_flat(x, err, es);
     if (!rc && n && faiss_Index_add_with_ids(x->index, (idx_t)n, nv, (const idx_t *)ids)) { set_err(err, es, "add"); rc = -1; }
+    omp_set_num_threads(threads);
     free(nv);
     if (rc) {
         if (x->index) faiss_Index_free(x->index);
@@ -197,9 +215,20 @@ int vf_faceindex_nlist(const vf_faceindex *x) { return x->kind == VF_FACEINDEX_I
 void vf_faceindex_set_nprobe(vf_faceindex *x, int nprobe) {
     if (x->kind != VF_FACEINDEX_IVF || nprobe < 1) return;
     pthread_rwlock_wrlock(&x->lock);
-    faiss_IndexIVF_set_nprobe(x->index, (size_t)(nprobe > x->nlist ? x->nlist : nprobe));
+    set_probes(x, nprobe, 0);
     pthread_rwlock_unlock(&x->lock);
 }
+
+void vf_faceindex_set_k_factor(vf_faceindex *x, int k_factor) {
+    if (x->kind != VF_FACEINDEX_IVF || !x->cfg.sq8 || k_factor < 1) return;
+    pthread_rwlock_wrlock(&x->lock);
+    set_probes(x, 0, k_factor);
+    pthread_rwlock_unlock(&x->lock);
+}
+
+int vf_faceindex_nprobe(const vf_faceindex *x) { return x->kind == VF_FACEINDEX_IVF ? x->nprobe : 0; }
+int vf_faceindex_k_factor(const vf_faceindex *x) { return x->kind == VF_FACEINDEX_IVF && x->cfg.sq8 ? x->k_factor : 0; }
+const char *vf_faceindex_kernel_name(void) { return vf_faiss_ivfsq8_kernel(); }
 
 int vf_faceindex_stale(vf_faceindex *x) {
     size_t n = vf_faceindex_count(x);

@@ -83,35 +83,55 @@ static void test_flat(void) {
     free(x);
 }
 
-static void test_ivf(void) {
-    enum { N = 4000, D = 32, Q = 20 };
+/* sq8: lists of 8-bit codes scanned by our kernel and re-ranked exactly (faiss_ivfsq8.cpp), else of
+ * floats. D = 40: the AVX2 kernel's 16-wide steps and its tail. */
+static void test_ivf(int sq8) {
+    enum { N = 4000, D = 40, Q = 20 };
     float *x = malloc(sizeof(float) * N * D);
     int64_t *ids = malloc(sizeof(int64_t) * N);
     fill(x, N, D);
     for (int i = 0; i < N; i++) ids[i] = i + 1000;
     vf_faceindex_config c = vf_faceindex_default_config(D);
     c.ivf_min = 1000;
+    c.sq8 = sq8;
     vf_faceindex *ix;
     char err[256];
     CHECK(vf_faceindex_build(&c, ids, x, N, &ix, err, sizeof err) == 0, "ivf build: %s", err);
     CHECK(vf_faceindex_kind_of(ix) == VF_FACEINDEX_IVF, "ivf chosen at %d >= %zu", N, c.ivf_min);
     int nlist = vf_faceindex_nlist(ix);
     CHECK(nlist > 1 && nlist * 39 <= N, "nlist %d", nlist);
-    /* every list probed: the inverted file is exact */
+    CHECK(vf_faceindex_k_factor(ix) == (sq8 ? 8 : 0), "k_factor %d", vf_faceindex_k_factor(ix));
+    /* every list probed: the inverted file is exact (sq8: the shortlist of 40 holds the top 5,
+     * re-ranked on the exact vectors) */
     vf_faceindex_set_nprobe(ix, nlist);
+    CHECK(vf_faceindex_nprobe(ix) == nlist, "nprobe %d", vf_faceindex_nprobe(ix));
     vf_faceindex_hit h[8];
+    int same_k1 = 0;
     for (int i = 0; i < Q; i++) {
         float q[D];
         fill(q, 1, D);
         int64_t want[5];
         brute(x, N, D, q, 5, want);
+        vf_faceindex_set_k_factor(ix, 8);
         int n = vf_faceindex_search(ix, q, 5, -1.f, h);
         CHECK(n == 5, "ivf hits %d", n);
         for (int a = 0; a < n; a++) CHECK(h[a].id == want[a], "query %d rank %d: %lld vs %lld", i, a, (long long)h[a].id, (long long)want[a]);
+        /* no shortlist: the 8-bit scores alone rank, close to the exact order but not always it */
+        vf_faceindex_set_k_factor(ix, 1);
+        n = vf_faceindex_search(ix, q, 5, -1.f, h);
+        for (int a = 0; a < n; a++)
+            for (int b = 0; b < 5; b++) same_k1 += h[a].id == want[b];
     }
+    CHECK(same_k1 >= Q * 5 * 8 / 10, "8-bit scores alone find %d of %d", same_k1, Q * 5);
+    vf_faceindex_set_k_factor(ix, 8);
     int64_t rm = 1000 + 42;
     CHECK(vf_faceindex_remove(ix, &rm, 1) == 1 && vf_faceindex_count(ix) == N - 1, "ivf remove");
     CHECK(vf_faceindex_search(ix, x + 42 * D, 1, -1.f, h) == 1 && h[0].id != rm, "removed not found");
+    /* added after training: coded with the trained range, found at cosine 1 */
+    int64_t back = 77777;
+    CHECK(vf_faceindex_add(ix, &back, x + 42 * D, 1) == 0 && vf_faceindex_count(ix) == N, "ivf add");
+    CHECK(vf_faceindex_search(ix, x + 42 * D, 1, -1.f, h) == 1 && h[0].id == back && fabsf(h[0].score - 1) < 1e-5f, "added found: %lld %f",
+          (long long)h[0].id, h[0].score);
     CHECK(!vf_faceindex_stale(ix), "fresh ivf not stale");
     vf_faceindex_free(ix);
     free(x);
@@ -153,7 +173,8 @@ static void test_multipart(void) {
 
 int main(void) {
     test_flat();
-    test_ivf();
+    test_ivf(1);
+    test_ivf(0);
     test_multipart();
     if (failures) { printf("%d failure(s)\n", failures); return 1; }
     printf("faceindex and multipart: all passed\n");
