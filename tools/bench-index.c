@@ -5,7 +5,7 @@
  * k_factor asked. Not a test: tools/bench-index.
  *
  *   vf_bench_index [--sizes 10000,100000,1000000] [--queries 500] [--dim 192] [--k 5]
- *                  [--nprobe 0,64,128] [--k-factor 0,4,8] [--ivf sq8|flat] [--data identities|uniform]
+ *                  [--nprobe 0,64,128] [--k-factor 0,4,8] [--ivf sq8,sq4,flat] [--data identities|uniform]
  *                  [--ivf-min N] [--nlist N] [--seed S] [--threshold 0.43]
  * recall@k: the share of the exact top k found, over all queries and over each kind (enrolled,
  * unenrolled); recall@1: the share of queries whose exact nearest face comes first; above
@@ -25,6 +25,7 @@
  */
 #include "../src/server/faceindex.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,11 +72,9 @@ static void face_of(const float *c, float *out, int d, float sigma) {
 
 static float person_sigma(void) { return (float)sqrt(1 / (0.6 + 0.2 * unif()) - 1); }   /* cosine 0.6..0.8 */
 
-static size_t rss_bytes(void) {
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) { if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0; fclose(f); }
-    return (size_t)rss * 4096;
+static size_t heap_bytes(void) {   /* in use: malloc's arenas and its mmapped blocks (glibc) */
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
 }
 
 /* the spectrum i^-a whose effective dimension (sum l)^2 / sum l^2 is `eff` */
@@ -133,7 +132,7 @@ static void make_data(int identities, size_t n, int dim, int nq, float *x, float
 
 int main(int argc, char **argv) {
     long sizes[8] = {10000, 100000, 1000000}, nprobes[16] = {0}, kfs[8] = {0};
-    int n_sizes = 3, n_np = 1, n_kf = 1, nq = 500, dim = 192, k = 5, identities = 1, nlist = 0, sq8 = 1;
+    int n_sizes = 3, n_np = 1, n_kf = 1, nq = 500, dim = 192, k = 5, identities = 1, nlist = 0, kinds[3] = {8}, n_kinds = 1;
     long ivf_min = -1;
     float thr = 0.43f;   /* mobilefacenet-expo at FMR 0.1% on faces-lfw: the duplicates that matter */
     for (int i = 1; i < argc; i++) {
@@ -147,7 +146,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--k")) k = atoi(v);
         else if (!strcmp(a, "--ivf-min")) ivf_min = atol(v);
         else if (!strcmp(a, "--nlist")) nlist = atoi(v);
-        else if (!strcmp(a, "--ivf")) sq8 = !strcmp(v, "sq8");
+        else if (!strcmp(a, "--ivf")) {   /* the IVF kinds to build: sq8 (8-bit codes), sq4, flat (floats) */
+            n_kinds = 0;
+            for (const char *t = v; *t && n_kinds < 3; t += strcspn(t, ","), t += *t == ',')
+                kinds[n_kinds++] = !strncmp(t, "sq8", 3) ? 8 : !strncmp(t, "sq4", 3) ? 4 : 0;
+        }
         else if (!strcmp(a, "--threshold")) thr = (float)atof(v);
         else if (!strcmp(a, "--seed")) rng_state ^= strtoull(v, NULL, 10) * 0x9E3779B97F4A7C15ull;
         else if (!strcmp(a, "--data")) identities = !strcmp(v, "identities");
@@ -155,9 +158,9 @@ int main(int argc, char **argv) {
         i++;
     }
     if (k < 1 || k > 100 || nq < 2 || dim < 1) { fprintf(stderr, "bad --k, --queries or --dim\n"); return 2; }
-    printf("data %s, dim %d, %d queries, k %d, IVF lists of %s (scan kernel %s)\n",
+    printf("data %s, dim %d, %d queries, k %d, IVF lists of codes (sq8, sq4: 8 or 4 bits, exact re-ranking; scan kernel %s) or floats\n",
            identities ? "identities (1-5 faces a person at cosine 0.6-0.8; half the queries enrolled)" : "uniform on the sphere", dim, nq, k,
-           sq8 ? "8-bit codes, exact re-ranking" : "floats", vf_faceindex_kernel_name());
+           vf_faceindex_kernel_name());
     sd_axis = malloc(sizeof(float) * dim);
     if (identities) spectrum(dim, 1 / (0.126 * 0.126));
     printf("| size | index | nlist | nprobe | k_factor | build s | memory MB | search p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | recall@%d | enrolled | unenrolled | recall@1 | above %.2f |\n"
@@ -174,11 +177,11 @@ int main(int argc, char **argv) {
         vf_faceindex_config fc = vf_faceindex_default_config(dim);
         fc.ivf_min = (size_t)-1;   /* exact */
         vf_faceindex *flat, *ivf = NULL;
-        size_t m0 = rss_bytes();
+        size_t m0 = heap_bytes();
         double t0 = now_ms();
         if (vf_faceindex_build(&fc, ids, x, n, &flat, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
         double flat_s = (now_ms() - t0) / 1e3;
-        double flat_mb = (double)(rss_bytes() - m0) / 1e6;
+        double flat_mb = (double)(heap_bytes() - m0) / 1e6;
         vf_faceindex_hit *truth = malloc(sizeof *truth * (size_t)nq * k), hits[100];
         double *lat = malloc(sizeof(double) * nq), *cpu = malloc(sizeof(double) * nq);
         for (int i = 0; i < nq; i++) {
@@ -194,18 +197,20 @@ int main(int argc, char **argv) {
         printf("| %zu | flat | - | - | - | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | 1 | 1 | 1 | 1 | 1 (%ld hits) |\n", n, flat_s, flat_mb, lat[nq / 2],
                lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)], above);
         fflush(stdout);
+        for (int kd = 0; kd < n_kinds; kd++) {
+        int bits = kinds[kd];
         vf_faceindex_config ic = vf_faceindex_default_config(dim);
         if (ivf_min >= 0) ic.ivf_min = (size_t)ivf_min;
         ic.nlist = nlist;
-        ic.sq8 = sq8;
-        m0 = rss_bytes();
+        ic.code_bits = bits;
+        m0 = heap_bytes();
         t0 = now_ms();
         if (n >= ic.ivf_min && vf_faceindex_build(&ic, ids, x, n, &ivf, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
-        double ivf_s = (now_ms() - t0) / 1e3, ivf_mb = (double)(rss_bytes() - m0) / 1e6;
+        double ivf_s = (now_ms() - t0) / 1e3, ivf_mb = (double)(heap_bytes() - m0) / 1e6;
         for (int pi = 0; ivf && pi < n_np; pi++)
-            for (int ki = 0; ki < (sq8 ? n_kf : 1); ki++) {
+            for (int ki = 0; ki < (bits ? n_kf : 1); ki++) {
                 if (nprobes[pi] > 0) vf_faceindex_set_nprobe(ivf, (int)nprobes[pi]);
-                if (sq8 && kfs[ki] > 0) vf_faceindex_set_k_factor(ivf, (int)kfs[ki]);
+                if (bits && kfs[ki] > 0) vf_faceindex_set_k_factor(ivf, (int)kfs[ki]);
                 long found[2] = {0, 0}, total[2] = {0, 0}, found_above = 0, first = 0;
                 for (int i = 0; i < nq; i++) {
                     double t = now_ms(), c = cpu_ms();
@@ -222,15 +227,17 @@ int main(int argc, char **argv) {
                 qsort(cpu, nq, sizeof *cpu, cmp_double);
                 char np[32], kf[16];
                 snprintf(np, sizeof np, "%d%s", vf_faceindex_nprobe(ivf), nprobes[pi] > 0 ? "" : " (default)");
-                snprintf(kf, sizeof kf, sq8 ? "%d%s" : "-", vf_faceindex_k_factor(ivf), kfs[ki] > 0 ? "" : " (default)");
-                printf("| %zu | ivf %s | %d | %s | %s | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", n, sq8 ? "sq8" : "flat",
+                snprintf(kf, sizeof kf, bits ? "%d%s" : "-", vf_faceindex_k_factor(ivf), kfs[ki] > 0 ? "" : " (default)");
+                printf("| %zu | ivf %s | %d | %s | %s | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", n, bits == 8 ? "sq8" : bits == 4 ? "sq4" : "flat",
                        vf_faceindex_nlist(ivf), np, kf, ivf_s, ivf_mb, lat[nq / 2], lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)],
                        (double)(found[0] + found[1]) / (double)(total[0] + total[1]), total[1] ? (double)found[1] / total[1] : NAN,
                        total[0] ? (double)found[0] / total[0] : NAN, (double)first / nq, above ? (double)found_above / above : 1.0);
                 fflush(stdout);
             }
-        vf_faceindex_free(flat);
         vf_faceindex_free(ivf);
+        ivf = NULL;
+        }
+        vf_faceindex_free(flat);
         free(x); free(q); free(ids); free(kind); free(truth); free(lat); free(cpu);
     }
     return 0;

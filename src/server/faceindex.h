@@ -1,9 +1,9 @@
 /* faceindex.h - the in-memory search index of one face collection, on FAISS through its C API:
  * exact inner product (IndexFlatIP) on L2-normalised embeddings for small collections, an inverted
  * file (inner product, k-means centroids trained on the collection) for large ones, chosen by size
- * when built. The inverted file's lists hold 8-bit codes scanned by our AVX2 kernel, and the
- * shortlist of k * k_factor is re-ranked on the exact vectors (faiss_ivfsq8.h; sq8 = 0: FAISS's
- * IndexIVFFlat, lists of floats). The store is the source of truth: an index is built from its rows
+ * when built. The inverted file's lists hold 8- or 4-bit codes scanned by our AVX2 kernel, and
+ * the shortlist of k * k_factor is re-ranked on the exact vectors (faiss_ivfsq.h; code_bits 0:
+ * FAISS's IndexIVFFlat, lists of floats). The store is the source of truth: an index is built from its rows
  * and kept up to date with adds and removes; it is never written anywhere. Thread-safe: searches
  * share a read lock, adds and removes take the write lock; a search runs on its caller's thread. */
 #ifndef VF_SERVER_FACEINDEX_H
@@ -16,9 +16,9 @@ typedef struct vf_faceindex_config {
     int dim;                          /* embedding dimension (192 for mobilefacenet-expo) */
     size_t ivf_min;                   /* from this many faces an IVF index is built (50 000) */
     int nlist;                        /* IVF lists; 0 = sqrt(n) at build, at most n / 39 */
-    int nprobe;                       /* IVF lists visited per search; 0 = nlist / 4, at least 32 */
-    int sq8;                          /* IVF lists of 8-bit codes re-ranked exactly (1, faiss_ivfsq8.h), or of floats (0) */
-    int k_factor;                     /* sq8: the shortlist re-ranked is k * k_factor (0 = 8) */
+    int nprobe;                       /* IVF lists visited per search; 0 = 60% of nlist */
+    int code_bits;                    /* IVF lists of 8- or 4-bit codes re-ranked exactly (faiss_ivfsq.h), 0 = floats */
+    int k_factor;                     /* codes: the shortlist re-ranked is k * k_factor (0 = 8) */
     int build_threads;                /* OpenMP threads of a build (0: the caller's default, every core) */
 } vf_faceindex_config;
 
@@ -45,10 +45,10 @@ size_t vf_faceindex_count(vf_faceindex *x);
 vf_faceindex_kind vf_faceindex_kind_of(const vf_faceindex *x);
 int vf_faceindex_nlist(const vf_faceindex *x);       /* 0 for flat */
 void vf_faceindex_set_nprobe(vf_faceindex *x, int nprobe);
-void vf_faceindex_set_k_factor(vf_faceindex *x, int k_factor);   /* sq8 IVF only */
+void vf_faceindex_set_k_factor(vf_faceindex *x, int k_factor);   /* coded IVF only */
 int vf_faceindex_nprobe(const vf_faceindex *x);     /* 0 for flat */
-int vf_faceindex_k_factor(const vf_faceindex *x);   /* 0 unless sq8 IVF */
-const char *vf_faceindex_kernel_name(void);          /* the 8-bit scan's kernel: "avx2" or "generic" */
+int vf_faceindex_k_factor(const vf_faceindex *x);   /* 0 unless coded IVF */
+const char *vf_faceindex_kernel_name(void);          /* the codes' scan kernel: "avx2" or "generic" */
 /* 1 when a rebuild would choose another shape: flat grown to ivf_min, or IVF grown to 4x (or shrunk
  * to a quarter of) the size its centroids were trained on, or under ivf_min / 2. */
 int vf_faceindex_stale(vf_faceindex *x);

@@ -103,7 +103,7 @@ typedef struct vf_srv_config {
     vf_srv_webhook_config webhooks;
     int photo_retention_s;            /* how long a session's photo is kept (604800; 0 = not kept) */
     size_t collections_ivf_min;       /* a collection of this many faces gets an IVF index (50 000) */
-    int collections_nprobe;           /* IVF lists visited per search (0: a quarter of them) */
+    int collections_nprobe;           /* IVF lists visited per search (0: 60% of them) */
 } vf_srv_config;
 
 void vf_srv_config_defaults(vf_srv_config *c);

@@ -83,25 +83,25 @@ static void test_flat(void) {
     free(x);
 }
 
-/* sq8: lists of 8-bit codes scanned by our kernel and re-ranked exactly (faiss_ivfsq8.cpp), else of
- * floats. D = 40: the AVX2 kernel's 16-wide steps and its tail. */
-static void test_ivf(int sq8) {
-    enum { N = 4000, D = 40, Q = 20 };
+/* bits: lists of 8- or 4-bit codes scanned by our kernel and re-ranked exactly (faiss_ivfsq.cpp), 0:
+ * of floats. D = 72: the kernels' 16- and 32-component steps and their tails. */
+static void test_ivf(int bits) {
+    enum { N = 4000, D = 72, Q = 20 };
     float *x = malloc(sizeof(float) * N * D);
     int64_t *ids = malloc(sizeof(int64_t) * N);
     fill(x, N, D);
     for (int i = 0; i < N; i++) ids[i] = i + 1000;
     vf_faceindex_config c = vf_faceindex_default_config(D);
     c.ivf_min = 1000;
-    c.sq8 = sq8;
+    c.code_bits = bits;
     vf_faceindex *ix;
     char err[256];
     CHECK(vf_faceindex_build(&c, ids, x, N, &ix, err, sizeof err) == 0, "ivf build: %s", err);
     CHECK(vf_faceindex_kind_of(ix) == VF_FACEINDEX_IVF, "ivf chosen at %d >= %zu", N, c.ivf_min);
     int nlist = vf_faceindex_nlist(ix);
     CHECK(nlist > 1 && nlist * 39 <= N, "nlist %d", nlist);
-    CHECK(vf_faceindex_k_factor(ix) == (sq8 ? 8 : 0), "k_factor %d", vf_faceindex_k_factor(ix));
-    /* every list probed: the inverted file is exact (sq8: the shortlist of 40 holds the top 5,
+    CHECK(vf_faceindex_k_factor(ix) == (bits ? 8 : 0), "k_factor %d", vf_faceindex_k_factor(ix));
+    /* every list probed: the inverted file is exact (codes: the shortlist of 40 holds the top 5,
      * re-ranked on the exact vectors) */
     vf_faceindex_set_nprobe(ix, nlist);
     CHECK(vf_faceindex_nprobe(ix) == nlist, "nprobe %d", vf_faceindex_nprobe(ix));
@@ -116,13 +116,13 @@ static void test_ivf(int sq8) {
         int n = vf_faceindex_search(ix, q, 5, -1.f, h);
         CHECK(n == 5, "ivf hits %d", n);
         for (int a = 0; a < n; a++) CHECK(h[a].id == want[a], "query %d rank %d: %lld vs %lld", i, a, (long long)h[a].id, (long long)want[a]);
-        /* no shortlist: the 8-bit scores alone rank, close to the exact order but not always it */
+        /* no shortlist: the coded scores alone rank, close to the exact order but not always it */
         vf_faceindex_set_k_factor(ix, 1);
         n = vf_faceindex_search(ix, q, 5, -1.f, h);
         for (int a = 0; a < n; a++)
             for (int b = 0; b < 5; b++) same_k1 += h[a].id == want[b];
     }
-    CHECK(same_k1 >= Q * 5 * 8 / 10, "8-bit scores alone find %d of %d", same_k1, Q * 5);
+    CHECK(same_k1 >= Q * 5 * 8 / 10, "coded scores alone find %d of %d", same_k1, Q * 5);
     vf_faceindex_set_k_factor(ix, 8);
     int64_t rm = 1000 + 42;
     CHECK(vf_faceindex_remove(ix, &rm, 1) == 1 && vf_faceindex_count(ix) == N - 1, "ivf remove");
@@ -173,7 +173,8 @@ static void test_multipart(void) {
 
 int main(void) {
     test_flat();
-    test_ivf(1);
+    test_ivf(8);
+    test_ivf(4);
     test_ivf(0);
     test_multipart();
     if (failures) { printf("%d failure(s)\n", failures); return 1; }

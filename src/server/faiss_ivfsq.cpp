@@ -1,14 +1,16 @@
-// faiss_ivfsq8.cpp - the IVF index of large collections (faiss_ivfsq8.h). Why our own scan: Debian's
+// faiss_ivfsq.cpp - the IVF index of large collections (faiss_ivfsq.h). Why our own scan: Debian's
 // libfaiss is a generic build (SSE2, no AVX2), and a search at 1M faces spends its time reading the
-// vectors of the lists it probes (40-50% of them for recall@5 0.99 on face-like data, tools/bench-index):
-// 768 bytes a face in float, and FAISS's generic 8-bit scanner decodes component by component, slower
-// than the float scan. Here the lists hold 8-bit codes (192 bytes a face: a quarter of the memory
-// traffic); the decoding x_j = vmin_j + (c_j + 0.5) vdiff_j / 255 is folded into the query once
-// (q.x = c0 + sum_j w_j c_j), and the sum runs with AVX2 + FMA when the CPU has them (checked at
-// run time; else a plain loop). The 8-bit scores only choose a shortlist (k * k_factor): each is
-// scored again on the exact vector, kept here by id, and the best k by that exact score are the
-// answer. FAISS does everything else: the coarse quantizer, the lists, adds, removes, the search.
-#include "faiss_ivfsq8.h"
+// vectors of the lists it probes (40-60% of them for recall@5 0.99 on face-like data, all of them on
+// structureless data; tools/bench-index): 768 bytes a face in float, and FAISS's generic scalar-code
+// scanner decodes component by component, slower than the float scan. Here the lists hold 8- or
+// 4-bit codes (192 or 96 bytes a face), FAISS's ScalarQuantizer with a range per dimension; the
+// decoding x_j = vmin_j + (c_j + 0.5) vdiff_j / levels is folded into the query once
+// (q.x = c0 + sum_j w_j c_j, the w_j as 16-bit integers), and the sum runs with AVX2 when the CPU
+// has it (checked at run time; else a plain loop). The coded scores only choose a shortlist
+// (k * k_factor): each is scored again on the exact vector, kept here by id, and the best k by that
+// exact score are the answer. FAISS does everything else: the coarse quantizer, the lists, adds,
+// removes, the search driver.
+#include "faiss_ivfsq.h"
 
 #include <faiss/IndexScalarQuantizer.h>
 #include <faiss/impl/FaissAssert.h>
@@ -30,9 +32,13 @@ using idx_t = faiss::Index::idx_t;
 
 namespace {
 
-/* The scores of n codes of d bytes: c0 + scale * sum_j w_j c_j, with the weights as 16-bit integers
- * (|w_j| <= 16383: a relative rounding of 3e-5, far below what the 8-bit codes themselves lose). */
-void scores_generic(const int16_t *w, const uint8_t *codes, size_t n, int d, float c0, float scale, float *out) {
+/* The scores of n codes: c0 + scale * sum_j w_j c_j, with the weights as 16-bit integers (|w_j| <=
+ * 16383: a relative rounding of 3e-5, far below what the codes themselves lose). 8-bit codes: one
+ * byte a component. 4-bit codes (FAISS's layout: component i in byte i / 2, low nibble first): in
+ * blocks of 32 components, w holds the 16 even components' weights, then the 16 odd ones', so a
+ * block's low and high nibbles multiply without reordering; components past the last block keep
+ * their place. */
+void scores8_generic(const int16_t *w, const uint8_t *codes, size_t n, int d, float c0, float scale, float *out) {
     for (size_t i = 0; i < n; i++, codes += d) {
         int32_t s = 0;
         for (int j = 0; j < d; j++) s += (int32_t)w[j] * codes[j];
@@ -40,10 +46,33 @@ void scores_generic(const int16_t *w, const uint8_t *codes, size_t n, int d, flo
     }
 }
 
+int32_t tail4(const int16_t *w, const uint8_t *code, int from, int d) {
+    int32_t s = 0;
+    for (int j = from; j < d; j++) s += (int32_t)w[j] * ((code[j / 2] >> ((j & 1) * 4)) & 15);
+    return s;
+}
+
+void scores4_generic(const int16_t *w, const uint8_t *codes, size_t n, int d, float c0, float scale, float *out) {
+    int d32 = d & ~31, cs = (d + 1) / 2;
+    for (size_t i = 0; i < n; i++, codes += cs) {
+        int32_t s = 0;
+        for (int j = 0; j < d32; j += 32)
+            for (int t = 0; t < 16; t++) s += (int32_t)w[j + t] * (codes[j / 2 + t] & 15) + (int32_t)w[j + 16 + t] * (codes[j / 2 + t] >> 4);
+        out[i] = c0 + scale * (float)(s + tail4(w, codes, d32, d));
+    }
+}
+
 /* AVX2: 16 components a step, widened to 16 bits and multiplied-added in pairs (vpmaddwd) into 32-bit
  * sums (255 * 16383 * 2 * d / 16 stays far below 2^31 for d <= 4096). */
-__attribute__((target("avx2"))) void scores_avx2(const int16_t *w, const uint8_t *codes, size_t n, int d, float c0, float scale,
-                                                 float *out) {
+__attribute__((target("avx2"))) int32_t hsum(__m256i acc) {
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    return _mm_cvtsi128_si32(h);
+}
+
+__attribute__((target("avx2"))) void scores8_avx2(const int16_t *w, const uint8_t *codes, size_t n, int d, float c0, float scale,
+                                                  float *out) {
     int d16 = d & ~15;
     for (size_t i = 0; i < n; i++, codes += d) {
         __m256i acc = _mm256_setzero_si256();
@@ -51,50 +80,76 @@ __attribute__((target("avx2"))) void scores_avx2(const int16_t *w, const uint8_t
             __m256i x = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(codes + j)));
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + j))));
         }
-        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-        int32_t s = _mm_cvtsi128_si32(h);
+        int32_t s = hsum(acc);
         for (int j = d16; j < d; j++) s += (int32_t)w[j] * codes[j];
         out[i] = c0 + scale * (float)s;
     }
 }
 
-using scores_fn = void (*)(const int16_t *, const uint8_t *, size_t, int, float, float, float *);
-// The CPU does not change while the process runs: one check, then a constant.
-scores_fn kernel() {
-    static const scores_fn k = __builtin_cpu_supports("avx2") ? scores_avx2 : scores_generic;
-    return k;
+__attribute__((target("avx2"))) void scores4_avx2(const int16_t *w, const uint8_t *codes, size_t n, int d, float c0, float scale,
+                                                  float *out) {
+    int d32 = d & ~31, cs = (d + 1) / 2;
+    const __m128i low = _mm_set1_epi8(15);
+    for (size_t i = 0; i < n; i++, codes += cs) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < d32; j += 32) {
+            __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(codes + j / 2));
+            __m256i lo = _mm256_cvtepu8_epi16(_mm_and_si128(b, low));
+            __m256i hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), low));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + j))));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + j + 16))));
+        }
+        out[i] = c0 + scale * (float)(hsum(acc) + tail4(w, codes, d32, d));
+    }
 }
 
-struct IVFSQ8 : faiss::IndexIVFScalarQuantizer {
-    IVFSQ8(Index *q, int d, int nlist)
-        : faiss::IndexIVFScalarQuantizer(q, d, nlist, faiss::ScalarQuantizer::QT_8bit, faiss::METRIC_INNER_PRODUCT, false) {}
+using scores_fn = void (*)(const int16_t *, const uint8_t *, size_t, int, float, float, float *);
+// The CPU does not change while the process runs: one check, then a constant.
+bool has_avx2() {
+    static const bool yes = __builtin_cpu_supports("avx2");
+    return yes;
+}
+scores_fn kernel(int bits) {
+    return bits == 4 ? (has_avx2() ? scores4_avx2 : scores4_generic) : (has_avx2() ? scores8_avx2 : scores8_generic);
+}
+
+struct IVFSQ : faiss::IndexIVFScalarQuantizer {
+    int bits;
+    IVFSQ(Index *q, int d, int nlist, int bits)
+        : faiss::IndexIVFScalarQuantizer(q, d, nlist, bits == 4 ? faiss::ScalarQuantizer::QT_4bit : faiss::ScalarQuantizer::QT_8bit,
+                                         faiss::METRIC_INNER_PRODUCT, false),
+          bits(bits) {}
     faiss::InvertedListScanner *get_InvertedListScanner(bool store_pairs, const faiss::IDSelector *sel) const override;
 };
 
 struct Scanner : faiss::InvertedListScanner {
-    const IVFSQ8 &ix;
+    const IVFSQ &ix;
     std::vector<int16_t> w;
     float c0 = 0, scale = 1;
-    scores_fn scores = kernel();
-    Scanner(const IVFSQ8 &ix, bool store_pairs, const faiss::IDSelector *sel)
-        : faiss::InvertedListScanner(store_pairs, sel), ix(ix), w(ix.d) {
+    scores_fn scores;
+    Scanner(const IVFSQ &ix, bool store_pairs, const faiss::IDSelector *sel)
+        : faiss::InvertedListScanner(store_pairs, sel), ix(ix), w(ix.d), scores(kernel(ix.bits)) {
         keep_max = true;
         code_size = ix.code_size;
     }
     void set_query(const float *q) override {
-        const float *vmin = ix.sq.trained.data(), *vdiff = vmin + ix.d;   // QT_8bit: d minima, then d ranges
-        std::vector<float> wf(ix.d);
+        const int d = ix.d;
+        const float *vmin = ix.sq.trained.data(), *vdiff = vmin + d;   // non-uniform: d minima, then d ranges
+        const float levels = ix.bits == 4 ? 15.f : 255.f;
+        std::vector<float> wf(d);
         double c = 0;
         float big = 0;
-        for (int j = 0; j < ix.d; j++) {
-            wf[j] = q[j] * vdiff[j] / 255.f;
+        for (int j = 0; j < d; j++) {
+            wf[j] = q[j] * vdiff[j] / levels;
             big = std::max(big, std::fabs(wf[j]));
-            c += (double)q[j] * (vmin[j] + 0.5 * vdiff[j] / 255.);
+            c += (double)q[j] * (vmin[j] + 0.5 * vdiff[j] / levels);
         }
         scale = big > 0 ? big / 16383.f : 1.f;
-        for (int j = 0; j < ix.d; j++) w[j] = (int16_t)std::lrint(wf[j] / scale);
+        for (int j = 0; j < d; j++) {
+            int at = j;
+            if (ix.bits == 4 && j < (d & ~31)) at = (j & ~31) + (j & 1) * 16 + (j & 31) / 2;   // even, then odd, a block
+            w[at] = (int16_t)std::lrint(wf[j] / scale);
+        }
         c0 = (float)c;
     }
     void set_list(idx_t l, float) override { list_no = l; }
@@ -120,19 +175,19 @@ struct Scanner : faiss::InvertedListScanner {
     }
 };
 
-faiss::InvertedListScanner *IVFSQ8::get_InvertedListScanner(bool store_pairs, const faiss::IDSelector *sel) const {
+faiss::InvertedListScanner *IVFSQ::get_InvertedListScanner(bool store_pairs, const faiss::IDSelector *sel) const {
     return new Scanner(*this, store_pairs, sel);
 }
 
-// The IVF-SQ8 index plus the exact vectors by id, for the re-ranking.
+// The IVF index plus the exact vectors by id, for the re-ranking.
 struct Refined : Index {
-    IVFSQ8 ivf;
+    IVFSQ ivf;
     int k_factor = 8;
     std::vector<float> exact;               // slot-major
     std::vector<idx_t> slot_id;
     std::unordered_map<idx_t, size_t> slot; // id -> slot
 
-    Refined(Index *q, int d, int nlist) : Index(d, faiss::METRIC_INNER_PRODUCT), ivf(q, d, nlist) {
+    Refined(Index *q, int d, int nlist, int bits) : Index(d, faiss::METRIC_INNER_PRODUCT), ivf(q, d, nlist, bits) {
         ivf.own_fields = true;
         is_trained = false;
     }
@@ -211,22 +266,23 @@ struct Refined : Index {
 
 extern "C" {
 
-int vf_faiss_ivfsq8_new(FaissIndex **out, FaissIndex *quantizer, int d, int nlist) {
+int vf_faiss_ivfsq_new(FaissIndex **out, FaissIndex *quantizer, int d, int nlist, int bits) {
+    if (bits != 8 && bits != 4) return -1;
     try {
-        *out = reinterpret_cast<FaissIndex *>(new Refined(reinterpret_cast<Index *>(quantizer), d, nlist));
+        *out = reinterpret_cast<FaissIndex *>(new Refined(reinterpret_cast<Index *>(quantizer), d, nlist, bits));
         return 0;
     } catch (const std::exception &) {
         return -1;
     }
 }
 
-void vf_faiss_ivfsq8_set(FaissIndex *index, int nprobe, int k_factor) {
+void vf_faiss_ivfsq_set(FaissIndex *index, int nprobe, int k_factor) {
     Refined *r = dynamic_cast<Refined *>(reinterpret_cast<Index *>(index));
     if (!r) return;
     if (nprobe > 0) r->ivf.nprobe = (size_t)std::min<size_t>((size_t)nprobe, r->ivf.nlist);
     if (k_factor > 0) r->k_factor = k_factor;
 }
 
-const char *vf_faiss_ivfsq8_kernel(void) { return kernel() == scores_avx2 ? "avx2" : "generic"; }
+const char *vf_faiss_ivfsq_kernel(void) { return has_avx2() ? "avx2" : "generic"; }
 
 }  // extern "C"
