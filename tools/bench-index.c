@@ -207,10 +207,11 @@ int main(int argc, char **argv) {
         t0 = now_ms();
         if (n >= ic.ivf_min && vf_faceindex_build(&ic, ids, x, n, &ivf, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
         double ivf_s = (now_ms() - t0) / 1e3, ivf_mb = (double)(heap_bytes() - m0) / 1e6;
+        int np0 = ivf ? vf_faceindex_nprobe(ivf) : 0, kf0 = ivf ? vf_faceindex_k_factor(ivf) : 0;
         for (int pi = 0; ivf && pi < n_np; pi++)
             for (int ki = 0; ki < (bits ? n_kf : 1); ki++) {
-                if (nprobes[pi] > 0) vf_faceindex_set_nprobe(ivf, (int)nprobes[pi]);
-                if (bits && kfs[ki] > 0) vf_faceindex_set_k_factor(ivf, (int)kfs[ki]);
+                vf_faceindex_set_nprobe(ivf, nprobes[pi] > 0 ? (int)nprobes[pi] : np0);   /* 0: the default */
+                if (bits) vf_faceindex_set_k_factor(ivf, kfs[ki] > 0 ? (int)kfs[ki] : kf0);
                 long found[2] = {0, 0}, total[2] = {0, 0}, found_above = 0, first = 0;
                 for (int i = 0; i < nq; i++) {
                     double t = now_ms(), c = cpu_ms();
