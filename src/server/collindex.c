@@ -135,14 +135,15 @@ static int apply(vf_faceindex *ix, const changes *ch) {
     return vf_faceindex_remove(ix, ch->del_rows, ch->n_del) < 0 || vf_faceindex_add(ix, ch->add_rows, ch->add_vecs, ch->n_add) ? -1 : 0;
 }
 
-/* Publish nx in place of the old index once no search holds it; called under mu. */
-static void swap(coll_index *x, vf_faceindex *nx, int dim) {
+/* Publish nx in place of the old index once no search holds it; called under mu. Returns the old
+ * one, for the caller to free once it has let go of mu (freeing 1 GB takes a while). */
+static vf_faceindex *swap(coll_index *x, vf_faceindex *nx, int dim) {
     pthread_rwlock_wrlock(&x->use);
     vf_faceindex *old = x->ix;
     x->ix = nx;
     x->dim = dim;
     pthread_rwlock_unlock(&x->use);
-    vf_faceindex_free(old);
+    return old;
 }
 
 static vf_faceindex_config config_of(const coll_index *x, int dim) {
@@ -182,8 +183,7 @@ static void *build_main(void *arg) {
         }
         if (ok && nx) ok = !apply(nx, &d);
         if (ok) {
-            swap(x, nx, dim);
-            nx = NULL;
+            nx = swap(x, nx, dim);   /* from here nx is the old index */
             x->seen = now_last;
         }
         changes_free(&d);
@@ -219,7 +219,7 @@ static int refresh_locked(coll_index *x, vf_srv_store *st) {
                 changes_free(&ch);
                 return -1;
             }
-            swap(x, nx, ch.dim);
+            vf_faceindex_free(swap(x, nx, ch.dim));   /* there was none */
         }
         x->seen = last;
         changes_free(&ch);
