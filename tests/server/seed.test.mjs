@@ -3,20 +3,23 @@
 //   1. the integrator creates a managed session (redirect_url, webhook_url, reference_id);
 //   2. Chromium captures through session_url (the server's own page, fake camera from a real video);
 //   3. the signed webhook arrives at a receiver built on docs/examples/webhook-receiver.mjs;
-//   4. the session photo is compared with the ID photo (POST /v1/faces:compare);
+//   4. the session photo is compared with the ID photo (POST /v1/faces:compare), which was also the
+//      session's reference (the verdict's match_similarity);
 //   5. the session's face is indexed into a collection of faces-lfw distractors;
 //   6. a second session of the same person (another stretch of the video, mirrored) under another
 //      external_face_id is flagged review / duplicate.identity; a different live person is not.
 // Also: another integrator (API key) can neither see, search nor add to that collection.
-// Live captures: real2.webm (../shared/data/video; the only live video of one person) and, for the
-// different person, a live webcam frame of pad-multi that moves as a head does (movingY4m). ID photo: a face crop of the same person from pad/apfol_liveness/real.
+// Live captures: real2 (../shared/data/video, its MJPEG transcode: the only live video, one person)
+// and, for the different person, a live webcam frame of pad-multi that moves as a head does
+// (movingY4m). ID photo: a face crop of the same person from pad/apfol_liveness/real (he is not
+// in faces-lfw); faces-lfw gives the distractors and a stranger's ID photo.
 import * as h from './harness.mjs';
 import * as b from '../browser/lib.mjs';
 import { receiver, verify } from '../../docs/examples/webhook-receiver.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const skip = b.skipReason();
@@ -54,31 +57,41 @@ after(async () => {
   await browser?.close();
   await S?.stop(); S?.cleanup();
   await new Promise((r) => R.close(r));
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The camera of the next capture: a y4m written aside, then moved onto the path Chromium reads. */
-function camera(make) {
+function useCamera(make) {
   const tmp = make();
   renameSync(tmp, join(dir, 'camera.y4m'));
 }
-/** A live person from one webcam frame: the head moves as in a video (each corner of the picture
- *  drifts on its own slow wave: a projective warp, so every part moves differently; a frame
- *  shifted as a whole would be a copy to the server's freshness check), with sensor noise. */
-function movingY4m(still, name) {
+/** A live person from one webcam frame: too dark for half a second (as clipY4m), then the head
+ *  moves as in a video (each corner of the picture drifts on its own slow wave: a projective
+ *  warp, so every part moves differently; a frame shifted as a whole would be a copy to the
+ *  server's freshness check), with sensor noise; mirrored when v is odd. */
+function movingY4m(still, name, v) {
   const out = join(dir, name);
   const w = (i, a, f, p) => `${a}*${i < 2 ? 'sin' : 'cos'}(${f}*in+${p})`;   // in: the input frame number (25 fps)
   const persp = [['24', '24'], ['W-24', '24'], ['24', 'H-24'], ['W-24', 'H-24']].map(([x, y], k) =>
     `x${k}='${x}+${w(0, 14, [0.092, 0.084, 0.068, 0.104][k], k)}':y${k}='${y}+${w(2, 12, [0.076, 0.1, 0.088, 0.072][k], (k + 2) % 4)}'`).join(':');
-  const vf = `scale=704:528,perspective=${persp}:eval=frame,crop=640:480,setsar=1,fps=15,` +
+  const vf = `scale=704:528,perspective=${persp}:eval=frame,crop=640:480,${v % 2 ? 'hflip,' : ''}setsar=1,fps=15,eq=brightness=-0.4:enable='lt(t,0.5)',` +
     `noise=alls=2:allf=t:all_seed=${Date.now() % 100000},format=yuv420p`;
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-framerate', '25', '-t', '6', '-i', still, '-vf', vf, '-r', '15',
     '-f', 'yuv4mpegpipe', out]);
   if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
   return out;
 }
-function mirrored(y4m) {
-  const out = y4m.replace(/\.y4m$/, '-flip.y4m');
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', y4m, '-vf', 'hflip', '-f', 'yuv4mpegpipe', out]);
+/** The live person of real2 (its 15 fps MJPEG transcode, quicker to cut than the webm) as a
+ *  camera: half a second too dark to use (frames 4-11, as lib.makeY4m's captures begin), then
+ *  frames first..last forward and back (no frame twice in a row) three times, with sensor noise.
+ *  Variant v: mirrored when odd, 15 % closer from 2 on (each a picture the server has not seen). */
+const variant = (v) => `${v >= 2 ? 'scale=736:552,crop=640:480' : 'scale=640:480'},${v % 2 ? 'hflip,' : ''}`;
+function clipY4m(name, first, last, v) {
+  const out = join(dir, name), fr = 'setpts=N/15/TB', pick = (a, b) => `select='between(n,${a},${b})',${fr}`;
+  const graph = `[0:v]split=3[a][b][c];[a]${pick(4, 11)}[d];[b]${pick(first, last)}[f];[c]${pick(first + 1, last - 1)},reverse[r];` +
+    `[f][r]concat=n=2:v=1,loop=loop=2:size=${2 * (last - first)},${fr}[g];[d][g]concat=n=2:v=1,${fr},${variant(v)}setsar=1,noise=alls=2:allf=t:all_seed=${Date.now() % 100000},format=yuv420p`;
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'mjpeg', '-framerate', '15', '-i', h.MJPEG(), '-filter_complex', graph,
+    '-f', 'yuv4mpegpipe', out]);
   if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
   return out;
 }
@@ -92,9 +105,9 @@ const b64 = (p) => readFileSync(p).toString('base64');
 
 /** Steps 1-3 for one applicant: the managed session, the capture in Chromium through session_url
  *  (redirected back with the session id), the signed webhook; returns the session detail. */
-async function capture(referenceId) {
+async function capture(referenceId, extra) {
   const c = await api('POST', '/v1/sessions', { redirect_url: `http://127.0.0.1:${rport}/done`, webhook_url: `http://127.0.0.1:${rport}/hook`,
-    reference_id: referenceId });
+    reference_id: referenceId, ...extra });
   assert.equal(c.status, 201, JSON.stringify(c.body));
   const id = c.body.session_id, t0 = Date.now();
   const page = await browser.newPage();
@@ -118,7 +131,7 @@ async function capture(referenceId) {
   assert.equal(mine.length, 1, 'the signed webhook arrived (verified by the example receiver) once');
   assert.equal(mine[0].decision, d.decision);
   assert.equal(mine[0].reference_id, referenceId);
-  console.log(`# ${referenceId}: ${d.decision} (${mine[0].reasons.join(', ') || 'no reasons'}), live_score ${mine[0].live_score}`);
+  console.log(`# ${referenceId}: ${d.decision} (${mine[0].reasons.join(', ') || 'no reasons'}), live_score ${mine[0].live_score}, match_similarity ${mine[0].match_similarity}`);
   return { id, d, event: mine[0] };
 }
 
@@ -131,13 +144,13 @@ function repeatedPicture({ d, event }) {
     dups.length > 0 && dups.every((x) => x.identical);
 }
 
-/** onboard() with each camera in turn until a capture is not refused for a repeated picture (a
- *  new picture each time: the frames of a decided package are never taken again). */
-async function onboard(referenceId, cameras) {
+/** capture() with camera(0), then camera(1) ... while the capture is refused for a repeated picture
+ *  (4 tries; a new picture each time: the frames of a decided package are never taken again). */
+async function onboard(referenceId, camera, extra = {}) {
   for (let i = 0; ; i++) {
-    camera(cameras[i]);
-    const r = await capture(referenceId);
-    if (!repeatedPicture(r) || i + 1 === cameras.length) return r;
+    useCamera(() => camera(i));
+    const r = await capture(referenceId, extra);
+    if (!repeatedPicture(r) || i === 3) return r;
     console.log(`# ${referenceId}: the fake camera repeated a picture (docs/ENGINES.md, open): once more with another picture`);
   }
 }
@@ -152,7 +165,9 @@ function usable({ d, event }) {
 let cid, first;
 test('seed flow: managed capture, webhook, ID photo, collection; the same person again is a duplicate identity', { timeout: 600000 }, async () => {
   // 1-3: the first applicant
-  first = await onboard('applicant-1138', [() => b.makeY4m(dir, { name: 'a1.y4m' }), () => mirrored(b.makeY4m(dir, { name: 'a1b.y4m' }))]);
+  // (the ID photo also as the session's reference: the verdict then says whether the face matches it)
+  first = await onboard('applicant-1138', (v) => clipY4m(`a1-${v}.y4m`, 153, 165, v),
+    { reference: { image: b64(ID_PHOTO) } });
   usable(first);
   assert.equal(first.event.photo, true);
   // the receiver refuses a delivery under another secret (the example's own check)
@@ -171,6 +186,8 @@ test('seed flow: managed capture, webhook, ID photo, collection; the same person
   assert.equal(wrongId.status, 200, JSON.stringify(wrongId.body));
   console.log(`# ID photo: similarity ${idMatch.body.similarity.toFixed(3)} (${idMatch.body.band}); another person's: ${wrongId.body.similarity.toFixed(3)} (${wrongId.body.band})`);
   assert.notEqual(idMatch.body.band, 'none', 'the ID photo matches the live capture');
+  assert.ok(Math.abs(first.event.match_similarity - idMatch.body.similarity) < 0.1,
+    `the verdict's match ${first.event.match_similarity} is the photo's (${idMatch.body.similarity}): the same best frame`);
   assert.equal(wrongId.body.band, 'none', 'another person\'s ID photo does not');
 
   // 5: a collection with distractors, then the applicant's face from the session
@@ -187,8 +204,7 @@ test('seed flow: managed capture, webhook, ID photo, collection; the same person
   assert.deepEqual(add.body.duplicates, []);
 
   // 6: the same person again (another stretch of the video, mirrored) under another id
-  const again = await onboard('applicant-2001', [() => mirrored(b.makeY4m(dir, { name: 'a2.y4m', second: true })),
-    () => b.makeY4m(dir, { name: 'a2b.y4m', second: true })]);
+  const again = await onboard('applicant-2001', (v) => clipY4m(`a2-${v}.y4m`, 69, 89, v ^ 1));
   usable(again);
   const dup = await api('POST', `/v1/collections/${cid}/faces`, { external_face_id: 'applicant-2001', session_id: again.id });
   assert.equal(dup.status, 201, JSON.stringify(dup.body));
@@ -199,7 +215,7 @@ test('seed flow: managed capture, webhook, ID photo, collection; the same person
   console.log(`# the same person again: similarity ${dup.body.duplicates[0].similarity.toFixed(3)} (dedupe threshold ${c.body.dedupe_threshold.toFixed(3)})`);
 
   // ... and a different live person is not
-  const other = await onboard('applicant-3003', [() => movingY4m(OTHER_LIVE, 'b.y4m'), () => movingY4m(OTHER_LIVE_2, 'b2.y4m')]);
+  const other = await onboard('applicant-3003', (v) => movingY4m(v < 2 ? OTHER_LIVE : OTHER_LIVE_2, `b-${v}.y4m`, v));
   usable(other);
   const search = await api('POST', `/v1/collections/${cid}/search`, { session_id: other.id, external_face_id: 'applicant-3003', threshold: -1, max_faces: 3 });
   assert.equal(search.status, 200, JSON.stringify(search.body));
