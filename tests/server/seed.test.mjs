@@ -223,6 +223,10 @@ test('seed flow: managed capture, webhook, ID photo, collection; the same person
   assert.deepEqual(search.body.reasons, []);
   console.log(`# a different person: nearest ${search.body.faces[0].external_face_id} at ${search.body.faces[0].similarity.toFixed(3)}`);
   assert.ok(search.body.faces.every((f) => f.similarity < c.body.dedupe_threshold));
+  const enrol = await api('POST', `/v1/collections/${cid}/faces`, { external_face_id: 'applicant-3003', session_id: other.id });
+  assert.equal(enrol.status, 201, JSON.stringify(enrol.body));
+  assert.equal(enrol.body.decision, 'approve', JSON.stringify(enrol.body));
+  assert.deepEqual(enrol.body.duplicates, []);
 });
 
 test('collections are the integrator\'s own: another API key finds nothing', async () => {
@@ -237,7 +241,7 @@ test('collections are the integrator\'s own: another API key finds nothing', asy
   const faceId = (await api('POST', `/v1/collections/${cid}/search`, { image: b64(ID_PHOTO), threshold: -1, max_faces: 1 })).body.faces[0].face_id;
   const del = await api('DELETE', `/v1/collections/${cid}/faces/${faceId}`, undefined, other);
   assert.equal(del.status, 404, JSON.stringify(del.body));
-  assert.equal((await api('GET', `/v1/collections/${cid}`)).body.faces, DISTRACTORS.length + 2, 'nothing changed');
+  assert.equal((await api('GET', `/v1/collections/${cid}`)).body.faces, DISTRACTORS.length + 3, 'nothing changed');
   // its own collection works, and cannot take the first integrator's session
   const mine = await api('POST', '/v1/collections', {}, other);
   assert.equal(mine.status, 201);
