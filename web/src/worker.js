@@ -100,7 +100,8 @@ async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
       got = b ? await sha256Hex(b) : got;
     }
     if (got !== sha256) throw new VerifaceError('model', `${url}: sha256 ${got}, models/roles.json says ${sha256}`);
-    if (cache) await cache.put(key, new Response(b, { headers: { 'content-type': 'application/octet-stream' } })).catch(() => {});
+    // stored in the background: the engine does not wait for the disk
+    if (cache) cache.put(key, new Response(b, { headers: { 'content-type': 'application/octet-stream' } })).catch(() => {});
   }
   return b;
 }
@@ -257,11 +258,19 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
     });
     return fullReady;
   };
-  timer = setTimeout(startFull, FULL_AFTER_MS);
+  // no frame yet: later, unless a capture waits for its first frame (its camera is starting)
+  const waitFrame = (left) => {
+    timer = setTimeout(() => {
+      const waiting = [...sessions.values()].some((x) => x.engine === guide && !x.pushed);
+      if (waiting && left > 1) waitFrame(left - 1); else startFull();
+    }, FULL_AFTER_MS);
+  };
+  waitFrame(FULL_WAITS);
   return engineInfo(guide, t0, loaded, false, cached);
 }
 /** A lazy start builds the full engine this long after the guidance engine when no frame came. */
 const FULL_AFTER_MS = 1500;
+const FULL_WAITS = 8;   // at most 12 s for a capture's first frame
 
 function need(sid) {
   const s = sessions.get(sid);
@@ -329,6 +338,7 @@ function pushFrame({ sid, frame, timestamp }) {
   // kept frames are the last good_frames consecutive ones: older statuses are not needed
   s.statuses.delete(r.status.index - 2 * VF_MAX_KEPT);
   // a lazy start: the full engine is built once this first answer is on its way to the page
+  s.pushed = true;
   if (s.engine === guide && !fullReady && startFull) setTimeout(startFull, 0);
   return { status: r.status, fingerprint: r.fingerprint, width: px.width, height: px.height, read_ms: t1 - t0,
     total_ms: performance.now() - t0, partial: s.engine !== engine };
