@@ -236,6 +236,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
     if (guide) { guide.close(); guide = null; }
     engine = Engine.create(M, models, n);
     mark('engine');
+    if (!lazy) warmUp(engine);
     post({ event: 'progress', stage: 'ready', loaded, total });
     return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]), cached);
   };
@@ -246,6 +247,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   mark('models_guidance');
   guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
   mark('engine_guidance');
+  warmUp(guide);
   post({ event: 'progress', stage: 'guidance', loaded, total });
   let timer = null;
   startFull = () => {
@@ -258,19 +260,36 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
     });
     return fullReady;
   };
-  // no frame yet: later, unless a capture waits for its first frame (its camera is starting)
-  const waitFrame = (left) => {
-    timer = setTimeout(() => {
-      const waiting = [...sessions.values()].some((x) => x.engine === guide && !x.pushed);
-      if (waiting && left > 1) waitFrame(left - 1); else startFull();
-    }, FULL_AFTER_MS);
+  // no capture yet (the page opens its camera after create()): at once; a capture waiting for its
+  // first frame (the camera was opened alongside): after that frame's answer (pushFrame)
+  let waits = FULL_WAITS;
+  const check = () => {
+    const waiting = [...sessions.values()].some((x) => x.engine === guide && !x.pushed);
+    if (waiting && waits-- > 0) timer = setTimeout(check, FULL_AFTER_MS); else startFull();
   };
-  waitFrame(FULL_WAITS);
+  timer = setTimeout(check, FULL_GRACE_MS);
   return engineInfo(guide, t0, loaded, false, cached);
 }
-/** A lazy start builds the full engine this long after the guidance engine when no frame came. */
+/** A lazy start: how long the page has to start a capture after create() resolves, then how long
+ *  and how often the full engine waits for that capture's first frame (at most 12 s). */
+const FULL_GRACE_MS = 300;
 const FULL_AFTER_MS = 1500;
-const FULL_WAITS = 8;   // at most 12 s for a capture's first frame
+const FULL_WAITS = 8;
+
+/** One grey frame through a throwaway session: the engine compiles its wasm functions lazily, on
+ *  first use (half a second of the first camera frame on a slow device); done here, before the
+ *  camera's first frame waits for it. */
+function warmUp(e) {
+  const w = 320, h = 240;
+  let s = null;
+  try {
+    s = e.createSession({});
+    s.push(new Uint8ClampedArray(w * h * 4).fill(128), w, h, 0);
+  } catch { /* a warm-up only */ } finally {
+    if (s) s.close();
+  }
+  mark('warm');
+}
 
 function need(sid) {
   const s = sessions.get(sid);
