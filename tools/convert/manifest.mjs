@@ -10,13 +10,16 @@
 // build with the weights must reproduce).
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
 import { MODELS, cacheFiles, fmtRange } from './known-models.mjs';
 import { readVfm } from './read-vfm.mjs';
+import { readPrecisionFile, PRECISIONS } from './quantize.mjs';
 
 export const COLUMNS = ['file', 'sha256', 'source', 'source_file', 'source_sha256', 'license', 'license_evidence', 'input',
   'normalisation', 'outputs', 'weights', 'where'];
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 export function canonicalPath(m) {
@@ -58,10 +61,18 @@ export function licenseEvidence(m, cache) {
   return parts.join('; ');
 }
 
-/** How the constants are stored: "f32" (f16 where exact), or the int8 count and what stays f32. */
-function weightsCell(v) {
+/** How the constants are stored: "f32" (f16 where exact), f16, int8 with what stays f32, or mixed per
+ *  tensor: the precision table (path and sha256 prefix, as in the file's meta) and its counts. */
+function weightsCell(v, m) {
   const n8 = v.tensors.filter((t) => t.dtype === 3).length;
   if (v.metaMap.weights === 'f16') return 'f16 (every constant rounded to binary16)';
+  if (v.metaMap.weights === 'mixed') {
+    const { table } = readPrecisionFile(path.join(ROOT, m.precision));
+    const counts = new Map(PRECISIONS.map((p) => [p, 0]));
+    for (const p of table.rows.values()) counts.set(p, counts.get(p) + 1);
+    const list = [...counts].filter(([, n]) => n).map(([p, n]) => `${p} ${n}`).join(', ');
+    return `mixed per tensor (${m.precision} @${v.metaMap.precision.split('@')[1]}): conv/FC weights ${list}; other constants ${table.other || 'f32'}`;
+  }
   if (!n8) return 'f32';
   const keep = v.metaMap.f32 ? `; f32 kept: ${v.metaMap.f32}` : '';
   return `int8 per output channel: ${n8} conv/FC weights${keep}`;
@@ -83,7 +94,7 @@ function row(m, vfmPath, cache) {
     input: v.metaMap.input,
     normalisation: `${v.metaMap.layout} ${v.metaMap.range}`,
     outputs: v.outputs.map((id) => `${v.tensors[id].name}[${v.tensors[id].shape}]`).join(','),
-    weights: weightsCell(v),
+    weights: weightsCell(v, m),
     where: m.where,
   };
 }

@@ -1,47 +1,114 @@
-// quantize.mjs - int8 weights (models/FORMAT.md dtype 3): symmetric, one f32 scale per output
-// channel, for the weights of CONV2D, DWCONV2D and FC. The loader dequantises once at load, so
-// the kernels, the arena and every backend are those of the f32 model; only the file shrinks.
+// quantize.mjs - reduced-precision constants (models/FORMAT.md): int8 per output channel (dtype 3)
+// for the weights of CONV2D, DWCONV2D and FC, f16 (dtype 2) for any constant, chosen for the whole
+// model (--weights) or per tensor from a precision table (--precision, models/precision/*.tsv). The
+// loader dequantises once at load, so the kernels, the arena and every backend are those of the
+// f32 model; only the file shrinks.
+//
+// int8 may use fewer levels than 8 bits allow ("int8/6": q in -31..31): the file is as large, but
+// gzip, which every server applies, codes the narrower values in fewer bits (about 1/8 less per bit).
+import fs from 'node:fs';
+import crypto from 'node:crypto';
 import { fail } from './ir.mjs';
 
 // The output-channel axis of each op's weight: CONV2D w[Co,KH,KW,Ci] and FC w[Co,K] on dim 0,
 // DWCONV2D w[1,KH,KW,C] on the last.
 const AXIS = { CONV2D: 0, FC: 0, DWCONV2D: 3 };
 
-/** Mark the weights to store as int8 (t.quant = {axis}); `keep`: op output or weight names kept
- *  f32. Returns the names marked, in op order. */
-export function markInt8(g, keep = []) {
-  const keepSet = new Set(keep);
+/** The precisions of a table, widest first; int8/B keeps B bits of levels (q in +-(2^(B-1) - 1)). */
+export const PRECISIONS = ['f32', 'f16', 'int8', 'int8/7', 'int8/6', 'int8/5', 'int8/4'];
+export const int8Bits = (p) => (p === 'int8' ? 8 : /^int8\/[4-7]$/.test(p) ? Number(p.slice(5)) : 0);
+
+/** The constant weights int8 may apply to, in op order: name -> output-channel axis (-1 when the
+ *  tensor is shared by ops that want different axes: it stays f32 or f16). */
+export function weightAxes(g) {
   const axisOf = new Map();
   for (const op of g.ops) {
     const w = op.inputs[1];
     if (!(op.type in AXIS) || !g.isConst(w)) continue;
     const axis = AXIS[op.type];
-    if (keepSet.has(op.output) || keepSet.has(w)) { axisOf.set(w, -1); continue; }
-    if (axisOf.has(w) && axisOf.get(w) !== axis) axisOf.set(w, -1); // shared with another use: keep f32
+    if (axisOf.has(w) && axisOf.get(w) !== axis) axisOf.set(w, -1);
     else if (!axisOf.has(w)) axisOf.set(w, axis);
   }
+  return axisOf;
+}
+
+/** Mark the weights to store as int8 (t.quant = {axis, bits: 8}); `keep`: op output or weight
+ *  names kept f32. Returns the names marked, in op order. */
+export function markInt8(g, keep = []) {
+  const keepSet = new Set(keep);
   for (const k of keepSet) if (!g.tensors.has(k)) fail(`--keep-f32: no tensor or op output '${k}'`);
+  const kept = new Set(g.ops.filter((op) => keepSet.has(op.output)).map((op) => op.inputs[1]));
   const marked = [];
-  for (const [w, axis] of axisOf) {
-    if (axis < 0) continue;
-    g.tensor(w).quant = { axis };
+  for (const [w, axis] of weightAxes(g)) {
+    if (axis < 0 || keepSet.has(w) || kept.has(w)) continue;
+    g.tensor(w).quant = { axis, bits: 8 };
     marked.push(w);
   }
   return marked;
 }
 
-/** Per-channel symmetric quantisation of f32 data laid out as `shape` along `axis`:
- *  scale[c] = max|w| / 127 (as f32), q = round(w / scale) in -127..127 (0 where the channel is 0). */
-export function quantizePerChannel(data, shape, axis) {
+/** Parse a precision table: TSV `tensor<TAB>precision[<TAB>notes...]`, '#' comments, and an optional
+ *  row `*` for the constants not named (f32 or f16; default: f32, or f16 where that is exact). */
+export function parsePrecision(text, what = 'precision table') {
+  const rows = new Map();
+  let other = null;
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim() || line.startsWith('#')) return;
+    const [name, prec] = line.split('\t');
+    if (name === 'tensor' && prec === 'precision') return; // header
+    if (!PRECISIONS.includes(prec)) fail(`${what}:${i + 1}: unknown precision '${prec}' (${PRECISIONS.join(', ')})`);
+    if (name === '*') {
+      if (int8Bits(prec)) fail(`${what}:${i + 1}: '*' may only be f32 or f16`);
+      other = prec;
+    } else {
+      if (rows.has(name)) fail(`${what}:${i + 1}: '${name}' listed twice`);
+      rows.set(name, prec);
+    }
+  });
+  return { rows, other };
+}
+
+/** Apply a precision table to g: every int8 candidate weight must be listed (a changed graph is
+ *  then noticed, not silently converted another way), every listed name must be a constant, int8
+ *  only on a weight. Returns counts by precision. */
+export function applyPrecision(g, table, what = 'precision table') {
+  const axes = weightAxes(g);
+  for (const [w, axis] of axes) if (axis >= 0 && !table.rows.has(w)) fail(`${what}: weight '${w}' is not listed`);
+  const counts = {};
+  for (const [name, prec] of table.rows) {
+    if (!g.tensors.has(name) || !g.isConst(name)) fail(`${what}: '${name}' is not a constant of the graph`);
+    const t = g.tensor(name);
+    const bits = int8Bits(prec);
+    if (bits) {
+      if (!(axes.get(name) >= 0)) fail(`${what}: '${name}' is not a CONV2D, DWCONV2D or FC weight: int8 does not apply`);
+      t.quant = { axis: axes.get(name), bits };
+    } else if (prec === 'f16') t.f16 = true;
+    counts[prec] = (counts[prec] || 0) + 1;
+  }
+  if (table.other === 'f16') for (const t of g.tensors.values()) if (t.kind === 'const' && !table.rows.has(t.name)) t.f16 = true;
+  return counts;
+}
+
+/** Read a precision table file; returns {table, sha256}. */
+export function readPrecisionFile(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  return { table: parsePrecision(text, file), sha256: crypto.createHash('sha256').update(text).digest('hex') };
+}
+
+/** Per-channel symmetric quantisation of f32 data laid out as `shape` along `axis` with
+ *  L = 2^(bits-1) - 1 levels each side: scale[c] = max|w| / L (as f32), q = round(w / scale) in
+ *  -L..L (0 where the channel is 0). */
+export function quantizePerChannel(data, shape, axis, bits = 8) {
+  const L = 2 ** (bits - 1) - 1;
   const C = shape[axis];
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const scales = new Float32Array(C), q = new Int8Array(data.length);
   const chan = (i) => Math.floor(i / inner) % C;
   for (let i = 0; i < data.length; i++) scales[chan(i)] = Math.max(scales[chan(i)], Math.abs(data[i]));
-  for (let c = 0; c < C; c++) scales[c] = Math.fround(scales[c] / 127);
+  for (let c = 0; c < C; c++) scales[c] = Math.fround(scales[c] / L);
   for (let i = 0; i < data.length; i++) {
     const s = scales[chan(i)];
-    q[i] = s > 0 ? Math.max(-127, Math.min(127, Math.round(data[i] / s))) : 0;
+    q[i] = s > 0 ? Math.max(-L, Math.min(L, Math.round(data[i] / s))) : 0;
   }
   return { scales, q };
 }

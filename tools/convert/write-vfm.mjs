@@ -1,4 +1,4 @@
-// write-vfm.mjs - serialise an optimised IR graph as a .vfm file (models/FORMAT.md, v1.0).
+// write-vfm.mjs - serialise an optimised IR graph as a .vfm file (models/FORMAT.md, v1.0; v1.1 with int8).
 // The output depends only on the graph: tensor ids follow first use in op order, strings are
 // deduplicated in first-use order, and padding bytes are zero, so conversion is reproducible.
 import { VFM_OPS, EPILOGUE_OPS, fail, numel } from './ir.mjs';
@@ -91,7 +91,7 @@ export function writeVfm(g, meta) {
   const tensorData = list.map((t) => {
     if (t.kind !== 'const') return { dtype: 'f32', off: 0, bytes: 0 };
     if (t.quant) { // int8: the f32 scales of the channels, then the values (models/FORMAT.md)
-      const { scales, q } = quantizePerChannel(t.data, t.shape, t.quant.axis);
+      const { scales, q } = quantizePerChannel(t.data, t.shape, t.quant.axis, t.quant.bits);
       const buf = Buffer.alloc(4 * scales.length + q.length);
       scales.forEach((s, i) => buf.writeFloatLE(s, 4 * i));
       Buffer.from(q.buffer, q.byteOffset, q.length).copy(buf, 4 * scales.length);
