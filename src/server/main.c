@@ -48,6 +48,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (mf > 0) fprintf(stderr, "veriface-server: no MANIFEST in %s: the model hashes are not checked against it\n", s.cfg.models_dir);
+    if (s.static_root[0] && vf_srv_page_roles_check(s.static_root, hashes, err, sizeof err) < 0) {
+        fprintf(stderr, "veriface-server: %s\n", err);
+        vf_srv_engines_free(s.engines);
+        vf_srv_store_close(s.store);
+        return 2;
+    }
     if (!vf_srv_engines_have_pad(s.engines))
         fprintf(stderr, "veriface-server: PAD models not found in %s: liveness reports %s, no session can be approved\n",
                 s.cfg.pad_models_dir, vf_status_string(VF_E_NO_MODEL));

@@ -2,7 +2,9 @@
  * a header; columns `file`, the repository path, and `sha256`). The page is built from the files
  * the MANIFEST records (tools/build-web copies them), so a server whose model differs from its row
  * would re-run a different model than the client: the tamper checks would fire on honest users or,
- * worse, pass on numbers from another model. Start-up refuses that with the role and both hashes. */
+ * worse, pass on numbers from another model. Start-up refuses that with the role and both hashes.
+ * The page the server serves (--static) is checked the same way: its pkg/models/roles.json carries
+ * the sha256 of every model file it fetches (tools/build-web), which must be the server's. */
 #include "server.h"
 
 #include <stdio.h>
@@ -60,5 +62,49 @@ int vf_srv_manifest_check(const char *models_dir, const char *const hash[VF_ROLE
             snprintf(err, es, "models: %s (role %s) has no row in %s", roles[i].file, roles[i].name, path);
             rc = -1;
         }
+    return rc;
+}
+
+/* The whole file, NUL-terminated, at most `max` bytes; NULL when absent or larger. */
+static char *read_small(const char *path, size_t max) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *b = malloc(max + 1);
+    size_t n = b ? fread(b, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!b || n > max) { free(b); return NULL; }
+    b[n] = 0;
+    return b;
+}
+
+int vf_srv_page_roles_check(const char *static_dir, const char *const hash[VF_ROLE_COUNT], char *err, size_t es) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/pkg/models/roles.json", static_dir);
+    char *text = read_small(path, 1 << 20);
+    if (!text) return 1; /* no page package: nothing to check */
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    int rc = 0;
+    if (!cJSON_IsArray(root)) {
+        snprintf(err, es, "models: %s is not a JSON array of roles (rebuild: tools/build-web)", path);
+        rc = -1;
+    }
+    const vf_model_role *roles = vf_model_roles(NULL);
+    const cJSON *r, *list = rc ? NULL : root;
+    cJSON_ArrayForEach(r, list) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
+        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "file"));
+        const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "sha256"));
+        int i = vf_model_role_find(name);
+        if (i < 0 || !hash[i][0] || !sha) continue; /* a role the server has no model for, or a file the page lacks */
+        if (!file || strcmp(file, roles[i].file) || strcmp(sha, hash[i])) {
+            snprintf(err, es, "models: the page's %s names %s with sha256 %s for role %s, but the server loaded %s with sha256 %s: "
+                     "the client would run another model than the server re-runs (rebuild: tools/convert-all, tools/build-web)",
+                     path, file ? file : "(no file)", sha, name, roles[i].file, hash[i]);
+            rc = -1;
+            break;
+        }
+    }
+    cJSON_Delete(root);
     return rc;
 }

@@ -147,6 +147,9 @@ int vf_srv_engines_have_pad(const vf_srv_engines *p);
 /* Every loaded model (hash[i] != "") against its row of MODELS_DIR/MANIFEST (by file name): 0 all
  * match, 1 no MANIFEST, -1 a mismatch or a missing row (err says which role, both hashes). */
 int vf_srv_manifest_check(const char *models_dir, const char *const hash[VF_ROLE_COUNT], char *err, size_t errsz);
+/* The page's pkg/models/roles.json under the static root against the loaded models' sha256 (by
+ * role): 0 all equal, 1 no roles.json, -1 a file or hash differs (message in err). */
+int vf_srv_page_roles_check(const char *static_dir, const char *const hash[VF_ROLE_COUNT], char *err, size_t errsz);
 
 /* ---- store (store.h: the interface; store_sqlite.c, store_pg.c) ---------------------------- */
 
