@@ -8,7 +8,7 @@
 static const vf_model_role ROLES[VF_ROLE_COUNT] = {
     [VF_ROLE_DETECTOR] = {"detector", "blazeface-front.vfm", "detect",
                           "128x128 RGB 0..1, letterboxed (aspect kept, black bars)", 1, 0},
-    [VF_ROLE_MESH] = {"mesh", "facemesh.vfm", "landmarks",
+    [VF_ROLE_MESH] = {"mesh", "facemesh-int8.vfm", "landmarks",
                       "192x192 RGB 0..1, square ROI of 1.5x the detector box, rotated so the eyes are level", 1, 0},
     [VF_ROLE_PAD_V2] = {"pad_v2", "minifasnet-v2-f16.vfm", "liveness",
                         "80x80 BGR 0..255, the face box scaled 2.7x and 2.0x (Silent-Face crop rule)", 0, 1},
