@@ -37,12 +37,11 @@ static int ref_name(const char *file, char *ref, size_t n) {
 }
 
 static vf_model *load_path(vf_context *ctx, const char *path) {
-    size_t n;
-    uint8_t *b = read_file(path, &n);
-    vf_model *m = NULL;
-    if (b && vf_model_load(ctx, b, n, NULL, &m)) m = NULL;
-    free(b);
-    return m;
+    const char *slash = strrchr(path, '/');
+    if (!slash) return test_load_model(ctx, ".", path);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return test_load_model(ctx, dir[0] ? dir : "/", slash + 1);
 }
 
 /* A reduced model under test and its worst figures against the f32 reference of its role. */
