@@ -218,7 +218,7 @@ test('browser capture', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 
         // the heavy models arrive late: the page must give guidance before they are in
         let release;
         const gate = new Promise((r) => { release = r; });
-        await page.route(/\/pkg\/models\/(mobilefacenet-expo-int8|minifasnet-v2-f16|minifasnet-v1se-f16)\.vfm(\?|$)/, async (route) => { await gate; await route.continue(); });
+        await page.route(/\/pkg\/models\/(mobilefacenet-expo-int8|minifasnet-v2-int8|minifasnet-v1se-int8)\.vfm(\?|$)/, async (route) => { await gate; await route.continue(); });
         await page.goto(`${server.url}/__test__.html`);
         await page.evaluate(() => { window.log = []; });
         const run = page.evaluate(async () => {

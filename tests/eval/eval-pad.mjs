@@ -11,7 +11,7 @@ import { checkXml, parseCsv, readText, run, skip } from './common.mjs';
 const [bin, models, padModels, data, out] = process.argv.slice(2);
 const labels = path.join(data, 'pad-multi', 'labels.csv');
 if (!fs.existsSync(labels)) skip(`${labels} is absent (the shared data set is not on this machine)`);
-for (const m of ['minifasnet-v2-f16.vfm', 'minifasnet-v1se-f16.vfm']) // the PAD roles' files
+for (const m of ['minifasnet-v2-int8.vfm', 'minifasnet-v1se-int8.vfm']) // the PAD roles' files
   if (!fs.existsSync(path.join(padModels, m))) skip(`${padModels}/${m} is absent (tools/fetch-models fetches MiniFASNet)`);
 fs.mkdirSync(out, { recursive: true });
 const common = ['--models', models, '--pad-models', padModels];

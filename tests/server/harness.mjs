@@ -80,7 +80,7 @@ export function requireData({ pad = true } = {}) {
     console.log(`SKIP: shared data not found under ${env.data} (../shared/data): server protocol tests skipped`);
     process.exit(77);
   }
-  if (pad && !existsSync(join(env.padModels, 'minifasnet-v2-f16.vfm'))) {
+  if (pad && !existsSync(join(env.padModels, 'minifasnet-v2-int8.vfm'))) {
     console.log(`SKIP: PAD models not found in ${env.padModels} (tools/fetch-models): no session can approve`);
     process.exit(77);
   }
