@@ -11,7 +11,7 @@
 // of tests/test_int8.c it bounds and the limit used here (a share of the issue's bound: the files
 // are confirmed on other images, those of the int8_bounds test), and the selection images.
 //  1. each weight alone at int8 (the rest f32): its error; at B bits it is taken as that error
-//     times 2^(8-B) (each bit fewer doubles the step);
+//     times 2^(8-B) (each bit fewer doubles the step; 4^(8-B) for 1 - cosine, quadratic in it);
 //  2. every weight at the level that saves the most gzip bytes per unit of error, while the summed
 //     errors stay within a budget, for budgets of 0.3 to 6 times the limit (errors partly cancel);
 //  3. each whole file measured (its other constants, biases and PReLU slopes, f16): the smallest
@@ -60,6 +60,9 @@ function images(data, rule) {
   }
   return out;
 }
+
+// How a figure grows per bit fewer: as the weight error (2x) or, for 1 - cosine, its square (4x).
+const GROWTH = { detector_px: 2, five_px: 2, cosine: 4, live: 2 };
 
 const ERROR = {
   detector_px: (r) => (r.detector_count_differs ? Infinity : r.detector_px),
@@ -129,7 +132,7 @@ function main() {
   const todo = names.filter((n) => !known.has(n));
   const errs = new Map([...known, ...measure(todo.map((n) => new Map([[n, PROBE]]))).map(({ err }, i) => [todo[i], err])]);
   for (const n of names) {
-    alone.set(n, Object.fromEntries(LEVELS.map((lv) => [lv, errs.get(n) * 2 ** (int8Bits(PROBE) - int8Bits(lv))])));
+    alone.set(n, Object.fromEntries(LEVELS.map((lv) => [lv, errs.get(n) * GROWTH[rule.metric] ** (int8Bits(PROBE) - int8Bits(lv))])));
     process.stdout.write(`  ${n}: ${errs.get(n).toPrecision(4)}${known.has(n) ? ' (earlier table)' : ''}\n`);
   }
   // gzip bytes per element at each precision (int8: about 1/8 less per bit of levels)
