@@ -13,7 +13,16 @@
  * recorded points, checks that it is the crop the oracle saw (checksum within 1e-5 relative: a change
  * of the warp means the golden must be rewritten), runs the model on BACKEND and requires cosine
  * >= 0.9999 (or MIN_COS: 0.995 for an int8 file against its f32 source's golden) between our
- * L2-normalised embedding and the golden's. */
+ * L2-normalised embedding and the golden's. That is the raw model: one crop (vf_embed_crop.flip 0).
+ *
+ *   test_embed_parity --flip MODEL.vfm GOLDEN.txt DATA_DIR BACKEND
+ *
+ * checks the pipeline's flip test-time augmentation on the same crops: vf_embed_run_crop with
+ * flip must give normalise(raw(crop) + raw(mirror)), raw(crop) being the golden's (the oracle's)
+ * output and the mirror made here, independently of embed.c, by reversing each row of the crop
+ * (cosine >= 0.9999 for f32; the int8 file's raw(crop) differs from the oracle's by its
+ * quantisation, hence MIN_COS); and, so that an embedding without the mirror cannot pass, the
+ * plain one-crop embedding must be further than that from the expected sum on every case. */
 #include "face/face.h"
 
 #include <math.h>
@@ -86,6 +95,7 @@ static int write_crops(const char *models, const char *model_path, const char *d
         fprintf(stderr, "test_embed_parity: models: %s\n", vf_context_last_error(g_ctx));
         return 2;
     }
+    crop.flip = 0; /* the oracle runs the model on the crop as written */
     snprintf(p, sizeof p, "%s/cases.txt", out);
     FILE *cf = fopen(p, "w");
     if (!cf) { fprintf(stderr, "test_embed_parity: cannot write %s\n", p); return 2; }
@@ -156,11 +166,39 @@ static int read_golden(const char *path, golden_case *c, int max) {
     return k < -1 ? -1 : k + 1;
 }
 
+/* The model's raw output of `dim` values on the tensor mirrored left-right here (each row of the
+ * NHWC crop reversed), added to acc. */
+static int add_mirror_output(vf_model *m, const float *crop, float *acc, int dim) {
+    vf_tensor_info in;
+    vf_model_input(m, 0, &in);
+    int32_t n = in.dims[1];
+    for (int32_t y = 0; y < n; y++)
+        for (int32_t x = 0; x < n; x++)
+            memcpy(in.data + ((size_t)y * n + x) * 3, crop + ((size_t)y * n + (n - 1 - x)) * 3, 3 * sizeof(float));
+    if (vf_model_invoke(m)) return -1;
+    for (int i = 0; i < vf_model_output_count(m); i++) {
+        vf_tensor_info t;
+        vf_model_output(m, i, &t);
+        if ((int)t.count != dim) continue;
+        for (int k = 0; k < dim; k++) acc[k] += t.data[k];
+        return 0;
+    }
+    return -1;
+}
+
+static double cosine(const float *a, const float *b, int dim) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int k = 0; k < dim; k++) { ab += (double)a[k] * b[k]; aa += (double)a[k] * a[k]; bb += (double)b[k] * b[k]; }
+    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
+}
+
 int main(int argc, char **argv) {
     vf_context_create(NULL, &g_ctx);
     if (argc == 6 && !strcmp(argv[1], "--write")) return write_crops(argv[2], argv[3], argv[4], argv[5]);
+    int flip_mode = argc > 1 && !strcmp(argv[1], "--flip");
+    if (flip_mode) { argv++; argc--; }
     if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: test_embed_parity MODEL.vfm GOLDEN.txt DATA_DIR BACKEND [MIN_COS]\n"
+        fprintf(stderr, "usage: test_embed_parity [--flip] MODEL.vfm GOLDEN.txt DATA_DIR BACKEND [MIN_COS]\n"
                         "       test_embed_parity --write MODELS_DIR MODEL.vfm DATA_DIR OUT_DIR\n");
         return 2;
     }
@@ -179,6 +217,8 @@ int main(int argc, char **argv) {
     vf_model *m = load_model(argv[1], be);
     vf_embed_crop crop;
     if (!m || vf_embed_crop_of(g_ctx, m, &crop)) { fprintf(stderr, "test_embed_parity: %s: %s\n", argv[1], vf_context_last_error(g_ctx)); return 1; }
+    if (!crop.flip) { fprintf(stderr, "test_embed_parity: the embedder's own crop has no flip (the pipeline's default)\n"); return 1; }
+    crop.flip = 0; /* the raw model on the golden's crop first */
     int fails = 0, ran = 0;
     double worst_cos = 1, worst_abs = 0;
     for (int k = 0; k < n; k++) {
@@ -190,38 +230,67 @@ int main(int argc, char **argv) {
             return fails ? 1 : 77;
         }
         vf_image img = vf_image_buffer_view(&buf);
-        float emb[VF_EMBED_MAX_DIM];
-        int dim = 0;
-        vf_status st = vf_embed_run_crop(g_ctx, m, &crop, &img, c->five, emb, &dim);
+        do { /* break: to the next case (the image is freed below) */
+            float emb[VF_EMBED_MAX_DIM];
+            int dim = 0;
+            vf_status st = vf_embed_run_crop(g_ctx, m, &crop, &img, c->five, emb, &dim);
+            if (st || dim != c->dim) {
+                printf("FAIL %s: %s (dim %d, golden %d)\n", c->path, st ? vf_context_last_error(g_ctx) : "ok", dim, c->dim);
+                fails++;
+                break;
+            }
+            double sum = input_sum(m);
+            if (fabs(sum - c->sum) > 1e-5 * (1 + fabs(c->sum))) {
+                printf("FAIL %s: crop checksum %.9g, the golden's %.9g: not the oracle's crop (rewrite the golden: node tools/golden.mjs --faces)\n",
+                       c->path, sum, c->sum);
+                fails++;
+                break;
+            }
+            double gg = 0, dot = 0, mad = 0;
+            for (int i = 0; i < dim; i++) gg += (double)c->out[i] * c->out[i];
+            double ginv = gg > 0 ? 1 / sqrt(gg) : 0;
+            for (int i = 0; i < dim; i++) {
+                dot += emb[i] * c->out[i] * ginv;
+                mad = fmax(mad, fabs(emb[i] - c->out[i] * ginv));
+            }
+            ran++;
+            if (flip_mode) {
+                /* expected: the oracle's raw output on the crop + ours on the mirror made here */
+                static float crop_t[224 * 224 * 3];
+                float want[VF_EMBED_MAX_DIM], got[VF_EMBED_MAX_DIM];
+                vf_tensor_info in;
+                vf_model_input(m, 0, &in);
+                if (in.count > sizeof crop_t / sizeof *crop_t) { printf("FAIL: crop of %zu values\n", in.count); fails++; break; }
+                memcpy(crop_t, in.data, sizeof(float) * in.count);
+                memcpy(want, c->out, sizeof(float) * (size_t)dim);
+                vf_embed_crop with_flip = crop;
+                with_flip.flip = 1;
+                int dim2 = 0;
+                if (add_mirror_output(m, crop_t, want, dim) || vf_embed_run_crop(g_ctx, m, &with_flip, &img, c->five, got, &dim2) || dim2 != dim) {
+                    printf("FAIL %s: %s\n", c->path, vf_context_last_error(g_ctx));
+                    fails++;
+                    break;
+                }
+                double cf = cosine(got, want, dim), cplain = cosine(emb, want, dim);
+                /* the flipped pipeline matches the expected sum, and the plain crop would not */
+                int ok = dot >= min_cos && cf >= min_cos && cplain < min_cos;
+                fails += !ok;
+                worst_cos = fmin(worst_cos, cf);
+                worst_abs = fmax(worst_abs, cplain);
+                printf("%s %s: flip cosine to crop + mirror %.8f, plain crop's %.8f (must be under %.4f)\n", ok ? "ok" : "FAIL", c->path, cf,
+                       cplain, min_cos);
+                break;
+            }
+            worst_cos = fmin(worst_cos, dot);
+            worst_abs = fmax(worst_abs, mad);
+            int ok = dot >= min_cos;
+            fails += !ok;
+            printf("%s %s: cosine %.8f, max |diff| %.3g (normalised)\n", ok ? "ok" : "FAIL", c->path, dot, mad);
+        } while (0);
         vf_image_buffer_free(&buf);
-        if (st || dim != c->dim) {
-            printf("FAIL %s: %s (dim %d, golden %d)\n", c->path, st ? vf_context_last_error(g_ctx) : "ok", dim, c->dim);
-            fails++;
-            continue;
-        }
-        double sum = input_sum(m);
-        if (fabs(sum - c->sum) > 1e-5 * (1 + fabs(c->sum))) {
-            printf("FAIL %s: crop checksum %.9g, the golden's %.9g: not the oracle's crop (rewrite the golden: node tools/golden.mjs --faces)\n",
-                   c->path, sum, c->sum);
-            fails++;
-            continue;
-        }
-        double gg = 0, dot = 0, mad = 0;
-        for (int i = 0; i < dim; i++) gg += (double)c->out[i] * c->out[i];
-        double ginv = gg > 0 ? 1 / sqrt(gg) : 0;
-        for (int i = 0; i < dim; i++) {
-            dot += emb[i] * c->out[i] * ginv;
-            mad = fmax(mad, fabs(emb[i] - c->out[i] * ginv));
-        }
-        ran++;
-        worst_cos = fmin(worst_cos, dot);
-        worst_abs = fmax(worst_abs, mad);
-        int ok = dot >= min_cos;
-        fails += !ok;
-        printf("%s %s: cosine %.8f, max |diff| %.3g (normalised)\n", ok ? "ok" : "FAIL", c->path, dot, mad);
     }
-    printf("%s backend %s: %d cases, worst cosine %.8f (bound %.4f), worst max |diff| %.3g\n", fails ? "FAIL" : "PASS", argv[4], ran, worst_cos,
-           min_cos, worst_abs);
+    printf("%s backend %s: %d cases, worst cosine %.8f (bound %.4f), %s %.8g\n", fails ? "FAIL" : "PASS", argv[4], ran, worst_cos,
+           min_cos, flip_mode ? "highest cosine of the plain crop to crop + mirror" : "worst max |diff|", worst_abs);
     vf_model_free(m);
     vf_context_free(g_ctx);
     return fails ? 1 : 0;

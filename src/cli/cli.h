@@ -56,9 +56,9 @@ int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_mod
  * no embedding, then a summary of the pairs used and skipped (by reason). 0, 1 when the CSV is
  * malformed (the summary covers the rows before), 2 on missing models or file. range: NULL for the
  * embedder's own crop (vf_embed_crop_of: range and channel order from its .vfm meta), else {lo, hi}
- * in RGB order. */
+ * in RGB order; flip 0 drops the mirrored crop (vf_embed_crop.flip) to measure the raw model. */
 int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, const float *range,
-                      int scores);
+                      int flip, int scores);
 
 /* RFC 4180 CSV: quoted fields may hold commas, doubled quotes and newlines; CRLF or LF; a UTF-8
  * BOM is skipped; blank lines are ignored. The file is read whole and unquoted in place. */

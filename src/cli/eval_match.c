@@ -71,7 +71,7 @@ static void print_band(const char *name, float at, const float *gen, int n_gen, 
 }
 
 int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs_csv, const char *embed_name, const float *range,
-                      int scores) {
+                      int flip, int scores) {
     vf_cli_models M;
     if (vf_cli_models_load(ctx, models_dir, models_dir, &M)) return 2;
     char p[1024], err[300], role_name[256];
@@ -94,6 +94,7 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
         crop.hi = range[1];
         crop.order = VF_CHANNELS_RGB;
     }
+    if (em) crop.flip = flip;
     vf_csv c;
     if (!em || vf_csv_open(&c, pairs_csv, err, sizeof err)) {
         if (em) fprintf(stderr, "veriface: %s\n", err);
@@ -193,9 +194,9 @@ int vf_cli_eval_match(vf_context *ctx, const char *models_dir, const char *pairs
         vf_eval_sort(gen, n_gen);
         vf_eval_sort(imp, n_imp); /* ascending from here */
         double auc = vf_eval_auc(gen, n_gen, imp, n_imp);
-        printf("{\"summary\":true,\"model\":\"%s\",\"crop\":%d,\"range\":[%.9g,%.9g],\"layout\":\"%s\",\"images\":%d,"
+        printf("{\"summary\":true,\"model\":\"%s\",\"crop\":%d,\"range\":[%.9g,%.9g],\"layout\":\"%s\",\"flip\":%s,\"images\":%d,"
                "\"no_embedding\":%d,\"image_skips\":", embed_name, (int)crop.size, crop.lo, crop.hi,
-               crop.order == VF_CHANNELS_BGR ? "BGR" : "RGB", n_img, failed);
+               crop.order == VF_CHANNELS_BGR ? "BGR" : "RGB", crop.flip ? "true" : "false", n_img, failed);
         print_counts(img_skips);
         printf(",\"pairs\":%d,\"pairs_used\":%d,\"pairs_skipped\":%d,\"pair_skips\":", n, n - skipped, skipped);
         print_counts(pair_skips);

@@ -12,11 +12,12 @@
  *       PAD metrics (ISO/IEC 30107-3) pooled over the files and per source; --thresholds: metrics at
  *       each (default: the session's pass and fail); --det: the DET curve as SVG. Exit 1 when a labels
  *       file or the SVG failed (the summary covers the rest)
- *   veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI] [--scores]
+ *   veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI] [--no-flip] [--scores]
  *       AUC, TMR at FMR 1% / 0.1% and FMR / TMR at the session's match bands; pairs used and skipped
  *       (by reason). NAME: DIR/NAME.vfm (default: the embedder role's file); its own crop (range and
- *       channel order from the .vfm meta) unless --range gives the range (RGB). --scores: one JSON
- *       line per pair used (its similarity)
+ *       channel order from the .vfm meta) unless --range gives the range (RGB). --no-flip: one
+ *       inference per face instead of the pipeline's crop + mirror. --scores: one JSON line per
+ *       pair used (its similarity)
  *   veriface model-check MODEL.vfm GOLDEN.vfg [--backend B] [--threads N] [--tol T] [--rtol R] [--skip-missing]
  *   veriface bench-pipeline FRAME [--models DIR] [--pad-models DIR] [--backend B] [--threads N] [--runs N]
  *       benchmark of the session pipeline (tools/bench-pipeline runs every configuration)
@@ -88,6 +89,7 @@ typedef struct opts {
     float range_lo, range_hi;
     bool range_set;       /* eval-match: --range given (else the embedder's own) */
     bool scores;          /* eval-match: one line per pair */
+    bool no_flip;         /* eval-match: without the mirrored crop (a measured variant) */
     bool skip_missing; /* model-check: exit 77 (test skipped) when the model file is absent */
 } opts;
 
@@ -126,6 +128,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->range_set = true;
         } else if (!strcmp(argv[i], "--scores")) {
             o->scores = true;
+        } else if (!strcmp(argv[i], "--no-flip")) {
+            o->no_flip = true;
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             o->runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--crops") && i + 1 < argc) {
@@ -396,10 +400,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "analyze")) rc = o.n_pos < 1 ? 2 : vf_cli_analyze(ctx, o.models, o.pad_models, o.pos, o.n_pos);
     else if (!strcmp(argv[1], "compare")) rc = o.n_pos != 2 ? 2 : vf_cli_compare(ctx, o.models, o.pos[0], o.pos[1]);
     else if (!strcmp(argv[1], "eval-match")) {
-        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI] [--scores]\n"); rc = 2; }
+        if (o.n_pos != 1) { fprintf(stderr, "usage: veriface eval-match PAIRS.csv [--models DIR] [--embed NAME] [--range LO..HI] [--no-flip] [--scores]\n"); rc = 2; }
         else {
             const float range[2] = {o.range_lo, o.range_hi};
-            rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_set ? range : NULL, o.scores);
+            rc = vf_cli_eval_match(ctx, o.models, o.pos[0], o.embed, o.range_set ? range : NULL, !o.no_flip, o.scores);
         }
     }
     else if (!strcmp(argv[1], "eval-pad")) rc = cmd_eval_pad(ctx, &o);

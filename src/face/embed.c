@@ -4,7 +4,9 @@
  * vf_face_landmarks.five) are fitted by least squares onto InsightFace's ArcFace 112x112 template
  * scaled to the model's square input (112, or 224 = the template doubled), and the image is
  * warped with that similarity. What differs per embedder is read from its .vfm meta string:
- * the value range (0..255 -> lo..hi, the `range=` field) and the channel order (`layout=`). */
+ * the value range (0..255 -> lo..hi, the `range=` field) and the channel order (`layout=`).
+ * With flip (the default), the model also runs on the crop mirrored left-right and the two raw
+ * descriptors are summed before normalising (InsightFace's flip test). */
 #include "face.h"
 
 #include <math.h>
@@ -54,7 +56,34 @@ vf_status vf_embed_crop_of(vf_context *ctx, vf_model *m, vf_embed_crop *out) {
     if (strcmp(layout, "RGB") && strcmp(layout, "BGR")) return vf__fail(ctx, VF_E_MODEL, "embed: layout %s (RGB or BGR)", layout);
     out->order = layout[0] == 'B' ? VF_CHANNELS_BGR : VF_CHANNELS_RGB;
     out->size = in.dims[1];
+    out->flip = 1;
     return VF_OK;
+}
+
+/* The largest output of the last invoke: the descriptor. */
+static vf_status descriptor(vf_context *ctx, vf_model *m, vf_tensor_info *best) {
+    *best = (vf_tensor_info){0};
+    for (int i = 0; i < vf_model_output_count(m); i++) {
+        vf_tensor_info t;
+        vf_model_output(m, i, &t);
+        if (t.count > best->count) *best = t;
+    }
+    if (best->count < 64 || best->count > VF_EMBED_MAX_DIM) return vf__fail(ctx, VF_E_MODEL, "embed: descriptor of %zu values", best->count);
+    return VF_OK;
+}
+
+/* Mirror an NHWC [1, n, n, 3] tensor left-right in place: the crop warped with x -> n-1-x. */
+static void mirror_rows(float *t, int32_t n) {
+    for (int32_t y = 0; y < n; y++) {
+        float *row = t + (size_t)y * (size_t)n * 3;
+        for (int32_t a = 0, b = n - 1; a < b; a++, b--) {
+            for (int c = 0; c < 3; c++) {
+                float v = row[3 * a + c];
+                row[3 * a + c] = row[3 * b + c];
+                row[3 * b + c] = v;
+            }
+        }
+    }
 }
 
 vf_status vf_embed_run_crop(vf_context *ctx, vf_model *m, const vf_embed_crop *crop, const vf_image *img, const float five[5][2],
@@ -64,25 +93,35 @@ vf_status vf_embed_run_crop(vf_context *ctx, vf_model *m, const vf_embed_crop *c
     vf_model_input(m, 0, &in);
     if (in.rank != 4 || in.dims[1] != crop->size || in.dims[2] != crop->size || in.dims[3] != 3 || crop->size % 112)
         return vf__fail(ctx, VF_E_MODEL, "embed: square RGB input of 112 or a multiple expected");
+    /* the points are continuous coordinates, the warp (like the template, cv::warpAffine's
+     * convention) puts pixel centres at integers: without the half-pixel shift every crop sat
+     * half a source pixel down and to the right of the template */
+    float pts[10];
+    for (int i = 0; i < 5; i++) {
+        pts[2 * i] = five[i][0] - 0.5f;
+        pts[2 * i + 1] = five[i][1] - 0.5f;
+    }
     float warp[6];
-    vf_status s = vf_face_align_warp(ctx, &five[0][0], crop->size, warp);
+    vf_status s = vf_face_align_warp(ctx, pts, crop->size, warp);
     if (s) return s;
     vf_sample_options so = vf_sample_options_range(crop->lo, crop->hi, crop->order);
     so.border = VF_BORDER_REPLICATE;
     if ((s = vf_image_warp_to_tensor(ctx, img, warp, &so, in.data, crop->size, crop->size))) return s;
-    if ((s = vf_model_invoke(m))) return s;
-    vf_tensor_info best = {0};
-    for (int i = 0; i < vf_model_output_count(m); i++) {
-        vf_tensor_info t;
-        vf_model_output(m, i, &t);
-        if (t.count > best.count) best = t;
+    vf_tensor_info best;
+    if ((s = vf_model_invoke(m)) || (s = descriptor(ctx, m, &best))) return s;
+    size_t dim = best.count;
+    memcpy(out, best.data, sizeof *out * dim);  /* the raw descriptor; `out` holds VF_EMBED_MAX_DIM */
+    if (crop->flip) {
+        mirror_rows(in.data, crop->size);
+        if ((s = vf_model_invoke(m)) || (s = descriptor(ctx, m, &best))) return s;
+        if (best.count != dim) return vf__fail(ctx, VF_E_MODEL, "embed: descriptor of %zu then %zu values", dim, best.count);
+        for (size_t k = 0; k < dim; k++) out[k] += best.data[k];
     }
-    if (best.count < 64 || best.count > VF_EMBED_MAX_DIM) return vf__fail(ctx, VF_E_MODEL, "embed: descriptor of %zu values", best.count);
     double ss = 0;
-    for (size_t k = 0; k < best.count; k++) ss += (double)best.data[k] * best.data[k];
+    for (size_t k = 0; k < dim; k++) ss += (double)out[k] * out[k];
     float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-    for (size_t k = 0; k < best.count; k++) out[k] = best.data[k] * inv;
-    *dim_out = (int)best.count;
+    for (size_t k = 0; k < dim; k++) out[k] *= inv;
+    *dim_out = (int)dim;
     return VF_OK;
 }
 
@@ -97,7 +136,7 @@ vf_status vf_embed_run(vf_context *ctx, vf_model *m, const vf_image *img, const 
     if (!m) return vf__fail(ctx, VF_E_INVALID_ARG, "embed: NULL argument");
     vf_tensor_info in;
     vf_model_input(m, 0, &in);
-    vf_embed_crop crop = {in.dims[1], lo, hi, VF_CHANNELS_RGB};
+    vf_embed_crop crop = {in.dims[1], lo, hi, VF_CHANNELS_RGB, 1};
     return vf_embed_run_crop(ctx, m, &crop, img, five, out, dim_out);
 }
 

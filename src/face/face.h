@@ -123,21 +123,28 @@ vf_status vf_liveness_run(vf_context *ctx, const vf_liveness_models *m, const vf
 
 /* How an embedder wants its face: the 5 points (vf_face_landmarks.five) aligned onto the ArcFace
  * template at the model's square input size (112, or 224 = the template doubled), pixel values
- * mapped 0..255 -> lo..hi, in this channel order. */
+ * mapped 0..255 -> lo..hi, in this channel order; with `flip`, the descriptor is that of the crop
+ * plus that of its mirror image (flip test-time augmentation, as InsightFace evaluates), then
+ * L2-normalised: two inferences, and a descriptor that no longer depends on which side of the
+ * face the alignment favoured. */
 typedef struct vf_embed_crop {
     int32_t size;             /* input side, a multiple of 112 */
     float lo, hi;             /* 0..255 -> lo..hi */
     vf_channel_order order;
+    int flip;                 /* 1: add the mirrored crop's raw descriptor (vf_embed_crop_of's default) */
 } vf_embed_crop;
 
 /* The crop an embedder expects, from its .vfm meta string (range=LO..HI; layout=RGB|BGR, written
  * by tools/convert.mjs from tools/convert/known-models.mjs): faceres 224 RGB 0..255, MobileFaceNet
- * (expo) 112 RGB (v - 127.5) / 128. VF_E_MODEL when the input is not square 3-channel of a
- * multiple of 112 or the meta has no valid range. */
+ * (expo) 112 RGB (v - 127.5) / 128; flip 1 for every model (docs/PIPELINE.md: on faces-lfw it
+ * lifts mobilefacenet-expo's TMR at FMR 0.1%). VF_E_MODEL when the input is not square 3-channel
+ * of a multiple of 112 or the meta has no valid range. */
 vf_status vf_embed_crop_of(vf_context *ctx, vf_model *m, vf_embed_crop *out);
 
-/* Warp the face into the model's input as `crop` says, run the model, take its largest output as
- * the descriptor and L2-normalise it. Allocates nothing. */
+/* Warp the face into the model's input as `crop` says, run the model (twice with crop->flip: the
+ * second time on the tensor mirrored left-right), take its largest output as the descriptor (the
+ * sum of both raw outputs with flip) and L2-normalise it. `five` is in continuous image
+ * coordinates (pixel i covers [i, i+1)), as vf_face_landmarks gives it. Allocates nothing. */
 vf_status vf_embed_run_crop(vf_context *ctx, vf_model *m, const vf_embed_crop *crop, const vf_image *img,
                             const float five[5][2], float *out, int *dim_out);
 
