@@ -251,7 +251,7 @@ export class Motion {
 /** The default embedder's match bands (cosine): VF_MATCH_STRONG_DEFAULT / VF_MATCH_WEAK_DEFAULT of
  *  include/veriface.h, copied (tests/wasm/module-smoke.mjs checks them against vf_match_band_of).
  *  Strong: above every impostor pair of ../shared/data; weak: the server's default face_match_threshold. */
-export const MATCH_BANDS = Object.freeze({ strong: 0.60, weak: 0.45 });
+export const MATCH_BANDS = Object.freeze({ strong: 0.60, weak: 0.44 });
 
 /** 'strong' | 'weak' | 'none' for a similarity, as the C vf_match_band_of. A preview: the server decides. */
 export function matchBand(sim) {
