@@ -286,9 +286,9 @@ typedef enum vf_match_band { VF_MATCH_NONE = 0, VF_MATCH_WEAK = 1, VF_MATCH_STRO
  * (cosine; vf_match_band_of; the weak band is the policy's and the server's default
  * face_match_threshold; web/src/engine.js MATCH_BANDS copies both, checked by
  * tests/wasm/module-smoke.mjs). From ../shared/data (docs/PIPELINE.md): STRONG is above all 2657
- * impostor pairs of faces + faces-lfw (highest 0.571, faces): FMR 0 of 2657 (95% bound 0.11%);
- * WEAK is faces-lfw's FMR 0.1% point (0 of its 900 impostors, highest 0.413, with a margin of
- * 0.027; 95% bound 0.33%), which accepts 14 of faces' 1757 (FMR 0.80%). Another embedder needs its
+ * impostor pairs of faces + faces-lfw (highest 0.565, faces): FMR 0 of 2657 (95% bound 0.11%);
+ * WEAK is faces-lfw's FMR 0.1% point (0 of its 900 impostors, highest 0.411, with a margin of
+ * 0.029; 95% bound 0.33%), which accepts 13 of faces' 1757 (FMR 0.74%). Another embedder needs its
  * own bands. */
 #define VF_MATCH_STRONG_DEFAULT 0.60f
 #define VF_MATCH_WEAK_DEFAULT 0.44f
