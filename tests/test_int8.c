@@ -12,7 +12,7 @@
  * scaled to 640 wide:
  *   detector: the same faces (each f32 face paired with the nearest reduced one); box corners and
  *     keypoints within 1 px;
- *   mesh: the five alignment points within 0.5 px (all 468 points and the face presence reported);
+ *   mesh: the five alignment points and all 468 points within 0.5 px (face presence reported);
  *   embedder: cosine >= 0.995 per image;
  *   liveness: the fused score |delta| <= 0.02.
  * The last lines are the worst figures of each file as JSON. Exit 0 pass, 1 fail, 77 skip (no reduced role, or no
@@ -190,6 +190,8 @@ int main(int argc, char **argv) {
                 ck->mesh = fmaxf(ck->mesh, dm);
                 ck->presence = fmaxf(ck->presence, fabsf(lq.presence - lm.presence));
                 if (!(d5 <= 0.5f)) fail(ck, argv[i], "moved an alignment point %.3f px", d5);
+                /* every point, not only the five: the PAD crops and cues are placed by the mesh */
+                if (!(dm <= 0.5f)) fail(ck, argv[i], "moved a mesh point %.3f px", dm);
             } else if (ck->role == VF_ROLE_EMBEDDER) {
                 if (d32 < 0 && (!ref[VF_ROLE_EMBEDDER] || vf_embed_face(ctx, ref[VF_ROLE_EMBEDDER], &img, lm.five, e32, &d32))) d32 = 0;
                 if (!d32 || vf_embed_face(ctx, ck->m, &img, lm.five, eq, &dq) || dq != d32) { ck->cos = -1; fail(ck, argv[i], "embedding failed", 0); continue; }

@@ -62,12 +62,14 @@ function images(data, rule) {
 }
 
 // How a figure grows per bit fewer: as the weight error (2x) or, for 1 - cosine, its square (4x).
-const GROWTH = { detector_px: 2, five_px: 2, cosine: 4, live: 2 };
+const GROWTH = { detector_px: 2, five_px: 2, mesh_px: 2, cosine: 4, live: 2 };
 
 const ERROR = {
   detector_px: (r) => (r.detector_count_differs ? Infinity : r.detector_px),
   // the face presence output counts too: a move of 0.01 as much as the limit in pixels
   five_px: (r, rule) => Math.max(r.five_px, (r.presence / 0.01) * rule.limit),
+  // every point: the PAD crops and cues are placed by the mesh, not only the alignment
+  mesh_px: (r, rule) => Math.max(r.five_px, r.mesh_px, (r.presence / 0.01) * rule.limit),
   cosine: (r) => 1 - r.cosine,
   live: (r) => r.live,
 };
