@@ -58,7 +58,9 @@ test('models cached by SHA-256: the second visit downloads none', { skip: skip ?
 
     // a damaged download: refused, named, and not cached (a fresh profile)
     const bad = await browser.newContext();
-    await bad.route(/\/pkg\/models\/facemesh\.vfm(\?|$)/, async (route) => {
+    const meshFile = roles.find((x) => x.name === 'mesh').file;
+    const esc = meshFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await bad.route(new RegExp(`/pkg/models/${esc}(\\?|$)`), async (route) => {
       const res = await route.fetch();
       const body = Buffer.from(await res.body());
       body[body.length - 1] ^= 1;
@@ -66,7 +68,7 @@ test('models cached by SHA-256: the second visit downloads none', { skip: skip ?
     });
     const r = await create(await bad.newPage(), server.url);
     assert.equal(r.error && r.error.code, 'model', JSON.stringify(r));
-    assert.match(r.error.message, /facemesh\.vfm(\?v=[0-9a-f]{64})?: sha256 [0-9a-f]{64}, models\/roles\.json says [0-9a-f]{64}/);
+    assert.match(r.error.message, new RegExp(`${esc}(\\?v=[0-9a-f]{64})?: sha256 [0-9a-f]{64}, models/roles\\.json says [0-9a-f]{64}`));
     const page = await bad.newPage();
     await lib.routeTestPage(page, server.url);
     await page.goto(`${server.url}/__test__.html`);

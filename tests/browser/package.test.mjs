@@ -101,8 +101,12 @@ test('npm tarball installs from a local file and resolves its exports', { skip: 
     const meta = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     assert.equal(meta.sideEffects, false);
     assert.deepEqual(Object.keys(meta.dependencies || {}), [], 'no runtime dependencies');
+    // the committed models by role, as the build's roles.json names them (the role table's files)
+    const roles = JSON.parse(fs.readFileSync(path.join(root, 'models/roles.json'), 'utf8'));
+    const committed = roles.filter((x) => ['detector', 'mesh', 'embedder'].includes(x.name)).map((x) => `models/${x.file}`);
+    assert.equal(committed.length, 3, 'roles.json names the detector, mesh and embedder files');
     for (const f of ['src/index.js', 'src/index.d.ts', 'src/worker.js', 'src/component.js', 'src/component.d.ts', 'wasm/veriface-simd.wasm',
-      'wasm/veriface-simd-mt.wasm', 'wasm/veriface-simd-mt.worker.js', 'wasm/veriface-base.wasm', 'models/blazeface-front.vfm', 'models/facemesh.vfm', 'models/mobilefacenet-expo-int8.vfm']) {
+      'wasm/veriface-simd-mt.wasm', 'wasm/veriface-simd-mt.worker.js', 'wasm/veriface-base.wasm', ...committed]) {
       assert.ok(fs.existsSync(path.join(root, f)), f);
     }
     // node resolves the exports map; the package module is usable in node 20
