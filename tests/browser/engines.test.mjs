@@ -214,8 +214,13 @@ for (const name of eng.ENGINES) {
             r = await p.evaluate(pageCapture, args);
           } catch (e) {
             // WebKitGTK's web process crashes now and then mid-capture (software video under load;
-            // docs/ENGINES.md): recorded as todo with the reason, never as a pass
-            if (name !== 'webkit' || !/page crash/.test(String(e && e.message)) || !tt) throw e;
+            // docs/ENGINES.md): WebKitWebDriver answers 'page crash' or, when the script's page went
+            // away under it, 'Could not parse script result' (a WebDriverError, never our page's
+            // own error, which evaluate() reports as 'evaluate: ...'). Recorded as todo with the
+            // reason, never as a pass
+            const driverCrash = e && /^(WebDriverError|NoSuchSessionError)$/.test(e.name)
+              && /page crash|Could not parse script result/.test(String(e.message));
+            if (name !== 'webkit' || !driverCrash || !tt) throw e;
             tt.todo(`WebKitGTK page crash during the capture (docs/ENGINES.md): ${e.message}`);
             report.captures[key] = { crashed: true };
             throw e;
