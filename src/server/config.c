@@ -481,14 +481,24 @@ int vf_srv_config_apply_json(vf_srv_config *c, const char *text, size_t n, char 
     return rc;
 }
 
-static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
+char *vf_srv_read_small(const char *path, size_t max, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
-    enum { MAX_CONFIG = 1 << 20 };
-    char *buf = malloc(MAX_CONFIG + 1);
-    size_t n = buf ? fread(buf, 1, MAX_CONFIG + 1, f) : 0;
+    if (!f) return NULL;
+    char *b = malloc(max + 1);
+    size_t n = b ? fread(b, 1, max + 1, f) : 0;
     fclose(f);
-    if (!buf || n > MAX_CONFIG) { free(buf); snprintf(err, es, "config: %s is over 1 MiB", path); return -1; }
+    if (!b || n > max) { free(b); errno = EFBIG; return NULL; }
+    b[n] = 0;
+    if (len) *len = n;
+    return b;
+}
+
+static int apply_file(vf_srv_config *c, const char *path, char *err, size_t es) {
+    enum { MAX_CONFIG = 1 << 20 };
+    size_t n = 0;
+    char *buf = vf_srv_read_small(path, MAX_CONFIG, &n);
+    if (!buf && errno == EFBIG) { snprintf(err, es, "config: %s is over 1 MiB", path); return -1; }
+    if (!buf) { snprintf(err, es, "config: cannot open %s: %s", path, strerror(errno)); return -1; }
     int rc = vf_srv_config_apply_json(c, buf, n, err, es);
     free(buf);
     if (rc) {   /* name the file */

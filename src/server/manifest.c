@@ -65,22 +65,10 @@ int vf_srv_manifest_check(const char *models_dir, const char *const hash[VF_ROLE
     return rc;
 }
 
-/* The whole file, NUL-terminated, at most `max` bytes; NULL when absent or larger. */
-static char *read_small(const char *path, size_t max) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *b = malloc(max + 1);
-    size_t n = b ? fread(b, 1, max + 1, f) : 0;
-    fclose(f);
-    if (!b || n > max) { free(b); return NULL; }
-    b[n] = 0;
-    return b;
-}
-
 int vf_srv_page_roles_check(const char *static_dir, const char *const hash[VF_ROLE_COUNT], char *err, size_t es) {
     char path[2048];
     snprintf(path, sizeof path, "%s/pkg/models/roles.json", static_dir);
-    char *text = read_small(path, 1 << 20);
+    char *text = vf_srv_read_small(path, 1 << 20, NULL);
     if (!text) return 1; /* no page package: nothing to check */
     cJSON *root = cJSON_Parse(text);
     free(text);

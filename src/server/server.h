@@ -109,6 +109,9 @@ typedef struct vf_srv_config {
 void vf_srv_config_defaults(vf_srv_config *c);
 /* Apply a JSON config file, then the environment, then argv; errors go to `err`. 0 = ok. */
 int vf_srv_config_load(vf_srv_config *c, int argc, char **argv, char *err, size_t errsz);
+/* The whole file, NUL-terminated (length in *len when given), at most `max` bytes; NULL when it cannot
+ * be read (errno from fopen) or is larger (errno EFBIG). config.c: linked wherever the config is. */
+char *vf_srv_read_small(const char *path, size_t max, size_t *len);
 /* Apply one config file's text (JSON) over c: all of it or, on error, nothing. 0 = ok. */
 int vf_srv_config_apply_json(vf_srv_config *c, const char *text, size_t n, char *err, size_t errsz);
 /* Parse the `config` object of a session request over `base`; 0 = ok, else err has the field. */
