@@ -429,10 +429,12 @@ int vf_motion_count(const vf_motion *m);
 void vf_motion_reset(vf_motion *m);
 void vf_motion_free(vf_motion *m);
 
-/* The embedding of the largest-scoring face of one image (a reference portrait): detector, mesh,
- * 5-point alignment, embedder, as a session embeds its best frame. *faces_out (may be NULL) = faces
- * found; VF_E_INVALID_ARG without a face, VF_E_NO_MODEL without the embedder. Allocates nothing
- * beyond ~4 KB of stack. */
+/* The embedding of "the" face of one still image (a reference portrait, an ID photo): among the
+ * detector's faces, ranked by box area minus twice the squared distance of the box centre from the
+ * image centre, the first the face mesh confirms (presence >= 0.5); then 5-point alignment and the
+ * embedder, as a session embeds its best frame (docs/PIPELINE.md "Which face of a still image").
+ * *faces_out (may be NULL) = faces the detector found; VF_E_INVALID_ARG without a confirmed face,
+ * VF_E_NO_MODEL without the embedder. Allocates nothing beyond ~4 KB of stack. */
 vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *frame, float *out, int max_dim, int *dim_out, int *faces_out);
 
 /* Match two embeddings: cosine similarity and its band (thresholds calibrated on our data for the

@@ -9,9 +9,12 @@
  *     zero/negative/huge sizes, short stride, NULL pixels, each with a message naming the problem
  *   - kept frames (capture order, push indices, timestamps, pixels equal to what was pushed) and
  *     the frame fingerprint
+ *   - the face of a still image (vf_engine_embed_face) with a background face and with a false
+ *     detection at the edge: the subject's, matched strongly with another photo of them
  * Skips (exit 77) the parts that need ../shared/data when it is absent. */
 #include "../src/core/json.h"
 #include "../src/core/sha256.h"
+#include "../src/face/face.h"
 #include "../src/image/image.h"
 #include "veriface.h"
 
@@ -254,6 +257,40 @@ static void test_bad_frames(vf_context *ctx, vf_engine *e) {
     vf_session_free(s);
 }
 
+/* The face of a still image (vf_engine_embed_face, as compare, collections and session references
+ * use it): the subject, not the most confident detection (Tom_Ridge_0018: the detector is surest of
+ * a smaller face behind him, and that rule scored the genuine pair -0.19), nor the largest (obama1:
+ * a false detection on the emblem at the image edge is larger than his face). */
+static void test_still_face(vf_context *ctx, vf_engine *e, const char *data) {
+    static const char *const pairs[][2] = {
+        {"faces-lfw/Tom_Ridge/Tom_Ridge_0018.jpg", "faces-lfw/Tom_Ridge/Tom_Ridge_0022.jpg"},
+        {"faces/face_recognition/examples/knn_examples/test/obama1.jpg", "faces/face_recognition/tests/test_images/obama.jpg"},
+    };
+    static float emb[2][VF_EMBED_MAX_DIM];
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        int dim[2] = {0, 0}, nf[2] = {0, 0}, ok = 1;
+        for (int k = 0; k < 2 && ok; k++) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", data, pairs[i][k]);
+            size_t n;
+            uint8_t *bytes = read_file(path, &n);
+            vf_image_buffer buf;
+            if (!bytes || vf_image_decode(ctx, bytes, n, NULL, &buf, NULL)) { printf("  %s: absent or unreadable, skipped\n", path); free(bytes); ok = 0; break; }
+            free(bytes);
+            vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
+            vf_status st = vf_engine_embed_face(e, &f, emb[k], VF_EMBED_MAX_DIM, &dim[k], &nf[k]);
+            CHECK(st == VF_OK, "embed %s: %s", pairs[i][k], vf_context_last_error(ctx));
+            ok = st == VF_OK;
+            vf_image_buffer_free(&buf);
+        }
+        if (!ok) continue;
+        float sim = vf_match_similarity(emb[0], emb[1], dim[0]);
+        CHECK(nf[0] >= 2 && dim[0] == dim[1] && vf_match_band_of(sim) == VF_MATCH_STRONG, "%s (%d faces) vs %s: similarity %.3f, not strong",
+              pairs[i][0], nf[0], pairs[i][1], sim);
+        printf("still image with %d faces: %s vs %s similarity %.3f\n", nf[0], pairs[i][0], pairs[i][1], sim);
+    }
+}
+
 int main(int argc, char **argv) {
     /* the role table: one row per role id, unique names and files, ids where the API says */
     {
@@ -324,6 +361,7 @@ int main(int argc, char **argv) {
     test_bad_frames(ctx, e);
     test_fingerprint(ctx);
     test_kept_frames(ctx, e, p);
+    test_still_face(ctx, e, data);
 
     /* live capture */
     static capture live, live2, fake;

@@ -192,23 +192,18 @@ int vf_cli_analyze(vf_context *ctx, const char *models_dir, const char *pad_dir,
     return rc;
 }
 
-/* Embedding of the largest-score face of an image file, whatever its capture quality (an ID
- * portrait is judged by its issuer, not by our selfie checks). */
+/* Embedding of the face of an image file (vf_engine_embed_face's choice), whatever its capture
+ * quality (an ID portrait is judged by its issuer, not by our selfie checks). */
 static int embed_file(vf_context *ctx, vf_engine *e, const char *path, float *emb, int *dim) {
     vf_image_buffer buf;
     if (decode_file(ctx, path, &buf)) return 1;
-    vf_image img = vf_image_buffer_view(&buf);
-    vf_face_box faces[VF_DETECT_MAX_FACES];
-    vf_face_landmarks lm;
-    int nf = 0, rc = 1;
-    if (vf_detect_faces(ctx, e->det, &img, NULL, faces, &nf) == VF_OK && nf > 0 &&
-        vf_face_landmarks_run(ctx, e->mesh, &img, &faces[0], &lm) == VF_OK &&
-        vf_embed_face(ctx, e->emb, &img, lm.five, emb, dim) == VF_OK)
-        rc = 0;
-    else if (nf == 0)
-        printf("{\"image\":\"%s\",\"error\":\"no_face\"}\n", path);
+    vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
+    int nf = 0;
+    vf_status st = vf_engine_embed_face(e, &f, emb, VF_EMBED_MAX_DIM, dim, &nf);
+    if (st == VF_E_INVALID_ARG) printf("{\"image\":\"%s\",\"error\":\"no_face\",\"faces\":%d}\n", path, nf);
+    else if (st) fprintf(stderr, "veriface: %s: %s\n", path, vf_context_last_error(ctx));
     vf_image_buffer_free(&buf);
-    return rc;
+    return st != VF_OK;
 }
 
 int vf_cli_compare(vf_context *ctx, const char *models_dir, const char *a, const char *b) {

@@ -26,7 +26,8 @@ static double tmr_at(const float *gen, int n_gen, const float *imp_sorted_desc, 
     return n_gen && n_imp ? (double)acc / n_gen : NAN;
 }
 
-/* Embed the most confident face of one image: VF_EVAL_OK with emb[0..*dim), or why not. */
+/* Embed the face of one image as the product chooses it (vf_face_pick_still, as
+ * vf_engine_embed_face does): VF_EVAL_OK with emb[0..*dim), or why not. */
 static vf_eval_skip embed_image(vf_context *ctx, const vf_cli_models *M, vf_model *em, const vf_embed_crop *crop, const char *path,
                                 float *emb, int *dim, char *msg, size_t msgn) {
     vf_image_buffer buf;
@@ -35,15 +36,15 @@ static vf_eval_skip embed_image(vf_context *ctx, const vf_cli_models *M, vf_mode
     vf_image img = vf_image_buffer_view(&buf);
     vf_face_box faces[VF_DETECT_MAX_FACES];
     vf_face_landmarks lm;
-    int nf = 0;
+    int nf = 0, pick = -1;
     if (vf_detect_faces(ctx, M->detector, &img, NULL, faces, &nf) != VF_OK) why = VF_EVAL_FAILED;
     else if (nf == 0) why = VF_EVAL_NO_FACE;
-    else if (vf_face_landmarks_run(ctx, M->mesh, &img, &faces[0], &lm) != VF_OK) why = VF_EVAL_FAILED;
-    else if (!(lm.presence > 0)) why = VF_EVAL_NO_LANDMARKS;
+    else if (vf_face_pick_still(ctx, M->mesh, &img, faces, nf, &lm, &pick) != VF_OK) why = VF_EVAL_FAILED;
+    else if (pick < 0) why = VF_EVAL_NO_LANDMARKS;
     else if (vf_embed_run_crop(ctx, em, crop, &img, lm.five, emb, dim) != VF_OK) why = VF_EVAL_FAILED;
     if (why == VF_EVAL_FAILED) snprintf(msg, msgn, "%s", vf_context_last_error(ctx));
     else if (why == VF_EVAL_NO_FACE) snprintf(msg, msgn, "no face detected");
-    else if (why == VF_EVAL_NO_LANDMARKS) snprintf(msg, msgn, "face mesh found no face in the detector's box");
+    else if (why == VF_EVAL_NO_LANDMARKS) snprintf(msg, msgn, "face mesh confirmed none of the %d detected faces", nf);
     vf_image_buffer_free(&buf);
     return why;
 }

@@ -239,12 +239,13 @@ vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *f, float *out, int 
     vf_status st = vf_image_check(ctx, &img);
     if (st) return st;
     vf_face_box faces[VF_DETECT_MAX_FACES];
-    int nf = 0;
+    int nf = 0, pick = -1;
     vf_face_landmarks lm;
     if ((st = vf_detect_faces(ctx, e->det, &img, NULL, faces, &nf))) return st;
     if (faces_out) *faces_out = nf;
     if (nf < 1) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: no face in the image");
-    if ((st = vf_face_landmarks_run(ctx, e->mesh, &img, &faces[0], &lm))) return st;
+    if ((st = vf_face_pick_still(ctx, e->mesh, &img, faces, nf, &lm, &pick))) return st;
+    if (pick < 0) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: no face in the image (%d detection%s, none confirmed by the face mesh)", nf, nf == 1 ? "" : "s");
     float tmp[VF_EMBED_MAX_DIM];
     int dim = 0;
     if ((st = vf_embed_face(ctx, e->emb, &img, lm.five, tmp, &dim))) return st;
