@@ -1,6 +1,6 @@
-/* faces.c - the face services' input (faces.h) and POST /v1/faces:compare: two images, the largest
- * face of each embedded as a session's best frame is, their cosine and its band. Nothing is stored
- * but the audit record (its numbers, never the images). */
+/* faces.c - the face services' input (faces.h) and POST /v1/faces:compare: two images, the face
+ * of each (vf_engine_embed_face's choice) embedded as a session's best frame is, their cosine and
+ * its band. Nothing is stored but the audit record (its numbers, never the images). */
 #include "faces.h"
 #include "package.h"
 #include "../image/image.h"

@@ -22,8 +22,9 @@ int vf_srv_form_has(const vf_srv_form *f, const char *name);
 /* A text field: a JSON string or a part's bytes (UTF-8, no NUL, at most max bytes) into out.
  * 1 = found, 0 = absent, -1 = present but not such a string (r holds the 400). */
 int vf_srv_form_text(const vf_srv_form *f, const char *name, char *out, size_t max, vf_srv_reply *r, const char **code);
-/* The embedding of the largest face of image field `name` (JSON: base64 string; multipart: the
- * part's bytes), decoded under the reference image limits. *faces = faces found. 0 = ok; -1 =
+/* The embedding of the face of image field `name` (JSON: base64 string; multipart: the part's
+ * bytes; the face vf_engine_embed_face chooses), decoded under the reference image limits.
+ * *faces = faces the detector found. 0 = ok; -1 =
  * refused (400 bad_base64 / bad_schema, 413 image_too_large, 422 corrupt_image / no_face). */
 int vf_srv_form_embed(vf_srv *s, const vf_srv_form *f, const char *name, float *emb, int *dim, int *faces,
                       vf_srv_reply *r, const char **code);

@@ -1,6 +1,6 @@
 // faces.test.mjs - POST /v1/faces:compare on real faces of ../shared/data/faces-lfw: two photos of
 // one person score above two people, JSON base64 and multipart give the same answer, and every bad
-// input is a 4xx with its own code.
+// input is a 4xx with its own code. A photo with a background face compares its subject.
 import * as h from './harness.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,6 +62,10 @@ test('one person scores above two people; JSON and multipart agree', async () =>
   assert.equal(form.status, 200, JSON.stringify(form.body));
   assert.ok(Math.abs(form.body.similarity - same.body.similarity) < 1e-6, `multipart ${form.body.similarity} vs JSON ${same.body.similarity}`);
   assert.equal(h.sql(S.db, "SELECT count(*) FROM audit WHERE route='faces_compare' AND code='compared'")[0][0], 4, 'each compare audited');
+  // a photo with a second, more confidently detected face behind the subject: the subject is compared
+  const ridge = await compareJson(S, img('Tom_Ridge/Tom_Ridge_0018.jpg'), img('Tom_Ridge/Tom_Ridge_0022.jpg'));
+  assert.deepEqual(ridge.body.faces, { image_a: 2, image_b: 1 }, JSON.stringify(ridge.body));
+  assert.equal(ridge.body.band, 'strong', JSON.stringify(ridge.body));
 });
 
 test('bad input: clear 4xx codes', async () => {
