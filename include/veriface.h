@@ -430,11 +430,11 @@ void vf_motion_reset(vf_motion *m);
 void vf_motion_free(vf_motion *m);
 
 /* The embedding of "the" face of one still image (a reference portrait, an ID photo): among the
- * detector's faces, ranked by box area minus twice the squared distance of the box centre from the
- * image centre, the first the face mesh confirms (presence >= 0.5); then 5-point alignment and the
- * embedder, as a session embeds its best frame (docs/PIPELINE.md "Which face of a still image").
- * *faces_out (may be NULL) = faces the detector found; VF_E_INVALID_ARG without a confirmed face,
- * VF_E_NO_MODEL without the embedder. Allocates nothing beyond ~4 KB of stack. */
+ * detector's faces that the face mesh confirms (presence >= 0.5), the one of largest box area x
+ * detector score x mesh presence; then 5-point alignment and the embedder, as a session embeds
+ * its best frame (docs/PIPELINE.md "Which face of a still image"). *faces_out (may be NULL) =
+ * faces the detector found; VF_E_INVALID_ARG without a confirmed face, VF_E_NO_MODEL without the
+ * embedder. Allocates nothing (about 12 KB of stack). */
 vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *frame, float *out, int max_dim, int *dim_out, int *faces_out);
 
 /* Match two embeddings: cosine similarity and its band (thresholds calibrated on our data for the

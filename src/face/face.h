@@ -60,11 +60,11 @@ vf_status vf_face_landmarks_run(vf_context *ctx, vf_model *mesh, const vf_image 
 
 #define VF_STILL_MIN_PRESENCE 0.5f   /* FaceMesh presence that confirms a face (MediaPipe's threshold) */
 
-/* Choose "the" face of a still image among the detector's faces[0..n): ranked by box area minus
- * twice the squared offset of the box centre from the image centre (pixels^2), the first whose
- * FaceMesh presence is >= VF_STILL_MIN_PRESENCE. VF_OK with *index_out = its index and *lm_out
- * its landmarks, or *index_out = -1 when no face is confirmed (n = 0 included). Runs FaceMesh once
- * per candidate tried (once, nearly always); allocates nothing. */
+/* Choose "the" face of a still image among the detector's faces[0..n): among those whose FaceMesh
+ * presence is >= VF_STILL_MIN_PRESENCE, the largest box area x detector score x presence (the
+ * expected face area; no position). VF_OK with *index_out = its index and *lm_out its landmarks,
+ * or *index_out = -1 when no face is confirmed (n = 0 included). Runs FaceMesh on the candidates
+ * by area x score until none left can win (once, nearly always); allocates nothing. */
 vf_status vf_face_pick_still(vf_context *ctx, vf_model *mesh, const vf_image *img, const vf_face_box *faces, int n,
                              vf_face_landmarks *lm_out, int *index_out);
 

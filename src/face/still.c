@@ -2,20 +2,16 @@
  * image) is "the" face.
  *
  * The detector's most confident face is often someone in the background: BlazeFace scores a sharp
- * small face above a large soft one. Largest-alone takes false detections at the image edge (a
- * building emblem beside a portrait). The subject of a photo is large and framed near the centre,
- * so candidates are ranked by box area minus twice the squared distance of the box centre from the
- * image centre (both in pixels^2, so the rule does not depend on the image size): the rule FaceNet
- * aligns LFW with (align_dataset_mtcnn) and InsightFace's detectors use for max_num. The first one
- * FaceMesh confirms as a face (presence at MediaPipe's threshold, as the session's min_presence) is
- * taken, so a non-face never gets embedded. docs/PIPELINE.md "Which face of a still image". */
+ * small face above a large soft one. The largest face alone takes false detections (a building
+ * emblem beside a portrait, larger than the face). A bias to the image centre (FaceNet's LFW rule,
+ * area - 2 offset^2) fails as soon as the subject is not centred (an ID card's portrait, a photo
+ * framed by thirds). So: the face with the largest expected face area, its box area times the
+ * probability that it is a face as both models see it (detector score x FaceMesh presence), among
+ * the faces FaceMesh confirms (presence at MediaPipe's threshold, the session's min_presence).
+ * No position enters. docs/PIPELINE.md "Which face of a still image". */
 #include "face.h"
 
-static float rank_value(const vf_face_box *f, const vf_image *img) {
-    float w = f->x1 - f->x0, h = f->y1 - f->y0;
-    float dx = 0.5f * (f->x0 + f->x1) - 0.5f * (float)img->width, dy = 0.5f * (f->y0 + f->y1) - 0.5f * (float)img->height;
-    return w * h - 2.0f * (dx * dx + dy * dy);
-}
+static float box_area(const vf_face_box *f) { return (f->x1 - f->x0) * (f->y1 - f->y0); }
 
 vf_status vf_face_pick_still(vf_context *ctx, vf_model *mesh, const vf_image *img, const vf_face_box *faces, int n,
                              vf_face_landmarks *lm_out, int *index_out) {
@@ -23,21 +19,32 @@ vf_status vf_face_pick_still(vf_context *ctx, vf_model *mesh, const vf_image *im
         return vf__fail(ctx, VF_E_INVALID_ARG, "still face: bad argument");
     *index_out = -1;
     int order[VF_DETECT_MAX_FACES];
-    float value[VF_DETECT_MAX_FACES];
-    for (int i = 0; i < n; i++) { /* insertion sort, best first; ties keep the detector's order */
-        float v = rank_value(&faces[i], img);
+    float bound[VF_DETECT_MAX_FACES];   /* area x score: the value with presence 1, an upper bound */
+    for (int i = 0; i < n; i++) {       /* insertion sort, largest bound first; ties keep the detector's order */
+        float v = box_area(&faces[i]) * faces[i].score;
         int j = i;
-        for (; j > 0 && value[j - 1] < v; j--) { value[j] = value[j - 1]; order[j] = order[j - 1]; }
-        value[j] = v;
+        for (; j > 0 && bound[j - 1] < v; j--) { bound[j] = bound[j - 1]; order[j] = order[j - 1]; }
+        bound[j] = v;
         order[j] = i;
     }
-    for (int k = 0; k < n; k++) {
+    /* FaceMesh on the candidates in that order, until none left can beat the best (presence <= 1):
+     * once on nearly every image */
+    int best = -1, last = -1;
+    float best_v = 0.0f;
+    for (int k = 0; k < n && !(best >= 0 && bound[k] <= best_v); k++) {
         vf_status st = vf_face_landmarks_run(ctx, mesh, img, &faces[order[k]], lm_out);
         if (st) return st;
-        if (lm_out->presence >= VF_STILL_MIN_PRESENCE) {
-            *index_out = order[k];
-            return VF_OK;
+        last = order[k];
+        float v = bound[k] * lm_out->presence;
+        if (lm_out->presence >= VF_STILL_MIN_PRESENCE && (best < 0 || v > best_v)) {
+            best = order[k];
+            best_v = v;
         }
     }
+    if (best >= 0 && best != last) { /* lm_out holds a later candidate's mesh: the best's again */
+        vf_status st = vf_face_landmarks_run(ctx, mesh, img, &faces[best], lm_out);
+        if (st) return st;
+    }
+    *index_out = best;
     return VF_OK;
 }
