@@ -433,9 +433,11 @@ void vf_motion_free(vf_motion *m);
  * detector's faces that the face mesh confirms (presence >= 0.5), the one of largest box area x
  * detector score x mesh presence; then 5-point alignment and the embedder, as a session embeds
  * its best frame (docs/PIPELINE.md "Which face of a still image"). *faces_out (may be NULL) =
- * faces the detector found; VF_E_INVALID_ARG without a confirmed face, VF_E_NO_MODEL without the
- * embedder. Allocates nothing (about 12 KB of stack). */
-vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *frame, float *out, int max_dim, int *dim_out, int *faces_out);
+ * faces the detector found; box_out (may be NULL) = the chosen face's detector box x0, y0, x1, y1
+ * in frame pixels. VF_E_INVALID_ARG without a confirmed face, VF_E_NO_MODEL without the embedder.
+ * Allocates nothing (about 12 KB of stack). */
+vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *frame, float *out, int max_dim, int *dim_out, int *faces_out,
+                               float box_out[4]);
 
 /* Match two embeddings: cosine similarity and its band (thresholds calibrated on our data for the
  * default embedder, see README). */

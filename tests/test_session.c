@@ -294,7 +294,7 @@ static void test_still_face(vf_context *ctx, vf_engine *e, const char *data) {
                 }
                 f = (vf_frame){w, buf.height, (size_t)w * (size_t)c, c, padded, 0};
             }
-            vf_status st = vf_engine_embed_face(e, &f, emb[k], VF_EMBED_MAX_DIM, &dim[k], &nf[k]);
+            vf_status st = vf_engine_embed_face(e, &f, emb[k], VF_EMBED_MAX_DIM, &dim[k], &nf[k], NULL);
             CHECK(st == VF_OK, "embed %s: %s", path, vf_context_last_error(ctx));
             ok = st == VF_OK;
             free(padded);

@@ -199,7 +199,7 @@ static int embed_file(vf_context *ctx, vf_engine *e, const char *path, float *em
     if (decode_file(ctx, path, &buf)) return 1;
     vf_frame f = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
     int nf = 0;
-    vf_status st = vf_engine_embed_face(e, &f, emb, VF_EMBED_MAX_DIM, dim, &nf);
+    vf_status st = vf_engine_embed_face(e, &f, emb, VF_EMBED_MAX_DIM, dim, &nf, NULL);
     if (st == VF_E_INVALID_ARG) printf("{\"image\":\"%s\",\"error\":\"no_face\",\"faces\":%d}\n", path, nf);
     else if (st) fprintf(stderr, "veriface: %s: %s\n", path, vf_context_last_error(ctx));
     vf_image_buffer_free(&buf);

@@ -52,8 +52,9 @@ typedef struct vf_cli_pad_opts {
 /* Per-image JSON lines, then one summary line (pooled and per source). 0, 1 when a label file or
  * the SVG could not be read or written (the summary covers the rest), 2 without models. */
 int vf_cli_eval_pad(vf_context *ctx, const char *models_dir, const char *pad_models_dir, const vf_cli_pad_opts *o);
-/* Embeds every image of the pairs once (its face as vf_engine_embed_face chooses it); JSON lines for the images that give
- * no embedding, then a summary of the pairs used and skipped (by reason). 0, 1 when the CSV is
+/* Embeds every image of the pairs once (its face as vf_engine_embed_face chooses it); JSON lines
+ * for the images that give no embedding, then a summary of the pairs used and skipped (by
+ * reason). 0, 1 when the CSV is
  * malformed (the summary covers the rows before), 2 on missing models or file. range: NULL for the
  * embedder's own crop (vf_embed_crop_of: range and channel order from its .vfm meta), else {lo, hi}
  * in RGB order; flip 0 drops the mirrored crop (vf_embed_crop.flip) to measure the raw model. */

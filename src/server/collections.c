@@ -225,7 +225,7 @@ static int query_of(vf_srv *s, const vf_srv_request *q, const vf_srv_collection 
     }
     char model[65] = "";
     if (has_img) {
-        if (vf_srv_form_embed(s, f, "image", qy->emb, &qy->dim, &qy->faces, r, code)) return -1;
+        if (vf_srv_form_embed(s, f, "image", qy->emb, &qy->dim, &qy->faces, NULL, r, code)) return -1;
         snprintf(model, sizeof model, "%s", vf_srv_engines_hash(s->engines, VF_ROLE_EMBEDDER));
     } else if (has_ses) {
         if (vf_srv_form_text(f, "session_id", qy->session_id, 32, r, code) < 0) return -1;

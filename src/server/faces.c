@@ -5,6 +5,7 @@
 #include "package.h"
 #include "../image/image.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,7 @@ int vf_srv_form_text(const vf_srv_form *f, const char *name, char *out, size_t m
 }
 
 int vf_srv_embed_image(vf_srv *s, const uint8_t *bytes, size_t n, const char *what, float *emb, int *dim, int *faces,
-                       vf_srv_reply *r, const char **code) {
+                       float *box, vf_srv_reply *r, const char **code) {
     vf_image_decode_options o = vf_image_decode_default_options();
     o.limits.max_width = o.limits.max_height = s->cfg.limits.max_reference_side;
     o.limits.max_pixels = (int64_t)s->cfg.limits.max_reference_side * 3000;
@@ -88,7 +89,7 @@ int vf_srv_embed_image(vf_srv *s, const uint8_t *bytes, size_t n, const char *wh
     }
     vf_frame fr = {buf.width, buf.height, buf.stride, (int)buf.format, buf.data, 0};
     int nf = 0;
-    int rc = vf_engine_embed_face(w->engine, &fr, emb, VF_SRV_EMB_MAX, dim, &nf) == VF_OK ? 0 : -2;
+    int rc = vf_engine_embed_face(w->engine, &fr, emb, VF_SRV_EMB_MAX, dim, &nf, box) == VF_OK ? 0 : -2;
     if (faces) *faces = nf;
     vf_image_buffer_free(&buf);
     vf_srv_engines_release(s->engines, w);
@@ -96,7 +97,7 @@ int vf_srv_embed_image(vf_srv *s, const uint8_t *bytes, size_t n, const char *wh
 }
 
 int vf_srv_form_embed(vf_srv *s, const vf_srv_form *f, const char *name, float *emb, int *dim, int *faces,
-                      vf_srv_reply *r, const char **code) {
+                      float *box, vf_srv_reply *r, const char **code) {
     const uint8_t *bytes = NULL;
     uint8_t *owned = NULL;
     size_t n = 0;
@@ -120,7 +121,7 @@ int vf_srv_form_embed(vf_srv *s, const vf_srv_form *f, const char *name, float *
         bytes = m->data;
         n = m->len;
     }
-    int rc = vf_srv_embed_image(s, bytes, n, name, emb, dim, faces, r, code);
+    int rc = vf_srv_embed_image(s, bytes, n, name, emb, dim, faces, box, r, code);
     free(owned);
     if (rc == -2) vf_srv_reply_error(r, 422, *code = "no_face", "no face found in %s", name);
     return rc ? -1 : 0;
@@ -132,17 +133,24 @@ void vf_srv_faces_compare(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     memset(&f, 0, sizeof f);
     float *emb = malloc(sizeof(float) * 2 * VF_SRV_EMB_MAX);
     int dim[2] = {0, 0}, faces[2] = {0, 0};
+    float box[2][4];
     static const char *const names[2] = {"image_a", "image_b"};
     if (!emb) { vf_srv_reply_error(r, 500, "internal", "out of memory"); return; }
     if (!vf_srv_authorized(s, q)) { vf_srv_reply_error(r, 401, code = "unauthorized", "missing or unknown API key"); goto out; }
     if (vf_srv_form_read(q, &f, r, &code)) goto out;
     for (int i = 0; i < 2; i++)
-        if (vf_srv_form_embed(s, &f, names[i], emb + i * VF_SRV_EMB_MAX, &dim[i], &faces[i], r, &code)) goto out;
+        if (vf_srv_form_embed(s, &f, names[i], emb + i * VF_SRV_EMB_MAX, &dim[i], &faces[i], box[i], r, &code)) goto out;
     float sim = vf_match_similarity(emb, emb + VF_SRV_EMB_MAX, dim[0]);
     const char *band = vf_srv_band_name(vf_match_band_of(sim));
     cJSON *o = cJSON_CreateObject(), *fo = cJSON_AddObjectToObject(o, "faces");
     cJSON_AddNumberToObject(fo, "image_a", faces[0]);
     cJSON_AddNumberToObject(fo, "image_b", faces[1]);
+    cJSON *bo = cJSON_AddObjectToObject(o, "face_boxes");   /* the face each image was compared by */
+    for (int i = 0; i < 2; i++) {
+        double b[4];
+        for (int k = 0; k < 4; k++) b[k] = round(box[i][k] * 10.0) / 10.0;
+        cJSON_AddItemToObject(bo, names[i], cJSON_CreateDoubleArray(b, 4));
+    }
     cJSON_AddNumberToObject(o, "similarity", sim);
     cJSON_AddStringToObject(o, "band", band);
     cJSON_AddStringToObject(o, "model", vf_srv_engines_hash(s->engines, VF_ROLE_EMBEDDER));

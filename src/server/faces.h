@@ -24,14 +24,15 @@ int vf_srv_form_has(const vf_srv_form *f, const char *name);
 int vf_srv_form_text(const vf_srv_form *f, const char *name, char *out, size_t max, vf_srv_reply *r, const char **code);
 /* The embedding of the face of image field `name` (JSON: base64 string; multipart: the part's
  * bytes; the face vf_engine_embed_face chooses), decoded under the reference image limits.
- * *faces = faces the detector found. 0 = ok; -1 =
- * refused (400 bad_base64 / bad_schema, 413 image_too_large, 422 corrupt_image / no_face). */
+ * *faces = faces the detector found; box (may be NULL) = the chosen face's box, image pixels.
+ * 0 = ok; -1 = refused (400 bad_base64 / bad_schema, 413 image_too_large, 422 corrupt_image /
+ * no_face). */
 int vf_srv_form_embed(vf_srv *s, const vf_srv_form *f, const char *name, float *emb, int *dim, int *faces,
-                      vf_srv_reply *r, const char **code);
+                      float *box, vf_srv_reply *r, const char **code);
 /* The same for image bytes already in hand (the session reference); `what` names it in messages.
  * 0 = ok, -1 = refused (r, *code: 422 corrupt_image), -2 = no face (nothing written to r). */
 int vf_srv_embed_image(vf_srv *s, const uint8_t *bytes, size_t n, const char *what, float *emb, int *dim, int *faces,
-                       vf_srv_reply *r, const char **code);
+                       float *box, vf_srv_reply *r, const char **code);
 
 int vf_srv_authorized(vf_srv *s, const vf_srv_request *q);    /* Authorization: Bearer <API key> */
 const char *vf_srv_band_name(vf_match_band b);

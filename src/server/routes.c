@@ -82,7 +82,7 @@ static void create_session(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r, 
             if (n / 4 * 3 > s->cfg.limits.max_reference_bytes) { vf_srv_reply_error(r, 413, code = "reference_too_large", "reference image over %zu bytes", s->cfg.limits.max_reference_bytes); goto out; }
             uint8_t *b = vf_srv_b64_decode(img->valuestring, n, 0, &bn);
             if (!b) { vf_srv_reply_error(r, 400, code = "bad_base64", "reference.image is not valid base64"); goto out; }
-            int rc = vf_srv_embed_image(s, b, bn, "reference image", ss->ref, &ss->ref_dim, NULL, r, &code);
+            int rc = vf_srv_embed_image(s, b, bn, "reference image", ss->ref, &ss->ref_dim, NULL, NULL, r, &code);
             free(b);
             if (rc == -2) vf_srv_reply_error(r, 422, code = "reference_no_face", "no face found in the reference image");
             if (rc) goto out;

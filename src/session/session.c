@@ -228,7 +228,8 @@ vf_status vf_session_embedding_of(vf_session *s, int index, float *out, int max_
     return VF_OK;
 }
 
-vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *f, float *out, int max_dim, int *dim_out, int *faces_out) {
+vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *f, float *out, int max_dim, int *dim_out, int *faces_out,
+                               float box_out[4]) {
     if (!e || !f || !out || !dim_out || max_dim < 1) return VF_E_INVALID_ARG;
     vf_context *ctx = e->ctx;
     *dim_out = 0;
@@ -252,6 +253,7 @@ vf_status vf_engine_embed_face(vf_engine *e, const vf_frame *f, float *out, int 
     if (dim > max_dim) return vf__fail(ctx, VF_E_INVALID_ARG, "embedding: %d values, room for %d", dim, max_dim);
     memcpy(out, tmp, sizeof(float) * (size_t)dim);
     *dim_out = dim;
+    if (box_out) { box_out[0] = faces[pick].x0; box_out[1] = faces[pick].y0; box_out[2] = faces[pick].x1; box_out[3] = faces[pick].y1; }
     return VF_OK;
 }
 

@@ -66,6 +66,11 @@ test('one person scores above two people; JSON and multipart agree', async () =>
   const ridge = await compareJson(S, img('Tom_Ridge/Tom_Ridge_0018.jpg'), img('Tom_Ridge/Tom_Ridge_0022.jpg'));
   assert.deepEqual(ridge.body.faces, { image_a: 2, image_b: 1 }, JSON.stringify(ridge.body));
   assert.equal(ridge.body.band, 'strong', JSON.stringify(ridge.body));
+  // the face each image was compared by, in image pixels: in 0018 (150x150) his, left of centre
+  // (x 36-93), not the one at the lower right (x 103-145)
+  const [x0, y0, x1, y1] = ridge.body.face_boxes.image_a;
+  assert.ok(x1 - x0 > 40 && y1 - y0 > 40 && (x0 + x1) / 2 < 75, `image_a box ${ridge.body.face_boxes.image_a}`);
+  assert.equal(ridge.body.face_boxes.image_b.length, 4);
 });
 
 test('bad input: clear 4xx codes', async () => {
