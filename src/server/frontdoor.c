@@ -1,6 +1,8 @@
 /* frontdoor.c - the listening socket in front of libmicrohttpd (see frontdoor.h and docs/SERVER.md
  * "The front door"). One thread, one epoll set: accept, count, peek at the head until it is
- * complete or its deadline passes, check it, reserve its body, hand it over. Refusals are answered
+ * complete or its deadline passes, check it, reserve its body, hand it over - or, for a static
+ * file, answer it here and keep the connection for its next head (a page's modules, wasm and
+ * models then cost no TCP handshake each). Refusals are answered
  * here, the unread input drained, and the socket kept half-open a moment (a lingering close) so the
  * client reads the answer instead of a reset. */
 #define _GNU_SOURCE
@@ -15,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,13 +71,20 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
     if (q == t || q >= le || *q != ' ') BAD(400, "bad_request", "malformed request line");
     if (!(*t == '/' || (q - t == 1 && *t == '*') || (q - t > 7 && !strncmp(t, "http://", 7)) || (q - t > 8 && !strncmp(t, "https://", 8))))
         BAD(400, "bad_request", "the request target must be a path");
-    size_t pl = 0;
-    for (const char *x = t; x < q && *x != '?' && pl + 1 < sizeof h->path; x++) h->path[pl++] = *x;
+    const char *qs = memchr(t, '?', (size_t)(q - t)), *pe = qs ? qs : q;
+    if ((size_t)(pe - t) < sizeof h->path) memcpy(h->path, t, (size_t)(pe - t));
+    for (const char *a = qs; a && a < q; a = memchr(a + 1, '&', (size_t)(q - a - 1))) {   /* the `v` argument */
+        const char *ae = memchr(a + 1, '&', (size_t)(q - a - 1));
+        ae = ae ? ae : q;
+        if (ae - a > 2 && a[1] == 'v' && a[2] == '=' && (size_t)(ae - a - 3) < sizeof h->version && !h->version[0])
+            memcpy(h->version, a + 3, (size_t)(ae - a - 3));
+    }
     const char *v = ++q;
     if (le - v != 8 || memcmp(v, "HTTP/", 5) || v[5] < '0' || v[5] > '9' || v[6] != '.' || v[7] < '0' || v[7] > '9')
         BAD(400, "bad_request", "malformed HTTP version");
     if (v[5] != '1') BAD(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
     h->minor = v[7] - '0';
+    h->close = h->minor == 0;   /* HTTP/1.0: one request (its keep-alive extension is not offered) */
     /* header fields: token ":" OWS value OWS CRLF, up to the empty line */
     int hosts = 0, te = 0;
     long long cl = -1;
@@ -95,6 +105,12 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
             if ((c < 0x20 && c != '\t') || c == 0x7f) BAD(400, "bad_request", "control character in a header field");
         }
         if (name_is(name, nl, "host")) hosts++;
+        else if (name_is(name, nl, "if-none-match")) {
+            if ((size_t)(ve - val) < sizeof h->if_none_match) { memcpy(h->if_none_match, val, (size_t)(ve - val)); h->if_none_match[ve - val] = 0; }
+        } else if (name_is(name, nl, "connection")) {
+            for (const char *x = val; x + 5 <= ve; x++)   /* a "close" token in the list */
+                if (name_is(x, 5, "close") && (x == val || x[-1] == ',' || OWS(x[-1])) && (x + 5 == ve || x[5] == ',' || OWS(x[5]))) h->close = 1;
+        }
         else if (name_is(name, nl, "transfer-encoding")) te = 1;
         else if (name_is(name, nl, "content-length")) {
             /* 1*DIGIT; the same value repeated in another field is one length, a different one is
@@ -117,12 +133,13 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
 
 /* ---- the front door ---------------------------------------------------------------------------- */
 
-enum { ST_HEAD = 0, ST_LINGER = 1, ST_MHD = 2, ST_DEAD = 3 };
+enum { ST_HEAD = 0, ST_LINGER = 1, ST_SEND = 2, ST_MHD = 3, ST_DEAD = 4 };   /* the first three: in the front door */
 enum { R_BAD, R_TIMEOUT, R_TOO_LARGE, R_PER_ADDRESS, R_CONNECTIONS, R_BUDGET, R_OVERLOADED, R_EVICTED };
 const char *const vf_srv_door_reasons[8] = {"bad_request", "header_timeout", "body_too_large", "per_address",
                                             "connections", "body_budget", "overloaded", "evicted"};
 
 #define LINGER_S 2.0       /* how long a refused connection is drained before it is closed */
+#define MAX_SERVED 1000    /* static answers on one connection; the last one closes it */
 
 struct vf_srv_conn {
     int fd, state, slot;              /* slot: its address's entry, -1 = not counted per address */
@@ -130,6 +147,11 @@ struct vf_srv_conn {
     size_t reserved;                  /* body budget held */
     double t0, deadline;
     size_t scanned;                   /* vf_srv_head_end's progress */
+    int served;                       /* static answers sent (kept alive between them) */
+    vf_srv_door_answer out;           /* ST_SEND: the answer being written */
+    size_t out_off;
+    off_t file_off;
+    int keep;                         /* back to ST_HEAD once `out` is written, else closed */
     vf_srv_conn *prev, *next;         /* its state's list (front door only), in deadline order */
 };
 
@@ -139,6 +161,7 @@ typedef struct conn_list { vf_srv_conn *first, *last; } conn_list;
 struct vf_srv_door {
     vf_srv *s;
     vf_srv_handoff_fn handoff;
+    vf_srv_serve_fn serve;
     int lfd, ep, wake;
     pthread_t th;
     int running;
@@ -152,12 +175,12 @@ struct vf_srv_door {
     int n_fd;
     unsigned long long refused[8];
     /* the thread's own */
-    conn_list list[2];                /* ST_HEAD, ST_LINGER */
+    conn_list list[3];                /* ST_HEAD, ST_LINGER, ST_SEND */
     int in_door;
     vf_srv_conn *dead;                /* closed during this epoll round, freed after it */
     char *peek;
     size_t max_head;
-    double header_timeout, accept_pause_until;
+    double header_timeout, send_timeout, accept_pause_until;
 };
 
 static double mono_s(void) {
@@ -199,21 +222,29 @@ static void refused(vf_srv_door *d, int reason) {
     pthread_mutex_unlock(&d->mu);
 }
 
-/* The JSON error answer with the headers of every answer (http.c's table), written at once: it is
- * small, the socket buffer is empty. */
-static void answer(vf_srv_door *d, int fd, int status, const char *code, const char *msg, int retry_after, double t0) {
+size_t vf_srv_status_line(char *out, size_t cap, int status) {
     static const struct { int st; const char *text; } REASON[] = {
-        {400, "Bad Request"}, {408, "Request Timeout"}, {411, "Length Required"}, {413, "Content Too Large"},
-        {431, "Request Header Fields Too Large"}, {503, "Service Unavailable"}, {505, "HTTP Version Not Supported"}};
+        {200, "OK"}, {304, "Not Modified"}, {400, "Bad Request"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+        {408, "Request Timeout"}, {411, "Length Required"}, {413, "Content Too Large"}, {431, "Request Header Fields Too Large"},
+        {500, "Internal Server Error"}, {503, "Service Unavailable"}, {505, "HTTP Version Not Supported"}};
     const char *text = "Error";
     for (size_t i = 0; i < sizeof REASON / sizeof REASON[0]; i++) if (REASON[i].st == status) text = REASON[i].text;
-    char body[512], out[2048], date[64];
-    snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);  /* fixed texts, no quotes */
+    char date[64];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    size_t n = (size_t)snprintf(out, sizeof out, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json\r\n", status, text, date);
+    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, text, date);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* The JSON error answer with the headers of every answer (http.c's table), written at once: it is
+ * small, the socket buffer is empty. */
+static void answer(vf_srv_door *d, int fd, int status, const char *code, const char *msg, int retry_after, double t0) {
+    char body[512], out[2048];
+    snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);  /* fixed texts, no quotes */
+    size_t n = vf_srv_status_line(out, sizeof out, status);
+    n += (size_t)snprintf(out + n, sizeof out - n, "Content-Type: application/json\r\n");
     for (int i = 0; vf_srv_common_headers[i][0] && n < sizeof out; i++)
         n += (size_t)snprintf(out + n, sizeof out - n, "%s: %s\r\n", vf_srv_common_headers[i][0], vf_srv_common_headers[i][1]);
     if (retry_after > 0 && n < sizeof out) n += (size_t)snprintf(out + n, sizeof out - n, "Retry-After: %d\r\n", retry_after);
@@ -237,7 +268,11 @@ static int drain(int fd) {
 }
 
 static void conn_close(vf_srv_door *d, vf_srv_conn *c) {
-    if (c->state == ST_HEAD || c->state == ST_LINGER) { list_del(&d->list[c->state], c); d->in_door--; }
+    if (c->state <= ST_SEND) { list_del(&d->list[c->state], c); d->in_door--; }
+    free(c->out.head);
+    c->out.head = NULL;
+    if (c->out.file >= 0) close(c->out.file);
+    c->out.file = -1;
     close(c->fd);   /* leaves the epoll set */
     pthread_mutex_lock(&d->mu);
     counts_release(d, c);
@@ -245,6 +280,14 @@ static void conn_close(vf_srv_door *d, vf_srv_conn *c) {
     c->state = ST_DEAD;
     c->next = d->dead;   /* an event for it may still be in this round's batch */
     d->dead = c;
+}
+
+/* From one of the front door's lists to another (each list is in deadline order: one timeout each). */
+static void move(vf_srv_door *d, vf_srv_conn *c, int state, double deadline) {
+    list_del(&d->list[c->state], c);
+    c->state = state;
+    c->deadline = deadline;
+    list_add(&d->list[state], c);
 }
 
 /* Answer, then drain for LINGER_S so the client reads the answer rather than a reset. */
@@ -256,10 +299,7 @@ static void refuse(vf_srv_door *d, vf_srv_conn *c, int status, const char *code,
     pthread_mutex_lock(&d->mu);
     budget_release(d, c);
     pthread_mutex_unlock(&d->mu);
-    list_del(&d->list[c->state], c);
-    c->state = ST_LINGER;
-    c->deadline = mono_s() + LINGER_S;
-    list_add(&d->list[ST_LINGER], c);
+    move(d, c, ST_LINGER, mono_s() + LINGER_S);
 }
 
 static int is_result_route(const vf_srv_head *h) {
@@ -267,6 +307,8 @@ static int is_result_route(const vf_srv_head *h) {
     const char *slash = strchr(h->path + 13, '/');
     return slash && !strcmp(slash, "/result");
 }
+
+static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, size_t head_len);
 
 static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
     const vf_srv_limits *L = &d->s->cfg.limits;
@@ -284,6 +326,7 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
     }
     vf_srv_head h;
     if (vf_srv_head_parse(d->peek, (size_t)end, &h)) { refuse(d, c, h.status, h.code, h.message, 0, R_BAD); return; }
+    if (h.content_length <= 0 && serve_static(d, c, &h, (size_t)end)) return;
     if (h.content_length > (long long)L->max_body) {
         refuse(d, c, 413, "body_too_large", "the request body is over the limit", 0, R_TOO_LARGE);
         return;
@@ -327,8 +370,70 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
     }
 }
 
+/* Write what the socket takes of the answer; once all of it is out, the connection waits for its
+ * next head (kept alive: a new header deadline) or lingers closed. */
+static void on_send(vf_srv_door *d, vf_srv_conn *c) {
+    vf_srv_door_answer *a = &c->out;
+    while (c->out_off < a->len) {
+        ssize_t w = send(c->fd, a->head + c->out_off, a->len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (w <= 0) { conn_close(d, c); return; }
+        c->out_off += (size_t)w;
+    }
+    while (a->file >= 0 && (uint64_t)c->file_off < a->size) {
+        uint64_t left = a->size - (uint64_t)c->file_off;
+        ssize_t w = sendfile(c->fd, a->file, &c->file_off, left < (1u << 20) ? (size_t)left : (1u << 20));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (w <= 0) { conn_close(d, c); return; }   /* an error, or the file shrank under us */
+    }
+    free(a->head);
+    a->head = NULL;
+    if (a->file >= 0) close(a->file);
+    a->file = -1;
+    if (!c->keep) {   /* Connection: close: the client reads the answer, then sees the end */
+        if (shutdown(c->fd, SHUT_WR)) conn_close(d, c); else move(d, c, ST_LINGER, mono_s() + LINGER_S);
+        return;
+    }
+    c->t0 = mono_s();
+    c->scanned = 0;
+    move(d, c, ST_HEAD, c->t0 + d->header_timeout);
+}
+
+/* A static file's request (GET or HEAD, no body): answered here; 0 = not one, hand it over. */
+static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, size_t head_len) {
+    int keep = !h->close && c->served + 1 < MAX_SERVED;
+    vf_srv_door_answer a = {.file = -1};
+    int rc = d->serve(d->s, h, keep, &a);
+    if (rc > 0) return 0;
+    if (rc < 0) { conn_close(d, c); return 1; }
+    /* the head leaves the socket (it was only peeked); what follows it is the next request's */
+    for (size_t got = 0; got < head_len;) {
+        ssize_t r = recv(c->fd, d->peek, head_len - got, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) { free(a.head); if (a.file >= 0) close(a.file); conn_close(d, c); return 1; }
+        got += (size_t)r;
+    }
+    vf_srv_metrics_request(d->s->metrics, "static", a.status, mono_s() - c->t0);
+    c->served++;
+    c->out = a;
+    c->out_off = 0;
+    c->file_off = 0;
+    c->keep = keep;
+    move(d, c, ST_SEND, mono_s() + d->send_timeout);
+    on_send(d, c);
+    return 1;
+}
+
 static void on_linger(vf_srv_door *d, vf_srv_conn *c) {
     if (drain(c->fd)) conn_close(d, c);
+}
+
+/* A kept-alive connection with no part of a next request: closed without an answer. */
+static int idle(vf_srv_conn *c) {
+    char b;
+    return c->served > 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 /* A new connection when all are taken: the one longest in the front door makes room (a refused one
@@ -338,6 +443,7 @@ static int evict(vf_srv_door *d) {
     if (c) { conn_close(d, c); return 0; }
     c = d->list[ST_HEAD].first;
     if (!c) return -1;
+    if (idle(c)) { conn_close(d, c); return 0; }
     drain(c->fd);
     answer(d, c->fd, 503, "busy", "too many connections, retry shortly", 1, c->t0);
     refused(d, R_EVICTED);
@@ -364,6 +470,7 @@ static void reject_new(vf_srv_door *d, int fd, const struct sockaddr_in *sa, int
     c->sa = *sa;
     c->slot = -1;
     c->t0 = t0;
+    c->out.file = -1;
     c->state = ST_LINGER;
     c->deadline = mono_s() + LINGER_S;
     pthread_mutex_lock(&d->mu);
@@ -408,6 +515,7 @@ static void on_accept(vf_srv_door *d) {
         c->sa = sa;
         c->slot = -1;
         c->t0 = t0;
+        c->out.file = -1;
         c->deadline = t0 + d->header_timeout;
         pthread_mutex_lock(&d->mu);
         if (counted) {
@@ -428,7 +536,7 @@ static void on_accept(vf_srv_door *d) {
         c->state = ST_HEAD;
         list_add(&d->list[ST_HEAD], c);
         d->in_door++;
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev)) conn_close(d, c);
     }
 }
@@ -436,8 +544,11 @@ static void on_accept(vf_srv_door *d) {
 static void expire(vf_srv_door *d, double now) {
     vf_srv_conn *c;
     while ((c = d->list[ST_LINGER].first) && c->deadline <= now) conn_close(d, c);
-    while ((c = d->list[ST_HEAD].first) && c->deadline <= now)
-        refuse(d, c, 408, "header_timeout", "the request head did not arrive in time", 0, R_TIMEOUT);
+    while ((c = d->list[ST_SEND].first) && c->deadline <= now) conn_close(d, c);   /* a client that does not read */
+    while ((c = d->list[ST_HEAD].first) && c->deadline <= now) {
+        if (idle(c)) conn_close(d, c);   /* kept alive long enough */
+        else refuse(d, c, 408, "header_timeout", "the request head did not arrive in time", 0, R_TIMEOUT);
+    }
 }
 
 static void *door_main(void *arg) {
@@ -445,7 +556,7 @@ static void *door_main(void *arg) {
     struct epoll_event ev[64];
     for (;;) {
         double now = mono_s(), next = now + 1;
-        for (int k = 0; k < 2; k++) if (d->list[k].first && d->list[k].first->deadline < next) next = d->list[k].first->deadline;
+        for (int k = 0; k < 3; k++) if (d->list[k].first && d->list[k].first->deadline < next) next = d->list[k].first->deadline;
         if (d->accept_pause_until > 0 && d->accept_pause_until < next) next = d->accept_pause_until;
         int timeout = next > now ? (int)((next - now) * 1000) + 1 : 0;
         int n = epoll_wait(d->ep, ev, 64, timeout);
@@ -456,8 +567,15 @@ static void *door_main(void *arg) {
             else if (p == d) on_accept(d);
             else {
                 vf_srv_conn *c = p;
-                if (c->state == ST_HEAD) on_head(d, c, ev[i].events);
-                else if (c->state == ST_LINGER) on_linger(d, c);
+                if (c->state == ST_SEND) on_send(d, c);
+                /* a head already there when the last answer went out raises no new edge: read on
+                 * while answers complete */
+                for (int k = 0; c->state == ST_HEAD && k < MAX_SERVED; k++) {
+                    int served = c->served;
+                    on_head(d, c, ev[i].events);
+                    if (c->served == served) break;
+                }
+                if (c->state == ST_LINGER) on_linger(d, c);
             }
         }
         now = mono_s();
@@ -472,12 +590,13 @@ static void *door_main(void *arg) {
     }
     close(d->lfd);
     d->lfd = -1;
-    for (int k = 0; k < 2; k++) while (d->list[k].first) conn_close(d, d->list[k].first);
+    for (int k = 0; k < 3; k++) while (d->list[k].first) conn_close(d, d->list[k].first);
     while (d->dead) { vf_srv_conn *c = d->dead; d->dead = c->next; free(c); }
     return NULL;
 }
 
-int vf_srv_door_start(vf_srv *s, vf_srv_handoff_fn handoff, vf_srv_door **out, int *port_out, char *err, size_t es) {
+int vf_srv_door_start(vf_srv *s, vf_srv_handoff_fn handoff, vf_srv_serve_fn serve, vf_srv_door **out, int *port_out,
+                      char *err, size_t es) {
     const vf_srv_config *cfg = &s->cfg;
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -491,6 +610,7 @@ int vf_srv_door_start(vf_srv *s, vf_srv_handoff_fn handoff, vf_srv_door **out, i
     if (!d) { snprintf(err, es, "out of memory"); return -1; }
     d->s = s;
     d->handoff = handoff;
+    d->serve = serve;
     d->lfd = d->ep = d->wake = -1;
     pthread_mutex_init(&d->mu, NULL);
     d->max_open = cfg->limits.max_connections;
@@ -503,6 +623,7 @@ int vf_srv_door_start(vf_srv *s, vf_srv_handoff_fn handoff, vf_srv_door **out, i
     /* the head's deadline: header_timeout, and never past the whole request's */
     d->header_timeout = cfg->limits.header_timeout_s < cfg->limits.request_timeout_s ? cfg->limits.header_timeout_s
                                                                                       : cfg->limits.request_timeout_s;
+    d->send_timeout = cfg->limits.request_timeout_s;
     struct rlimit rl;
     d->n_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 20) ? (int)rl.rlim_cur : 1 << 20;
     d->slots = calloc((size_t)d->max_open, sizeof *d->slots);

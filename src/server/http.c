@@ -2,7 +2,8 @@
  * body chunks, into a buffer of the declared length; last call: the /metrics token, the rate limit,
  * the admission of result requests, route and reply), the response headers every answer carries
  * (cross-origin isolation for the threaded wasm build, the page's Content-Security-Policy), and
- * per-request metrics. Connections come from the front door (frontdoor.c), one request each. */
+ * per-request metrics. Connections come from the front door (frontdoor.c), one request each (the
+ * front door answers static files itself, on connections it keeps alive). */
 #include "server.h"
 #include "frontdoor.h"
 
@@ -42,18 +43,25 @@ static double mono_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void add_headers(struct MHD_Response *resp, const char *ct, const vf_srv_reply *r) {
-    MHD_add_response_header(resp, "Content-Type", ct ? ct : "application/octet-stream");
+void vf_srv_reply_headers(const vf_srv_reply *r, void (*add)(void *arg, const char *name, const char *value), void *arg) {
+    const char *ct = r->content_type ? r->content_type : "application/octet-stream";
+    add(arg, "Content-Type", ct);
     for (int i = 0; vf_srv_common_headers[i][0]; i++) {
         const char *v = vf_srv_common_headers[i][1];
         if (r->cache_control && !strcmp(vf_srv_common_headers[i][0], "Cache-Control")) v = r->cache_control;   /* static files */
-        MHD_add_response_header(resp, vf_srv_common_headers[i][0], v);
+        add(arg, vf_srv_common_headers[i][0], v);
     }
-    if (r->etag[0]) MHD_add_response_header(resp, "ETag", r->etag);
+    if (r->etag[0]) add(arg, "ETag", r->etag);
     /* pages and scripts: a worker runs under the policy delivered with its own script */
-    if (ct && (!strncmp(ct, "text/html", 9) || !strncmp(ct, "text/javascript", 15)))
-        MHD_add_response_header(resp, "Content-Security-Policy", vf_srv_page_csp);
-    /* one request per connection: every request passes the front door's checks */
+    if (!strncmp(ct, "text/html", 9) || !strncmp(ct, "text/javascript", 15)) add(arg, "Content-Security-Policy", vf_srv_page_csp);
+}
+
+static void add_mhd(void *resp, const char *name, const char *value) { MHD_add_response_header(resp, name, value); }
+
+static void add_headers(struct MHD_Response *resp, const vf_srv_reply *r) {
+    vf_srv_reply_headers(r, add_mhd, resp);
+    /* one request per connection here: every request passes the front door's checks (it serves
+     * static files itself, on kept-alive connections) */
     MHD_add_response_header(resp, "Connection", "close");
 }
 
@@ -68,7 +76,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, vf_srv_reply *r, int
         r->body = NULL;
     }
     if (!resp) return MHD_NO;
-    add_headers(resp, r->content_type, r);
+    add_headers(resp, r);
     if (retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", retry_after);
@@ -229,6 +237,48 @@ static void connection_notify(void *cls, struct MHD_Connection *c, void **socket
     }
 }
 
+typedef struct head_text { char *b; size_t n, cap; } head_text;
+
+static void add_text(void *arg, const char *name, const char *value) {
+    head_text *t = arg;
+    int w = snprintf(t->b + t->n, t->cap - t->n, "%s: %s\r\n", name, value);
+    if (w > 0 && (size_t)w < t->cap - t->n) t->n += (size_t)w; else t->n = t->cap;   /* over: refused below */
+}
+
+/* The front door's static answers (vf_srv_serve_fn): the same file, status and header fields as
+ * through libmicrohttpd, the path percent-decoded as libmicrohttpd does. */
+static int serve(vf_srv *s, const vf_srv_head *h, int keep, vf_srv_door_answer *a) {
+    int head_only = !strcmp(h->method, "HEAD");
+    if ((strcmp(h->method, "GET") && !head_only) || h->path[0] != '/') return 1;
+    char url[sizeof h->path];
+    memcpy(url, h->path, sizeof url);
+    MHD_http_unescape(url);
+    if (!vf_srv_route_static(url)) return 1;
+    vf_srv_request q = {.method = h->method, .url = url, .remote = "", .if_none_match = h->if_none_match[0] ? h->if_none_match : NULL,
+                        .version = h->version[0] ? h->version : NULL};
+    vf_srv_reply r = {0};
+    r.fd = -1;
+    vf_srv_static(s, &q, &r);
+    if (!r.body && r.fd < 0) vf_srv_reply_error(&r, 500, "internal", "no response");
+    size_t body = r.fd >= 0 || head_only ? 0 : r.len;
+    head_text t = {malloc(4096 + body), 0, 4096};
+    if (!t.b) { free(r.body); if (r.fd >= 0) close(r.fd); return -1; }
+    t.n = vf_srv_status_line(t.b, t.cap, r.status);
+    vf_srv_reply_headers(&r, add_text, &t);
+    char len[32];
+    snprintf(len, sizeof len, "%llu", (unsigned long long)(r.fd >= 0 ? r.fd_size : r.len));
+    if (r.status != 304) add_text(&t, "Content-Length", len);
+    if (!keep) add_text(&t, "Connection", "close");
+    if (t.n + 2 >= t.cap) { free(t.b); free(r.body); if (r.fd >= 0) close(r.fd); return -1; }
+    memcpy(t.b + t.n, "\r\n", 2);
+    t.n += 2;
+    if (body) memcpy(t.b + t.n, r.body, body);
+    *a = (vf_srv_door_answer){.head = t.b, .len = t.n + body, .file = head_only && r.fd >= 0 ? (close(r.fd), -1) : r.fd,
+                              .size = r.fd_size, .status = r.status};
+    free(r.body);
+    return 0;
+}
+
 static int handoff(vf_srv *s, int fd, const struct sockaddr_in *sa) {
     return MHD_add_connection(s->daemon, fd, (const struct sockaddr *)sa, sizeof *sa) == MHD_YES ? 0 : -1;
 }
@@ -269,7 +319,7 @@ int vf_srv_http_start(vf_srv *s, int *port_out, char *err, size_t es) {
         MHD_OPTION_END);
     if (!d) { snprintf(err, es, "cannot start libmicrohttpd"); return -1; }
     s->daemon = d;
-    if (vf_srv_door_start(s, handoff, &s->door, port_out, err, es)) {
+    if (vf_srv_door_start(s, handoff, serve, &s->door, port_out, err, es)) {
         MHD_stop_daemon(d);
         s->daemon = NULL;
         return -1;

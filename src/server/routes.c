@@ -201,6 +201,11 @@ static void demo_get_session(vf_srv *s, const char *id, vf_srv_reply *r) {
     vf_srv_reply_json(r, 200, j);
 }
 
+int vf_srv_route_static(const char *u) {
+    return strncmp(u, "/v1/", 4) && strncmp(u, "/demo/", 6) && strcmp(u, "/healthz") && strcmp(u, "/metrics") &&
+           !(!strncmp(u, "/verify/", 8) && strlen(u) == 40);
+}
+
 void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     const char *u = q->url;
     int post = !strcmp(q->method, "POST"), get = !strcmp(q->method, "GET") || !strcmp(q->method, "HEAD");
@@ -265,7 +270,7 @@ void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
     } else if (!strncmp(u, "/verify/", 8) && strlen(u) == 40) {
         r->route = "verify_page";   /* the managed session's page: /verify/{id} (its files: /verify/...) */
         if (get) vf_srv_managed_page(s, q, u + 8, r); else vf_srv_reply_error(r, 405, "method_not_allowed", "GET only");
-    } else if (!strncmp(u, "/v1/", 4) || !strncmp(u, "/demo/", 6)) {
+    } else if (!vf_srv_route_static(u)) {
         vf_srv_reply_error(r, 404, "not_found", "no such endpoint");
     } else {
         r->route = "static";

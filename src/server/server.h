@@ -241,6 +241,7 @@ static inline int64_t vf_srv_now_ms(void) {
 }
 cJSON *vf_srv_models_json(vf_srv *s);                                        /* engines.c */
 void vf_srv_route(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);        /* routes.c */
+int vf_srv_route_static(const char *url);   /* 1: vf_srv_route answers this path from the static directory */
 void vf_srv_result(vf_srv *s, const vf_srv_request *q, const char *session_id, vf_srv_reply *r); /* result.c */
 void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r);       /* static.c */
 int vf_srv_http_start(vf_srv *s, int *port_out, char *err, size_t errsz);     /* http.c */

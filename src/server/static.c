@@ -1,9 +1,11 @@
 /* static.c - the demo page and the web package at `/`, from --static DIR: GET only, MIME types by
  * extension, no path traversal (no "..", no hidden segments, and the resolved path must stay
- * inside the root), directories serve their index.html. Caching: every file has an ETag (inode,
- * size, mtime) and is revalidated on each use (`no-cache`: a 304 instead of the bytes, never a
- * stale file after a deploy); a URL with a `v` query argument (the package asks its models as
- * `?v=<sha256>`) names one content for good and is `immutable`. */
+ * inside the root), directories serve their index.html. Caching: every file has an ETag (size and
+ * mtime: nothing about the host's disk) and is revalidated on each use (`no-cache`: a 304 instead
+ * of the bytes, never a stale file after a deploy); a URL that names one content for good is
+ * `immutable`: a `v` query argument (the package asks its models as `?v=<sha256>`), or a path under
+ * /v/<hash>/ (tools/build-web's versioned alias of the package: its modules import each other by
+ * relative URLs, which a query would not follow). */
 #include "server.h"
 
 #include <fcntl.h>
@@ -41,6 +43,14 @@ static int safe_path(const char *u) {
     return 1;
 }
 
+/* /v/ then 16..64 hex digits then /: a directory named by its content's hash. */
+static int versioned_path(const char *u) {
+    if (strncmp(u, "/v/", 3)) return 0;
+    int n = 0;
+    while ((u[3 + n] >= '0' && u[3 + n] <= '9') || (u[3 + n] >= 'a' && u[3 + n] <= 'f')) n++;
+    return n >= 16 && n <= 64 && u[3 + n] == '/';
+}
+
 /* Does If-None-Match (a list of validators, or "*") name this ETag? */
 static int etag_matches(const char *inm, const char *etag) {
     if (!inm) return 0;
@@ -72,9 +82,9 @@ void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         vf_srv_reply_error(r, 404, "not_found", "no such file");
         return;
     }
-    snprintf(r->etag, sizeof r->etag, "\"%llx-%llx-%llx\"", (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+    snprintf(r->etag, sizeof r->etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec);
-    r->cache_control = q->version && q->version[0] ? "public, max-age=31536000, immutable" : "no-cache";
+    r->cache_control = (q->version && q->version[0]) || versioned_path(q->url) ? "public, max-age=31536000, immutable" : "no-cache";
     r->content_type = mime_of(real);
     free(r->body);
     r->body = NULL;

@@ -5,10 +5,10 @@
 // Content-Security-Policy and X-Frame-Options, static files' caching (ETag, 304, immutable ?v=),
 // and /metrics behind a token.
 import * as h from './harness.mjs';
-import { rawRequest, httpRequest } from './raw.mjs';
+import { rawRequest, httpRequest, connection } from './raw.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -100,7 +100,7 @@ test('static files: an ETag, revalidated (no-cache, 304 without the bytes), immu
   const first = await fetch(srv.base + '/index.html');
   assert.equal(first.status, 200);
   const etag = first.headers.get('etag');
-  assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
+  assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);   // size and mtime: no inode
   assert.equal(first.headers.get('cache-control'), 'no-cache');
   assert.equal(first.headers.get('content-security-policy'), CSP);
   const again = await fetch(srv.base + '/index.html', { headers: { 'If-None-Match': `W/"x", ${etag}` } });
@@ -116,7 +116,64 @@ test('static files: an ETag, revalidated (no-cache, 304 without the bytes), immu
   assert.match(await changed.text(), /changed/);
   const versioned = await fetch(srv.base + '/index.html?v=0123abcd');
   assert.equal(versioned.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  // a directory named by a content hash (tools/build-web's /v/<hash>/ alias of the package)
+  mkdirSync(join(web, 'v/0123456789abcdef'), { recursive: true });
+  writeFileSync(join(web, 'v/0123456789abcdef/a.js'), 'export {};');
+  writeFileSync(join(web, 'v/a.js'), 'export {};');
+  assert.equal((await fetch(srv.base + '/v/0123456789abcdef/a.js')).headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal((await fetch(srv.base + '/v/a.js')).headers.get('cache-control'), 'no-cache');
   assert.equal((await fetch(srv.base + '/healthz')).headers.get('cache-control'), 'no-store');
+});
+
+test('static files keep the connection: pipelined answers, every next head checked, API answers close it', async () => {
+  const get = (p, extra = '') => `GET ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+  const c = connection(srv.port);
+  try {
+    // two heads in one write, and a third after them: three answers on one connection
+    await c.send(get('/index.html') + get('/index.html?v=1') + get('/../index.html'));
+    const [a, b, trav] = [await c.next(), await c.next(), await c.next()];
+    assert.equal(a?.status, 200, 'first answer');
+    assert.equal(a.headers.connection, undefined, 'kept alive: no Connection: close');
+    assert.equal(a.headers['content-security-policy'], CSP);
+    assert.equal(a.headers['cross-origin-embedder-policy'], 'require-corp');
+    assert.equal(b?.status, 200, 'second answer');
+    assert.equal(b.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(trav?.status, 404, 'no traversal on a kept-alive connection');
+    await c.send(get('/index.html', `If-None-Match: ${a.headers.etag}\r\n`));
+    const nm = await c.next();
+    assert.equal(nm?.status, 304);
+    assert.equal(nm.body, '');
+    await c.send('HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
+    const hd = await c.next(5000, { head: true });
+    assert.equal(hd?.status, 200);
+    assert.ok(Number(hd.headers['content-length']) > 0);
+    // the next head passes the same checks as a first one: a chunked body -> 411, closed
+    await c.send('POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const te = await c.next();
+    assert.equal(te?.status, 411);
+    assert.equal(te.headers.connection, 'close');
+    assert.equal(await c.next(3000), null);
+    assert.ok(c.closed(), 'closed after the refusal');
+  } finally { c.destroy(); }
+  // an API request after static files: libmicrohttpd answers it, then the connection closes
+  const d = connection(srv.port);
+  try {
+    await d.send(get('/index.html') + get('/healthz'));
+    assert.equal((await d.next())?.status, 200);
+    const hz = await d.next();
+    assert.equal(hz?.status, 200);
+    assert.equal(hz.json?.status, 'ok');
+    assert.equal(hz.headers.connection, 'close');
+    assert.equal(await d.next(3000), null);
+    assert.ok(d.closed());
+  } finally { d.destroy(); }
+  // HTTP/1.0 and Connection: close are answered and closed
+  for (const head of ['GET /index.html HTTP/1.0\r\n\r\n', get('/index.html', 'Connection: close\r\n')]) {
+    const r = await rawRequest(srv.port, head);
+    assert.equal(r.answer?.status, 200, head);
+    assert.equal(r.answer.headers.connection, 'close', head);
+    assert.ok(r.closed, head);
+  }
 });
 
 test('/metrics behind a token (VERIFACE_METRICS_TOKEN): 401 without it or with another, 200 with it', async () => {

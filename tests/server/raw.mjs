@@ -57,6 +57,44 @@ export function rawRequest(port, head, { body = null, localAddress = '127.0.0.1'
   });
 }
 
+/**
+ * One connection for several requests (the front door keeps static answers' connections alive):
+ * send(text) writes, next(timeout) resolves the next complete answer (by its Content-Length; none
+ * for a 304, or with { head: true } for a HEAD request's) or null when the server closed or nothing came; closed() is true once the server closed.
+ */
+export function connection(port, { localAddress = '127.0.0.1' } = {}) {
+  const sock = net.connect({ port, host: '127.0.0.1', localAddress });
+  let buf = Buffer.alloc(0), ended = false, wake = null;
+  const ready = new Promise((resolve) => sock.on('connect', resolve));
+  sock.on('data', (d) => { buf = Buffer.concat([buf, d]); wake?.(); });
+  sock.on('close', () => { ended = true; wake?.(); });
+  sock.on('error', () => {});
+  const take = (head) => {
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0) return null;
+    const a = parseAnswer(buf.subarray(0, end + 4));
+    const n = a.status === 304 || head ? 0 : Number(a.headers['content-length'] || 0);
+    if (buf.length < end + 4 + n) return null;
+    const out = parseAnswer(buf.subarray(0, end + 4 + n));
+    buf = buf.subarray(end + 4 + n);
+    return out;
+  };
+  return {
+    send: async (text) => { await ready; sock.write(text); },
+    next: (timeout = 5000, { head = false } = {}) => new Promise((resolve) => {
+      const t0 = performance.now();
+      const timer = setTimeout(() => { wake = null; resolve(null); }, timeout);
+      wake = () => {
+        const a = take(head);
+        if (a || ended) { clearTimeout(timer); wake = null; resolve(a ? { ...a, ms: performance.now() - t0 } : null); }
+      };
+      wake();
+    }),
+    closed: () => ended,
+    destroy: () => sock.destroy(),
+  };
+}
+
 /** A GET or POST with a JSON body, as a browser would send it, from `localAddress`. */
 export function httpRequest(port, method, path, { body = null, localAddress = '127.0.0.1', timeout = 5000, headers = {} } = {}) {
   const b = body === null ? null : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));

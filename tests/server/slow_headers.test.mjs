@@ -5,11 +5,15 @@
 // with a 2 s header deadline, a head that drips a byte every 200 ms is answered 408 and closed
 // within the deadline (the old idle timeout restarted on every byte). The deadline is
 // min(header_timeout, request_timeout); the test sets request_timeout, a key the old server knew.
+// The same deadline holds for the next head on a connection kept alive after a static file.
 import * as h from './harness.mjs';
-import { rawRequest, httpRequest, sleep } from './raw.mjs';
+import { rawRequest, httpRequest, sleep, connection } from './raw.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 h.requireData({ pad: false });
 
@@ -79,5 +83,38 @@ test('the head deadline does not restart per byte: 408 and closed at the deadlin
   } finally {
     await srv.stop();
     srv.cleanup();
+  }
+});
+
+test('a kept-alive connection: the next head has the same deadline (408), an idle one is closed at it', async () => {
+  const web = mkdtempSync(join(tmpdir(), 'vf-web-'));
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>t</title>');
+  const srv = await h.startServer({ limits: { per_ip_rate: 0, request_timeout: 2 } }, { threads: 1, extraArgs: ['--static', web] });
+  const get = 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n';
+  const a = connection(srv.port);
+  let b = null, drip;
+  try {
+    await a.send(get);
+    assert.equal((await a.next())?.status, 200);
+    await a.send('GET /index.html HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    drip = setInterval(() => a.send('a'), 200);
+    const late = await a.next(8000);
+    assert.equal(late?.status, 408, 'the dripped next head');
+    assert.equal(late.json?.error?.code, 'header_timeout');
+    assert.ok(late.ms > 1500 && late.ms < 4500, `answered after ${late.ms.toFixed(0)} ms (deadline 2 s)`);
+    b = connection(srv.port);
+    await b.send(get);
+    assert.equal((await b.next())?.status, 200);
+    const t0 = performance.now();
+    assert.equal(await b.next(8000), null, 'nothing more on an idle connection');
+    const ms = performance.now() - t0;
+    assert.ok(b.closed() && ms > 1500 && ms < 4500, `idle connection closed after ${ms.toFixed(0)} ms (deadline 2 s)`);
+  } finally {
+    clearInterval(drip);
+    a.destroy();
+    b?.destroy();
+    await srv.stop();
+    srv.cleanup();
+    rmSync(web, { recursive: true, force: true });
   }
 });
