@@ -202,6 +202,30 @@ static void list_del(conn_list *l, vf_srv_conn *c) {
     c->prev = c->next = NULL;
 }
 
+/* under d->mu: one more connection for address a: its entry, or a free one (-1: none free); with
+ * `capped`, -2 when the address is at its cap. */
+static int slot_take(vf_srv_door *d, uint32_t a, int capped) {
+    int free_i = -1, i;
+    for (i = 0; i < d->max_open; i++) {
+        if (d->slots[i].count && d->slots[i].addr == a) break;
+        if (!d->slots[i].count && free_i < 0) free_i = i;
+    }
+    if (capped && i < d->max_open && d->slots[i].count >= d->per_ip) return -2;
+    int k = i < d->max_open ? i : free_i;
+    if (k >= 0) {
+        if (!d->slots[k].count) d->slots[k].reserved = 0;
+        d->slots[k].addr = a;
+        d->slots[k].count++;
+    }
+    return k;
+}
+
+/* under d->mu: the connection no longer counts for its address (the total keeps it) */
+static void slot_leave(vf_srv_door *d, vf_srv_conn *c) {
+    if (c->slot >= 0 && --d->slots[c->slot].count == 0) d->slots[c->slot].addr = 0;
+    c->slot = -1;
+}
+
 /* under d->mu */
 static void budget_release(vf_srv_door *d, vf_srv_conn *c) {
     if (c->slot >= 0) d->slots[c->slot].reserved -= c->reserved;
@@ -211,8 +235,7 @@ static void budget_release(vf_srv_door *d, vf_srv_conn *c) {
 
 static void counts_release(vf_srv_door *d, vf_srv_conn *c) {
     budget_release(d, c);
-    if (c->slot >= 0 && --d->slots[c->slot].count == 0) d->slots[c->slot].addr = 0;
-    c->slot = -1;
+    slot_leave(d, c);
     d->open--;
 }
 
@@ -336,6 +359,16 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
         refuse(d, c, 503, "overloaded", "too many verifications in progress, retry shortly", 1, R_OVERLOADED);
         return;
     }
+    if (c->served && d->per_ip > 0 && !(d->have_proxy && c->sa.sin_addr.s_addr == d->proxy)) {
+        pthread_mutex_lock(&d->mu);
+        c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
+        pthread_mutex_unlock(&d->mu);
+        if (c->slot == -2) {
+            c->slot = -1;
+            refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
+            return;
+        }
+    }
     if (h.content_length > 0) {
         size_t n = (size_t)h.content_length;
         pthread_mutex_lock(&d->mu);
@@ -416,6 +449,14 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
         got += (size_t)r;
     }
     vf_srv_metrics_request(d->s->metrics, "static", a.status, mono_s() - c->t0);
+    if (!c->served) {
+        /* a kept-alive connection stops counting for its address: a browser keeps a few open
+         * between requests; each next head has its deadline, and when all connections are taken
+         * an idle one is the first to go. Handed to libmicrohttpd, it counts again. */
+        pthread_mutex_lock(&d->mu);
+        slot_leave(d, c);
+        pthread_mutex_unlock(&d->mu);
+    }
     c->served++;
     c->out = a;
     c->out_off = 0;
@@ -518,19 +559,7 @@ static void on_accept(vf_srv_door *d) {
         c->out.file = -1;
         c->deadline = t0 + d->header_timeout;
         pthread_mutex_lock(&d->mu);
-        if (counted) {
-            int free_i = -1, i;
-            for (i = 0; i < d->max_open; i++) {
-                if (d->slots[i].count && d->slots[i].addr == a) break;
-                if (!d->slots[i].count && free_i < 0) free_i = i;
-            }
-            c->slot = i < d->max_open ? i : free_i;   /* a free entry exists: open < max_open */
-            if (c->slot >= 0) {
-                if (!d->slots[c->slot].count) d->slots[c->slot].reserved = 0;
-                d->slots[c->slot].addr = a;
-                d->slots[c->slot].count++;
-            }
-        }
+        if (counted) c->slot = slot_take(d, a, 0);   /* a free entry exists: open < max_open */
         d->open++;
         pthread_mutex_unlock(&d->mu);
         c->state = ST_HEAD;

@@ -269,6 +269,12 @@ static int serve(vf_srv *s, const vf_srv_head *h, int keep, vf_srv_door_answer *
     snprintf(len, sizeof len, "%llu", (unsigned long long)(r.fd >= 0 ? r.fd_size : r.len));
     if (r.status != 304) add_text(&t, "Content-Length", len);
     if (!keep) add_text(&t, "Connection", "close");
+    else {   /* how long the front door waits for the next head: clients that read it close first */
+        char ka[32];
+        const vf_srv_limits *L = &s->cfg.limits;
+        snprintf(ka, sizeof ka, "timeout=%d", (int)(L->header_timeout_s < L->request_timeout_s ? L->header_timeout_s : L->request_timeout_s));
+        add_text(&t, "Keep-Alive", ka);
+    }
     if (t.n + 2 >= t.cap) { free(t.b); free(r.body); if (r.fd >= 0) close(r.fd); return -1; }
     memcpy(t.b + t.n, "\r\n", 2);
     t.n += 2;

@@ -176,6 +176,37 @@ test('static files keep the connection: pipelined answers, every next head check
   }
 });
 
+test('kept-alive connections do not count for their address; handed to libmicrohttpd they do again', async () => {
+  const m = await h.startServer({ limits: { per_ip_rate: 0, per_ip_connections: 2 } }, { threads: 1, extraArgs: ['--static', web] });
+  const conns = [];
+  try {
+    for (let i = 0; i < 4; i++) {   // each served once and left open
+      const c = connection(m.port);
+      conns.push(c);
+      await c.send('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
+      const a = await c.next();
+      assert.equal(a?.status, 200, `connection ${i + 1} of an address allowed 2`);
+      assert.equal(a.headers['keep-alive'], 'timeout=10');
+    }
+    assert.deepEqual(conns.map((c) => c.closed()), [false, false, false, false]);
+    // two of them send an endpoint's request, its body still coming (libmicrohttpd holds them,
+    // counted for the address): an endpoint's request on a third is refused
+    for (const c of conns.slice(0, 2)) await c.send('POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{');
+    await new Promise((r) => setTimeout(r, 300));
+    await conns[2].send('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    const busy = await conns[2].next();
+    assert.equal(busy?.status, 503);
+    assert.equal(busy.json?.error?.code, 'busy');
+    // a static file on the fourth is still answered
+    await conns[3].send('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal((await conns[3].next())?.status, 200);
+  } finally {
+    conns.forEach((c) => c.destroy());
+    await m.stop();
+    m.cleanup();
+  }
+});
+
 test('/metrics behind a token (VERIFACE_METRICS_TOKEN): 401 without it or with another, 200 with it', async () => {
   const token = 'metrics-token-0123456789';
   process.env.VERIFACE_METRICS_TOKEN = token;
