@@ -37,11 +37,19 @@ function turnedY4m(dir) {
   return out;
 }
 
-// The page names the package's modules (web/README.md "A fast start"): fetched side by side with
-// the page's script instead of one import level after another
-const MODULES = ['index', 'veriface', 'errors', 'package', 'camera', 'guidance', 'challenge', 'engine', 'overlay', 'features', 'frames', 'signals', 'bytes'];
+// The page names what it needs early (web/README.md "A fast start"; tools/build-web's v/index.json):
+// the package's modules (the page's and the worker's: fetched side by side with the page's script
+// instead of one import level after another) and the worker's first fetches (roles.json, detector,
+// mesh: downloading while the page and the worker start), all from the package's versioned
+// directory /v/<hash>/ (immutable: a warm visit asks nothing before the worker runs).
+// BENCH_PLAIN=1: the page as before v/index.json (/pkg/, revalidated; the page's modules only).
+const LINKS = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
+const PLAIN = !!process.env.BENCH_PLAIN;
+const BASE = PLAIN ? '/pkg/' : `/${LINKS.base}`;
+const MODULES = PLAIN ? LINKS.modules.filter((m) => !/worker|models/.test(m)) : LINKS.modules;
 const PAGE = '<!doctype html><html lang="en"><title>bench</title>' +
-  MODULES.map((m) => `<link rel="modulepreload" href="/pkg/src/${m}.js">`).join('') +
+  MODULES.map((m) => `<link rel="modulepreload" href="${BASE}${m}">`).join('') +
+  (PLAIN ? '' : LINKS.fetches.map((f) => `<link rel="preload" href="${BASE}${f}" as="fetch" crossorigin>`).join('')) +
   '<script type="module" src="/__bench__.js"></script><body></body></html>';
 /** The page: start at once, as an integrator's capture page does. */
 const SCRIPT = `
@@ -49,7 +57,7 @@ const q = new URLSearchParams(location.search), loopMs = Number(q.get('loop') ||
 const out = window.bench = { marks: {} };
 const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance.now(); };
 (async () => {
-  const vf = await import('/pkg/src/index.js');
+  const vf = await import('${BASE}src/index.js');
   mark('module');
   // side by side, as a capture page should (web/README.md "A fast start"): the engine, the
   // server's session and the camera
@@ -146,11 +154,11 @@ const median = (a) => { const v = a.filter((x) => Number.isFinite(x)).sort((x, y
 const dir = lib.tempDir();
 // the package and the bench page, served as static files by the real server
 const web = path.join(dir, 'web');
-fs.cpSync(lib.WEB, web, { recursive: true });
+fs.cpSync(lib.WEB, web, { recursive: true, verbatimSymlinks: true });
 fs.writeFileSync(path.join(web, '__bench__.html'), PAGE);
 fs.writeFileSync(path.join(web, '__bench__.js'), SCRIPT);
 const server = await lib.startServer(dir, [], { staticDir: web });
-const out = { machine: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model }, conditions: { cpu_slowdown: CPU, net_mbit: 10, rtt_ms: 100 }, runs: RUNS };
+const out = { machine: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model }, conditions: { cpu_slowdown: CPU, net_mbit: 10, rtt_ms: 100 }, runs: RUNS, page: PLAIN ? 'plain /pkg/' : BASE };
 try {
   // cold and warm: a capture that completes (the fake camera plays a live person)
   let browser = await lib.launchChromium(lib.makeY4m(dir));

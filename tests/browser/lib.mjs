@@ -196,13 +196,29 @@ export async function routeTestPage(page, origin, { isolated = true } = {}) {
     status: 200, contentType: 'text/html', headers: isolated ? coi : {}, body: '<!doctype html><title>veriface test</title><body></body>',
   }));
   if (!isolated) {
+    const limit = perHost();
     await page.route((u) => u.href.startsWith(origin) && !u.pathname.startsWith('/__test__'), async (route) => {
-      const res = await route.fetch();
+      const res = await limit(() => route.fetch());
       const headers = { ...res.headers() };
       for (const k of Object.keys(headers)) if (/^cross-origin-(opener|embedder)-policy$/i.test(k)) delete headers[k];
       await route.fulfill({ response: res, headers });
     });
   }
+}
+
+/**
+ * At most 6 of a page's requests at once through route.fetch, as a browser keeps per host:
+ * Playwright's own client has no such limit, and a page that preloads 20 files would open 20
+ * connections from one address (the server caps them per address: 503 busy).
+ */
+export function perHost(n = 6) {
+  let active = 0;
+  const waiting = [];
+  return async (fn) => {
+    while (active >= n) await new Promise((r) => waiting.push(r));
+    active++;
+    try { return await fn(); } finally { active--; waiting.shift()?.(); }
+  };
 }
 
 export async function getJson(url, headers = {}) {
@@ -226,8 +242,9 @@ export const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
 export async function watchCsp(page, origin, { expect = POLICY, serve = expect } = {}) {
   const found = [];
   const report = '/__csp_report__';
+  const limit = perHost();
   await page.route((u) => u.origin === origin && u.pathname !== report, async (route) => {
-    const res = await route.fetch();
+    const res = await limit(() => route.fetch());
     const headers = { ...res.headers() };
     if (/^text\/(html|javascript)/.test(headers['content-type'] || '')) {
       if (headers['content-security-policy'] !== expect) found.push(`${route.request().url()}: CSP ${headers['content-security-policy']}`);

@@ -158,6 +158,8 @@ export interface CreateOptions {
   offscreen?: boolean;
   /** fail with code 'timeout' when the worker reports nothing for this long while loading (default 30000) */
   stallMs?: number;
+  /** false: do not fetch the wasm build from the page ahead of the worker (default true: into the HTTP cache) */
+  prefetch?: boolean;
 }
 
 export interface EngineInfo {

@@ -8,10 +8,27 @@ import { FramePump, videoReady, readPixels, encodeOnPage } from './frames.js';
 import { FrameTiming, PageWatch, collectSignals } from './signals.js';
 import { signPackage, postPackage } from './package.js';
 import { parseChallenge, StepTracker, Tint, frameClock, CHALLENGE_MAX_SIDE } from './challenge.js';
+import { detectFeatures, planBuilds, BUILD_FILES } from './features.js';
 
 export const WEB_VERSION = '0.1.0';
 
 /** One module worker and its request/response bookkeeping. */
+/**
+ * The wasm build the worker will pick first, fetched from the page now into the HTTP cache: the
+ * worker asks the same URLs once its own modules are in, a second or more later on a slow device
+ * (a server that forbids caching gets them twice: prefetch: false).
+ */
+function prefetchBuild(base, threads, options) {
+  if (options.prefetch === false || typeof fetch !== 'function') return;
+  try {
+    const plan = planBuilds(detectFeatures(globalThis), threads, options.build || null);
+    if (!plan.order.length) return;
+    const name = BUILD_FILES[plan.order[0]];
+    for (const f of [`${name}.mjs`, `${name}.wasm`])
+      fetch(new URL(`wasm/${f}`, base).href, { credentials: 'same-origin' }).then((r) => r.arrayBuffer()).catch(() => {});
+  } catch { /* a hint only */ }
+}
+
 class WorkerClient {
   constructor(worker, onEvent) {
     this.w = worker;
@@ -96,6 +113,8 @@ export class Veriface {
    * - lazy: resolve as soon as the detector and mesh are loaded (guidance can start, ~1.6 MB gzip
    *   instead of ~11 MB); `instance.ready` resolves when PAD and the embedder are in too. A capture
    *   started before then gives guidance at once and completes only on the full engine.
+   * - prefetch: false: the page does not fetch the wasm build ahead of the worker (default: it does,
+   *   into the HTTP cache, while the worker starts)
    */
   static async create(options = {}) {
     const t0 = performance.now();
@@ -119,6 +138,7 @@ export class Veriface {
     // form bundlers (Vite, webpack 5) recognise: they then bundle the worker with its imports.
     const w = options.workerUrl ? new Worker(options.workerUrl, { type: 'module', name: 'veriface' })
       : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'veriface' });
+    prefetchBuild(base, threads, options);
     const worker = new WorkerClient(w, (m) => {
       if (m.event === 'progress') {
         alive();
