@@ -407,20 +407,27 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
  * next head (kept alive: a new header deadline) or lingers closed. */
 static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     vf_srv_door_answer *a = &c->out;
+    int moved = 0;
+    /* the deadline moves with every write (a slow network is not a stalled client), as
+     * libmicrohttpd's idle timeout did for these files */
+#define STALLED() do { if (moved) move(d, c, ST_SEND, mono_s() + d->send_timeout); return; } while (0)
     while (c->out_off < a->len) {
         ssize_t w = send(c->fd, a->head + c->out_off, a->len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) STALLED();
         if (w <= 0) { conn_close(d, c); return; }
         c->out_off += (size_t)w;
+        moved = 1;
     }
     while (a->file >= 0 && (uint64_t)c->file_off < a->size) {
         uint64_t left = a->size - (uint64_t)c->file_off;
         ssize_t w = sendfile(c->fd, a->file, &c->file_off, left < (1u << 20) ? (size_t)left : (1u << 20));
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) STALLED();
         if (w <= 0) { conn_close(d, c); return; }   /* an error, or the file shrank under us */
+        moved = 1;
     }
+#undef STALLED
     free(a->head);
     a->head = NULL;
     if (a->file >= 0) close(a->file);
