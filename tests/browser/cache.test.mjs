@@ -1,7 +1,9 @@
 // The models in the Cache API, keyed by SHA-256 (web/src/worker.js fetchModel, models/roles.json):
 // a first visit downloads every model and reports its bytes; a second visit in the same browser
 // profile downloads no model and reports them as cached; a model whose bytes do not hash to
-// roles.json's SHA-256 is refused with a 'model' error and never cached.
+// roles.json's SHA-256 is refused with a 'model' error and never cached. The two visits load the
+// package from its versioned path (/v/<hash>/, tools/web-links.mjs): the second asks the server
+// for no file of it at all (immutable in the HTTP cache; the server's request counter says so).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,14 +12,16 @@ import * as lib from './lib.mjs';
 
 const skip = lib.skipReason();
 
-async function create(page, origin) {
+/** create() on a page: Playwright's test page (routed: no HTTP cache), or with `pageUrl` a static
+ * file of the server (nothing routed: the HTTP cache works as on a site). */
+async function create(page, origin, base = '/pkg/', pageUrl = null) {
   const models = [];
-  const onReq = (r) => { if (/\/pkg\/models\/[^/]+\.vfm$/.test(new URL(r.url()).pathname)) models.push(new URL(r.url()).pathname); };
+  const onReq = (r) => { if (/\/models\/[^/]+\.vfm$/.test(new URL(r.url()).pathname)) models.push(new URL(r.url()).pathname); };
   page.on('request', onReq);
-  await lib.routeTestPage(page, origin);
-  await page.goto(`${origin}/__test__.html`);
-  const r = await page.evaluate(async () => {
-    const vf = await import('/pkg/src/index.js');
+  if (!pageUrl) await lib.routeTestPage(page, origin);
+  await page.goto(pageUrl || `${origin}/__test__.html`);
+  const r = await page.evaluate(async (base) => {
+    const vf = await import(`${base}src/index.js`);
     const stages = new Set();
     let cachedSeen = 0;
     try {
@@ -28,27 +32,40 @@ async function create(page, origin) {
     } catch (e) {
       return { error: { code: e.code, message: e.message } };
     }
-  });
+  }, base);
   page.off('request', onReq);
   return { ...r, models };
 }
 
 test('models cached by SHA-256: the second visit downloads none', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async () => {
   const dir = lib.tempDir();
-  const server = await lib.startServer(dir);
+  // the package and a page of its own as static files (a routed page has no HTTP cache)
+  const web = path.join(dir, 'web');
+  fs.cpSync(lib.WEB, web, { recursive: true });
+  fs.writeFileSync(path.join(web, '__cache__.html'), '<!doctype html><html lang="en"><title>cache</title></html>');
+  const server = await lib.startServer(dir, [], { staticDir: web });
   const browser = await lib.launchChromium(lib.makeY4m(dir));
   try {
     const roles = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'pkg/models/roles.json'), 'utf8')).filter((r) => r.sha256);
     const modelBytes = roles.reduce((s, r) => s + r.bytes, 0);
     assert.ok(roles.length >= 3 && roles.every((r) => /^[0-9a-f]{64}$/.test(r.sha256)), 'roles.json has a sha256 per built model');
     const ctx = await browser.newContext();   // one profile: its Cache API persists across pages
-    const cold = await create(await ctx.newPage(), server.url);
+    const base = `/${JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8')).base}`;
+    // static files the server answered (its /metrics counter; the test page itself is Playwright's)
+    const served = async () => [...(await (await fetch(`${server.url}/metrics`)).text())
+      .matchAll(/^veriface_http_requests_total\{route="static",status="\d+"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    const s0 = await served();
+    const cold = await create(await ctx.newPage(), server.url, base, `${server.url}/__cache__.html`);
+    const s1 = await served();
     assert.ok(!cold.error, JSON.stringify(cold.error));
     assert.equal(cold.models.length, roles.length, `cold: every model downloaded (${cold.models})`);
     assert.equal(cold.info.cached, 0);
     assert.ok(cold.info.downloaded > modelBytes, `cold: ${cold.info.downloaded} bytes downloaded, models alone ${modelBytes}`);
-    const warm = await create(await ctx.newPage(), server.url);
+    const warm = await create(await ctx.newPage(), server.url, base, `${server.url}/__cache__.html`);
     assert.ok(!warm.error, JSON.stringify(warm.error));
+    const s2 = await served();
+    assert.ok(s1 - s0 >= 10, `cold: ${s1 - s0} static files served`);
+    assert.equal(s2 - s1, 1, `warm: the page revalidated, no file of ${base} asked again (immutable); ${s2 - s1} served`);
     assert.deepEqual(warm.models, [], 'warm: no model requested');
     assert.equal(warm.info.cached, modelBytes, 'warm: every model from the cache');
     assert.ok(warm.info.downloaded < cold.info.downloaded - modelBytes + 1, `warm: ${warm.info.downloaded} bytes downloaded`);
