@@ -5,8 +5,11 @@
  * k_factor asked. Not a test: tools/bench-index.
  *
  *   vf_bench_index [--sizes 10000,100000,1000000] [--queries 500] [--dim 192] [--k 5]
- *                  [--nprobe 0,64,128] [--k-factor 0,4,8] [--ivf sq8,sq4,flat] [--data identities|uniform]
- *                  [--ivf-min N] [--nlist N] [--seed S] [--threshold 0.43]
+ *                  [--nprobe 0,64,128] [--k-factor 0,4,8] [--ivf sq4,sq8,flat] [--data identities|uniform]
+ *                  [--ivf-min N] [--nlist N] [--seed S] [--threshold 0.43] [--repeat R]
+ * --ivf: the server's kind (sq4) unless given; --repeat: each IVF setting's queries R times, a row
+ * each (wall-clock p99 on a shared machine is mostly the queue for a core: the load column is the
+ * 1-minute load average when the row ends, CPU time is the thread's own).
  * recall@k: the share of the exact top k found, over all queries and over each kind (enrolled,
  * unenrolled); recall@1: the share of queries whose exact nearest face comes first; above
  * threshold: the share of the exact top-k hits scoring >= threshold found.
@@ -92,6 +95,14 @@ static void spectrum(int d, double eff) {
     printf("faces: spectrum i^-%.3f, effective dimension %.1f\n", a, eff);
 }
 
+/* the machine's load average over the last minute: runnable processes, against its cores */
+static double load1(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) { if (fscanf(f, "%lf", &l) != 1) l = -1; fclose(f); }
+    return l;
+}
+
 static int cmp_double(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 static int parse_list(const char *s, long *out, int max) {
@@ -132,7 +143,7 @@ static void make_data(int identities, size_t n, int dim, int nq, float *x, float
 
 int main(int argc, char **argv) {
     long sizes[8] = {10000, 100000, 1000000}, nprobes[16] = {0}, kfs[8] = {0};
-    int n_sizes = 3, n_np = 1, n_kf = 1, nq = 500, dim = 192, k = 5, identities = 1, nlist = 0, kinds[3] = {8}, n_kinds = 1;
+    int n_sizes = 3, n_np = 1, n_kf = 1, nq = 500, dim = 192, k = 5, identities = 1, nlist = 0, kinds[3] = {-1}, n_kinds = 1, repeat = 1;
     long ivf_min = -1;
     float thr = 0.43f;   /* mobilefacenet-expo at FMR 0.1% on faces-lfw: the duplicates that matter */
     for (int i = 1; i < argc; i++) {
@@ -151,20 +162,23 @@ int main(int argc, char **argv) {
             for (const char *t = v; *t && n_kinds < 3; t += strcspn(t, ","), t += *t == ',')
                 kinds[n_kinds++] = !strncmp(t, "sq8", 3) ? 8 : !strncmp(t, "sq4", 3) ? 4 : 0;
         }
+        else if (!strcmp(a, "--repeat")) repeat = atoi(v);   /* each IVF setting's queries run this many times, a row each */
         else if (!strcmp(a, "--threshold")) thr = (float)atof(v);
         else if (!strcmp(a, "--seed")) rng_state ^= strtoull(v, NULL, 10) * 0x9E3779B97F4A7C15ull;
         else if (!strcmp(a, "--data")) identities = !strcmp(v, "identities");
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
         i++;
     }
+    if (kinds[0] < 0) kinds[0] = vf_faceindex_default_config(dim).code_bits;   /* the server's */
+    if (repeat < 1) repeat = 1;
     if (k < 1 || k > 100 || nq < 2 || dim < 1) { fprintf(stderr, "bad --k, --queries or --dim\n"); return 2; }
     printf("data %s, dim %d, %d queries, k %d, IVF lists of codes (sq8, sq4: 8 or 4 bits, exact re-ranking; scan kernel %s) or floats\n",
            identities ? "identities (1-5 faces a person at cosine 0.6-0.8; half the queries enrolled)" : "uniform on the sphere", dim, nq, k,
            vf_faceindex_kernel_name());
     sd_axis = malloc(sizeof(float) * dim);
     if (identities) spectrum(dim, 1 / (0.126 * 0.126));
-    printf("| size | index | nlist | nprobe | k_factor | build s | memory MB | search p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | recall@%d | enrolled | unenrolled | recall@1 | above %.2f |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", k, thr);
+    printf("| size | index | nlist | nprobe | k_factor | build s | memory MB | search p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | recall@%d | enrolled | unenrolled | recall@1 | above %.2f | load |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", k, thr);
     for (int si = 0; si < n_sizes; si++) {
         size_t n = (size_t)sizes[si];
         float *x = malloc(sizeof(float) * n * dim), *q = malloc(sizeof(float) * (size_t)nq * dim);
@@ -194,8 +208,8 @@ int main(int argc, char **argv) {
         qsort(cpu, nq, sizeof *cpu, cmp_double);
         long above = 0;
         for (int i = 0; i < nq * k; i++) above += truth[i].score >= thr;
-        printf("| %zu | flat | - | - | - | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | 1 | 1 | 1 | 1 | 1 (%ld hits) |\n", n, flat_s, flat_mb, lat[nq / 2],
-               lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)], above);
+        printf("| %zu | flat | - | - | - | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | 1 | 1 | 1 | 1 | 1 (%ld hits) | %.1f |\n", n, flat_s, flat_mb, lat[nq / 2],
+               lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)], above, load1());
         fflush(stdout);
         for (int kd = 0; kd < n_kinds; kd++) {
         int bits = kinds[kd];
@@ -209,7 +223,8 @@ int main(int argc, char **argv) {
         double ivf_s = (now_ms() - t0) / 1e3, ivf_mb = (double)(heap_bytes() - m0) / 1e6;
         int np0 = ivf ? vf_faceindex_nprobe(ivf) : 0, kf0 = ivf ? vf_faceindex_k_factor(ivf) : 0;
         for (int pi = 0; ivf && pi < n_np; pi++)
-            for (int ki = 0; ki < (bits ? n_kf : 1); ki++) {
+            for (int ki = 0; ki < (bits ? n_kf : 1); ki++)
+            for (int rep = 0; rep < repeat; rep++) {
                 vf_faceindex_set_nprobe(ivf, nprobes[pi] > 0 ? (int)nprobes[pi] : np0);   /* 0: the default */
                 if (bits) vf_faceindex_set_k_factor(ivf, kfs[ki] > 0 ? (int)kfs[ki] : kf0);
                 long found[2] = {0, 0}, total[2] = {0, 0}, found_above = 0, first = 0;
@@ -229,10 +244,10 @@ int main(int argc, char **argv) {
                 char np[32], kf[16];
                 snprintf(np, sizeof np, "%d%s", vf_faceindex_nprobe(ivf), nprobes[pi] > 0 ? "" : " (default)");
                 snprintf(kf, sizeof kf, bits ? "%d%s" : "-", vf_faceindex_k_factor(ivf), kfs[ki] > 0 ? "" : " (default)");
-                printf("| %zu | ivf %s | %d | %s | %s | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", n, bits == 8 ? "sq8" : bits == 4 ? "sq4" : "flat",
+                printf("| %zu | ivf %s | %d | %s | %s | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f | %.4f | %.4f | %.4f | %.1f |\n", n, bits == 8 ? "sq8" : bits == 4 ? "sq4" : "flat",
                        vf_faceindex_nlist(ivf), np, kf, ivf_s, ivf_mb, lat[nq / 2], lat[(int)(nq * 0.99)], cpu[nq / 2], cpu[(int)(nq * 0.99)],
                        (double)(found[0] + found[1]) / (double)(total[0] + total[1]), total[1] ? (double)found[1] / total[1] : NAN,
-                       total[0] ? (double)found[0] / total[0] : NAN, (double)first / nq, above ? (double)found_above / above : 1.0);
+                       total[0] ? (double)found[0] / total[0] : NAN, (double)first / nq, above ? (double)found_above / above : 1.0, load1());
                 fflush(stdout);
             }
         vf_faceindex_free(ivf);

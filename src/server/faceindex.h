@@ -17,8 +17,8 @@ typedef struct vf_faceindex_config {
     size_t ivf_min;                   /* from this many faces an IVF index is built (50 000) */
     int nlist;                        /* IVF lists; 0 = sqrt(n) at build, at most n / 39 */
     int nprobe;                       /* IVF lists visited per search; 0 = 60% of nlist */
-    int code_bits;                    /* IVF lists of 8- or 4-bit codes re-ranked exactly (faiss_ivfsq.h), 0 = floats */
-    int k_factor;                     /* codes: the shortlist re-ranked is k * k_factor (0 = 8) */
+    int code_bits;                    /* IVF lists of 4- (default) or 8-bit codes re-ranked exactly (faiss_ivfsq.h), 0 = floats */
+    int k_factor;                     /* codes: the shortlist re-ranked is k * k_factor (0 = 32 for 4-bit codes, 8 for 8-bit) */
     int build_threads;                /* OpenMP threads of a build (0: the caller's default, every core) */
 } vf_faceindex_config;
 

@@ -100,7 +100,7 @@ static void test_ivf(int bits) {
     CHECK(vf_faceindex_kind_of(ix) == VF_FACEINDEX_IVF, "ivf chosen at %d >= %zu", N, c.ivf_min);
     int nlist = vf_faceindex_nlist(ix);
     CHECK(nlist > 1 && nlist * 39 <= N, "nlist %d", nlist);
-    CHECK(vf_faceindex_k_factor(ix) == (bits ? 8 : 0), "k_factor %d", vf_faceindex_k_factor(ix));
+    CHECK(vf_faceindex_k_factor(ix) == (bits == 4 ? 32 : bits ? 8 : 0), "k_factor %d", vf_faceindex_k_factor(ix));
     /* every list probed: the inverted file is exact (codes: the shortlist of 40 holds the top 5,
      * re-ranked on the exact vectors) */
     vf_faceindex_set_nprobe(ix, nlist);
