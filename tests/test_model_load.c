@@ -1,8 +1,8 @@
 /* test_model_load.c - the loader on hostile bytes: truncation at every length, every byte of the
  * header and tables flipped, targeted bad fields (each must give VF_E_MODEL with a message that
  * names the problem), and API misuse. Run under the sanitizer build too (tools/test).
- *   test_model_load [SEED.vfm]   SEED: write the test model there (the int8 seed of tools/fuzz:
- *                                tests/fuzz/corpus/fuzz_model_load/int8-fc.vfm) */
+ *   test_model_load [SEED.vfm]   SEED: write the test model there (the int8 and byte-planar f16
+ *                                seed of tools/fuzz: tests/fuzz/corpus/fuzz_model_load/int8-fc.vfm) */
 #include "vfm_builder.h"
 #include "veriface.h"
 
@@ -13,9 +13,9 @@
 static int g_fail, g_pass;
 #define CHECK(cond, ...) do { if (cond) g_pass++; else { g_fail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-/* conv -> add(residual, relu) -> maxpool -> fc -> softmax, with an f16 constant (the conv weights)
- * and an int8 one (the FC weights, per output channel). */
-static uint8_t *make_model(size_t *n, int fc_int8) {
+/* conv -> add(residual, relu) -> maxpool -> fc -> softmax, with an f16 constant (the conv weights,
+ * byte-planar when conv_planar) and an int8 one (the FC weights, per output channel). */
+static uint8_t *make_model(size_t *n, int fc_int8, int conv_planar) {
     vfb *b = vfb_new();
     float w[4 * 3 * 3 * 4], bias[4], fw[3 * 16];
     for (int i = 0; i < 144; i++) w[i] = (float)((i * 37) % 17 - 8) / 16;
@@ -25,7 +25,7 @@ static uint8_t *make_model(size_t *n, int fc_int8) {
     uint32_t x = vfb_input(b, "input", 4, xd);
     uint32_t c = vfb_tensor(b, "conv", 4, xd), a = vfb_tensor(b, "add", 4, xd), p = vfb_tensor(b, "pool", 4, pd);
     uint32_t f = vfb_tensor(b, "fc", 2, yd), y = vfb_tensor(b, "prob", 2, yd);
-    uint32_t in1[3] = {x, vfb_const(b, 4, wd, w, 1), vfb_const(b, 1, &bd, bias, 0)};
+    uint32_t in1[3] = {x, vfb_const(b, 4, wd, w, conv_planar ? 2 : 1), vfb_const(b, 1, &bd, bias, 0)};
     int32_t conv_ip[8] = {1, 1, 1, 1, 1, 1, 0, -1};
     vfb_op(b, 1, 3, in1, c, conv_ip, NULL);
     uint32_t in2[2] = {c, x};
@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
     vf_context *ctx;
     CHECK(vf_context_create(NULL, &ctx) == VF_OK, "context");
     size_t n;
-    uint8_t *good = make_model(&n, 1);
+    uint8_t *good = make_model(&n, 1, 1);
     if (argc > 1) {
         FILE *f = fopen(argv[1], "wb");
         CHECK(f && fwrite(good, 1, n, f) == n, "write %s", argv[1]);
@@ -139,7 +139,9 @@ int main(int argc, char **argv) {
 
     /* int8 fields of the FC weights (tensor 8): the axis, the scales, the payload size */
     size_t t8 = 64 + 8 * 48;
-    uint8_t axis2 = 2, dtype1 = 1;
+    uint8_t axis2 = 2, dtype1 = 1, dtype5 = 5;
+    expect_error(ctx, good, n, 64 + 6 * 48 + 4, &dtype5, 1, "unknown dtype 5");
+    expect_error(ctx, good, n, 64 + 6 * 48 + 4, &dtype1, 1, "data bytes, expected"); /* planar f16 read as f32 */
     expect_error(ctx, good, n, t8 + 7, &axis2, 1, "quantisation axis 2 not below the rank");
     expect_error(ctx, good, n, 64 + 6 * 48 + 7, &axis2, 1, "not int8");
     expect_error(ctx, good, n, t8 + 4, &dtype1, 1, "data bytes, expected");
@@ -149,14 +151,16 @@ int main(int argc, char **argv) {
     float nan = 0.0f / 0.0f, negs = -1.0f;
     expect_error(ctx, good, n, data_off + fc_off + 4, &nan, 4, "int8 scale 1 is");
     expect_error(ctx, good, n, data_off + fc_off, &negs, 4, "int8 scale 0 is -1");
-    /* the dequantised FC against the same model with f32 FC weights, on a ramp input */
-    size_t n32;
-    uint8_t *f32 = make_model(&n32, 0);
-    float out[2][3];
-    for (int k = 0; k < 2; k++) {
+    /* the dequantised FC against the same model with f32 FC weights, and the byte-planar conv
+     * weights against plain f16 (the same values: equal outputs), on a ramp input */
+    size_t n32, nplain;
+    uint8_t *f32 = make_model(&n32, 0, 1), *plain = make_model(&nplain, 1, 0);
+    CHECK(nplain == n && memcmp(plain, good, n) != 0 && plain[6] == 1 && good[6] == 2, "format 1.2 only with byte-planar f16");
+    float out[3][3];
+    for (int k = 0; k < 3; k++) {
         vf_model *mk = NULL;
         vf_tensor_info ti;
-        CHECK(vf_model_load(ctx, k ? f32 : good, k ? n32 : n, NULL, &mk) == VF_OK, "load %d", k);
+        CHECK(vf_model_load(ctx, k == 1 ? f32 : k == 2 ? plain : good, k == 1 ? n32 : n, NULL, &mk) == VF_OK, "load %d", k);
         if (!mk) continue;
         vf_model_input(mk, 0, &ti);
         for (size_t i = 0; i < ti.count; i++) ti.data[i] = (float)(i % 7) / 7 - 0.4f;
@@ -172,7 +176,9 @@ int main(int argc, char **argv) {
         if (d > worst) worst = d;
     }
     CHECK(worst < 0.01f && worst > 0, "int8 vs f32 FC: softmax differs by %g (want (0, 0.01))", worst);
+    CHECK(!memcmp(out[0], out[2], sizeof out[0]), "byte-planar vs plain f16 conv weights: outputs differ");
     free(f32);
+    free(plain);
 
     /* API misuse */
     vf_model *m = NULL;

@@ -60,11 +60,13 @@ uint32_t vfb_const(vfb *b, int rank, const int32_t *dims, const float *data, int
     tdef *t = &b->t[id];
     size_t n = 1;
     for (int d = 0; d < rank; d++) n *= (size_t)dims[d];
-    t->dtype = f16 ? 2 : 1;
+    t->dtype = f16 == 2 ? 4 : f16 ? 2 : 1;
     t->nbytes = n * (f16 ? 2 : 4);
     t->data = malloc(t->nbytes);
     for (size_t i = 0; i < n; i++) {
-        if (f16) { uint16_t h = to_half(data[i]); memcpy(t->data + 2 * i, &h, 2); }
+        uint16_t h = to_half(data[i]);
+        if (f16 == 2) { t->data[i] = (uint8_t)h; t->data[n + i] = (uint8_t)(h >> 8); } /* byte-planar */
+        else if (f16) memcpy(t->data + 2 * i, &h, 2);
         else memcpy(t->data + 4 * i, &data[i], 4);
     }
     return id;
@@ -118,7 +120,8 @@ uint8_t *vfb_finish(vfb *b, size_t *size) {
     uint8_t *f = calloc(1, total);
     memcpy(f, "VFM\x1a", 4);
     uint16_t v1 = 1, v0 = 0;
-    for (uint32_t i = 0; i < b->nt; i++) if (b->t[i].dtype == 3) v0 = 1; /* 1.1: int8 */
+    for (uint32_t i = 0; i < b->nt; i++) if (b->t[i].dtype == 3 && v0 < 1) v0 = 1; /* 1.1: int8 */
+    for (uint32_t i = 0; i < b->nt; i++) if (b->t[i].dtype == 4) v0 = 2;           /* 1.2: byte-planar f16 */
     memcpy(f + 4, &v1, 2); memcpy(f + 6, &v0, 2);
     w32(f + 8, 64); w32(f + 12, b->nt); w32(f + 16, b->no); w32(f + 20, b->nin); w32(f + 24, b->nout);
     w32(f + 28, b->ns); w64(f + 32, data_off); w64(f + 40, data_bytes); w64(f + 48, total); w32(f + 56, VFB_NONE);

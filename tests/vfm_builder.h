@@ -11,7 +11,8 @@ typedef struct vfb vfb;
 
 vfb *vfb_new(void);
 void vfb_free(vfb *b);
-/* Tensors; dims has `rank` entries. Constants are copied (stored as f16 when f16 != 0). */
+/* Tensors; dims has `rank` entries. Constants are copied (stored as f16 when f16 is 1, byte-planar
+ * f16 (dtype 4) when 2, else f32). */
 uint32_t vfb_input(vfb *b, const char *name, int rank, const int32_t *dims);
 uint32_t vfb_const(vfb *b, int rank, const int32_t *dims, const float *data, int f16);
 /* An int8 constant (dtype 3): per-channel symmetric along `axis`, as tools/convert/quantize.mjs. */

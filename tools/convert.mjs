@@ -10,8 +10,8 @@
 // int8 with f32 scales (tools/convert/quantize.mjs), except those of the ops (or weights) named
 // by --keep-f32; --weights f16 rounds every constant to binary16. --precision chooses per tensor
 // instead (f32, f16, int8 or int8 with fewer levels; models/precision/*.tsv, written by
-// tools/convert/select-precision.mjs). The known model's `weights` / `keepF32` / `precision` are
-// the defaults.
+// tools/convert/select-precision.mjs; the f16 constants of such a file are stored byte-planar,
+// models/FORMAT.md dtype 4). The known model's `weights` / `keepF32` / `precision` are the defaults.
 // NAME selects the input normalisation from tools/convert/known-models.mjs (default: the known
 // model whose source file is SRC's basename); --range/--layout override it and are required
 // for unknown models. The output is deterministic (byte-identical on every run).
@@ -64,13 +64,20 @@ export function summarize(name, g, stats) {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Import SRC (TF.js .json, .onnx or .tflite) and optimise it: the f32 graph and the notes. */
-export function importGraph(src, verbose = false) {
+/** Import SRC (TF.js .json, .onnx or .tflite) and optimise it: the f32 graph and the notes.
+ *  `outputs`: the graph outputs to keep (a known model's `outputs`); the ops only the others
+ *  need are removed with their weights. */
+export function importGraph(src, verbose = false, outputs = null) {
   let imported;
   if (/\.json$/i.test(src)) imported = importTfjs(src);
   else if (/\.onnx$/i.test(src)) imported = importOnnx(src);
   else if (/\.tflite$/i.test(src)) imported = importTflite(src);
   else throw new ConvertError(`cannot tell the format of ${src} (want .json, .onnx or .tflite)`);
+  if (outputs) {
+    const g = imported.graph;
+    for (const o of outputs) if (!g.outputs.includes(o)) throw new ConvertError(`no graph output '${o}' (outputs: ${g.outputs.join(', ')})`);
+    g.outputs = g.outputs.filter((o) => outputs.includes(o));
+  }
   const log = optimize(imported.graph, { verbose });
   return { g: imported.graph, notes: [...imported.info.notes, ...log] };
 }
@@ -111,7 +118,7 @@ function main() {
   const source = opt.source || (known ? `${known.origin.spec}:${known.files[0]}` : base);
   if (/[;=]/.test(name + source)) usage('name and source may not contain ";" or "="');
 
-  const { g, notes } = importGraph(src, !!opt.verbose);
+  const { g, notes } = importGraph(src, !!opt.verbose, known && known.outputs);
   if (opt.verbose) for (const l of notes) process.stderr.write(`  ${l}\n`);
   if (g.inputs.length !== 1) throw new ConvertError(`expected one graph input, found ${g.inputs.length}`);
   const inp = g.tensor(g.inputs[0]);
@@ -123,7 +130,7 @@ function main() {
   const how = applyWeights(g, { weights, keep, precision });
   if (opt.verbose) process.stderr.write(`  weights: ${how.log}\n`);
   const meta = `${baseMeta(name, source, inp, range, layout)}${how.meta}`;
-  const { bytes, stats } = writeVfm(g, meta);
+  const { bytes, stats } = writeVfm(g, meta, { planar: weights === 'mixed' }); // reduced files: f16 byte-planar
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.tmp`;
   fs.writeFileSync(tmp, bytes);

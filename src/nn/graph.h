@@ -39,7 +39,7 @@ typedef enum vf_tensor_kind { VF_TENSOR_ACTIVATION = 0, VF_TENSOR_CONSTANT = 1, 
 typedef struct vf_tensor {
     const char *name;        /* points into the graph's string table; "" if unnamed */
     uint8_t kind;            /* vf_tensor_kind */
-    uint8_t src_dtype;       /* 1 f32, 2 f16, 3 int8 per channel: how it was stored in the file */
+    uint8_t src_dtype;       /* 1 f32, 2 f16, 3 int8 per channel, 4 f16 byte-planar: as stored in the file */
     uint8_t quant_axis;      /* int8: the axis of its scales (one f32 per index of that dim) */
     int rank;
     int32_t dims[VF_MAX_DIMS]; /* unused dims are 1 (so products stay simple) */

@@ -1,8 +1,8 @@
 /* model_load.c - parse and validate a .vfm (models/FORMAT.md) from untrusted bytes.
  *
  * Every offset and count is bounds- and overflow-checked before it is used; a failure returns
- * VF_E_MODEL with a message naming the field. Constants are widened (f16) or dequantised (int8)
- * to f32 at load, each in its own block: the backends only ever see f32. */
+ * VF_E_MODEL with a message naming the field. Constants are widened (f16, plain or byte-planar) or
+ * dequantised (int8) to f32 at load, each in its own block: the backends only ever see f32. */
 #include "graph.h"
 
 #include <math.h>
@@ -67,7 +67,7 @@ static vf_status load_tensors(vf_context *ctx, vf_graph *g, const uint8_t *tab, 
         vf_status s = read_string(ctx, g, rd32(r), "tensor", i, &t->name);
         if (s) return s;
         uint8_t dtype = r[4], kind = r[5], rank = r[6], axis = r[7];
-        if (dtype < 1 || dtype > 3) return BAD("tensor %u '%s': unknown dtype %u", i, t->name, dtype);
+        if (dtype < 1 || dtype > 4) return BAD("tensor %u '%s': unknown dtype %u", i, t->name, dtype);
         if (kind > 2) return BAD("tensor %u '%s': unknown kind %u", i, t->name, kind);
         if (rank < 1 || rank > VF_MAX_DIMS) return BAD("tensor %u '%s': rank %u not in 1..4", i, t->name, rank);
         t->kind = kind;
@@ -92,7 +92,7 @@ static vf_status load_tensors(vf_context *ctx, vf_graph *g, const uint8_t *tab, 
         t->count = count;
         uint64_t off = rd64(r + 24), nb = rd64(r + 32);
         if (kind == VF_TENSOR_CONSTANT) {
-            /* int8: f32 scales, one per index of the axis, then the values */
+            /* int8: f32 scales, one per index of the axis, then the values; f16 (2, 4): 2 bytes each */
             uint64_t want = dtype == 3 ? 4u * (uint64_t)t->dims[axis] + count : (uint64_t)count * (dtype == 1 ? 4u : 2u);
             if (nb != want) return BAD("tensor %u '%s': %llu data bytes, expected %llu", i, t->name,
                                        (unsigned long long)nb, (unsigned long long)want);
@@ -139,6 +139,8 @@ static vf_status load_weights(vf_context *ctx, vf_graph *g, const uint8_t *data)
             for (size_t k = 0; k < t->count; k++) dst[k] = rdf32(src + 4 * k);
         else if (t->src_dtype == 2)
             for (size_t k = 0; k < t->count; k++) dst[k] = half_to_float(rd16(src + 2 * k));
+        else if (t->src_dtype == 4) /* byte-planar: every low byte, then every high byte */
+            for (size_t k = 0; k < t->count; k++) dst[k] = half_to_float((uint16_t)(src[k] | src[t->count + k] << 8));
         else if (dequantize(ctx, t, i, src, dst))
             return VF_E_MODEL;
         t->arena_offset = 0;

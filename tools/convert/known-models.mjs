@@ -96,7 +96,9 @@ const REDUCED = [
   // mesh_px (all 468 points): with five_px the landmark head went int8, moved the other points up to
   // 1.18 px and single PAD scores up to 0.11; the committed table (hand-edited, its header) keeps every
   // weight the pipeline reads f16, and a new selection under mesh_px may find a smaller file
-  { base: 'facemesh', suffix: 'int8', select: { role: 'mesh', metric: 'mesh_px', limit: 0.45, images: FACES } },
+  // outputs: the 266-output head (Identity, 5% of the weights) is read by nothing (src/face/landmarks.c
+  // takes the 1404 points and the presence flag by size): gone with its weights.
+  { base: 'facemesh', suffix: 'int8', outputs: ['Identity_1', 'Identity_2'], select: { role: 'mesh', metric: 'mesh_px', limit: 0.45, images: FACES } },
   { base: 'minifasnet-v2', suffix: 'int8', select: { role: 'pad_v2', metric: 'live', limit: 0.009, images: PAD_IMAGES } },
   { base: 'minifasnet-v1se', suffix: 'int8', select: { role: 'pad_v1se', metric: 'live', limit: 0.009, images: PAD_IMAGES } },
 ];

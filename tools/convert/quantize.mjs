@@ -6,6 +6,9 @@
 //
 // int8 may use fewer levels than 8 bits allow ("int8/6": q in -31..31): the file is as large, but
 // gzip, which every server applies, codes the narrower values in fewer bits (about 1/8 less per bit).
+// f16 may likewise keep fewer mantissa bits ("f16/6": 6 of 10, the rest 0): still binary16, a
+// relative error of at most 2^-7 on every value whatever its size (kinder than int8 to the small
+// weights of a channel with one large one), and gzip codes the zero bits in almost nothing.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { fail } from './ir.mjs';
@@ -14,9 +17,22 @@ import { fail } from './ir.mjs';
 // DWCONV2D w[1,KH,KW,C] on the last.
 const AXIS = { CONV2D: 0, FC: 0, DWCONV2D: 3 };
 
-/** The precisions of a table, widest first; int8/B keeps B bits of levels (q in +-(2^(B-1) - 1)). */
-export const PRECISIONS = ['f32', 'f16', 'int8', 'int8/7', 'int8/6', 'int8/5', 'int8/4'];
+/** The precisions of a table, widest first; int8/B keeps B bits of levels (q in +-(2^(B-1) - 1)),
+ *  f16/M the top M of binary16's 10 mantissa bits. */
+export const F16_MANTISSA = [9, 8, 7, 6, 5, 4];
+export const PRECISIONS = ['f32', 'f16', ...F16_MANTISSA.map((m) => `f16/${m}`), 'int8', 'int8/7', 'int8/6', 'int8/5', 'int8/4'];
 export const int8Bits = (p) => (p === 'int8' ? 8 : /^int8\/[4-7]$/.test(p) ? Number(p.slice(5)) : 0);
+/** Mantissa bits of an f16 precision (10 for f16), else 0. */
+export const f16Bits = (p) => (p === 'f16' ? 10 : /^f16\/[4-9]$/.test(p) ? Number(p.slice(4)) : 0);
+
+/** Mark tensor t for precision p (f32, f16, f16/M or int8/B with the weight's axis). */
+export function markPrecision(t, p, axis) {
+  delete t.quant;
+  delete t.f16;
+  delete t.f16Bits;
+  if (int8Bits(p)) t.quant = { axis, bits: int8Bits(p) };
+  else if (f16Bits(p)) { t.f16 = true; t.f16Bits = f16Bits(p); }
+}
 
 /** The constant weights int8 may apply to, in op order: name -> output-channel axis (-1 when the
  *  tensor is shared by ops that want different axes: it stays f32 or f16). */
@@ -48,7 +64,7 @@ export function markInt8(g, keep = []) {
 }
 
 /** Parse a precision table: TSV `tensor<TAB>precision[<TAB>notes...]`, '#' comments, and an optional
- *  row `*` for the constants not named (f32 or f16; default: f32, or f16 where that is exact). */
+ *  row `*` for the constants not named (f32, f16 or f16/M; default: f32, or f16 where that is exact). */
 export function parsePrecision(text, what = 'precision table') {
   const rows = new Map();
   let other = null;
@@ -58,7 +74,7 @@ export function parsePrecision(text, what = 'precision table') {
     if (name === 'tensor' && prec === 'precision') return; // header
     if (!PRECISIONS.includes(prec)) fail(`${what}:${i + 1}: unknown precision '${prec}' (${PRECISIONS.join(', ')})`);
     if (name === '*') {
-      if (int8Bits(prec)) fail(`${what}:${i + 1}: '*' may only be f32 or f16`);
+      if (int8Bits(prec)) fail(`${what}:${i + 1}: '*' may only be f32, f16 or f16/M`);
       other = prec;
     } else {
       if (rows.has(name)) fail(`${what}:${i + 1}: '${name}' listed twice`);
@@ -77,15 +93,11 @@ export function applyPrecision(g, table, what = 'precision table') {
   const counts = {};
   for (const [name, prec] of table.rows) {
     if (!g.tensors.has(name) || !g.isConst(name)) fail(`${what}: '${name}' is not a constant of the graph`);
-    const t = g.tensor(name);
-    const bits = int8Bits(prec);
-    if (bits) {
-      if (!(axes.get(name) >= 0)) fail(`${what}: '${name}' is not a CONV2D, DWCONV2D or FC weight: int8 does not apply`);
-      t.quant = { axis: axes.get(name), bits };
-    } else if (prec === 'f16') t.f16 = true;
+    if (int8Bits(prec) && !(axes.get(name) >= 0)) fail(`${what}: '${name}' is not a CONV2D, DWCONV2D or FC weight: int8 does not apply`);
+    markPrecision(g.tensor(name), prec, axes.get(name));
     counts[prec] = (counts[prec] || 0) + 1;
   }
-  if (table.other === 'f16') for (const t of g.tensors.values()) if (t.kind === 'const' && !table.rows.has(t.name)) t.f16 = true;
+  if (f16Bits(table.other)) for (const t of g.tensors.values()) if (t.kind === 'const' && !table.rows.has(t.name)) markPrecision(t, table.other);
   return counts;
 }
 

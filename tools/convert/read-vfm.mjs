@@ -50,7 +50,7 @@ export function readVfm(buf) {
       const n = t.shape.reduce((x, y) => x * y, 1);
       const axis = b[o + 7], C = t.dtype === 3 ? t.shape[axis] : 0;
       if (t.dtype === 3 && !(axis < rank)) bad(`tensor ${i}: int8 axis ${axis}`);
-      const want = t.dtype === 3 ? 4 * C + n : n * (t.dtype === 2 ? 2 : 4);
+      const want = t.dtype === 3 ? 4 * C + n : n * (t.dtype === 2 || t.dtype === 4 ? 2 : 4);
       if (t.dataBytes !== want || t.dataOffset % 64 || t.dataOffset + t.dataBytes > h.dataBytes) bad(`tensor ${i} payload`);
       const p = h.dataOffset + t.dataOffset;
       t.data = new Float32Array(n);
@@ -59,7 +59,8 @@ export function readVfm(buf) {
         t.axis = axis;
         t.scales = new Float32Array(C).map((_, c) => b.readFloatLE(p + 4 * c));
         for (let k = 0; k < n; k++) t.data[k] = Math.fround(b.readInt8(p + 4 * C + k) * t.scales[Math.floor(k / inner) % C]);
-      } else for (let k = 0; k < n; k++) t.data[k] = t.dtype === 2 ? f16BitsToF32(b.readUInt16LE(p + 2 * k)) : b.readFloatLE(p + 4 * k);
+      } else if (t.dtype === 4) for (let k = 0; k < n; k++) t.data[k] = f16BitsToF32(b[p + k] | b[p + n + k] << 8); // byte-planar
+      else for (let k = 0; k < n; k++) t.data[k] = t.dtype === 2 ? f16BitsToF32(b.readUInt16LE(p + 2 * k)) : b.readFloatLE(p + 4 * k);
     } else if (t.dtype !== 1 || t.dataBytes || t.dataOffset) bad(`tensor ${i}: non-constant with data`);
     tensors.push(t);
   }
@@ -96,7 +97,7 @@ export function describeVfm(m) {
     const act = ['', ' clamp', ' prelu'][op.ip[6]] || '';
     const actTxt = !['CONV2D', 'DWCONV2D', 'FC', 'ADD', 'SUB', 'MUL', 'MIN', 'MAX', 'ACT'].includes(op.type) || !act ? ''
       : op.ip[6] === 1 ? ` +clamp[${op.fp[0]},${op.fp[1]}]` : ` +prelu(%${op.ip[7]})`;
-    const ins = op.in.map((i) => (i == null ? '-' : `${t(i)}${m.tensors[i].kind === 1 ? `:c${['', 'f', 'h', 'q'][m.tensors[i].dtype]}[${m.tensors[i].shape}]` : ''}`));
+    const ins = op.in.map((i) => (i == null ? '-' : `${t(i)}${m.tensors[i].kind === 1 ? `:c${['', 'f', 'h', 'q', 'p'][m.tensors[i].dtype]}[${m.tensors[i].shape}]` : ''}`));
     lines.push(`${String(op.id).padStart(3)} ${op.type.padEnd(14)} ${t(op.out)}[${o.shape}] <- ${ins.join(' ')} ip=${op.ip.join(',')}${actTxt}  ${o.name}`);
   }
   lines.push(`outputs: ${m.outputs.map((i) => `%${i} ${m.tensors[i].name}[${m.tensors[i].shape}]`).join(', ')}`);

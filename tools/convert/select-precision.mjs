@@ -4,16 +4,20 @@
 //
 //   node tools/convert/select-precision.mjs NAME [--test-int8 BIN] [--data DIR] [--out FILE] [--alone TABLE]
 //
-// --alone: the step 1 errors of an earlier table of the same model (its `alone` column; weights
-// listed there with 0 are measured again), so a new limit costs only step 2 and 3.
+// --alone: the step 1 errors of an earlier table of the same model (its `alone` and `alone_f16`
+// columns; weights listed there with 0, or without the column, are measured again), so a new limit
+// costs only step 2 and 3.
 //
 // NAME is a reduced model of known-models.mjs with a `select` rule: the role it fills, the figure
 // of tests/test_int8.c it bounds and the limit used here (a share of the issue's bound: the files
 // are confirmed on other images, those of the int8_bounds test), and the selection images.
-//  1. each weight alone at int8 (the rest f32): its error; at B bits it is taken as that error
-//     times 2^(8-B) (each bit fewer doubles the step; 4^(8-B) for 1 - cosine, quadratic in it);
-//  2. every weight at the level that saves the most gzip bytes per unit of error, while the summed
-//     errors stay within a budget, for budgets of 0.3 to 6 times the limit (errors partly cancel);
+//  1. each weight alone at int8 and alone at f16/6 (the rest f32): its errors; at B bits of levels
+//     (M mantissa bits) it is taken as that error times 2^(8-B) (2^(6-M)): each bit fewer doubles
+//     the step (4x for 1 - cosine, quadratic in it). int8 is per channel (one step for a channel's
+//     large and small weights), f16/M relative to each value: which is cheaper differs per weight;
+//  2. every weight at the level that saves the most gzip bytes (each tensor's payload deflated at
+//     each level) per unit of error, while the summed errors stay within a budget, for budgets of
+//     0.3 to 6 times the limit (errors partly cancel);
 //  3. each whole file measured (its other constants, biases and PReLU slopes, f16): the smallest
 //     within the limit wins.
 // Deterministic: the same sources, images and test binary give the same table.
@@ -24,13 +28,16 @@ import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { importGraph, baseMeta } from '../convert.mjs';
-import { writeVfm } from './write-vfm.mjs';
-import { weightAxes, int8Bits } from './quantize.mjs';
+import { writeVfm, constPayload } from './write-vfm.mjs';
+import { weightAxes, int8Bits, f16Bits, markPrecision, F16_MANTISSA } from './quantize.mjs';
 import { byName, cachePath } from './known-models.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const LEVELS = ['int8', 'int8/7', 'int8/6', 'int8/5'];
-const PROBE = 'int8';
+// Levels below f16 (the default of every weight) and the two probed alone in step 1.
+const LEVELS = [...F16_MANTISSA.map((m) => `f16/${m}`), 'int8', 'int8/7', 'int8/6', 'int8/5'];
+const PROBE = 'int8', PROBE_F16 = 'f16/6';
+const probeOf = (lv) => (f16Bits(lv) ? PROBE_F16 : PROBE);
+const bitsOf = (lv) => int8Bits(lv) || f16Bits(lv);
 
 function args() {
   const a = process.argv.slice(2);
@@ -90,16 +97,10 @@ function main() {
   // measured in one test_int8 run (the images decoded once). Returns [{err, gz}].
   const measure = (precs, others = 'f32') => {
     const files = precs.map((prec) => {
-      for (const t of g.tensors.values()) {
-        if (t.kind !== 'const') continue;
-        delete t.quant;
-        delete t.f16;
-        const p = prec.get(t.name) || (axes.has(t.name) ? 'f32' : others);
-        if (int8Bits(p)) t.quant = { axis: axes.get(t.name), bits: int8Bits(p) };
-        else if (p === 'f16') t.f16 = true;
-      }
+      for (const t of g.tensors.values())
+        if (t.kind === 'const') markPrecision(t, prec.get(t.name) || (axes.has(t.name) ? 'f32' : others), axes.get(t.name));
       const file = path.join(tmp, `cand-${evals++}.vfm`);
-      const { bytes } = writeVfm(g, meta);
+      const { bytes } = writeVfm(g, meta, { planar: true }); // as tools/convert.mjs writes a mixed file
       fs.writeFileSync(file, bytes);
       return { file, gz: zlib.gzipSync(bytes, { level: 6 }).length };
     });
@@ -118,27 +119,39 @@ function main() {
     });
   };
 
-  const { g } = importGraph(src);
+  const { g } = importGraph(src, false, m.outputs);
   const meta = baseMeta(m.name, `${m.origin.spec}:${m.files[0]}`, g.tensor(g.inputs[0]), m.range, m.layout);
   const axes = new Map([...weightAxes(g)].filter(([, a]) => a >= 0));
   const names = [...axes.keys()];
-  const size = (n) => g.tensor(n).data.length;
   process.stdout.write(`${m.name}: ${names.length} weights, ${imgs.length} images, ${rule.metric} <= ${rule.limit}\n`);
 
-  // 1. sensitivity: each weight alone at PROBE, scaled to the other levels
+  // 1. sensitivity: each weight alone at PROBE and PROBE_F16, scaled to the other levels
   const alone = new Map(), known = new Map();
+  const probes = [PROBE, PROBE_F16];
   if (o.alone) for (const l of fs.readFileSync(o.alone, 'utf8').split('\n').filter((x) => x && !x.startsWith('#'))) {
-    const [n, , a] = l.split('\t');
-    if (Number(a) > 0 || a === 'Infinity') known.set(n, Number(a));
+    const cols = l.split('\t');
+    probes.forEach((p, k) => {
+      const a = cols[2 + k];
+      if (Number(a) > 0 || a === 'Infinity') known.set(`${cols[0]}\t${p}`, Number(a));
+    });
   }
-  const todo = names.filter((n) => !known.has(n));
-  const errs = new Map([...known, ...measure(todo.map((n) => new Map([[n, PROBE]]))).map(({ err }, i) => [todo[i], err])]);
+  const todo = names.flatMap((n) => probes.map((p) => [n, p])).filter(([n, p]) => !known.has(`${n}\t${p}`));
+  const errs = new Map([...known, ...measure(todo.map(([n, p]) => new Map([[n, p]]))).map(({ err }, i) => [todo[i].join('\t'), err])]);
+  const err = (n, p) => errs.get(`${n}\t${p}`);
   for (const n of names) {
-    alone.set(n, Object.fromEntries(LEVELS.map((lv) => [lv, errs.get(n) * GROWTH[rule.metric] ** (int8Bits(PROBE) - int8Bits(lv))])));
-    process.stdout.write(`  ${n}: ${errs.get(n).toPrecision(4)}${known.has(n) ? ' (earlier table)' : ''}\n`);
+    alone.set(n, Object.fromEntries(LEVELS.map((lv) => [lv, err(n, probeOf(lv)) * GROWTH[rule.metric] ** (bitsOf(probeOf(lv)) - bitsOf(lv))])));
+    process.stdout.write(`  ${n}: ${probes.map((p) => `${p} ${err(n, p).toPrecision(4)}`).join(', ')}\n`);
   }
-  // gzip bytes per element at each precision (int8: about 1/8 less per bit of levels)
-  const perEl = { f16: 1.85, int8: 0.985, 'int8/7': 0.86, 'int8/6': 0.74, 'int8/5': 0.62 };
+  // the gzip bytes each weight's payload saves at each level against f16 (deflated alone)
+  const gzOf = (n, lv) => {
+    const t = { ...g.tensor(n) };
+    markPrecision(t, lv, axes.get(n));
+    return zlib.deflateRawSync(constPayload(t, true).buf, { level: 6 }).length;
+  };
+  const savedAt = new Map(names.map((n) => {
+    const f16 = gzOf(n, 'f16');
+    return [n, Object.fromEntries(LEVELS.map((lv) => [lv, f16 - gzOf(n, lv)]))];
+  }));
 
   // 2. the cheapest levels within a budget of summed errors, for a ladder of budgets
   const pickFor = (budget) => {
@@ -148,7 +161,7 @@ function main() {
     for (;;) {
       let pick = null, pickRatio = 0;
       for (const n of names) for (const lv of LEVELS) {
-        const err = alone.get(n)[lv], saved = (perEl.f16 - perEl[lv]) * size(n);
+        const err = alone.get(n)[lv], saved = savedAt.get(n)[lv];
         const c = cur.get(n) || { err: 0, saved: 0 };
         const dErr = Math.max(err - c.err, 0), dSaved = saved - c.saved;
         if (!Number.isFinite(err) || dSaved <= 0 || spent + dErr > budget) continue;
@@ -162,7 +175,7 @@ function main() {
     }
   };
   // 3. each measured whole; the smallest within the limit wins
-  const ladder = [6, 4, 3, 2, 1.5, 1, 0.7, 0.5, 0.3].map((f) => f * rule.limit);
+  const ladder = [6, 4, 3, 2.5, 2, 1.75, 1.5, 1.3, 1.15, 1, 0.85, 0.7, 0.5, 0.3].map((f) => f * rule.limit);
   const choices = ladder.map(pickFor);
   let best = null;
   measure(choices, 'f16').forEach((r, i) => {
@@ -176,9 +189,9 @@ function main() {
     `# ${m.name}: the precision of each constant (tools/convert.mjs --precision), written by`,
     `# node tools/convert/select-precision.mjs ${m.name}: role ${rule.role}, ${rule.metric} <= ${rule.limit} on ${imgs.length} images`,
     `# (${rule.images.map((x) => `${x.glob}${x.every > 1 ? ` every ${x.every}th` : ''}`).join(', ')}; confirmed by the int8_bounds test on others);`,
-    `# measured ${wholeErr.toFixed(4)}, ${wholeGz} B gzip. alone: the error with this weight alone at ${PROBE}.`,
-    'tensor\tprecision\talone',
-    ...names.map((n) => `${n}\t${choice.get(n)}\t${alone.get(n)[PROBE].toPrecision(4)}`),
+    `# measured ${wholeErr.toFixed(4)}, ${wholeGz} B gzip. alone, alone_f16: the error with this weight alone at ${PROBE}, at ${PROBE_F16}.`,
+    'tensor\tprecision\talone\talone_f16',
+    ...names.map((n) => `${n}\t${choice.get(n)}\t${probes.map((p) => err(n, p).toPrecision(4)).join('\t')}`),
     '*\tf16',
   ];
   const out = o.out || path.join(ROOT, m.precision);

@@ -30,6 +30,30 @@ export function f32ToF16Bits(v) {
   return sign | h;
 }
 
+/** float32 -> binary16 bits with only the top `m` (1..10) of the 10 mantissa bits used (the rest
+ *  0), rounded to nearest even straight from the f32 value: relative error <= 2^-(m+1) on normal
+ *  values, the same absolute step as binary16's scaled by 2^(10-m) on subnormal ones; inf and NaN
+ *  as f32ToF16Bits, a finite value under binary16's largest stays finite. The reader needs nothing new (still binary16), but gzip codes the zero bits in
+ *  almost nothing. */
+export function f32ToF16BitsM(v, m) {
+  if (m === 10) return f32ToF16Bits(v);
+  f32[0] = v;
+  const x = u32[0];
+  const exp = (x >>> 23) & 0xff;
+  if (exp === 0xff) return f32ToF16Bits(v);
+  const rne = (a) => { const f = Math.floor(a), d = a - f; return d > 0.5 || (d === 0.5 && f % 2) ? f + 1 : f; };
+  if (exp - 127 >= -14) { // binary16 normal range: round the f32 mantissa to m bits
+    const k = 23 - m;
+    const mag = x & 0x7fffffff;
+    let r = rne(mag / 2 ** k) * 2 ** k; // carries into the exponent where it must
+    if ((r >>> 23) - 127 > 15 && exp - 127 <= 15) r = mag - (mag % 2 ** k); // finite stays finite
+    u32[0] = ((x & 0x80000000) | r) >>> 0;
+    return f32ToF16Bits(f32[0]);
+  }
+  const step = 2 ** (10 - m); // subnormal: units of 2^-24, exact in a double
+  return (x >>> 16 & 0x8000) | (rne(Math.abs(v) * 2 ** 24 / step) * step);
+}
+
 /** IEEE binary16 bits -> float value. */
 export function f16BitsToF32(h) {
   const s = h & 0x8000 ? -1 : 1;

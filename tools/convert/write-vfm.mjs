@@ -1,8 +1,9 @@
-// write-vfm.mjs - serialise an optimised IR graph as a .vfm file (models/FORMAT.md, v1.0; v1.1 with int8).
+// write-vfm.mjs - serialise an optimised IR graph as a .vfm file (models/FORMAT.md, v1.0; v1.1 with int8;
+// v1.2 with byte-planar f16).
 // The output depends only on the graph: tensor ids follow first use in op order, strings are
 // deduplicated in first-use order, and padding bytes are zero, so conversion is reproducible.
 import { VFM_OPS, EPILOGUE_OPS, fail, numel } from './ir.mjs';
-import { f32ToF16Bits, isF16Exact } from './tensor-math.mjs';
+import { f32ToF16BitsM, isF16Exact } from './tensor-math.mjs';
 import { quantizePerChannel } from './quantize.mjs';
 
 export const MAGIC = [0x56, 0x46, 0x4d, 0x1a]; // "VFM\x1a"
@@ -10,7 +11,7 @@ export const HEADER_BYTES = 64;
 export const TENSOR_BYTES = 48;
 export const OP_BYTES = 64;
 const NONE = 0xffffffff;
-const DTYPE = { f32: 1, f16: 2, i8: 3 };
+const DTYPE = { f32: 1, f16: 2, i8: 3, f16p: 4 };
 const KIND = { act: 0, const: 1, input: 2 };
 const ACT = { none: 0, clamp: 1, prelu: 2 };
 
@@ -60,8 +61,32 @@ function opParams(op, ids) {
   return { ip, fp };
 }
 
-/** Serialise; returns {bytes: Buffer, stats}. */
-export function writeVfm(g, meta) {
+/** The stored bytes of a constant as marked (t.quant: int8 per channel; t.f16 with t.f16Bits:
+ *  binary16 with that many mantissa bits; else f32, or f16 where that is exact): {dtype, buf, axis}.
+ *  `planar`: binary16 stored as dtype 4, every low byte then every high byte (the same values; gzip
+ *  codes the two planes, sign and exponent apart from the mantissa, in fewer bytes). */
+export function constPayload(t, planar = false) {
+  if (t.quant) { // int8: the f32 scales of the channels, then the values (models/FORMAT.md)
+    const { scales, q } = quantizePerChannel(t.data, t.shape, t.quant.axis, t.quant.bits);
+    const buf = Buffer.alloc(4 * scales.length + q.length);
+    scales.forEach((s, i) => buf.writeFloatLE(s, 4 * i));
+    Buffer.from(q.buffer, q.byteOffset, q.length).copy(buf, 4 * scales.length);
+    return { dtype: 'i8', buf, axis: t.quant.axis };
+  }
+  const f16 = t.f16 || isF16Exact(t.data); // t.f16: rounded to f16 on purpose (--weights f16)
+  const n = t.data.length, m = t.f16Bits || 10; // f16/M: M mantissa bits (quantize.mjs)
+  const buf = Buffer.alloc(n * (f16 ? 2 : 4));
+  if (f16 && planar) {
+    for (let i = 0; i < n; i++) { const h = f32ToF16BitsM(t.data[i], m); buf[i] = h & 0xff; buf[n + i] = h >>> 8; }
+    return { dtype: 'f16p', buf };
+  }
+  if (f16) for (let i = 0; i < n; i++) buf.writeUInt16LE(f32ToF16BitsM(t.data[i], m), 2 * i);
+  else for (let i = 0; i < n; i++) buf.writeFloatLE(t.data[i], 4 * i);
+  return { dtype: f16 ? 'f16' : 'f32', buf };
+}
+
+/** Serialise (`planar`: binary16 constants byte-planar, dtype 4); returns {bytes: Buffer, stats}. */
+export function writeVfm(g, meta, { planar = false } = {}) {
   const { ids, list } = orderTensors(g);
   if (list.length > 65536 || g.ops.length > 65536) fail('too many tensors or ops');
   if (g.inputs.length < 1 || g.inputs.length > 16 || g.outputs.length < 1 || g.outputs.length > 16) fail('1..16 inputs and outputs allowed');
@@ -90,29 +115,15 @@ export function writeVfm(g, meta) {
   const stats = { constBytes: 0, f16Tensors: 0, f32Tensors: 0, f16Bytes: 0, f32Bytes: 0, i8Tensors: 0, i8Bytes: 0 };
   const tensorData = list.map((t) => {
     if (t.kind !== 'const') return { dtype: 'f32', off: 0, bytes: 0 };
-    if (t.quant) { // int8: the f32 scales of the channels, then the values (models/FORMAT.md)
-      const { scales, q } = quantizePerChannel(t.data, t.shape, t.quant.axis, t.quant.bits);
-      const buf = Buffer.alloc(4 * scales.length + q.length);
-      scales.forEach((s, i) => buf.writeFloatLE(s, 4 * i));
-      Buffer.from(q.buffer, q.byteOffset, q.length).copy(buf, 4 * scales.length);
-      const off = align64(dataBytes);
-      payloads.push({ off, buf });
-      dataBytes = off + buf.length;
-      stats.constBytes += buf.length;
-      stats.i8Tensors++; stats.i8Bytes += buf.length;
-      return { dtype: 'i8', off, bytes: buf.length, axis: t.quant.axis };
-    }
-    const f16 = t.f16 || isF16Exact(t.data); // t.f16: rounded to f16 on purpose (--weights f16)
-    const n = t.data.length;
-    const buf = Buffer.alloc(n * (f16 ? 2 : 4));
-    if (f16) for (let i = 0; i < n; i++) buf.writeUInt16LE(f32ToF16Bits(t.data[i]), 2 * i);
-    else for (let i = 0; i < n; i++) buf.writeFloatLE(t.data[i], 4 * i);
+    const { dtype, buf, axis } = constPayload(t, planar);
     const off = align64(dataBytes);
     payloads.push({ off, buf });
     dataBytes = off + buf.length;
     stats.constBytes += buf.length;
-    if (f16) { stats.f16Tensors++; stats.f16Bytes += buf.length; } else { stats.f32Tensors++; stats.f32Bytes += buf.length; }
-    return { dtype: f16 ? 'f16' : 'f32', off, bytes: buf.length };
+    if (dtype === 'i8') { stats.i8Tensors++; stats.i8Bytes += buf.length; }
+    else if (dtype === 'f16' || dtype === 'f16p') { stats.f16Tensors++; stats.f16Bytes += buf.length; }
+    else { stats.f32Tensors++; stats.f32Bytes += buf.length; }
+    return { dtype, off, bytes: buf.length, axis };
   });
 
   const tensorTab = HEADER_BYTES;
@@ -127,7 +138,8 @@ export function writeVfm(g, meta) {
   // Header.
   b.set(MAGIC, 0);
   b.writeUInt16LE(1, 4);
-  b.writeUInt16LE(stats.i8Tensors ? 1 : 0, 6); // 1.1: int8 weights; files without them stay 1.0
+  // 1.1: int8 weights, 1.2: byte-planar f16; files without them keep the minor an older reader knows
+  b.writeUInt16LE(tensorData.some((d) => d.dtype === 'f16p') ? 2 : stats.i8Tensors ? 1 : 0, 6);
   b.writeUInt32LE(HEADER_BYTES, 8);
   b.writeUInt32LE(list.length, 12);
   b.writeUInt32LE(g.ops.length, 16);
