@@ -71,7 +71,7 @@ export const MODELS = [
 // (src/session/roles.c) loads it instead.
 // - `weights`: the whole model one way (int8 per output channel with `keepF32` op outputs f32, or
 //   f16).
-// - `precision`: a table per tensor (f32, f16, int8 or int8 with fewer levels), chosen by
+// - `precision`: a table per tensor (f32, f16, int8, or either with fewer bits: f16/M, int8/B), chosen by
 //   tools/convert/select-precision.mjs with `select`: the role, the tests/test_int8.c figure and its
 //   limit there (0.9 of issue 11's bound), on selection images that are not the int8_bounds test's
 //   (which confirms the choice: apfol frames, silent_face, faces/deepface).
@@ -79,13 +79,15 @@ export const MODELS = [
 //   (conv2d_16, 96x1x1x96: its input channel 38 comes from a depthwise filter with weights up to 14,
 //   so that channel's activations dwarf the others and the error of its small weights is multiplied
 //   by them; no axis or tensor mix-up), FaceMesh's alignment points 0.90 px, the fused live score 0.14.
-//   FaceMesh ships with only its unused 266-output head reduced (below).
+//   With f16/M (fewer mantissa bits) FaceMesh's table keeps its landmark head at f16/7 (all 468
+//   points 0.26 px on int8_bounds; 1.20 -> 0.85 MB gzip with byte-planar f16 and the unused head gone).
 //   BlazeFace stays as converted (f16-exact, 193 KB gzip): alone at int8 its first conv changes the
 //   face count on a selection image and most other weights move a keypoint by over 0.5 px (weighted
-//   NMS averages every anchor over the score threshold, so a small logit change adds or drops one).
-//   MiniFASNet (live score within 0.009 per model on 168 PAD images; both: 0.0184 on int8_bounds',
-//   0.0106 on eval-pad's 225) replaces the f16 files; the embedder's (1 - cosine within 0.0045)
-//   replaces its whole-model int8 file (same name: 1.30 -> 1.05 MB gzip).
+//   NMS averages every anchor over the score threshold, so a small logit change adds or drops one);
+//   an f16/M table would save 15 KB, not worth a new role file.
+//   MiniFASNet (live score within 0.009 per model on 168 PAD images; both: 0.0143 on int8_bounds')
+//   replaces the f16 files; the embedder's (1 - cosine within 0.0045) replaces its whole-model int8
+//   file (same name: 1.30 -> 1.01 MB gzip). docs/PIPELINE.md has the figures.
 const FACES = [{ glob: 'faces-lfw/**/*.jpg', every: 40 }, { glob: 'faces/face_recognition/**/*.jpg' },
   { glob: 'faces/inspireface/**/*.jpg' }, { glob: 'pad-multi/**/*.jp*', every: 3 }, { glob: 'pad/hyperfas/*.png' },
   { glob: 'pad/inspireface/*.jpg' }, { glob: 'pad/doubango/*.jpg' }];
@@ -93,9 +95,8 @@ const PAD_IMAGES = [{ glob: 'pad-multi/**/*.jp*' }, { glob: 'pad-multi/**/*.png'
   { glob: 'pad/inspireface/*.jpg' }, { glob: 'pad/doubango/*.jpg' }, { glob: 'faces-lfw/**/*.jpg', every: 80 }];
 const REDUCED = [
   { base: 'mobilefacenet-expo', suffix: 'int8', select: { role: 'embedder', metric: 'cosine', limit: 0.0045, images: FACES } },
-  // mesh_px (all 468 points): with five_px the landmark head went int8, moved the other points up to
-  // 1.18 px and single PAD scores up to 0.11; the committed table (hand-edited, its header) keeps every
-  // weight the pipeline reads f16, and a new selection under mesh_px may find a smaller file
+  // mesh_px (all 468 points): with five_px the landmark head went int8 and moved the other points up
+  // to 1.18 px (a 0.5 px bound)
   // outputs: the 266-output head (Identity, 5% of the weights) is read by nothing (src/face/landmarks.c
   // takes the 1404 points and the presence flag by size): gone with its weights.
   { base: 'facemesh', suffix: 'int8', outputs: ['Identity_1', 'Identity_2'], select: { role: 'mesh', metric: 'mesh_px', limit: 0.45, images: FACES } },
