@@ -83,10 +83,11 @@ static void test_flat(void) {
     free(x);
 }
 
-/* bits: lists of 8- or 4-bit codes scanned by our kernel and re-ranked exactly (faiss_ivfsq.cpp), 0:
- * of floats. D = 72: the kernels' 16- and 32-component steps and their tails. */
-static void test_ivf(int bits) {
-    enum { N = 4000, D = 72, Q = 20 };
+/* bits: lists of 4- or 8-bit codes scanned by our kernel and re-ranked exactly (faiss_ivfsq.cpp), 0:
+ * of floats. D = 72: the kernels' full steps (16 components for 8-bit codes, 64 for 4-bit) and their
+ * tails; D = 520 (4-bit): the 16-bit sums widened after every 4 blocks of 64, then a tail. */
+static void test_ivf(int bits, int D) {
+    enum { N = 4000, Q = 20 };
     float *x = malloc(sizeof(float) * N * D);
     int64_t *ids = malloc(sizeof(int64_t) * N);
     fill(x, N, D);
@@ -173,9 +174,10 @@ static void test_multipart(void) {
 
 int main(void) {
     test_flat();
-    test_ivf(8);
-    test_ivf(4);
-    test_ivf(0);
+    test_ivf(8, 72);
+    test_ivf(4, 72);
+    test_ivf(4, 520);
+    test_ivf(0, 72);
     test_multipart();
     if (failures) { printf("%d failure(s)\n", failures); return 1; }
     printf("faceindex and multipart: all passed\n");
