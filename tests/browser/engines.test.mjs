@@ -46,7 +46,25 @@ const OVERLAY = `${HEAD}<style>body{margin:0;background:#fff;font-size:0}
 <div class="s" data-case="fill" style="width:260px;height:300px"><video style="object-fit:fill"></video><canvas></canvas></div>
 <div class="s" data-case="contain, top left, padded" style="width:300px;height:300px"><video style="object-fit:contain;object-position:0 0;padding:6px;box-sizing:border-box"></video><canvas></canvas></div>
 </body></html>`;
-const PAGES = { '/__test__/page.html': `${HEAD}<body></body></html>`, '/__test__/component.html': COMPONENT, '/__test__/overlay.html': OVERLAY };
+// An engine without module workers (older WebViews, Safari < 15, Firefox < 114), simulated before
+// the package loads: __vfWorkers(mode) makes the page's Worker throw for { type: 'module' }
+// ('throw', as Chromium < 80 did), ignore the type option without reading it ('ignore', as Safari
+// < 15 does: worker.js would run as a classic script), or throw for every worker ('none');
+// ?worker=MODE applies it at load.
+const OLD = `${HEAD}<script>
+window.__vfWorkers = (mode) => {
+  const W = window.__vfWorker || (window.__vfWorker = window.Worker);
+  window.Worker = !mode ? W : class extends W {
+    constructor(url, opts) {
+      if (mode === 'none' || (mode === 'throw' && opts && opts.type === 'module')) throw new TypeError(\`no \${mode === 'none' ? '' : 'module '}workers here (simulated)\`);
+      super(url, mode === 'ignore' && opts ? { name: opts.name } : opts);
+    }
+  };
+};
+window.__vfWorkers(new URLSearchParams(location.search).get('worker'));
+</script><body></body></html>`;
+const PAGES = { '/__test__/page.html': `${HEAD}<body></body></html>`, '/__test__/old.html': OLD, '/__test__/component.html': COMPONENT,
+  '/__test__/overlay.html': OVERLAY };
 
 /** Overlay check, in the page: every stage plays the fake camera; returns each stage's rect. */
 async function overlayShow() {
@@ -96,6 +114,7 @@ async function pageCapture({ threads, build, offscreen }) {
   ms.sort((a, b) => a - b);
   return {
     info: inst.info, readyMs, stages: [...new Set(progress.map((p) => p.stage))], chosen: progress.find((p) => p.stage === 'build') || null,
+    worker: progress[0] && progress[0].stage === 'worker' ? progress[0] : null,
     guidance, frames: ms.length, medianMs: ms[ms.length >> 1], meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
     body: out.body, signature: out.signature, spki: key.publicKeySpki, answer: out.answer, session,
     coi: crossOriginIsolated, camera: window.__vfFakeCamera || null, ua: navigator.userAgent,
@@ -103,10 +122,12 @@ async function pageCapture({ threads, build, offscreen }) {
 }
 
 /** The checks every capture passes, in every engine; returns the server's detail. */
-async function checkCapture(r, server, { build, isolated }) {
+async function checkCapture(r, server, { build, isolated, worker = 'module' }) {
   assert.equal(r.coi, isolated, 'cross-origin isolation as served');
   assert.equal(r.info.build, build);
   assert.equal(r.info.path.build, build);
+  assert.equal(r.info.path.worker, worker);
+  assert.ok(r.worker && r.worker.worker === worker, `onProgress reports the worker first: ${JSON.stringify(r.worker)}`);
   assert.ok(r.chosen && r.chosen.build === build && r.chosen.path.build === build, `onProgress reports the build: ${JSON.stringify(r.chosen)}`);
   assert.ok(r.stages.includes('download') && r.stages.at(-1) === 'ready', `stages ${r.stages}`);
   assert.equal(r.camera && r.camera.calls, 1, 'the fake camera was opened once');
@@ -175,7 +196,7 @@ for (const name of eng.ENGINES) {
     const report = { engine: name, version: browser.version, captures: {} };
     const open = async (proxy, page, cam, size) => {
       const p = await browser.newPage(size);
-      await p.goto(`${proxy.url}/__test__/${page}?cam=${cam}`);
+      await p.goto(`${proxy.url}/__test__/${page}${page.includes('?') ? '&' : '?'}cam=${cam}`);
       return p;
     };
     try {
@@ -207,7 +228,7 @@ for (const name of eng.ENGINES) {
       });
       // one capture case: the page, the capture, the common checks, the case's own, the figures
       const capture = async (key, proxy, cam, args, isolated, build, more, tt) => {
-        const p = await open(proxy, 'page.html', cam);
+        const p = await open(proxy, args.page || 'page.html', cam);
         try {
           let r;
           try {
@@ -228,9 +249,9 @@ for (const name of eng.ENGINES) {
           report.ua = r.ua;
           report.features = report.features || r.info.path.features;
           const want = build(r.info.path.features);
-          await checkCapture(r, server, { build: want, isolated });
+          await checkCapture(r, server, { build: want, isolated, worker: args.page ? 'classic' : 'module' });
           more(r, want);
-          report.captures[key] = { build: r.info.build, threads: r.info.threads, frames: r.frames, median_ms: r.medianMs, mean_ms: r.meanMs, ready_ms: r.readyMs };
+          report.captures[key] = { build: r.info.build, threads: r.info.threads, worker: r.info.path.worker, frames: r.frames, median_ms: r.medianMs, mean_ms: r.meanMs, ready_ms: r.readyMs };
           assert.deepEqual(await p.problems(), []);
         } finally { await p.close(); }
       };
@@ -245,8 +266,12 @@ for (const name of eng.ENGINES) {
           assert.equal(r.info.threads, 1);
           assert.match(JSON.stringify(r.info.path.skipped), /not cross-origin isolated/);
         }, tt));
-      await t.test('no SIMD, no OffscreenCanvas path: build base, pixels and JPEGs on the page', (tt) =>
-        capture('base', plain, 'bf', { threads: 1, build: 'base', offscreen: false }, false, () => 'base', (r) => {
+      // an old engine's every fallback at once (an iOS 14 WebView: no SIMD, no OffscreenCanvas, no
+      // module workers): the classic worker (worker-classic.js) loads veriface-base.js by importScripts
+      await t.test('no SIMD, no OffscreenCanvas, no module workers: build base on the classic worker, pixels and JPEGs on the page', (tt) =>
+        capture('base', plain, 'bf', { threads: 1, build: 'base', offscreen: false, page: 'old.html?worker=throw' }, false, () => 'base', (r) => {
+          assert.match(r.worker.reason, /the module worker was refused: no module workers here \(simulated\)/);
+          assert.equal(r.info.path.features.moduleWorker, false);
           assert.equal(r.info.path.pixels, 'page');
           assert.equal(r.info.path.jpeg, 'page');
           assert.equal(r.info.path.simd, true, 'the engine has SIMD: base was forced');
@@ -256,7 +281,7 @@ for (const name of eng.ENGINES) {
       // vf_wasm_engine_create with an out-of-bounds access (a typed 'internal' error, no hang)
       const flaky = name === 'webkit' ? { todo: 'WebKitGTK: engine create after failed creates, out-of-bounds access at times (docs/ENGINES.md)' } : {};
       await t.test('failures are typed errors, never a hang', flaky, async () => {
-        const p = await open(plain, 'page.html', 'a');
+        const p = await open(plain, 'old.html', 'a');
         try {
           const r = await p.evaluate(async () => {
             const vf = await import('/pkg/src/index.js');
@@ -272,6 +297,16 @@ for (const name of eng.ENGINES) {
             const stream = new MediaStream();
             out.noFrames = await code(inst.capture({ session: { session_id: 'x', nonce: 'n' }, key: await vf.createSessionKey(), stream, timeoutMs: 3000 }));
             inst.close();
+            // no module workers, the type option ignored unread (Safari < 15): detected before any
+            // worker starts, the classic worker runs; no worker at all: a typed error at once
+            window.__vfWorkers('ignore');
+            const progress = [];
+            const classic = await vf.Veriface.create({ threads: 1, onProgress: (p) => progress.push(p) });
+            out.classic = { first: progress[0], worker: classic.info.path.worker, build: classic.info.build };
+            classic.close();
+            window.__vfWorkers('none');
+            out.noWorker = await code(vf.Veriface.create({ stallMs: 10000 }));
+            window.__vfWorkers(null);
             out.ms = performance.now() - t0;
             return out;
           });
@@ -279,6 +314,9 @@ for (const name of eng.ENGINES) {
           assert.equal(r.badBuild, 'VerifaceError:unsupported');
           assert.match(r.badWorker, /^VerifaceError:(worker_failed|timeout)$/);
           assert.match(r.noFrames, /^VerifaceError:(timeout|camera_error|aborted)$/);
+          assert.deepEqual(r.classic, { first: { stage: 'worker', loaded: 0, total: 0, cached: 0, worker: 'classic', reason: 'this browser has no module workers' },
+            worker: 'classic', build: 'simd' });
+          assert.equal(r.noWorker, 'VerifaceError:worker_failed');
           assert.ok(r.ms < 60000, `${r.ms} ms`);
           report.errors = r;
         } finally { await p.close(); }

@@ -105,8 +105,8 @@ test('npm tarball installs from a local file and resolves its exports', { skip: 
     const roles = JSON.parse(fs.readFileSync(path.join(root, 'models/roles.json'), 'utf8'));
     const committed = roles.filter((x) => ['detector', 'mesh', 'embedder'].includes(x.name)).map((x) => `models/${x.file}`);
     assert.equal(committed.length, 3, 'roles.json names the detector, mesh and embedder files');
-    for (const f of ['src/index.js', 'src/index.d.ts', 'src/worker.js', 'src/component.js', 'src/component.d.ts', 'wasm/veriface-simd.wasm',
-      'wasm/veriface-simd-mt.wasm', 'wasm/veriface-simd-mt.worker.js', 'wasm/veriface-base.wasm', ...committed]) {
+    for (const f of ['src/index.js', 'src/index.d.ts', 'src/worker.js', 'src/worker-classic.js', 'src/component.js', 'src/component.d.ts', 'wasm/veriface-simd.wasm',
+      'wasm/veriface-simd-mt.wasm', 'wasm/veriface-simd-mt.worker.js', 'wasm/veriface-base.wasm', 'wasm/veriface-simd.js', 'wasm/veriface-base.js', ...committed]) {
       assert.ok(fs.existsSync(path.join(root, f)), f);
     }
     // node resolves the exports map; the package module is usable in node 20

@@ -22,7 +22,8 @@ function sharedMemory() {
 /**
  * The features of this scope (the page or the worker): { wasm, simd, sharedMemory,
  * crossOriginIsolated, offscreenCanvas (a 2D OffscreenCanvas), jpegBlob (OffscreenCanvas encodes
- * JPEG, checked only where asked: it is async) }.
+ * JPEG, checked only where asked: it is async) }; the worker adds moduleWorker (false in the
+ * classic worker).
  */
 export function detectFeatures(scope = globalThis) {
   const wasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
@@ -59,13 +60,16 @@ export async function canEncodeJpeg(scope = globalThis) {
 export function planBuilds(f, threads, force) {
   const skipped = [];
   const why = {
-    'simd-mt': !f.simd ? 'no WebAssembly SIMD128' : !f.crossOriginIsolated ? 'the page is not cross-origin isolated (COOP/COEP)'
+    'simd-mt': !f.simd ? 'no WebAssembly SIMD128'
+      // its threads import the module build (emscripten's pthread workers use import())
+      : f.moduleWorker === false ? 'no module workers (the threads need them)' : !f.crossOriginIsolated ? 'the page is not cross-origin isolated (COOP/COEP)'
       : !f.sharedMemory ? 'no shared WebAssembly memory (SharedArrayBuffer)' : threads <= 1 ? 'one thread asked' : null,
     simd: !f.simd ? 'no WebAssembly SIMD128' : null,
     base: null,
   };
   if (force) {
     if (!BUILDS.includes(force)) return { order: [], skipped: [{ build: force, reason: 'unknown build' }] };
+    if (force === 'simd-mt' && f.moduleWorker === false) return { order: [], skipped: [{ build: force, reason: why[force] }] };
     return { order: [force], skipped: BUILDS.filter((b) => b !== force).map((b) => ({ build: b, reason: `build '${force}' asked` })) };
   }
   const order = [];

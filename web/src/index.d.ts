@@ -122,19 +122,25 @@ export type WasmBuild = 'simd-mt' | 'simd' | 'base';
 /** The wasm build and path chosen for this browser (features detected, never assumed). */
 export interface EnginePath {
   build: WasmBuild; threads: number; simd: boolean;
+  /** the worker the engine runs in: the module worker, or worker-classic.js where the browser has no module workers */
+  worker: 'module' | 'classic';
   /** where video frames become RGBA: the worker's OffscreenCanvas, or the page's canvas */
   pixels: 'worker' | 'page';
   /** where kept frames are JPEG-encoded */
   jpeg: 'worker' | 'page';
   /** the better builds not used, and why (no SIMD128, not cross-origin isolated, no shared memory, failed to start) */
   skipped: { build: WasmBuild | string; reason: string }[];
-  features: { wasm: boolean; simd: boolean; crossOriginIsolated: boolean; sharedMemory: boolean; offscreenCanvas: boolean };
+  features: { wasm: boolean; simd: boolean; crossOriginIsolated: boolean; sharedMemory: boolean; offscreenCanvas: boolean; moduleWorker: boolean };
 }
 
 /** loaded / total: bytes downloaded so far / announced (Content-Length); cached: model bytes read
  *  from the Cache API (keyed by SHA-256: a second visit downloads no model) */
 export interface Progress {
-  stage: 'download' | 'cached' | 'compile' | 'build' | 'guidance' | 'models' | 'ready'; loaded: number; total: number; cached?: number;
+  stage: 'worker' | 'download' | 'cached' | 'compile' | 'build' | 'guidance' | 'models' | 'ready'; loaded: number; total: number; cached?: number;
+  /** 'worker' (first): the worker started */
+  worker?: 'module' | 'classic';
+  /** 'worker': why not the module worker (none in this browser, or its constructor refused it) */
+  reason?: string;
   /** 'compile': the build being started; 'build': the build chosen */
   build?: WasmBuild;
   /** 'build': the path chosen */
@@ -148,6 +154,8 @@ export interface CreateOptions {
   threads?: number | 'auto';
   onProgress?: (p: Progress) => void;
   workerUrl?: string | URL;
+  /** the classic worker (worker-classic.js), for browsers without module workers; default: next to worker.js or workerUrl */
+  classicWorkerUrl?: string | URL;
   /** per-role URL overrides */
   models?: Partial<Record<keyof ModelHashes, string>>;
   /** resolve once the detector and mesh are in (guidance starts); `ready` resolves when all are */

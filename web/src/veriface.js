@@ -18,13 +18,14 @@ export const WEB_VERSION = '0.1.0';
  * worker asks the same URLs once its own modules are in, a second or more later on a slow device
  * (a server that forbids caching gets them twice: prefetch: false).
  */
-function prefetchBuild(base, threads, options) {
+function prefetchBuild(base, threads, options, kind) {
   if (options.prefetch === false || typeof fetch !== 'function') return;
   try {
-    const plan = planBuilds(detectFeatures(globalThis), threads, options.build || null);
+    // the classic worker runs no threaded build and loads the builds' classic copies (factory-classic.js)
+    const plan = planBuilds({ ...detectFeatures(globalThis), moduleWorker: kind === 'module' }, threads, options.build || null);
     if (!plan.order.length) return;
     const name = BUILD_FILES[plan.order[0]];
-    for (const f of [`${name}.mjs`, `${name}.wasm`])
+    for (const f of [`${name}${kind === 'module' ? '.mjs' : '.js'}`, `${name}.wasm`])
       fetch(new URL(`wasm/${f}`, base).href, { credentials: 'same-origin' }).then((r) => r.arrayBuffer()).catch(() => {});
   } catch { /* a hint only */ }
 }
@@ -43,8 +44,8 @@ class WorkerClient {
       if (m.ok) p.resolve(m.value); else p.reject(VerifaceError.from(m.error));
     };
     this.w.onerror = (e) => {
-      // also what a browser without module workers gives (it runs worker.js as a classic script)
-      const err = new VerifaceError('worker_failed', `worker error: ${e.message || 'failed to load (module workers needed)'}`);
+      // a worker script that does not load (or does not parse) gives no message of its own
+      const err = new VerifaceError('worker_failed', `worker error: ${e.message || 'the worker script failed to load'}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       e.preventDefault();
@@ -69,6 +70,50 @@ class WorkerClient {
     const err = new VerifaceError('closed', 'veriface was closed');
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+  }
+}
+
+/**
+ * Does this engine run module workers? Its Worker constructor reads the `type` option only then
+ * (older WebViews, Safari < 15 and Firefox < 114 ignore it and would run worker.js as a classic
+ * script, which fails on its first import). The URL is invalid on purpose: the constructor reads
+ * its options, then throws before any worker starts or anything is fetched.
+ */
+export function hasModuleWorkers() {
+  let read = false;
+  try {
+    new Worker('http://[', { get type() { read = true; return 'module'; } });   // eslint-disable-line no-new
+  } catch { /* the invalid URL */ }
+  return read;
+}
+
+/**
+ * The engine's worker: the module worker, else (an engine without module workers, or one whose
+ * constructor refuses it) the classic worker, worker-classic.js: the same worker bundled into one
+ * script that loads the wasm builds' classic copies with importScripts (tools/build-web), next to
+ * worker.js (or options.workerUrl) unless options.classicWorkerUrl says where. { worker, kind:
+ * 'module' | 'classic', reason (why not the module worker) }; no worker at all is 'worker_failed'.
+ */
+function startWorker(options) {
+  let reason = null;
+  if (hasModuleWorkers()) {
+    try {
+      // The literal `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` is the
+      // form bundlers (Vite, webpack 5) recognise: they then bundle the worker with its imports.
+      const worker = options.workerUrl ? new Worker(options.workerUrl, { type: 'module', name: 'veriface' })
+        : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'veriface' });
+      return { worker, kind: 'module', reason };
+    } catch (e) {
+      reason = `the module worker was refused: ${(e && e.message) || e}`;
+    }
+  } else reason = 'this browser has no module workers';
+  const page = globalThis.location && location.href;
+  const url = options.classicWorkerUrl ? new URL(options.classicWorkerUrl, page)
+    : options.workerUrl ? new URL('worker-classic.js', new URL(options.workerUrl, page)) : new URL('./worker-classic.js', import.meta.url);
+  try {
+    return { worker: new Worker(url, { name: 'veriface' }), kind: 'classic', reason };
+  } catch (e) {
+    throw new VerifaceError('worker_failed', `no worker can start (${reason}; the classic worker ${url}: ${(e && e.message) || e})`);
   }
 }
 
@@ -101,7 +146,9 @@ export class Veriface {
    *   number; the threaded wasm build is used only when the page is cross-origin isolated and threads > 1
    * - onProgress({ stage, loaded, total, cached }): 'download' (bytes), 'cached' (model bytes from the
    *   Cache API, keyed by SHA-256), 'compile' ({ build } tried),
-   *   'build' ({ build, path }: the wasm build and path chosen, see info.path), 'models', 'ready'
+   *   'build' ({ build, path }: the wasm build and path chosen, see info.path), 'models', 'ready';
+   *   first 'worker' ({ worker: 'module' | 'classic', reason }: the worker started, and why not
+   *   the module worker)
    * - build: force one wasm build ('simd-mt' | 'simd' | 'base'); default: the best this browser
    *   runs (threads need cross-origin isolation and shared memory, 'base' is the one without SIMD)
    * - offscreen: false reads pixels and encodes JPEGs on the page's canvas even where the worker has
@@ -109,6 +156,8 @@ export class Veriface {
    * - stallMs: create() fails with code 'timeout' when the worker reports nothing for this long
    *   (default 30000; downloads report as they go)
    * - workerUrl: override the worker script URL (bundlers that relocate it)
+   * - classicWorkerUrl: the classic worker's URL (worker-classic.js), for engines without module
+   *   workers (default: next to worker.js, or to workerUrl)
    * - models: per-role URL overrides ({ embedder: '/x/faceres.vfm' })
    * - lazy: resolve as soon as the detector and mesh are loaded (guidance can start, ~1.6 MB gzip
    *   instead of ~11 MB); `instance.ready` resolves when PAD and the embedder are in too. A capture
@@ -134,12 +183,10 @@ export class Veriface {
       clearTimeout(stall);
       if (loading && stallMs > 0) stall = setTimeout(() => stalled(new VerifaceError('timeout', `the engine worker reported nothing for ${stallMs} ms while loading`)), stallMs);
     };
-    // The literal `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` is the
-    // form bundlers (Vite, webpack 5) recognise: they then bundle the worker with its imports.
-    const w = options.workerUrl ? new Worker(options.workerUrl, { type: 'module', name: 'veriface' })
-      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'veriface' });
-    prefetchBuild(base, threads, options);
-    const worker = new WorkerClient(w, (m) => {
+    const started = startWorker(options);
+    onProgress({ stage: 'worker', loaded: 0, total: 0, cached: 0, worker: started.kind, ...(started.reason ? { reason: started.reason } : {}) });
+    prefetchBuild(base, threads, options, started.kind);
+    const worker = new WorkerClient(started.worker, (m) => {
       if (m.event === 'progress') {
         alive();
         const p = { stage: m.stage, loaded: m.loaded, total: m.total, cached: m.cached || 0 };

@@ -1,4 +1,5 @@
-// worker.js - the package's module Web Worker: loads the wasm build and the models, runs the C
+// worker.js - the package's Web Worker (a module worker; worker-classic.js, built from it, where
+// the engine has none): loads the wasm build and the models, runs the C
 // session on the frames the page transfers (ImageBitmap or VideoFrame), and encodes the kept
 // frames as JPEG with their SHA-256; during an active challenge (docs/CHALLENGE.md) it measures
 // each challenge frame's pose (vf_motion) and keeps it as a JPEG. Protocol: requests { id, type, ... } -> { id, ok, value } or
@@ -8,6 +9,7 @@ import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
 import { detectFeatures, canEncodeJpeg, planBuilds, BUILD_FILES } from './features.js';
 import { MODEL_CACHE, modelCacheKey, modelUrl as roleUrl, rolesUrl } from './models.js';
+import { WORKER_KIND, loadFactory } from './factory.js';
 
 let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null, startFull = null;   // guide: detector + mesh only, while the rest loads (lazy)
 let path = null;   // the build and path chosen (info.path): where frames become pixels and JPEGs
@@ -119,8 +121,8 @@ function engineInfo(e, t0, loaded, pad, cached) {
  */
 function startBuild(b, wasmBase, onBytes) {
   const name = BUILD_FILES[b];
-  const factory = import(/* @vite-ignore */ /* webpackIgnore: true */ new URL(`${name}.mjs`, wasmBase).href).then((m) => m.default, (e) => {
-    throw new VerifaceError('network', `cannot load ${name}.mjs from ${wasmBase}: ${e.message}`);
+  const factory = loadFactory(name, wasmBase).catch((e) => {
+    throw new VerifaceError('network', `cannot load ${name}${WORKER_KIND === 'module' ? '.mjs' : '.js'} from ${wasmBase}: ${e.message}`);
   });
   const module = (async () => {
     const url = new URL(`${name}.wasm`, wasmBase).href;
@@ -192,7 +194,7 @@ async function loadBuild(order, wasmBase, first, onBytes, onCompile, tried) {
 async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, build: force = null, offscreen = true }) {
   const t0 = performance.now();
   mark('init');
-  const features = detectFeatures(self);
+  const features = { ...detectFeatures(self), moduleWorker: WORKER_KIND === 'module' };
   if (!features.wasm) throw new VerifaceError('unsupported', 'this browser has no WebAssembly');
   const plan = planBuilds(features, threads, force);
   if (!plan.order.length) throw new VerifaceError('unsupported', `no wasm build runs in this browser (${plan.skipped.map((t) => `${t.build}: ${t.reason}`).join('; ')})`);
@@ -217,7 +219,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   for (const f of fetches) f.catch(() => {});
   const all = Promise.all(fetches);
   const jpeg = await jpegIn;
-  path = { build: '', threads: 1, simd: features.simd, pixels: off ? 'worker' : 'page', jpeg: jpeg ? 'worker' : 'page',
+  path = { build: '', threads: 1, simd: features.simd, worker: WORKER_KIND, pixels: off ? 'worker' : 'page', jpeg: jpeg ? 'worker' : 'page',
     skipped: plan.skipped, features };
   const tried = [];
   ({ M, build } = await loadBuild(plan.order, wasmBase, first, onBytes, (b) => post({ event: 'progress', stage: 'compile', loaded, total, build: b }), tried));
