@@ -29,6 +29,7 @@ for (const r of modelRoles(M)) {   // the C role table, read from the module
 }
 const fail = (m) => { console.error(`FAIL: ${m}`); process.exit(1); };
 const engine = Engine.create(M, models, 1);
+const peakMB = M.HEAPU8.length / 1048576;   // the heap an engine create grew to
 if (!/^[0-9a-f]{64}$/.test(engine.models.detector)) fail(`detector hash ${engine.models.detector}`);
 const s = engine.createSession({ good_frames: 3, max_frame_width: 640, max_frame_height: 480 });
 let last;
@@ -59,6 +60,38 @@ const g = lenient.push(dark, 640, 480, 0).status.quality.guidance;
 if (g === 10) fail('quality.min_brightness from the config not applied');
 lenient.close();
 engine.close();
+
+// A wasm memory that may not grow (an engine may refuse memory.grow: WebKit under memory pressure,
+// a memory limit): the engine create fails with a typed no_memory, never a trap (an out-of-bounds
+// access from an allocation nobody checked). Growth refused past each limit, from the initial
+// 16 MiB up to the first that is enough; emscripten's heap-resize import wrapped at instantiation.
+const wasmModule = await WebAssembly.compile(fs.readFileSync(path.join(dir, `${name}.wasm`)));
+const refused = [];
+for (let limitMB = 16; limitMB < peakMB; limitMB += 3) {
+  let wrapped = 0;
+  const N = await create({ locateFile: (p) => path.join(dir, p), instantiateWasm: (imports, receive) => {
+    for (const [mod, fns] of Object.entries(imports)) {
+      for (const [k, f] of Object.entries(fns)) {
+        if (typeof f === 'function' && String(f).includes('maxHeapSize')) {   // _emscripten_resize_heap
+          fns[k] = (bytes) => ((bytes >>> 0) > limitMB * 1048576 ? false : f(bytes));
+          wrapped++;
+        }
+      }
+      imports[mod] = fns;
+    }
+    WebAssembly.instantiate(wasmModule, imports).then((inst) => receive(inst, wasmModule));
+    return {};
+  } });
+  if (wrapped !== 1) fail(`${wrapped} heap-resize imports found (the emscripten glue changed)`);
+  try {
+    Engine.create(N, models, 1).close();
+    break;   // enough memory from here on
+  } catch (e) {
+    if (e.code !== 'no_memory') fail(`growth refused past ${limitMB} MiB: ${e.name} ${e.code} ${e.message}`);
+  }
+  refused.push(limitMB);
+}
+if (!refused.length || refused.at(-1) + 3 >= peakMB) fail(`growth refused: ${refused} MiB (the engine grew to ${peakMB} MiB)`);
 console.log(JSON.stringify({ module: name, guidance: last.status.quality.guidance, streak: last.status.good_streak, kept: kept.length,
-  liveness: res && res.liveness, embedding_dim: res && res.embedding.dim }));
+  liveness: res && res.liveness, embedding_dim: res && res.embedding.dim, growth_refused_mb: refused }));
 process.exit(0);
