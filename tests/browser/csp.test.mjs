@@ -59,7 +59,7 @@ test('<veriface-capture> under the strict policy: capture, challenge with colour
       const csp = await lib.watchCsp(page, server.url);
       await routePage(page, server.url, lib.POLICY);
       // the server's own answers: the page and every script carry the policy
-      for (const p of ['/', '/pkg/src/worker.js', '/pkg/wasm/veriface-simd-mt.worker.js']) {
+      for (const p of ['/', '/pkg/src/worker.js', '/pkg/src/worker-classic.js', '/pkg/wasm/veriface-simd-mt.worker.js']) {
         const r = await fetch(`${server.url}${p}`);
         assert.equal(r.headers.get('content-security-policy'), lib.POLICY, p);
       }

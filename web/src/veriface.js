@@ -79,10 +79,10 @@ class WorkerClient {
  * script, which fails on its first import). The URL is invalid on purpose: the constructor reads
  * its options, then throws before any worker starts or anything is fetched.
  */
-export function hasModuleWorkers() {
+function hasModuleWorkers() {
   let read = false;
   try {
-    new Worker('http://[', { get type() { read = true; return 'module'; } });   // eslint-disable-line no-new
+    new Worker('http://[', { get type() { read = true; return 'module'; } });
   } catch { /* the invalid URL */ }
   return read;
 }
