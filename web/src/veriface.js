@@ -12,7 +12,6 @@ import { detectFeatures, planBuilds, BUILD_FILES } from './features.js';
 
 export const WEB_VERSION = '0.1.0';
 
-/** One module worker and its request/response bookkeeping. */
 /**
  * The wasm build the worker will pick first, fetched from the page now into the HTTP cache: the
  * worker asks the same URLs once its own modules are in, a second or more later on a slow device
@@ -30,6 +29,7 @@ function prefetchBuild(base, threads, options, kind) {
   } catch { /* a hint only */ }
 }
 
+/** The engine's worker (module or classic) and its request/response bookkeeping. */
 class WorkerClient {
   constructor(worker, onEvent) {
     this.w = worker;
