@@ -53,6 +53,32 @@ static int name_is(const char *p, size_t n, const char *name) {
 }
 
 #define OWS(c) ((c) == ' ' || (c) == '\t')
+
+/* One Accept-Encoding field: its gzip (or x-gzip) and "*" entries, each 1 (q > 0), 0 (q=0) or
+ * left alone (absent). A qvalue is "0" or "1" with up to three decimals: any non-zero digit is q > 0. */
+static void accept_encoding(const char *v, const char *ve, int *gz, int *star) {
+    while (v < ve) {
+        const char *e = memchr(v, ',', (size_t)(ve - v));
+        e = e ? e : ve;
+        const char *t = v;
+        while (t < e && OWS(*t)) t++;
+        const char *te = t;
+        while (te < e && tchar((unsigned char)*te)) te++;
+        int q = 1;
+        for (const char *x = te; x < e; x++) {   /* ;q=... (another parameter is ignored) */
+            if (*x != ';') continue;
+            const char *y = x + 1;
+            while (y < e && OWS(*y)) y++;
+            if (y + 1 < e && (*y == 'q' || *y == 'Q') && y[1] == '=') {
+                q = 0;
+                for (y += 2; y < e && ((*y >= '0' && *y <= '9') || *y == '.'); y++) if (*y >= '1' && *y <= '9') q = 1;
+            }
+        }
+        if (name_is(t, (size_t)(te - t), "gzip") || name_is(t, (size_t)(te - t), "x-gzip")) *gz = *gz == 0 ? 0 : q;
+        else if (te - t == 1 && *t == '*') *star = q;
+        v = e + 1;
+    }
+}
 #define BAD(st, c, m) do { h->status = (st); h->code = (c); h->message = (m); return -1; } while (0)
 
 int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
@@ -86,7 +112,7 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
     h->minor = v[7] - '0';
     h->close = h->minor == 0;   /* HTTP/1.0: one request (its keep-alive extension is not offered) */
     /* header fields: token ":" OWS value OWS CRLF, up to the empty line */
-    int hosts = 0, te = 0;
+    int hosts = 0, te = 0, gz = -1, star = -1, range = 0;
     long long cl = -1;
     for (p = eol + 1;; p = eol + 1) {
         eol = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
@@ -112,6 +138,8 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
                 if (name_is(x, 5, "close") && (x == val || x[-1] == ',' || OWS(x[-1])) && (x + 5 == ve || x[5] == ',' || OWS(x[5]))) h->close = 1;
         }
         else if (name_is(name, nl, "transfer-encoding")) te = 1;
+        else if (name_is(name, nl, "accept-encoding")) accept_encoding(val, ve, &gz, &star);
+        else if (name_is(name, nl, "range")) range = 1;   /* answered whole, so as the file on disk */
         else if (name_is(name, nl, "content-length")) {
             /* 1*DIGIT; the same value repeated in another field is one length, a different one is
              * an attempt to make two parsers disagree (a list "5, 5" is refused: libmicrohttpd
@@ -128,6 +156,7 @@ int vf_srv_head_parse(const char *b, size_t len, vf_srv_head *h) {
     if (te) BAD(411, "length_required", "a request body must declare its Content-Length (chunked bodies are not accepted)");
     if (h->minor >= 1 ? hosts != 1 : hosts > 1) BAD(400, "bad_request", "exactly one Host header is required");
     h->content_length = cl;
+    h->accept_gzip = !range && (gz == 1 || (gz == -1 && star == 1));
     return 0;
 }
 

@@ -22,6 +22,7 @@ typedef struct vf_srv_head {
     char path[1040];                  /* the target's path, still percent-encoded ("" when longer) */
     char version[80];                 /* the `v` query argument, raw ("" when absent or longer) */
     char if_none_match[256];          /* If-None-Match ("" when absent or longer) */
+    int accept_gzip;                  /* Accept-Encoding allows gzip (q > 0, by name or by "*"), and no Range */
     int minor;                        /* HTTP/1.minor */
     int close;                        /* the client asks to close after this answer (HTTP/1.0, Connection: close) */
     long long content_length;         /* -1 = none; LLONG_MAX = more digits than fit */

@@ -52,6 +52,8 @@ void vf_srv_reply_headers(const vf_srv_reply *r, void (*add)(void *arg, const ch
         add(arg, vf_srv_common_headers[i][0], v);
     }
     if (r->etag[0]) add(arg, "ETag", r->etag);
+    if (r->content_encoding) add(arg, "Content-Encoding", r->content_encoding);
+    if (r->vary) add(arg, "Vary", "Accept-Encoding");
     /* pages and scripts: a worker runs under the policy delivered with its own script */
     if (!strncmp(ct, "text/html", 9) || !strncmp(ct, "text/javascript", 15)) add(arg, "Content-Security-Policy", vf_srv_page_csp);
 }
@@ -165,7 +167,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"), MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site"),
                         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match"),
-                        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "v")};
+                        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "v"),
+                        0 /* routed pages are sent as they are: the front door sends the precompressed files */};
     if (cc->body) cc->body[cc->len] = 0;   /* cap + 1 allocated: the body is also a C string */
     vf_srv_reply r = {0};
     r.fd = -1;
@@ -255,7 +258,7 @@ static int serve(vf_srv *s, const vf_srv_head *h, int keep, vf_srv_door_answer *
     MHD_http_unescape(url);
     if (!vf_srv_route_static(url)) return 1;
     vf_srv_request q = {.method = h->method, .url = url, .remote = "", .if_none_match = h->if_none_match[0] ? h->if_none_match : NULL,
-                        .version = h->version[0] ? h->version : NULL};
+                        .version = h->version[0] ? h->version : NULL, .accept_gzip = h->accept_gzip};
     vf_srv_reply r = {0};
     r.fd = -1;
     vf_srv_static(s, &q, &r);

@@ -209,7 +209,9 @@ typedef struct vf_srv_reply {
     const char *content_type;
     int fd; uint64_t fd_size;         /* static file (fd >= 0) instead of body */
     const char *cache_control;        /* NULL: no-store (API answers); static files revalidate or are immutable */
-    char etag[40];                    /* static files: "" or the validator sent as ETag */
+    char etag[48];                    /* static files: "" or the validator sent as ETag */
+    const char *content_encoding;     /* static files: "gzip" when the precompressed file is sent */
+    int vary;                         /* static files with a precompressed twin: Vary: Accept-Encoding */
     const char *route;                /* metrics label */
 } vf_srv_reply;
 
@@ -219,6 +221,7 @@ typedef struct vf_srv_request {
     const uint8_t *body; size_t len;
     const char *host, *origin, *fetch_site;   /* Host, Origin, Sec-Fetch-Site (NULL when absent) */
     const char *if_none_match, *version;      /* If-None-Match, the `v` query argument (static files) */
+    int accept_gzip;                          /* static files: gzip allowed (Accept-Encoding, no Range) */
 } vf_srv_request;
 
 /* reply.c */

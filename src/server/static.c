@@ -5,7 +5,9 @@
  * of the bytes, never a stale file after a deploy); a URL that names one content for good is
  * `immutable`: a `v` query argument (the package asks its models as `?v=<sha256>`), or a path under
  * /v/<hash>/ (tools/build-web's versioned alias of the package: its modules import each other by
- * relative URLs, which a query would not follow). */
+ * relative URLs, which a query would not follow). Compression: tools/build-web writes FILE.gz beside
+ * each compressible file; when the request allows gzip (and asks no Range) that file is sent as the
+ * same resource with Content-Encoding: gzip and its own ETag; the server never compresses. */
 #include "server.h"
 
 #include <fcntl.h>
@@ -82,8 +84,18 @@ void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         vf_srv_reply_error(r, 404, "not_found", "no such file");
         return;
     }
-    snprintf(r->etag, sizeof r->etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec);
+    /* the precompressed twin: a regular file beside it, not older than it (a stale .gz is not sent) */
+    char gzp[PATH_MAX + 4];
+    struct stat gst;
+    int gfd = -1;
+    if (snprintf(gzp, sizeof gzp, "%s.gz", real) < (int)sizeof gzp && stat(gzp, &gst) == 0 && S_ISREG(gst.st_mode) &&
+        (gst.st_mtim.tv_sec > st.st_mtim.tv_sec || (gst.st_mtim.tv_sec == st.st_mtim.tv_sec && gst.st_mtim.tv_nsec >= st.st_mtim.tv_nsec))) {
+        r->vary = 1;
+        if (q->accept_gzip && (gfd = open(gzp, O_RDONLY | O_CLOEXEC)) >= 0 && (fstat(gfd, &gst) || !S_ISREG(gst.st_mode))) { close(gfd); gfd = -1; }
+    }
+    if (gfd >= 0) { close(fd); fd = gfd; st = gst; r->content_encoding = "gzip"; }
+    snprintf(r->etag, sizeof r->etag, "\"%llx-%llx%s\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec, gfd >= 0 ? "-gz" : "");
     r->cache_control = (q->version && q->version[0]) || versioned_path(q->url) ? "public, max-age=31536000, immutable" : "no-cache";
     r->content_type = mime_of(real);
     free(r->body);

@@ -8,7 +8,8 @@ import * as h from './harness.mjs';
 import { rawRequest, httpRequest, connection } from './raw.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
+import { gzipSync, gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -123,6 +124,63 @@ test('static files: an ETag, revalidated (no-cache, 304 without the bytes), immu
   assert.equal((await fetch(srv.base + '/v/0123456789abcdef/a.js')).headers.get('cache-control'), 'public, max-age=31536000, immutable');
   assert.equal((await fetch(srv.base + '/v/a.js')).headers.get('cache-control'), 'no-cache');
   assert.equal((await fetch(srv.base + '/healthz')).headers.get('cache-control'), 'no-store');
+});
+
+test('static files: the precompressed FILE.gz sent as gzip when Accept-Encoding allows it (q-values), its own ETag, HEAD, 304; identity otherwise and for a Range', async () => {
+  const text = `export const words = ${JSON.stringify('lorem ipsum dolor '.repeat(400))};\n`;
+  writeFileSync(join(web, 'big.js'), text);
+  const gz = gzipSync(Buffer.from(text), { level: 9 });
+  writeFileSync(join(web, 'big.js.gz'), gz);
+  const get = (p, extra = '', method = 'GET') => `${method} ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+  const c = connection(srv.port);
+  try {
+    await c.send(get('/big.js', 'Accept-Encoding: gzip, deflate, br\r\n'));
+    const z = await c.next();
+    assert.equal(z?.status, 200);
+    assert.equal(z.headers['content-encoding'], 'gzip');
+    assert.equal(z.headers.vary, 'Accept-Encoding');
+    assert.equal(z.headers['content-type'], 'text/javascript');
+    assert.equal(z.headers['content-security-policy'], CSP);
+    assert.equal(Number(z.headers['content-length']), gz.length);
+    assert.equal(gunzipSync(z.bytes).toString(), text);
+    assert.match(z.headers.etag, /^"[0-9a-f]+-[0-9a-f]+-gz"$/);
+    // identity: no Accept-Encoding, gzip;q=0, only other codings, a Range (answered whole, as on disk)
+    let plainTag;
+    for (const extra of ['', 'Accept-Encoding: gzip;q=0, br\r\n', 'Accept-Encoding: identity\r\n', 'Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n']) {
+      await c.send(get('/big.js', extra));
+      const a = await c.next();
+      assert.equal(a?.status, 200, extra);
+      assert.equal(a.headers['content-encoding'], undefined, extra);
+      assert.equal(a.headers.vary, 'Accept-Encoding', extra);
+      assert.equal(Number(a.headers['content-length']), Buffer.byteLength(text), extra);
+      assert.equal(a.body, text, extra);
+      assert.notEqual(a.headers.etag, z.headers.etag, extra);
+      plainTag = a.headers.etag;
+    }
+    // the encoded variant revalidates by its own ETag; the identity one's does not match it
+    await c.send(get('/big.js', `Accept-Encoding: gzip\r\nIf-None-Match: ${z.headers.etag}\r\n`));
+    const nm = await c.next();
+    assert.equal(nm?.status, 304);
+    assert.equal(nm.headers.etag, z.headers.etag);
+    await c.send(get('/big.js', `Accept-Encoding: gzip\r\nIf-None-Match: ${plainTag}\r\n`));
+    assert.equal((await c.next())?.headers['content-encoding'], 'gzip');
+    await c.send(get('/big.js', 'Accept-Encoding: *\r\n', 'HEAD'));
+    const hd = await c.next(5000, { head: true });
+    assert.equal(hd?.status, 200);
+    assert.equal(hd.headers['content-encoding'], 'gzip');
+    assert.equal(Number(hd.headers['content-length']), gz.length);
+    // a .gz older than its file is stale: not sent
+    utimesSync(join(web, 'big.js.gz'), new Date(Date.now() - 60000), new Date(Date.now() - 60000));
+    await c.send(get('/big.js', 'Accept-Encoding: gzip\r\n'));
+    const stale = await c.next();
+    assert.equal(stale?.headers['content-encoding'], undefined);
+    assert.equal(stale.body, text);
+  } finally { c.destroy(); }
+  // fetch (undici) asks for gzip and decodes it: the same text
+  writeFileSync(join(web, 'big.js.gz'), gz);
+  const f = await fetch(srv.base + '/big.js');
+  assert.equal(f.headers.get('content-encoding'), 'gzip');
+  assert.equal(await f.text(), text);
 });
 
 test('static files keep the connection: pipelined answers, every next head checked, API answers close it', async () => {

@@ -19,7 +19,7 @@ export function parseAnswer(buf) {
   const body = buf.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1'));
   let json = null;
   try { json = JSON.parse(body.toString()); } catch { /* not JSON */ }
-  return { status, headers, body: body.toString(), json };
+  return { status, headers, body: body.toString(), bytes: body, json };
 }
 
 /**

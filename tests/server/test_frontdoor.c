@@ -73,6 +73,22 @@ int main(void) {
             CHECK(h.code && h.message, "case %zu: a code and a message", i);
         }
     }
+    /* Accept-Encoding: may the precompressed file be sent? (q-values, "*", a Range asks for identity) */
+    static const struct { const char *fields; int gzip; } AE[] = {
+        {"", 0}, {"Accept-Encoding: gzip\r\n", 1}, {"Accept-Encoding: gzip, deflate, br, zstd\r\n", 1},
+        {"Accept-Encoding: br;q=1.0, GZip;q=0.5\r\n", 1}, {"Accept-Encoding: gzip;q=0\r\n", 0},
+        {"Accept-Encoding: gzip ; q=0.000, *\r\n", 0}, {"Accept-Encoding: gzip;q=0.001\r\n", 1},
+        {"Accept-Encoding: *\r\n", 1}, {"Accept-Encoding: *;q=0\r\n", 0}, {"Accept-Encoding: identity\r\n", 0},
+        {"Accept-Encoding: x-gzip\r\n", 1}, {"Accept-Encoding: gzipx, deflate\r\n", 0}, {"Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n", 1},
+        {"Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n", 0}, {"Accept-Encoding: deflate;q=0.5, gzip;level=9\r\n", 1},
+    };
+    for (size_t i = 0; i < sizeof AE / sizeof AE[0]; i++) {
+        char t[256];
+        snprintf(t, sizeof t, "GET /a.js HTTP/1.1\r\nHost: x\r\n%s\r\n", AE[i].fields);
+        vf_srv_head h;
+        CHECK(vf_srv_head_parse(t, strlen(t), &h) == 0 && h.accept_gzip == AE[i].gzip, "accept-encoding case %zu: gzip %d, want %d", i,
+              h.accept_gzip, AE[i].gzip);
+    }
     /* the end found across reads, byte by byte, with the progress kept */
     const char *head = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
     size_t want = strlen(head) - 2, scanned = 0;
