@@ -9,7 +9,9 @@
 //     once (Veriface.create({ lazy: true }) then capture())
 //   - time to a signed package: navigation start -> capture() resolved (the package signed)
 //   - bytes downloaded: over the wire, by the page and its workers (resource timing's
-//     transferSize: a file the HTTP cache holds counts 0, a 304 its headers)
+//     transferSize: a file the HTTP cache holds counts 0, a 304 its headers), and per component
+//     (each model, wasm, JS, the rest) raw (decodedBodySize) and on the wire (gzip-encoded when
+//     the server has the file's .gz: tools/web-gzip.mjs)
 //   - when each stage ended (the page's and the worker's info.timing, the capture's result.timing)
 // The page is a static file of the server (not page.route: routing turns the HTTP cache off).
 // and, throttled and not, the frames analysed per second on a camera that never completes (a head
@@ -141,13 +143,21 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
   const r = await page.evaluate(() => window.bench);
   // bytes over the wire (headers and body; 0 for a file from the HTTP cache, headers only for a
   // 304): resource timing's transferSize in the page (with its navigation) and in each worker
-  const sum = () => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
-    .reduce((a, e) => a + (e.transferSize || 0), 0);
-  tally.bytes = await page.evaluate(sum);
-  for (const w of page.workers()) tally.bytes += await w.evaluate(sum).catch(() => 0);
+  const entries = () => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+    .map((e) => ({ name: e.name, wire: e.transferSize || 0, raw: e.decodedBodySize || 0 }));
+  const all = [...await page.evaluate(entries)];
+  for (const w of page.workers()) all.push(...await w.evaluate(entries).catch(() => []));
+  tally.bytes = all.reduce((a, e) => a + e.wire, 0);
+  const components = {};
+  for (const e of all) {
+    const p = new URL(e.name).pathname;
+    const k = /\.vfm$/.test(p) ? p.split('/').pop() : /\.wasm$/.test(p) ? 'wasm' : /\.m?js$/.test(p) ? 'js' : 'other';
+    const c = components[k] = components[k] || { raw: 0, wire: 0, files: 0 };
+    c.raw += e.raw; c.wire += e.wire; c.files++;
+  }
   await page.evaluate(() => window.benchClose && window.benchClose());
   await page.close();
-  return { ...r, bytes: tally.bytes, responses: tally.responses, pkg: tally.pkg, workers: tally.workers, cdpErrors: [...new Set(tally.workerCalls)], ctx };
+  return { ...r, bytes: tally.bytes, components, responses: tally.responses, pkg: tally.pkg, workers: tally.workers, cdpErrors: [...new Set(tally.workerCalls)], ctx };
 }
 
 const median = (a) => { const v = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y); return v.length ? v[Math.floor(v.length / 2)] : null; };
@@ -175,6 +185,9 @@ try {
   const sum = (runs) => ({
     first_guidance_ms: median(runs.map((r) => r.marks.guidance)), signed_ms: median(runs.map((r) => r.marks.signed)),
     created_ms: median(runs.map((r) => r.marks.created)), bytes: median(runs.map((r) => r.bytes)),
+    // bytes per component, raw and on the wire (median per component and field)
+    components: Object.fromEntries([...new Set(runs.flatMap((r) => Object.keys(r.components)))].map((k) => [k,
+      Object.fromEntries(['raw', 'wire', 'files'].map((f) => [f, median(runs.map((r) => r.components[k]?.[f] ?? 0))]))])),
     // when each stage ended (page ms from navigation; median per stage): page and worker (info.timing), capture (result.timing)
     stages: Object.fromEntries([...new Set(runs.flatMap((r) => Object.keys({ ...r.marks, ...r.stages })))]
       .map((k) => [k, median(runs.map((r) => ({ ...r.marks, ...r.stages })[k]))]).sort((a, b) => a[1] - b[1])),
@@ -202,6 +215,8 @@ console.log(`4x CPU, 10 Mbit/s, 100 ms RTT (${out.cold.build}, ${out.cold.thread
 console.log(`  first guidance   cold ${s(out.cold.first_guidance_ms)}${ok(out.cold.first_guidance_ms, out.cold.first_guidance_ms <= 3000)}, warm ${s(out.warm.first_guidance_ms)}${ok(out.warm.first_guidance_ms, out.warm.first_guidance_ms <= 1000)}`);
 console.log(`  signed package   cold ${s(out.cold.signed_ms)}, warm ${s(out.warm.signed_ms)}`);
 console.log(`  downloaded       cold ${mb(out.cold.bytes)}, warm ${mb(out.warm.bytes)}`);
+const kb = (b) => `${Math.round(b / 1000)} KB`;
+for (const k of ['cold', 'warm']) console.log(`  bytes ${k} (raw -> wire): ${Object.entries(out[k].components).sort((a, b) => b[1].raw - a[1].raw).map(([n, c]) => `${n} ${kb(c.raw)} -> ${kb(c.wire)}`).join(', ')}`);
 for (const k of ['cold', 'warm']) console.log(`  stages ${k}: ${Object.entries(out[k].stages).map(([n, t]) => `${n} ${(t / 1000).toFixed(2)}`).join(', ')}`);
 const errs = [...new Set([...out.cold.all, ...out.warm.all].flatMap((r) => r.cdpErrors))];
 if (errs.length) console.log(`  DevTools on the worker targets: ${errs.join('; ')} (the worker's compute is not slowed)`);

@@ -28,7 +28,7 @@ function walk(dir) {
     const gz = zlib.gzipSync(b, { level: 9 });
     raw += b.length;
     if (gz.length > b.length * 0.95) { done.set(key, null); wire += b.length; continue; }
-    fs.writeFileSync(`${p}.gz`, gz);   // written after FILE: the server sends no .gz older than its file
+    fs.writeFileSync(`${p}.gz`, gz);   // after FILE: the server sends no .gz written well before its file
     done.set(key, `${p}.gz`);
     wire += gz.length;
     n++;

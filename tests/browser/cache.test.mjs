@@ -15,9 +15,11 @@ const skip = lib.skipReason();
 /** create() on a page: Playwright's test page (routed: no HTTP cache), or with `pageUrl` a static
  * file of the server (nothing routed: the HTTP cache works as on a site). */
 async function create(page, origin, base = '/pkg/', pageUrl = null) {
-  const models = [];
+  const models = [], encodings = [];
   const onReq = (r) => { if (/\/models\/[^/]+\.vfm$/.test(new URL(r.url()).pathname)) models.push(new URL(r.url()).pathname); };
+  const onRes = (r) => { if (/\/models\/[^/]+\.vfm$/.test(new URL(r.url()).pathname)) encodings.push(r.headers()['content-encoding'] || 'identity'); };
   page.on('request', onReq);
+  page.on('response', onRes);
   if (!pageUrl) await lib.routeTestPage(page, origin);
   await page.goto(pageUrl || `${origin}/__test__.html`);
   const r = await page.evaluate(async (base) => {
@@ -34,7 +36,8 @@ async function create(page, origin, base = '/pkg/', pageUrl = null) {
     }
   }, base);
   page.off('request', onReq);
-  return { ...r, models };
+  page.off('response', onRes);
+  return { ...r, models, encodings };
 }
 
 test('models cached by SHA-256: the second visit downloads none', { skip: skip ? `SKIP: ${skip}` : false, timeout: 240000 }, async () => {
@@ -60,6 +63,11 @@ test('models cached by SHA-256: the second visit downloads none', { skip: skip ?
     assert.ok(!cold.error, JSON.stringify(cold.error));
     assert.equal(cold.models.length, roles.length, `cold: every model downloaded (${cold.models})`);
     assert.equal(cold.info.cached, 0);
+    // the models came gzip-encoded (tools/web-gzip.mjs's .vfm.gz): decoded, they hashed to roles.json's SHA-256
+    // (create() would have failed) and went to the Cache API, whose copies the warm visit hashes again
+    const gzipped = roles.filter((r) => fs.existsSync(path.join(lib.WEB, 'pkg/models', `${r.file}.gz`))).length;
+    assert.ok(gzipped >= 1, 'build/web has precompressed models');
+    assert.equal(cold.encodings.filter((e) => e === 'gzip').length, gzipped, `cold: model encodings ${cold.encodings}`);
     assert.ok(cold.info.downloaded > modelBytes, `cold: ${cold.info.downloaded} bytes downloaded, models alone ${modelBytes}`);
     const warm = await create(await ctx.newPage(), server.url, base, `${server.url}/__cache__.html`);
     assert.ok(!warm.error, JSON.stringify(warm.error));

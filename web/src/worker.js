@@ -48,15 +48,17 @@ async function fetchJson(url) {
   }
 }
 
-/** fetch with byte progress; a 404 of an optional asset gives null. */
-async function fetchBytes(url, { optional = false, onBytes, reload = false }) {
+/** fetch with byte progress (decoded bytes); a 404 of an optional asset gives null. A gzip-encoded
+ *  answer's Content-Length counts the encoded bytes: the total is then `size` (roles.json), or
+ *  grows with what arrives. */
+async function fetchBytes(url, { optional = false, onBytes, reload = false, size = 0 }) {
   const res = await fetchOk(url, { optional, reload });
   if (!res) return null;
-  const total = Number(res.headers.get('content-length')) || 0;
+  const total = res.headers.get('content-encoding') ? size : Number(res.headers.get('content-length')) || 0;
   onBytes(0, total);
   if (!res.body || !res.body.getReader) {
     const b = new Uint8Array(await res.arrayBuffer());
-    onBytes(b.length, 0);
+    onBytes(b.length, total ? 0 : b.length);
     return b;
   }
   const reader = res.body.getReader(), parts = [];
@@ -66,7 +68,7 @@ async function fetchBytes(url, { optional = false, onBytes, reload = false }) {
     if (done) break;
     parts.push(value);
     n += value.length;
-    onBytes(value.length, 0);
+    onBytes(value.length, total ? 0 : value.length);
   }
   const out = new Uint8Array(n);
   let o = 0;
@@ -78,7 +80,7 @@ async function fetchBytes(url, { optional = false, onBytes, reload = false }) {
  *  hashed again: a damaged entry is dropped and fetched), else downloaded, checked against the
  *  hash (a mismatch is an error: the server would refuse that model) and stored under the hash.
  *  Without a hash or the Cache API (not a secure context) it is a plain download. */
-async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
+async function fetchModel(url, sha256, { optional, onBytes, onCached, size }) {
   let cache = null;
   const key = sha256 ? modelCacheKey(self.location.origin, sha256) : null;
   try { if (key && self.caches) cache = await self.caches.open(MODEL_CACHE); } catch { cache = null; }
@@ -92,13 +94,13 @@ async function fetchModel(url, sha256, { optional, onBytes, onCached }) {
       }
     } catch { /* a broken cache is a miss */ }
   }
-  let b = await fetchBytes(url, { optional, onBytes });
+  let b = await fetchBytes(url, { optional, onBytes, size });
   if (b && sha256) {
     let got = await sha256Hex(b);
     // the browser may keep a model for good (its URL names the hash): a wrong copy there (a deploy
     // that served the old file under the new name) is fetched past the HTTP cache once
     if (got !== sha256) {
-      b = await fetchBytes(url, { optional, onBytes, reload: true });
+      b = await fetchBytes(url, { optional, onBytes, reload: true, size });
       got = b ? await sha256Hex(b) : got;
     }
     if (got !== sha256) throw new VerifaceError('model', `${url}: sha256 ${got}, models/roles.json says ${sha256}`);
@@ -211,7 +213,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   const jpegIn = off ? canEncodeJpeg(self) : Promise.resolve(false);
   const roles = await rolesIn;
   mark('roles');
-  const fetchRole = (r) => fetchModel(roleUrl(baseUrl, r, modelUrls), r.sha256, { optional: !r.required, onBytes, onCached });
+  const fetchRole = (r) => fetchModel(roleUrl(baseUrl, r, modelUrls), r.sha256, { optional: !r.required, onBytes, onCached, size: r.bytes });
   // lazy: the guidance models (detector, mesh) first, alone on the network; the rest after them
   const firstModels = roles.map((r) => (lazy && r.required ? fetchRole(r) : null));
   const firstIn = Promise.allSettled(firstModels.filter(Boolean));
