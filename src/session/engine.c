@@ -3,6 +3,7 @@
 #include "session.h"
 #include "../core/sha256.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,10 @@ vf_status vf_engine_create(vf_context *ctx, const vf_engine_models *mm, const vf
         vf_sha256_hex(mm->bytes[i], mm->size[i], e->hash[i]);
         vf_status s = vf_model_load(ctx, mm->bytes[i], mm->size[i], opt, &e->model[i]);
         if (s) {
-            s = vf__fail(ctx, s, "engine: %s model (%s): %s", roles[i].name, roles[i].file, vf_context_last_error(ctx));
+            /* the loader's message, copied: vf__fail writes the buffer it would read from */
+            char why[VF_ERROR_MAX];
+            snprintf(why, sizeof why, "%s", vf_context_last_error(ctx)[0] ? vf_context_last_error(ctx) : vf_status_string(s));
+            s = vf__fail(ctx, s, "engine: %s model (%s): %s", roles[i].name, roles[i].file, why);
             vf_engine_free(e);
             return s;
         }

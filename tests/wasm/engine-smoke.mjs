@@ -88,6 +88,8 @@ for (let limitMB = 16; limitMB < peakMB; limitMB += 3) {
     break;   // enough memory from here on
   } catch (e) {
     if (e.code !== 'no_memory') fail(`growth refused past ${limitMB} MiB: ${e.name} ${e.code} ${e.message}`);
+    // the model's own reason after its name (it was lost: vf__fail wrote the buffer it read)
+    if (!/model \([\w.-]+\): \S/.test(e.message)) fail(`growth refused past ${limitMB} MiB: no reason in '${e.message}'`);
   }
   refused.push(limitMB);
 }
