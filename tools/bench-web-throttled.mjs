@@ -149,7 +149,9 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
   for (const w of page.workers()) all.push(...await w.evaluate(entries).catch(() => []));
   tally.bytes = all.reduce((a, e) => a + e.wire, 0);
   const components = {};
-  for (const e of all) {
+  const byUrl = new Map();   // a preload and the worker's fetch of it: two entries, one download
+  for (const e of all) { const b = byUrl.get(e.name); byUrl.set(e.name, b ? { ...e, raw: Math.max(b.raw, e.raw), wire: b.wire + e.wire } : e); }
+  for (const e of byUrl.values()) {
     const p = new URL(e.name).pathname;
     const k = /\.vfm$/.test(p) ? p.split('/').pop() : /\.wasm$/.test(p) ? 'wasm' : /\.m?js$/.test(p) ? 'js' : 'other';
     const c = components[k] = components[k] || { raw: 0, wire: 0, files: 0 };
