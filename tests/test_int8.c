@@ -14,8 +14,8 @@
  *     keypoints within 1 px;
  *   mesh: the five alignment points and all 468 points within 0.5 px (face presence reported). The
  *     fused live score the f32 PAD models give on its landmarks is reported with its noise floor,
- *     not bounded: the f32 landmarks' box moved by 0.01 px moves it by as much (the crops and the
- *     screen-edge cue are placed by the box; issue 11's PAD figure is eval-pad's);
+ *     not bounded: the MiniFASNet crops are placed by the box and the networks' slope is steep
+ *     (0.1 px moves the score by up to 0.04; docs/PIPELINE.md PAD; issue 11's PAD figure is eval-pad's);
  *   embedder: cosine >= 0.995 per image;
  *   liveness: the fused score |delta| <= 0.02.
  * The last lines are the worst figures of each file as JSON. Exit 0 pass, 1 fail, 77 skip (no reduced role, or no
