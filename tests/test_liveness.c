@@ -186,19 +186,19 @@ static void test_cues(vf_model *det, vf_model *mesh, const vf_liveness_models *p
 }
 
 /* The fused score is continuous in the face box (an attacker who controls the client can jitter the
- * box to search for a pass; the server re-run compares scores): on every face of the PAD sets, the
- * mesh box moved right, down, wider, or up-left by 0.01 and by 0.1 px (of the image at 640 wide)
+ * box to search for a pass; the server re-run compares scores): on every face of pad-multi (where
+ * the old cues' worst moves were; the pad set adds test time, not cases) the mesh box moved right, down, wider, or up-left by 0.01 and by 0.1 px (of the image at 640 wide)
  * moves the fused score through the cues by at most 0.01 and 0.03 (the old step-function cues:
  * 0.037 and 0.055; docs/PIPELINE.md). The MiniFASNet crops follow the box continuously (no
  * rounding); the networks' own slope is larger and is measured in docs/PIPELINE.md, not here. */
 static void test_box_moves(vf_model *det, vf_model *mesh, const vf_liveness_models *pad, const char *data) {
-    static const char *sets[] = {"pad", "pad-multi"};
+    static const char *sets[] = {"pad-multi"};
     static const float step[2] = {0.01f, 0.1f}, bound[2] = {0.01f, 0.03f};
     vf_pad_scratch *sc = malloc(vf_pad_scratch_size());
     int faces = 0;
     float worst[2] = {0, 0};
     char worst_img[2][1024] = {"", ""};
-    for (int k = 0; k < 2; k++) {
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
         char path[1024], line[1024];
         snprintf(path, sizeof path, "%s/%s/labels.csv", data, sets[k]);
         FILE *f = fopen(path, "rb");
@@ -233,7 +233,7 @@ static void test_box_moves(vf_model *det, vf_model *mesh, const vf_liveness_mode
         }
         fclose(f);
     }
-    CHECK(faces >= 200, "%d faces of the PAD sets", faces);
+    CHECK(faces >= 120, "%d faces of pad-multi", faces);
     for (int i = 0; i < 2; i++) {
         printf("  box moved %.2f px: the cues move the fused score by at most %.4f (%s; %d faces)\n", step[i], worst[i], worst_img[i], faces);
         CHECK(worst[i] <= bound[i], "box moved %.2f px: the cues move the fused score by %.4f > %.2f (%s)", step[i], worst[i], bound[i], worst_img[i]);
