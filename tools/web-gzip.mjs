@@ -28,7 +28,8 @@ function walk(dir) {
     const gz = zlib.gzipSync(b, { level: 9 });
     raw += b.length;
     if (gz.length > b.length * 0.95) { done.set(key, null); wire += b.length; continue; }
-    fs.writeFileSync(`${p}.gz`, gz);   // after FILE: the server sends no .gz written well before its file
+    fs.writeFileSync(`${p}.gz`, gz);
+    fs.utimesSync(`${p}.gz`, st.atime, st.mtime);   // its file's time: the server sends no .gz whose time is far from it
     done.set(key, `${p}.gz`);
     wire += gz.length;
     n++;

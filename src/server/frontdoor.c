@@ -255,6 +255,11 @@ static void slot_leave(vf_srv_door *d, vf_srv_conn *c) {
     c->slot = -1;
 }
 
+/* whether connections from c's address are capped (the trusted proxy's are not) */
+static int per_addr(const vf_srv_door *d, const vf_srv_conn *c) {
+    return d->per_ip > 0 && !(d->have_proxy && c->sa.sin_addr.s_addr == d->proxy);
+}
+
 /* under d->mu */
 static void budget_release(vf_srv_door *d, vf_srv_conn *c) {
     if (c->slot >= 0) d->slots[c->slot].reserved -= c->reserved;
@@ -362,40 +367,42 @@ static int is_result_route(const vf_srv_head *h) {
 
 static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, size_t head_len);
 
-static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
+/* 1 = c is still the front door's (maybe closed: freed after this round); 0 = handed to libmicrohttpd,
+ * which may already have freed it: the caller must not touch c again. */
+static int on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
     const vf_srv_limits *L = &d->s->cfg.limits;
     ssize_t n = recv(c->fd, d->peek, d->max_head + 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) { conn_close(d, c); return; }
-    if (n < 0) return;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) { conn_close(d, c); return 1; }
+    if (n < 0) return 1;
     long end = vf_srv_head_end(d->peek, (size_t)n, d->max_head, &c->scanned);
     if (end < 0) {
         refuse(d, c, 431, "header_too_large", "the request head is over the limit", 0, R_BAD);
-        return;
+        return 1;
     }
     if (end == 0) {
         if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn_close(d, c);   /* half a head, then EOF */
-        return;
+        return 1;
     }
     vf_srv_head h;
-    if (vf_srv_head_parse(d->peek, (size_t)end, &h)) { refuse(d, c, h.status, h.code, h.message, 0, R_BAD); return; }
-    if (h.content_length <= 0 && serve_static(d, c, &h, (size_t)end)) return;
+    if (vf_srv_head_parse(d->peek, (size_t)end, &h)) { refuse(d, c, h.status, h.code, h.message, 0, R_BAD); return 1; }
+    if (h.content_length <= 0 && serve_static(d, c, &h, (size_t)end)) return 1;
     if (h.content_length > (long long)L->max_body) {
         refuse(d, c, 413, "body_too_large", "the request body is over the limit", 0, R_TOO_LARGE);
-        return;
+        return 1;
     }
     /* past capacity, a verification is refused before its body is read (http.c decides exactly) */
     if (is_result_route(&h) && __atomic_load_n(&d->s->results_in_flight, __ATOMIC_RELAXED) >= L->max_results_in_flight) {
         refuse(d, c, 503, "overloaded", "too many verifications in progress, retry shortly", 1, R_OVERLOADED);
-        return;
+        return 1;
     }
-    if (c->served && d->per_ip > 0 && !(d->have_proxy && c->sa.sin_addr.s_addr == d->proxy)) {
+    if (c->slot < 0 && per_addr(d, c)) {   /* a kept-alive connection's next request */
         pthread_mutex_lock(&d->mu);
         c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
         pthread_mutex_unlock(&d->mu);
         if (c->slot == -2) {
             c->slot = -1;
             refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
-            return;
+            return 1;
         }
     }
     if (h.content_length > 0) {
@@ -411,7 +418,7 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
         pthread_mutex_unlock(&d->mu);
         if (!ok) {
             refuse(d, c, 503, "busy", "too many request bodies in progress, retry shortly", 1, R_BUDGET);
-            return;
+            return 1;
         }
     }
     /* hand over: libmicrohttpd reads the head again from the socket */
@@ -430,6 +437,7 @@ static void on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
         pthread_mutex_unlock(&d->mu);
         if (mine) free(c);
     }
+    return 0;
 }
 
 /* Write what the socket takes of the answer; once all of it is out, the connection waits for its
@@ -465,6 +473,12 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
         if (shutdown(c->fd, SHUT_WR)) conn_close(d, c); else move(d, c, ST_LINGER, mono_s() + LINGER_S);
         return;
     }
+    /* kept alive and idle: it stops counting for its address (a browser keeps a few open between
+     * requests); its next head has its own deadline, and when all connections are taken an idle
+     * one is the first to go. A next request takes an address slot again. */
+    pthread_mutex_lock(&d->mu);
+    slot_leave(d, c);
+    pthread_mutex_unlock(&d->mu);
     c->t0 = mono_s();
     c->scanned = 0;
     move(d, c, ST_HEAD, c->t0 + d->header_timeout);
@@ -477,6 +491,20 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
     int rc = d->serve(d->s, h, keep, &a);
     if (rc > 0) return 0;
     if (rc < 0) { conn_close(d, c); return 1; }
+    /* an answer in progress counts for its address (else one address could hold every connection
+     * by reading slowly); the next head of a kept-alive connection takes its place again */
+    if (c->slot < 0 && per_addr(d, c)) {
+        pthread_mutex_lock(&d->mu);
+        c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
+        pthread_mutex_unlock(&d->mu);
+        if (c->slot == -2) {
+            c->slot = -1;
+            free(a.head);
+            if (a.file >= 0) close(a.file);
+            refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
+            return 1;
+        }
+    }
     /* the head leaves the socket (it was only peeked); what follows it is the next request's */
     for (size_t got = 0; got < head_len;) {
         ssize_t r = recv(c->fd, d->peek, head_len - got, MSG_DONTWAIT);
@@ -485,14 +513,6 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
         got += (size_t)r;
     }
     vf_srv_metrics_request(d->s->metrics, "static", a.status, mono_s() - c->t0);
-    if (!c->served) {
-        /* a kept-alive connection stops counting for its address: a browser keeps a few open
-         * between requests; each next head has its deadline, and when all connections are taken
-         * an idle one is the first to go. Handed to libmicrohttpd, it counts again. */
-        pthread_mutex_lock(&d->mu);
-        slot_leave(d, c);
-        pthread_mutex_unlock(&d->mu);
-    }
     c->served++;
     c->out = a;
     c->out_off = 0;
@@ -518,9 +538,10 @@ static int idle(vf_srv_conn *c) {
 static int evict(vf_srv_door *d) {
     vf_srv_conn *c = d->list[ST_LINGER].first;
     if (c) { conn_close(d, c); return 0; }
+    for (c = d->list[ST_HEAD].first; c; c = c->next)   /* idle kept-alive ones first, whatever their deadline */
+        if (idle(c)) { conn_close(d, c); return 0; }
     c = d->list[ST_HEAD].first;
     if (!c) return -1;
-    if (idle(c)) { conn_close(d, c); return 0; }
     drain(c->fd);
     answer(d, c->fd, 503, "busy", "too many connections, retry shortly", 1, c->t0);
     refused(d, R_EVICTED);
@@ -635,12 +656,12 @@ static void *door_main(void *arg) {
                 if (c->state == ST_SEND) on_send(d, c);
                 /* a head already there when the last answer went out raises no new edge: read on
                  * while answers complete */
+                int ours = 1;
                 for (int k = 0; c->state == ST_HEAD && k < MAX_SERVED; k++) {
                     int served = c->served;
-                    on_head(d, c, ev[i].events);
-                    if (c->served == served) break;
+                    if (!(ours = on_head(d, c, ev[i].events)) || c->served == served) break;
                 }
-                if (c->state == ST_LINGER) on_linger(d, c);
+                if (ours && c->state == ST_LINGER) on_linger(d, c);
             }
         }
         now = mono_s();

@@ -84,15 +84,17 @@ void vf_srv_static(vf_srv *s, const vf_srv_request *q, vf_srv_reply *r) {
         vf_srv_reply_error(r, 404, "not_found", "no such file");
         return;
     }
-    /* the precompressed twin: a regular file beside it, not written well before it (a stale .gz is
-     * not sent; a copy without timestamps, as `cp -r` makes, writes the two a moment apart) */
+    /* the precompressed twin: a regular file beside it (not a symlink) with its file's time, give or
+     * take 60 s (build-web sets it equal; a copy without timestamps, as `cp -r` makes, writes the two a
+     * moment apart). A .gz whose time is far from its file's, older (a stale twin) or newer (a file
+     * rolled back with its times kept), is not sent. */
     char gzp[PATH_MAX + 4];
     struct stat gst;
     int gfd = -1;
-    if (snprintf(gzp, sizeof gzp, "%s.gz", real) < (int)sizeof gzp && stat(gzp, &gst) == 0 && S_ISREG(gst.st_mode) &&
-        gst.st_mtim.tv_sec + 60 >= st.st_mtim.tv_sec) {
+    if (snprintf(gzp, sizeof gzp, "%s.gz", real) < (int)sizeof gzp && lstat(gzp, &gst) == 0 && S_ISREG(gst.st_mode) &&
+        gst.st_mtim.tv_sec + 60 >= st.st_mtim.tv_sec && gst.st_mtim.tv_sec <= st.st_mtim.tv_sec + 60) {
         r->vary = 1;
-        if (q->accept_gzip && (gfd = open(gzp, O_RDONLY | O_CLOEXEC)) >= 0 && (fstat(gfd, &gst) || !S_ISREG(gst.st_mode))) { close(gfd); gfd = -1; }
+        if (q->accept_gzip && (gfd = open(gzp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 && (fstat(gfd, &gst) || !S_ISREG(gst.st_mode))) { close(gfd); gfd = -1; }
     }
     if (gfd >= 0) { close(fd); fd = gfd; st = gst; r->content_encoding = "gzip"; }
     snprintf(r->etag, sizeof r->etag, "\"%llx-%llx%s\"", (unsigned long long)st.st_size,

@@ -234,7 +234,7 @@ test('static files keep the connection: pipelined answers, every next head check
   }
 });
 
-test('kept-alive connections do not count for their address; handed to libmicrohttpd they do again', async () => {
+test('idle kept-alive connections do not count for their address; a request in progress on one does, static or not', async () => {
   const m = await h.startServer({ limits: { per_ip_rate: 0, per_ip_connections: 2 } }, { threads: 1, extraArgs: ['--static', web] });
   const conns = [];
   try {
@@ -255,9 +255,18 @@ test('kept-alive connections do not count for their address; handed to libmicroh
     const busy = await conns[2].next();
     assert.equal(busy?.status, 503);
     assert.equal(busy.json?.error?.code, 'busy');
-    // a static file on the fourth is still answered
+    // a static file on the fourth waits its turn like any request (an answer in progress counts: a
+    // slow reader must not hold connections past the cap); once the two bodies are gone it is served
     await conns[3].send('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
-    assert.equal((await conns[3].next())?.status, 200);
+    const busy2 = await conns[3].next();
+    assert.equal(busy2?.status, 503);
+    assert.equal(busy2.json?.error?.code, 'busy');
+    conns.slice(0, 2).forEach((c) => c.destroy());
+    await new Promise((r) => setTimeout(r, 300));
+    const again = connection(m.port);
+    conns.push(again);
+    await again.send('GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal((await again.next())?.status, 200, 'served once the address is under its cap');
   } finally {
     conns.forEach((c) => c.destroy());
     await m.stop();

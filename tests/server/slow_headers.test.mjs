@@ -5,7 +5,8 @@
 // with a 2 s header deadline, a head that drips a byte every 200 ms is answered 408 and closed
 // within the deadline (the old idle timeout restarted on every byte). The deadline is
 // min(header_timeout, request_timeout); the test sets request_timeout, a key the old server knew.
-// The same deadline holds for the next head on a connection kept alive after a static file.
+// The same deadline holds for the next head on a connection kept alive after a static file, and a
+// connection whose static answer stalls (the client reads slowly) still counts for its address.
 import * as h from './harness.mjs';
 import { rawRequest, httpRequest, sleep, connection } from './raw.mjs';
 import { test } from 'node:test';
@@ -113,6 +114,34 @@ test('a kept-alive connection: the next head has the same deadline (408), an idl
     clearInterval(drip);
     a.destroy();
     b?.destroy();
+    await srv.stop();
+    srv.cleanup();
+    rmSync(web, { recursive: true, force: true });
+  }
+});
+
+test('connections that read a static answer slowly count for their address: the next one is refused, another address is served', async () => {
+  const web = mkdtempSync(join(tmpdir(), 'vf-web-'));
+  writeFileSync(join(web, 'big.bin'), Buffer.alloc(48 << 20, 7));   // more than the socket buffers hold
+  const srv = await h.startServer({ limits: { per_ip_rate: 0, max_connections: 64, per_ip_connections: 4 } },
+    { threads: 1, extraArgs: ['--static', web] });
+  const socks = [];
+  try {
+    // 4 connections from one address ask for the big file and stop reading: their answers stall
+    await Promise.all(Array.from({ length: 4 }, () => new Promise((resolve, reject) => {
+      const s = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.3.1' });
+      socks.push(s);
+      s.on('connect', () => { s.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'); s.pause(); resolve(); });
+      s.on('error', reject);
+    })));
+    await sleep(800);
+    const same = await httpRequest(srv.port, 'GET', '/healthz', { localAddress: '127.0.3.1', timeout: 3000 });
+    assert.equal(same.answer?.status, 503, `a 5th connection from the address: ${same.error || same.raw.toString().slice(0, 200)}`);
+    assert.match(same.raw.toString(), /from this address/);
+    const other = await httpRequest(srv.port, 'GET', '/healthz', { localAddress: '127.0.3.2', timeout: 3000 });
+    assert.equal(other.answer?.status, 200, 'another address');
+  } finally {
+    socks.forEach((s) => s.destroy());
     await srv.stop();
     srv.cleanup();
     rmSync(web, { recursive: true, force: true });

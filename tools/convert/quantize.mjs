@@ -7,7 +7,7 @@
 // int8 may use fewer levels than 8 bits allow ("int8/6": q in -31..31): the file is as large, but
 // gzip, which every server applies, codes the narrower values in fewer bits (about 1/8 less per bit).
 // f16 may likewise keep fewer mantissa bits ("f16/6": 6 of 10, the rest 0): still binary16, a
-// relative error of at most 2^-7 on every value whatever its size (kinder than int8 to the small
+// relative error of at most 2^-7 on every normal value whatever its size (kinder than int8 to the small
 // weights of a channel with one large one), and gzip codes the zero bits in almost nothing.
 import fs from 'node:fs';
 import crypto from 'node:crypto';

@@ -54,7 +54,8 @@ async function fetchJson(url) {
 async function fetchBytes(url, { optional = false, onBytes, reload = false, size = 0 }) {
   const res = await fetchOk(url, { optional, reload });
   if (!res) return null;
-  const total = res.headers.get('content-encoding') ? size : Number(res.headers.get('content-length')) || 0;
+  // size first: a cross-origin answer hides Content-Encoding from the page unless exposed
+  const total = size || (res.headers.get('content-encoding') ? 0 : Number(res.headers.get('content-length')) || 0);
   onBytes(0, total);
   if (!res.body || !res.body.getReader) {
     const b = new Uint8Array(await res.arrayBuffer());
