@@ -39,19 +39,22 @@ function turnedY4m(dir) {
   return out;
 }
 
-// The page names what it needs early (web/README.md "A fast start"; tools/build-web's v/index.json):
-// the package's modules (the page's and the worker's: fetched side by side with the page's script
-// instead of one import level after another) and the worker's first fetches (roles.json, detector,
-// mesh: downloading while the page and the worker start), all from the package's versioned
+// The page names what it needs early (web/README.md "A fast start"; tools/build-web's v/index.json,
+// its head as the demo and the managed page get it): the package's modules (the page's and the
+// worker's: fetched side by side with the page's script instead of one import level after another)
+// and the worker's first fetches (roles.json, detector, mesh: downloading while the page and the
+// worker start, when the Cache API lacks a model: src/preload.js), all from the package's versioned
 // directory /v/<hash>/ (immutable: a warm visit asks nothing before the worker runs).
 // BENCH_PLAIN=1: the page as before v/index.json (/pkg/, revalidated; the page's modules only).
 const LINKS = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
 const PLAIN = !!process.env.BENCH_PLAIN;
 const BASE = PLAIN ? '/pkg/' : `/${LINKS.base}`;
 const MODULES = PLAIN ? LINKS.modules.filter((m) => !/worker|models/.test(m)) : LINKS.modules;
+// BENCH_STATIC_PRELOAD=1: the models preloaded by static links on every visit (before src/preload.js)
+const STATIC = !!process.env.BENCH_STATIC_PRELOAD;
 const PAGE = '<!doctype html><html lang="en"><title>bench</title>' +
-  MODULES.map((m) => `<link rel="modulepreload" href="${BASE}${m}">`).join('') +
-  (PLAIN ? '' : LINKS.fetches.map((f) => `<link rel="preload" href="${BASE}${f}" as="fetch" crossorigin>`).join('')) +
+  (PLAIN || STATIC ? MODULES.map((m) => `<link rel="modulepreload" href="${BASE}${m}">`).join('') : LINKS.head) +
+  (STATIC ? LINKS.fetches.map((f) => `<link rel="preload" href="${BASE}${f}" as="fetch" crossorigin>`).join('') : '') +
   '<script type="module" src="/__bench__.js"></script><body></body></html>';
 /** The page: start at once, as an integrator's capture page does. */
 const SCRIPT = `
@@ -105,7 +108,7 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
  * own DevTools target, auto-attached and held until throttled) get the CPU and network
  * conditions.
  */
-async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
+async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null, trace = null }) {
   ctx = ctx || await browser.newContext();
   const page = await ctx.newPage();
   // no page.route here: routing turns the browser's HTTP cache off (the page is a static file)
@@ -138,8 +141,11 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
   });
   await setUp((method, params) => cdp.send(method, params));
   await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: false });
+  // BENCH_TRACE=FILE: a Chrome trace of the first warm load (chrome://tracing, Perfetto)
+  if (trace) await browser.startTracing(page, { path: trace, categories: TRACE_CATEGORIES });
   await page.goto(`${url}/__bench__.html?loop=${loop}`);
   await page.waitForFunction(() => window.bench && window.bench.done, null, { timeout: 300000, polling: 250 });
+  if (trace) await browser.stopTracing();
   const r = await page.evaluate(() => window.bench);
   // bytes over the wire (headers and body; 0 for a file from the HTTP cache, headers only for a
   // 304): resource timing's transferSize in the page (with its navigation) and in each worker
@@ -162,6 +168,7 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null }) {
   return { ...r, bytes: tally.bytes, components, responses: tally.responses, pkg: tally.pkg, workers: tally.workers, cdpErrors: [...new Set(tally.workerCalls)], ctx };
 }
 
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink', 'loading', 'netlog', 'toplevel', 'disabled-by-default-v8.compile', 'navigation'];
 const median = (a) => { const v = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y); return v.length ? v[Math.floor(v.length / 2)] : null; };
 const dir = lib.tempDir();
 // the package and the bench page, served as static files by the real server
@@ -178,7 +185,7 @@ try {
   const cold = [], warm = [];
   for (let i = 0; i < (process.env.BENCH_FPS_ONLY ? 1 : RUNS); i++) {
     const c = await oneLoad(browser, server.url, { cpu: true, net: true });
-    const w = await oneLoad(browser, server.url, { cpu: true, net: true, ctx: c.ctx });
+    const w = await oneLoad(browser, server.url, { cpu: true, net: true, ctx: c.ctx, trace: i === 0 ? process.env.BENCH_TRACE : null });
     await c.ctx.close();
     for (const x of [c, w]) delete x.ctx;
     cold.push(c); warm.push(w);

@@ -5,12 +5,13 @@
 //                   asks nothing before the worker runs, and a new build is a new name. The
 //                   package's modules import each other by relative URLs, so the whole tree
 //                   moves, not single files.
-//   OUT/v/index.json  { base: 'v/<hash>/', modules: [...], fetches: [...] } relative to base:
+//   OUT/v/index.json  { base: 'v/<hash>/', modules: [...], fetches: [...], head } relative to base:
 //                   the page's and the worker's module graphs (<link rel=modulepreload>: one
 //                   round trip for all levels of imports) and what the worker fetches first
-//                   (roles.json, the detector and the mesh: <link rel=preload as=fetch>, downloaded
-//                   while the page and the worker start; the worker's fetch then finds them in
-//                   the HTTP cache)
+//                   (roles.json, the detector and the mesh: src/preload.js adds <link rel=preload
+//                   as=fetch> for them when the Cache API lacks a model, so they download while
+//                   the page and the worker start and the worker's fetch finds them in the HTTP
+//                   cache); head: those elements as the pages get them
 //   the demo and the managed page: `<!-- veriface:preload -->` in their HTML becomes those links,
 //   and their scripts import the package from /v/<hash>/ instead of /pkg/.
 // Usage: node tools/web-links.mjs OUT
@@ -53,13 +54,15 @@ for (const f of files(pkg)) {
   try { fs.linkSync(f, to); } catch { fs.copyFileSync(f, to); }
 }
 const base = `v/${hash}/`;
-fs.writeFileSync(path.join(out, 'v/index.json'), `${JSON.stringify({ base, modules, fetches }, null, 1)}\n`);
-
-/** The link elements, under `prefix` ('' for a page at the root, '/' for one elsewhere). */
+/** The head's elements, under `prefix` ('' for a page at the root, '/' for one elsewhere): the
+ *  early fetches through src/preload.js (only what the Cache API lacks: a warm visit fetches no
+ *  model on the page), then the modules. */
 const links = (prefix) => [
+  `<script async fetchpriority="high" src="${prefix}${base}src/preload.js" data-veriface-fetch="${fetches.join(' ')}"></script>`,
   ...modules.map((m) => `<link rel="modulepreload" href="${prefix}${base}${m}">`),
-  ...fetches.map((f) => `<link rel="preload" href="${prefix}${base}${f}" as="fetch" crossorigin>`),
 ].join('\n');
+fs.writeFileSync(path.join(out, 'v/index.json'), `${JSON.stringify({ base, modules, fetches, head: links('/') }, null, 1)}\n`);
+
 const rewrite = (file, fn) => { const p = path.join(out, file); fs.writeFileSync(p, fn(fs.readFileSync(p, 'utf8'))); };
 const marker = (prefix) => (t) => {
   if (!t.includes('<!-- veriface:preload -->')) throw new Error('web-links: no <!-- veriface:preload --> marker');

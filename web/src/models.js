@@ -1,6 +1,7 @@
 // models.js - where the engine's models are and how they are kept: the URL of each (named by its
 // SHA-256, so the server lets the browser cache it for good) and the Cache API entry the worker
 // keeps it in.
+// preload.js (a classic script, no imports) repeats MODEL_CACHE and modelCacheKey: change both
 export const MODEL_CACHE = 'veriface-models-v1';
 
 /** models/roles.json: the roles the worker loads (the C table vf_model_roles, with sha256 and bytes). */

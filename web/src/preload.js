@@ -1,0 +1,26 @@
+// preload.js - a page's early fetch of what the worker reads first (roles.json, the detector and
+// the mesh), only on a visit whose Cache API lacks one of those models: tools/web-links.mjs puts
+// <script async src=".../src/preload.js" data-veriface-fetch="models/roles.json ..."> first in the
+// page's head. A static <link rel="preload"> also ran on a warm visit, where the worker reads the
+// models from the Cache API: the page's main thread then took in 1.4 MB it never used before its
+// own module ran (~0.3-0.5 s of a 4x slowed CPU). A classic script, not a module: it runs as soon
+// as it arrives (no import to wait for), so a cold visit's models start downloading early.
+(() => {
+  // as models.js names them (MODEL_CACHE, modelCacheKey): the worker's cache and keys
+  const CACHE = 'veriface-models-v1';
+  const key = (sha256) => `${location.origin}/__veriface__/models/sha256/${sha256}`;
+  const script = document.currentScript;
+  if (!script) return;
+  const urls = (script.dataset.verifaceFetch || '').split(/\s+/).filter(Boolean).map((u) => new URL(u, new URL('../', script.src)).href);
+  const shas = urls.map((u) => new URL(u).searchParams.get('v')).filter(Boolean);
+  const cached = !shas.length || !self.caches ? Promise.resolve(false)
+    : caches.open(CACHE).then((c) => Promise.all(shas.map((s) => c.match(key(s))))).then((hits) => hits.every(Boolean), () => false);
+  cached.then((all) => {
+    if (all) return;
+    for (const href of urls) {
+      const l = document.createElement('link');
+      Object.assign(l, { rel: 'preload', as: 'fetch', crossOrigin: 'anonymous', href });
+      document.head.appendChild(l);
+    }
+  });
+})();
