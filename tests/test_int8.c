@@ -2,7 +2,7 @@
  * models/FORMAT.md), bounded against the f32 model each file was converted from, stage by stage on
  * real images: every other stage runs f32, so each bound measures one model.
  *
- *   test_int8 [--swap ROLE=FILE.vfm[,FILE.vfm...]]... MODELS PAD_MODELS IMAGE...
+ *   test_int8 [--swap ROLE=FILE.vfm[,FILE.vfm...]]... [--calib MESH.vfm=OUT] MODELS PAD_MODELS IMAGE...
  *
  * For every role whose file is NAME-int8.vfm or NAME-f16.vfm (vf_model_roles), NAME.vfm in the same
  * directory is its f32 reference. With --swap only the files named are compared, each in place of
@@ -18,6 +18,8 @@
  *     (0.1 px moves the score by up to 0.04; docs/PIPELINE.md PAD; issue 11's PAD figure is eval-pad's);
  *   embedder: cosine >= 0.995 per image;
  *   liveness: the fused score |delta| <= 0.02.
+ * --calib: a mesh with extra outputs (tools/convert/calibrate.mjs) runs on every first face; those
+ * outputs are appended to OUT as f32, for the converter's error-feedback rounding.
  * The last lines are the worst figures of each file as JSON. Exit 0 pass, 1 fail, 77 skip (no reduced role, or no
  * image could be read). */
 #include "face/face.h"
@@ -122,8 +124,17 @@ int main(int argc, char **argv) {
     vf_context_create(NULL, &ctx);
     static cand c[MAX_CANDS];
     int nc = 0, a = 1;
-    for (; a + 1 < argc && !strcmp(argv[a], "--swap"); a += 2)
+    vf_model *calib = NULL;
+    FILE *calib_out = NULL;
+    for (; a + 1 < argc && (!strcmp(argv[a], "--swap") || !strcmp(argv[a], "--calib")); a += 2) {
+        if (!strcmp(argv[a], "--calib")) {
+            char *eq = strchr(argv[a + 1], '=');
+            if (eq) *eq = 0;
+            if (!eq || !(calib = load_path(ctx, argv[a + 1])) || !(calib_out = fopen(eq + 1, "wb"))) { fprintf(stderr, "test_int8: --calib wants MESH.vfm=OUT\n"); return 2; }
+            continue;
+        }
         if (parse_swap(ctx, argv[a + 1], c, &nc)) { fprintf(stderr, "test_int8: --swap wants ROLE=FILE.vfm[,FILE.vfm...], got %s\n", argv[a + 1]); return 2; }
+    }
     if (argc - a < 3) { fprintf(stderr, "usage: test_int8 [--swap ROLE=FILE.vfm[,FILE.vfm...]]... MODELS PAD_MODELS IMAGE...\n"); return 2; }
     const char *models = argv[a], *pad = argv[a + 1];
     const vf_model_role *roles = vf_model_roles(NULL);
@@ -178,6 +189,12 @@ int main(int argc, char **argv) {
         faces++;
         vf_face_landmarks lm, lq;
         if (vf_face_landmarks_run(ctx, ref[VF_ROLE_MESH], &img, &f[0], &lm)) { printf("FAIL %s: mesh\n", argv[i]); g_fail++; free(px); continue; }
+        if (calib && !vf_face_landmarks_run(ctx, calib, &img, &f[0], &lq))
+            for (int o = 0; o < vf_model_output_count(calib); o++) {
+                vf_tensor_info t;
+                vf_model_output(calib, o, &t);
+                if (t.count != VF_MESH_POINTS * 3 && t.count != 1) fwrite(t.data, sizeof(float), t.count, calib_out);
+            }
         float e32[VF_EMBED_MAX_DIM], eq[VF_EMBED_MAX_DIM];
         int d32 = -1, dq = 0;
         vf_liveness_score s32, sq;
@@ -249,5 +266,7 @@ int main(int argc, char **argv) {
         printf("{\"file\":\"%s\",\"images\":%d,\"faces\":%d,\"detector_px\":%.4f,\"detector_count_differs\":%d,\"five_px\":%.4f,"
                "\"mesh_px\":%.4f,\"presence\":%.5f,\"cosine\":%.6f,\"live\":%.5f,\"live_floor\":%.5f,\"failures\":%d}\n", c[k].name, images, faces,
                c[k].box, c[k].count_diff, c[k].five, c[k].mesh, c[k].presence, c[k].cos, c[k].live, c[k].live_floor, c[k].fails);
+    if (calib_out) fclose(calib_out);
+    vf_model_free(calib);
     return g_fail ? 1 : 0;
 }

@@ -90,9 +90,10 @@ export const baseMeta = (name, source, inp, range, layout) =>
  *  precision table file); returns the meta suffix and a log line. */
 export function applyWeights(g, { weights, keep = [], precision = null }) {
   if (weights === 'mixed') {
-    const { table, sha256 } = readPrecisionFile(precision);
-    const counts = applyPrecision(g, table, path.basename(precision));
-    const meta = `;weights=mixed;precision=${path.basename(precision)}@${sha256.slice(0, 16)}`;
+    const { table, sha256, calib, calibSha256 } = readPrecisionFile(precision);
+    const counts = applyPrecision(g, table, path.basename(precision), calib);
+    const meta = `;weights=mixed;precision=${path.basename(precision)}@${sha256.slice(0, 16)}${
+      calibSha256 ? `;calib=${path.basename(precision).replace(/\.tsv$/, '.calib')}@${calibSha256.slice(0, 16)}` : ''}`;
     return { meta, log: Object.entries(counts).map(([p, n]) => `${p} ${n}`).join(', ') };
   }
   if (weights === 'f16') for (const t of g.tensors.values()) if (t.kind === 'const' && !keep.includes(t.name)) t.f16 = true;

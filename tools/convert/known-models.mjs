@@ -80,7 +80,9 @@ export const MODELS = [
 //   so that channel's activations dwarf the others and the error of its small weights is multiplied
 //   by them; no axis or tensor mix-up), FaceMesh's alignment points 0.90 px, the fused live score 0.14.
 //   With f16/M (fewer mantissa bits) FaceMesh's table keeps its landmark head at f16/7 (all 468
-//   points 0.26 px on int8_bounds; 1.20 -> 0.85 MB gzip with byte-planar f16 and the unused head gone).
+//   points 0.26 px on int8_bounds; 1.20 -> 0.85 MB gzip with byte-planar f16 and the unused head gone);
+//   since, the head is int8/7 rounded with error feedback (`calib`, tools/convert/calibrate.mjs:
+//   0.256 px on int8_bounds, 0.85 -> 0.61 MB gzip; docs/PIPELINE.md).
 //   BlazeFace stays as converted (f16-exact, 193 KB gzip): alone at int8 its first conv changes the
 //   face count on a selection image and most other weights move a keypoint by over 0.5 px (weighted
 //   NMS averages every anchor over the score threshold, so a small logit change adds or drops one);
@@ -88,6 +90,10 @@ export const MODELS = [
 //   MiniFASNet (live score within 0.009 per model on 168 PAD images; both: 0.0143 on int8_bounds')
 //   replaces the f16 files; the embedder's (1 - cosine within 0.0045) replaces its whole-model int8
 //   file (same name: 1.30 -> 1.01 MB gzip). docs/PIPELINE.md has the figures.
+// error-feedback calibration (tools/convert/calibrate.mjs): FACES with more of faces-lfw
+const CALIB = [{ glob: 'faces-lfw/**/*.jpg', every: 4 }, { glob: 'faces/face_recognition/**/*.jpg' },
+  { glob: 'faces/inspireface/**/*.jpg' }, { glob: 'pad-multi/**/*.jp*', every: 3 }, { glob: 'pad/hyperfas/*.png' },
+  { glob: 'pad/inspireface/*.jpg' }, { glob: 'pad/doubango/*.jpg' }];
 const FACES = [{ glob: 'faces-lfw/**/*.jpg', every: 40 }, { glob: 'faces/face_recognition/**/*.jpg' },
   { glob: 'faces/inspireface/**/*.jpg' }, { glob: 'pad-multi/**/*.jp*', every: 3 }, { glob: 'pad/hyperfas/*.png' },
   { glob: 'pad/inspireface/*.jpg' }, { glob: 'pad/doubango/*.jpg' }];
@@ -99,7 +105,8 @@ const REDUCED = [
   // to 1.18 px (a 0.5 px bound)
   // outputs: the 266-output head (Identity, 5% of the weights) is read by nothing (src/face/landmarks.c
   // takes the 1404 points and the presence flag by size): gone with its weights.
-  { base: 'facemesh', suffix: 'int8', outputs: ['Identity_1', 'Identity_2'], select: { role: 'mesh', metric: 'mesh_px', limit: 0.45, images: FACES } },
+  { base: 'facemesh', suffix: 'int8', outputs: ['Identity_1', 'Identity_2'], select: { role: 'mesh', metric: 'mesh_px', limit: 0.45, images: FACES },
+    calib: { weights: ['StatefulPartitionedCall/model_1/conv2d_21/Conv2D/ReadVariableOp'], images: CALIB } },
   { base: 'minifasnet-v2', suffix: 'int8', select: { role: 'pad_v2', metric: 'live', limit: 0.009, images: PAD_IMAGES } },
   { base: 'minifasnet-v1se', suffix: 'int8', select: { role: 'pad_v1se', metric: 'live', limit: 0.009, images: PAD_IMAGES } },
 ];

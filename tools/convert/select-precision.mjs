@@ -48,7 +48,7 @@ function args() {
 }
 
 /** The images of a rule: globs 'dir/*.jpg' relative to DATA, every `every`-th file of each, sorted. */
-function images(data, rule) {
+export function images(data, rule) {
   const out = [];
   for (const { glob, every = 1 } of rule.images) {
     const deep = glob.includes('/**/');
@@ -200,4 +200,4 @@ function main() {
   process.stdout.write(`${m.name}: wrote ${out} (${evals} measurements)\n`);
 }
 
-main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -66,22 +66,23 @@ function opParams(op, ids) {
  *  `planar`: binary16 stored as dtype 4, every low byte then every high byte (the same values; gzip
  *  codes the two planes, sign and exponent apart from the mantissa, in fewer bytes). */
 export function constPayload(t, planar = false) {
+  const data = t.payloadData || t.data; // payloadData: rounded with error feedback (quantize.mjs)
   if (t.quant) { // int8: the f32 scales of the channels, then the values (models/FORMAT.md)
-    const { scales, q } = quantizePerChannel(t.data, t.shape, t.quant.axis, t.quant.bits);
+    const { scales, q } = quantizePerChannel(data, t.shape, t.quant.axis, t.quant.bits);
     const buf = Buffer.alloc(4 * scales.length + q.length);
     scales.forEach((s, i) => buf.writeFloatLE(s, 4 * i));
     Buffer.from(q.buffer, q.byteOffset, q.length).copy(buf, 4 * scales.length);
     return { dtype: 'i8', buf, axis: t.quant.axis };
   }
-  const f16 = t.f16 || isF16Exact(t.data); // t.f16: rounded to f16 on purpose (--weights f16)
-  const n = t.data.length, m = t.f16Bits || 10; // f16/M: M mantissa bits (quantize.mjs)
+  const f16 = t.f16 || isF16Exact(data); // t.f16: rounded to f16 on purpose (--weights f16)
+  const n = data.length, m = t.f16Bits || 10; // f16/M: M mantissa bits (quantize.mjs)
   const buf = Buffer.alloc(n * (f16 ? 2 : 4));
   if (f16 && planar) {
-    for (let i = 0; i < n; i++) { const h = f32ToF16BitsM(t.data[i], m); buf[i] = h & 0xff; buf[n + i] = h >>> 8; }
+    for (let i = 0; i < n; i++) { const h = f32ToF16BitsM(data[i], m); buf[i] = h & 0xff; buf[n + i] = h >>> 8; }
     return { dtype: 'f16p', buf };
   }
-  if (f16) for (let i = 0; i < n; i++) buf.writeUInt16LE(f32ToF16BitsM(t.data[i], m), 2 * i);
-  else for (let i = 0; i < n; i++) buf.writeFloatLE(t.data[i], 4 * i);
+  if (f16) for (let i = 0; i < n; i++) buf.writeUInt16LE(f32ToF16BitsM(data[i], m), 2 * i);
+  else for (let i = 0; i < n; i++) buf.writeFloatLE(data[i], 4 * i);
   return { dtype: f16 ? 'f16' : 'f32', buf };
 }
 
