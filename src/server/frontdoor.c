@@ -255,9 +255,9 @@ static void slot_leave(vf_srv_door *d, vf_srv_conn *c) {
     c->slot = -1;
 }
 
-/* whether connections from c's address are capped (the trusted proxy's are not) */
-static int per_addr(const vf_srv_door *d, const vf_srv_conn *c) {
-    return d->per_ip > 0 && !(d->have_proxy && c->sa.sin_addr.s_addr == d->proxy);
+/* whether connections from address a are capped (the trusted proxy's are not) */
+static int per_addr(const vf_srv_door *d, uint32_t a) {
+    return d->per_ip > 0 && !(d->have_proxy && a == d->proxy);
 }
 
 /* under d->mu */
@@ -395,7 +395,7 @@ static int on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
         refuse(d, c, 503, "overloaded", "too many verifications in progress, retry shortly", 1, R_OVERLOADED);
         return 1;
     }
-    if (c->slot < 0 && per_addr(d, c)) {   /* a kept-alive connection's next request */
+    if (c->slot < 0 && per_addr(d, c->sa.sin_addr.s_addr)) {   /* a kept-alive connection's next request */
         pthread_mutex_lock(&d->mu);
         c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
         pthread_mutex_unlock(&d->mu);
@@ -493,7 +493,7 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
     if (rc < 0) { conn_close(d, c); return 1; }
     /* an answer in progress counts for its address (else one address could hold every connection
      * by reading slowly); the next head of a kept-alive connection takes its place again */
-    if (c->slot < 0 && per_addr(d, c)) {
+    if (c->slot < 0 && per_addr(d, c->sa.sin_addr.s_addr)) {
         pthread_mutex_lock(&d->mu);
         c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
         pthread_mutex_unlock(&d->mu);
@@ -598,7 +598,7 @@ static void on_accept(vf_srv_door *d) {
         double t0 = mono_s();
         if (fd >= d->n_fd || sa.sin_family != AF_INET) { close(fd); continue; }
         uint32_t a = sa.sin_addr.s_addr;
-        int counted = d->per_ip > 0 && !(d->have_proxy && a == d->proxy);
+        int counted = per_addr(d, a);
         pthread_mutex_lock(&d->mu);
         int over = 0;
         if (counted)
