@@ -391,6 +391,74 @@ static void test_truncation(void) {
     free(src);
 }
 
+/* Scan data cut short, the end marker kept: stb_image runs out of bits inside the entropy
+ * stream (the case of nothings/stb#1293, found by fuzz_image_decode). Every such file must decode
+ * to an image of the coded size or fail with VF_E_IMAGE, and two decodes must give the same
+ * pixels (nothing undefined read). Run under build-ubsan as well. Returns the files decoded. */
+static int short_scans(const char *what, const uint8_t *jpg, size_t n, int w, int h) {
+    size_t sos = 0;
+    for (size_t i = 2; i + 3 < n; i++)
+        if (jpg[i] == 0xFF && jpg[i + 1] == 0xDA) { sos = i + 2 + ((size_t)jpg[i + 2] << 8 | jpg[i + 3]); break; }
+    CHECK(sos > 0 && sos < n, "%s: no scan", what);
+    int decoded = 0, bad = 0;
+    for (size_t keep = sos; sos && keep + 2 < n; keep++) {
+        membuf cut = {0};
+        mb_put(&cut, jpg, keep);
+        mb_put(&cut, "\xFF\xD9", 2);
+        vf_image_buffer a, b;
+        vf_status sa = decode(cut.p, cut.n, VF_PIXEL_RGB8, &a, NULL);
+        vf_status sb = decode(cut.p, cut.n, VF_PIXEL_RGB8, &b, NULL);
+        if (sa == VF_OK) {
+            decoded++;
+            if (sb != VF_OK || a.width != w || a.height != h || memcmp(a.data, b.data, (size_t)w * h * 3) != 0) bad++;
+        } else if (sa != VF_E_IMAGE || sb != sa) {
+            bad++;
+        }
+        vf_image_buffer_free(&a);
+        vf_image_buffer_free(&b);
+        free(cut.p);
+    }
+    CHECK(bad == 0, "%s cut short: %d decoded, %d wrong", what, decoded, bad);
+    return decoded;
+}
+
+/* The case itself, built by hand: an 8x8 grey baseline JPEG whose entropy data ends (EOI) where a
+ * 15-bit AC magnitude should follow a 16-bit AC code (DC: code "0" = size 15; AC: "0" = EOB,
+ * "1000000000000000" = run 0 size 15): stb_image 2.27 leaves its bit count at -15 and shifts by
+ * 39 on the next refill (nothings/stb#1293). */
+static const uint8_t short_scan_jpg[] = {
+    0xFF, 0xD8,
+    0xFF, 0xDB, 0x00, 0x43, 0x00, /* DQT 0: all 1 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00, /* SOF0 8x8 grey */
+    0xFF, 0xC4, 0x00, 0x14, 0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0F, /* DHT DC 0 */
+    0xFF, 0xC4, 0x00, 0x15, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x00, 0x0F, /* DHT AC 0 */
+    0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, /* SOS */
+    0x7F, 0xFF, 0x00, 0x80, 0x00, /* "0" + 15 bits, then the 16-bit AC code; 0xFF stuffed */
+    0xFF, 0xD9,
+};
+
+static void test_short_scan(void) {
+    {
+        vf_image_buffer a, b;
+        vf_status sa = decode(short_scan_jpg, sizeof short_scan_jpg, VF_PIXEL_RGB8, &a, NULL);
+        vf_status sb = decode(short_scan_jpg, sizeof short_scan_jpg, VF_PIXEL_RGB8, &b, NULL);
+        CHECK(sa == VF_OK || sa == VF_E_IMAGE, "AC magnitude cut by the end marker: status %d (%s)", sa, vf_context_last_error(g_ctx));
+        CHECK(sb == sa && (sa != VF_OK || (a.width == 8 && a.height == 8 && memcmp(a.data, b.data, 8 * 8 * 3) == 0)),
+              "AC magnitude cut by the end marker: two decodes differ");
+        vf_image_buffer_free(&a);
+        vf_image_buffer_free(&b);
+    }
+    uint8_t *src = make_image(40, 30, 3, 1); /* noise at quality 100: coefficients of up to 10 bits */
+    membuf jpg = encode_jpg(src, 40, 30, 3, 100);
+    int n = short_scans("baseline JPEG", jpg.p, jpg.n, 40, 30);
+    n += short_scans("progressive JPEG", progressive_jpg, sizeof progressive_jpg, 16, 16);
+    CHECK(n > 0, "no JPEG cut short decoded");
+    free(jpg.p);
+    free(src);
+}
+
 static void test_hostile_headers(void) {
     uint8_t *src = make_image(16, 16, 3, 0);
     membuf jpg = encode_jpg(src, 16, 16, 3, 90);
@@ -1189,6 +1257,7 @@ int main(int argc, char **argv) {
     test_jpeg_roundtrip();
     test_progressive_and_interlaced();
     test_truncation();
+    test_short_scan();
     test_hostile_headers();
     test_orientation();
     test_warp();

@@ -7,7 +7,7 @@
  * FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION turns off the PNG CRC check (else nearly every
  * mutation of a PNG stops there).
  * Built and run by tools/fuzz (tests/fuzz/CMakeLists.txt).
- * Seeds: small JPEGs (baseline, progressive, grey, EXIF-rotated) and PNGs (RGBA, grey, palette,
+ * Seeds: small JPEGs (baseline, progressive, grey, EXIF-rotated, a scan cut short) and PNGs (RGBA, grey, palette,
  * 16-bit, interlaced). */
 #include "../../src/image/image.h"
 
