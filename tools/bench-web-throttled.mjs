@@ -52,8 +52,10 @@ const BASE = PLAIN ? '/pkg/' : `/${LINKS.base}`;
 const MODULES = PLAIN ? LINKS.modules.filter((m) => !/worker|models/.test(m)) : LINKS.modules;
 // BENCH_STATIC_PRELOAD=1: the models preloaded by static links on every visit (before src/preload.js)
 const STATIC = !!process.env.BENCH_STATIC_PRELOAD;
+// BENCH_NO_PRESTART=1: src/preload.js without data-veriface-worker (create() starts the worker)
+const HEAD = process.env.BENCH_NO_PRESTART ? LINKS.head.replace(' data-veriface-worker', '') : LINKS.head;
 const PAGE = '<!doctype html><html lang="en"><title>bench</title>' +
-  (PLAIN || STATIC ? MODULES.map((m) => `<link rel="modulepreload" href="${BASE}${m}">`).join('') : LINKS.head) +
+  (PLAIN || STATIC ? MODULES.map((m) => `<link rel="modulepreload" href="${BASE}${m}">`).join('') : HEAD) +
   (STATIC ? LINKS.fetches.map((f) => `<link rel="preload" href="${BASE}${f}" as="fetch" crossorigin>`).join('') : '') +
   '<script type="module" src="/__bench__.js"></script><body></body></html>';
 /** The page: start at once, as an integrator's capture page does. */
@@ -96,6 +98,10 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
   } catch (e) { if (e.code !== 'aborted') out.error = (e.code || '') + ' ' + e.message; }
   out.fps = fl > f0 ? frames / ((fl - f0) / 1000) : null;
   out.workerMs = frames ? workerMs / frames : null;
+  // when src/preload.js started the worker (data-veriface-worker), and the page's first paint-free milestones
+  for (const m of performance.getEntriesByName('veriface:prestart')) out.marks.page_prestart = m.startTime;
+  const nav = performance.getEntriesByType('navigation')[0];
+  if (nav) { out.marks.nav_response = nav.responseEnd; out.marks.nav_interactive = nav.domInteractive; }
   out.resources = performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd)]);
   // closed once the bench has read the worker's resource timing
   window.benchClose = () => { inst.close(); vf.stopStream(cam.stream); };

@@ -7,7 +7,8 @@
 //                   moves, not single files.
 //   OUT/v/index.json  { base: 'v/<hash>/', modules: [...], fetches: [...], head } relative to base:
 //                   the page's and the worker's module graphs (<link rel=modulepreload>: one
-//                   round trip for all levels of imports) and what the worker fetches first
+//                   round trip for all levels of imports); preload.js with data-veriface-worker
+//                   (the worker started with the page: web/README.md) and what the worker fetches first
 //                   (roles.json, the detector and the mesh: src/preload.js adds <link rel=preload
 //                   as=fetch> for them when the Cache API lacks a model, so they download while
 //                   the page and the worker start and the worker's fetch finds them in the HTTP
@@ -58,7 +59,7 @@ const base = `v/${hash}/`;
  *  early fetches through src/preload.js (only what the Cache API lacks: a warm visit fetches no
  *  model on the page), then the modules. */
 const links = (prefix) => [
-  `<script async fetchpriority="high" src="${prefix}${base}src/preload.js" data-veriface-fetch="${fetches.join(' ')}"></script>`,
+  `<script async fetchpriority="high" src="${prefix}${base}src/preload.js" data-veriface-worker data-veriface-fetch="${fetches.join(' ')}"></script>`,
   ...modules.map((m) => `<link rel="modulepreload" href="${prefix}${base}${m}">`),
 ].join('\n');
 fs.writeFileSync(path.join(out, 'v/index.json'), `${JSON.stringify({ base, modules, fetches, head: links('/') }, null, 1)}\n`);

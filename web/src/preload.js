@@ -5,6 +5,11 @@
 // models from the Cache API: the page's main thread then took in 1.4 MB it never used before its
 // own module ran (~0.3-0.5 s of a 4x slowed CPU). A classic script, not a module: it runs as soon
 // as it arrives (no import to wait for), so a cold visit's models start downloading early.
+// With data-veriface-worker it also starts the engine's module worker at once (an engine without
+// module workers: nothing), named so that it begins on its own (worker.js prestart: roles.json,
+// the detector and mesh from the Cache API or the network, the wasm build compiling);
+// Veriface.create() takes that worker over when its own would be the same file (veriface.js
+// startWorker). The worker fetches the models itself then, so no preload links are added.
 (() => {
   // as models.js names them (MODEL_CACHE, modelCacheKey): the worker's cache and keys
   const CACHE = 'veriface-models-v1';
@@ -12,6 +17,21 @@
   const script = document.currentScript;
   if (!script) return;
   const urls = (script.dataset.verifaceFetch || '').split(/\s+/).filter(Boolean).map((u) => new URL(u, new URL('../', script.src)).href);
+  if (script.dataset.verifaceWorker !== undefined && self.Worker) {
+    let read = false;   // as veriface.js hasModuleWorkers: the constructor reads `type` only if it knows it
+    try { new Worker('http://[', { get type() { read = true; return 'module'; } }); } catch { /* the invalid URL */ }
+    if (read) {
+      try {
+        const url = new URL('worker.js', script.src).href;
+        const worker = new Worker(url, { type: 'module', name: 'veriface:prestart' });   // worker.js PRESTART
+        const early = { worker, url, failed: false };
+        worker.addEventListener('error', () => { early.failed = true; });
+        if (self.performance && performance.mark) performance.mark('veriface:prestart');
+        self[Symbol.for('veriface.prestart')] = early;
+        return;
+      } catch { /* refused: the preload links below, and create() starts its own worker */ }
+    }
+  }
   const shas = urls.map((u) => new URL(u).searchParams.get('v')).filter(Boolean);
   const cached = !shas.length || !self.caches ? Promise.resolve(false)
     : caches.open(CACHE).then((c) => Promise.all(shas.map((s) => c.match(key(s))))).then((hits) => hits.every(Boolean), () => false);

@@ -96,6 +96,13 @@ function hasModuleWorkers() {
  */
 function startWorker(options) {
   let reason = null;
+  // the worker src/preload.js started early (data-veriface-worker), when it is the one we would start
+  const early = globalThis[Symbol.for('veriface.prestart')];
+  if (early && !options.workerUrl && !options.classicWorkerUrl) {
+    delete globalThis[Symbol.for('veriface.prestart')];
+    if (!early.failed && early.url === new URL('./worker.js', import.meta.url).href) return { worker: early.worker, kind: 'module', reason, prestarted: true };
+    early.worker.terminate();
+  }
   if (hasModuleWorkers()) {
     try {
       // The literal `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` is the
@@ -184,8 +191,10 @@ export class Veriface {
       if (loading && stallMs > 0) stall = setTimeout(() => stalled(new VerifaceError('timeout', `the engine worker reported nothing for ${stallMs} ms while loading`)), stallMs);
     };
     const started = startWorker(options);
-    onProgress({ stage: 'worker', loaded: 0, total: 0, cached: 0, worker: started.kind, ...(started.reason ? { reason: started.reason } : {}) });
-    prefetchBuild(base, threads, options, started.kind);
+    onProgress({ stage: 'worker', loaded: 0, total: 0, cached: 0, worker: started.kind, ...(started.reason ? { reason: started.reason } : {}),
+      ...(started.prestarted ? { prestarted: true } : {}) });
+    // a prestarted worker is compiling its build already
+    if (!started.prestarted) prefetchBuild(base, threads, options, started.kind);
     const worker = new WorkerClient(started.worker, (m) => {
       if (m.event === 'progress') {
         alive();

@@ -11,7 +11,7 @@ import { detectFeatures, canEncodeJpeg, planBuilds, BUILD_FILES } from './featur
 import { MODEL_CACHE, modelCacheKey, modelUrl as roleUrl, rolesUrl } from './models.js';
 import { WORKER_KIND, loadFactory } from './factory.js';
 
-let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null, startFull = null;   // guide: detector + mesh only, while the rest loads (lazy)
+let M = null, engine = null, guide = null, build = '', fullReady = null, fullError = null, startFull = null, fullTimer = null, heldFull = null;   // guide: detector + mesh only, while the rest loads (lazy)
 let path = null;   // the build and path chosen (info.path): where frames become pixels and JPEGs
 const sessions = new Map();   // sid -> { session, statuses: Map(index -> status JSON), config }
 let nextSid = 1;
@@ -186,6 +186,79 @@ async function loadBuild(order, wasmBase, first, onBytes, onCompile, tried) {
 }
 
 /**
+ * A start before the page asks: src/preload.js, in the page's head, makes this worker (named
+ * PRESTART) while the page's own modules still load, and it runs init() at once with what
+ * Veriface.create({ lazy: true }) sends by default, from the package it was loaded from (../ of
+ * this file): on a warm visit the guidance engine is built and warmed from the Cache API before
+ * the page's init arrives. Not on a message from the page: one posted before the worker ran
+ * waits for the page's main thread (~0.25 s when it is 4x slowed), and so does the page's init.
+ * The page's init with the same options takes this run; with others, it waits for this run to
+ * settle, drops its engines and starts its own. Nothing is posted before the page listens:
+ * progress events are lost, and the lazy full engine's event is posted again (adopt()).
+ * Not with the threaded build: its pthreads would outlive a dropped run.
+ */
+const PRESTART = 'veriface:prestart';
+let early = null;   // { opts, run }
+let fullPosted = null;   // the lazy full engine's event, once posted
+
+function pageDefaults(baseUrl) {
+  // as veriface.js create(): threads 'auto' (defaultThreads: half the cores, at most 4, when isolated)
+  const cores = (self.navigator && navigator.hardwareConcurrency) || 2;
+  const threads = self.crossOriginIsolated === true ? Math.max(1, Math.min(4, Math.ceil(cores / 2))) : 1;
+  return { baseUrl, threads, models: {}, lazy: true, build: null, offscreen: true };
+}
+const sameOpts = (a, b) => a.baseUrl === b.baseUrl && a.threads === b.threads && a.lazy === b.lazy && (a.build || null) === (b.build || null) &&
+  (a.offscreen !== false) === (b.offscreen !== false) && JSON.stringify(a.models || {}) === JSON.stringify(b.models || {});
+
+function prestart(baseUrl) {
+  const opts = pageDefaults(baseUrl);
+  const features = { ...detectFeatures(self), moduleWorker: WORKER_KIND === 'module' };
+  const first = planBuilds(features, opts.threads, null).order[0];
+  if (first !== 'simd' && first !== 'base') return;
+  mark('prestart');
+  const run = init(opts, true);
+  run.catch(() => {});
+  early = { opts, run };
+}
+
+/** The page's init: the prestarted run when it asked the same, else a run of its own. */
+async function adopt(opts) {
+  const e = early;
+  early = null;
+  if (e && sameOpts(e.opts, opts)) {
+    const info = await e.run;
+    if (heldFull) { heldFull(); heldFull = null; }
+    path.prestarted = true;
+    info.path = path;
+    if (fullPosted) setTimeout(() => post(fullPosted), 0);   // after the answer: the page may have missed it
+    return info;
+  }
+  if (e && opts.lazy !== true && sameOpts(e.opts, { ...opts, lazy: true })) {
+    // not lazy (create()'s default): the prestarted run's module and models, and its full engine now
+    const t0 = performance.now();
+    await e.run;
+    heldFull = null;
+    const info = await startFull();
+    warmUp(engine);
+    await checkJpeg(path);
+    path.prestarted = true;
+    return { ...info, ms: info.ms + performance.now() - t0, path, timing: { ...timing } };
+  }
+  if (e) {
+    await e.run.catch(() => {});
+    clearTimeout(fullTimer);
+    heldFull = null;
+    if (fullReady) await fullReady.catch(() => {});
+    if (engine) engine.close();
+    if (guide) guide.close();
+    M = engine = guide = null;
+    build = '';
+    fullReady = fullError = startFull = fullPosted = null;
+  }
+  return init(opts);
+}
+
+/**
  * Load the wasm and the models. Everything that needs nothing else starts at once, side by side:
  * models/roles.json, the first build's script and wasm (compiled as it streams), the JPEG check.
  * lazy: answer as soon as the detector and mesh are in (a guidance engine: quality feedback
@@ -194,7 +267,7 @@ async function loadBuild(order, wasmBase, first, onBytes, onCompile, tried) {
  * guidance) or FULL_AFTER_MS went by without one; then post { event: 'engine', info } (or
  * { event: 'engine', error }).
  */
-async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, build: force = null, offscreen = true }) {
+async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, build: force = null, offscreen = true }, hold = false) {
   const t0 = performance.now();
   mark('init');
   const features = { ...detectFeatures(self), moduleWorker: WORKER_KIND === 'module' };
@@ -211,7 +284,6 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   const first = startBuild(plan.order[0], wasmBase, onBytes);
   // frames become pixels here on an OffscreenCanvas, else on the page's canvas (sent as RGBA)
   const off = offscreen !== false && features.offscreenCanvas;
-  const jpegIn = off ? canEncodeJpeg(self) : Promise.resolve(false);
   const roles = await rolesIn;
   mark('roles');
   const fetchRole = (r) => fetchModel(roleUrl(baseUrl, r, modelUrls), r.sha256, { optional: !r.required, onBytes, onCached, size: r.bytes });
@@ -221,9 +293,8 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   const fetches = roles.map((r, i) => firstModels[i] || (lazy ? firstIn.then(() => fetchRole(r)) : fetchRole(r)));
   for (const f of fetches) f.catch(() => {});
   const all = Promise.all(fetches);
-  const jpeg = await jpegIn;
-  path = { build: '', threads: 1, simd: features.simd, worker: WORKER_KIND, pixels: off ? 'worker' : 'page', jpeg: jpeg ? 'worker' : 'page',
-    skipped: plan.skipped, features };
+  path = { build: '', threads: 1, simd: features.simd, worker: WORKER_KIND, pixels: off ? 'worker' : 'page', jpeg: off ? 'pending' : 'page',
+    prestarted: false, skipped: plan.skipped, features };
   const tried = [];
   ({ M, build } = await loadBuild(plan.order, wasmBase, first, onBytes, (b) => post({ event: 'progress', stage: 'compile', loaded, total, build: b }), tried));
   const n = build === 'simd-mt' ? Math.max(1, Math.min(4, threads)) : 1;
@@ -241,7 +312,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
     if (guide) { guide.close(); guide = null; }
     engine = Engine.create(M, models, n);
     mark('engine');
-    if (!lazy) warmUp(engine);
+    if (!lazy) { warmUp(engine); await checkJpeg(path); }
     post({ event: 'progress', stage: 'ready', loaded, total });
     return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]), cached);
   };
@@ -253,15 +324,15 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
   mark('engine_guidance');
   warmUp(guide);
+  checkJpeg(path);   // not awaited: path.jpeg is 'pending' in this first answer
   post({ event: 'progress', stage: 'guidance', loaded, total });
-  let timer = null;
   startFull = () => {
-    clearTimeout(timer);
+    clearTimeout(fullTimer);
     if (fullReady) return fullReady;
     fullReady = buildFull();
-    fullReady.then((info) => post({ event: 'engine', info }), (e) => {
+    fullReady.then((info) => post(fullPosted = { event: 'engine', info }), (e) => {
       const ve = fullError = VerifaceError.from(e);
-      post({ event: 'engine', error: { code: ve.code, message: ve.message } });
+      post(fullPosted = { event: 'engine', error: { code: ve.code, message: ve.message } });
     });
     return fullReady;
   };
@@ -270,9 +341,11 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   let waits = FULL_WAITS;
   const check = () => {
     const waiting = [...sessions.values()].some((x) => x.engine === guide && !x.pushed);
-    if (waiting && waits-- > 0) timer = setTimeout(check, FULL_AFTER_MS); else startFull();
+    if (waiting && waits-- > 0) fullTimer = setTimeout(check, FULL_AFTER_MS); else startFull();
   };
-  timer = setTimeout(check, FULL_GRACE_MS);
+  // a prestart holds the full engine back until the page takes it (its capture follows at once)
+  heldFull = () => { fullTimer = setTimeout(check, FULL_GRACE_MS); };
+  if (!hold) { heldFull(); heldFull = null; }
   return engineInfo(guide, t0, loaded, false, cached);
 }
 /** A lazy start: how long the page has to start a capture after create() resolves, then how long
@@ -369,10 +442,23 @@ function pushFrame({ sid, frame, timestamp }) {
 }
 const VF_MAX_KEPT = 8;   // VF_SESSION_MAX_CHOSEN
 
+/**
+ * Does this worker's OffscreenCanvas encode JPEG? Sets p.jpeg to 'worker' or 'page' (once; a
+ * promise). Asked only once an engine is built and warmed: the check's synchronous part (canvas,
+ * convertToBlob) held this thread 0.33 s while a 4x slowed page was still loading (Chromium;
+ * a software canvas made no difference), 0.02 s once the page waits.
+ */
+let jpegOk = null;
+function checkJpeg(p) {
+  if (p.jpeg !== 'pending') return Promise.resolve(p.jpeg);
+  if (!jpegOk) jpegOk = canEncodeJpeg(self);
+  return jpegOk.then((ok) => { p.jpeg = ok ? 'worker' : 'page'; mark('jpeg'); return p.jpeg; });
+}
+
 /** The kept frame as a JPEG with its hash, or (no JPEG encoder here) its pixels for the page to
  *  encode (veriface.js encodeOnPage). */
 async function encoded(k, quality, fields) {
-  if (path.jpeg === 'page') return { ...fields, mime: 'image/jpeg', pixels: k.pixels, quality };
+  if ((await checkJpeg(path)) === 'page') return { ...fields, mime: 'image/jpeg', pixels: k.pixels, quality };
   const jpeg = await jpegOf(k, quality);
   return { ...fields, mime: 'image/jpeg', sha256: await sha256Hex(jpeg), data: toBase64(jpeg) };
 }
@@ -485,7 +571,7 @@ function closeSession({ sid }) {
 }
 
 const handlers = {
-  init, createSession: (m) => createSession(m.config), pushFrame, finish, analyze, closeSession,
+  init: adopt, createSession: (m) => createSession(m.config), pushFrame, finish, analyze, closeSession,
   challengeStart, challengePush, challengeFrames, challengeClose,
   resetSession: ({ sid }) => { const s = need(sid); s.session.reset(); s.statuses.clear(); return {}; },
   close: () => {
@@ -497,6 +583,8 @@ const handlers = {
     return {};
   },
 };
+
+if (self.name === PRESTART) prestart(new URL('../', self.location.href).href);
 
 self.onmessage = async (e) => {
   const msg = e.data || {};

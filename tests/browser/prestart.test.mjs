@@ -1,0 +1,103 @@
+// The worker started with the page (web/src/preload.js with data-veriface-worker, as
+// tools/web-links.mjs writes the package's head; worker.js prestart): create() takes it over when
+// it would start the same worker file, and the worker's own early run serves an init that asks
+// what it ran (lazy: true, defaults), or the full engine of a non-lazy one; other options get a
+// run of their own in that worker. Each case checks the page ran one engine worker and that the
+// engine works (the full engine's info: PAD on, the JPEG path decided). A page whose head lacks
+// the attribute starts its worker in create() as before.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as lib from './lib.mjs';
+
+const skip = lib.skipReason();
+
+const SCRIPT = `
+const q = new URLSearchParams(location.search);
+const opts = JSON.parse(q.get('opts') || '{}');
+window.result = (async () => {
+  const vf = await import(q.get('base') + 'src/index.js');
+  const progress = [];
+  try {
+    const inst = await vf.Veriface.create({ ...opts, onProgress: (p) => progress.push(p) });
+    const first = inst.info;
+    const full = await inst.ready;
+    inst.close();
+    return { first: { complete: first.complete, build: first.build, prestarted: first.path.prestarted, jpeg: first.path.jpeg },
+      full: { complete: full.complete, pad: full.pad, build: full.build, prestarted: full.path.prestarted, jpeg: full.path.jpeg, timing: Object.keys(full.timing) },
+      worker: progress.find((p) => p.stage === 'worker') };
+  } catch (e) {
+    return { error: (e.code || '') + ' ' + e.message };
+  }
+})();
+`;
+
+test('a worker started with the page is taken over by create()', { skip: skip ? `SKIP: ${skip}` : false, timeout: 300000 }, async (t) => {
+  const dir = lib.tempDir();
+  const web = path.join(dir, 'web');
+  fs.cpSync(lib.WEB, web, { recursive: true });
+  const links = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
+  assert.match(links.head, /src\/preload\.js" data-veriface-worker /, 'the package head starts the worker');
+  const page = (head) => `<!doctype html><html lang="en"><title>prestart</title><link rel="icon" href="/favicon.svg">${head}<script type="module" src="/__prestart__.js"></script></html>`;
+  fs.writeFileSync(path.join(web, '__prestart__.html'), page(links.head));
+  fs.writeFileSync(path.join(web, '__plain__.html'), page(links.head.replace(' data-veriface-worker', '')));
+  fs.writeFileSync(path.join(web, '__prestart__.js'), SCRIPT);
+  const server = await lib.startServer(dir, [], { staticDir: web });
+  const browser = await lib.launchChromium(lib.makeY4m(dir));
+  const ctx = await browser.newContext();
+  const run = async (file, opts) => {
+    const p = await ctx.newPage();
+    const problems = lib.watchPage(p);
+    const workers = [];
+    p.on('worker', (w) => workers.push(w.url()));
+    await p.goto(`${server.url}/${file}?base=/${links.base}&opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    const r = await p.evaluate(() => window.result);
+    await p.close();
+    assert.ok(!r.error, r.error);
+    assert.deepEqual(problems, []);
+    // the engine's workers (no pthreads here: one thread), whichever started them
+    assert.equal(workers.filter((u) => /\/src\/worker\.js$/.test(u)).length, 1, `one engine worker: ${workers}`);
+    assert.ok(r.full.complete && r.full.pad, `the full engine, PAD on: ${JSON.stringify(r.full)}`);
+    assert.ok(['worker', 'page'].includes(r.full.jpeg), `JPEG path decided: ${r.full.jpeg}`);
+    return r;
+  };
+  try {
+    // twice each: cold (an empty cache), then warm
+    for (const visit of ['cold', 'warm']) {
+      await t.test(`${visit}: lazy, as the prestart ran: its run`, async () => {
+        const r = await run('__prestart__.html', { lazy: true, threads: 1 });
+        assert.equal(r.worker.prestarted, true, JSON.stringify(r.worker));
+        assert.equal(r.first.prestarted, true);
+        assert.equal(r.first.complete, false);
+        assert.ok(r.full.timing.includes('prestart'), `timing: ${r.full.timing}`);
+      });
+    }
+    await t.test('not lazy: the prestarted run, then its full engine', async () => {
+      const r = await run('__prestart__.html', { threads: 1 });
+      assert.equal(r.worker.prestarted, true, JSON.stringify(r));
+      assert.equal(r.first.complete, true, JSON.stringify(r));
+      assert.equal(r.first.prestarted, true, JSON.stringify(r));
+    });
+    await t.test('other options (build base): the worker taken over, a run of its own', async () => {
+      const r = await run('__prestart__.html', { lazy: true, threads: 1, build: 'base' });
+      assert.equal(r.worker.prestarted, true);
+      assert.equal(r.first.prestarted, false);
+      assert.equal(r.full.build, 'base');
+    });
+    await t.test('a worker URL of the page\'s own: the prestarted worker is not used', async () => {
+      const r = await run('__prestart__.html', { lazy: true, threads: 1, workerUrl: `/${links.base}src/worker.js?own` });
+      assert.equal(r.worker.prestarted, undefined);
+      assert.equal(r.full.prestarted, false);
+    });
+    await t.test('without data-veriface-worker: create() starts the worker', async () => {
+      const r = await run('__plain__.html', { lazy: true, threads: 1 });
+      assert.equal(r.worker.prestarted, undefined);
+      assert.equal(r.full.prestarted, false);
+    });
+  } finally {
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
