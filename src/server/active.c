@@ -7,12 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-static double mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 cJSON *vf_srv_challenge_json(const vf_challenge_config *cc, const char *nonce) {
     vf_challenge ch;
     vf_challenge_derive(cc, nonce, &ch);
@@ -96,7 +90,7 @@ int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, cons
                            const cJSON *passive_frames, vf_srv_challenge_out *out, cJSON *detail, int *status, const char **code,
                            char *msg, size_t ms) {
     memset(out, 0, sizeof *out);
-    double t0 = mono_ms();
+    double t0 = vf_srv_mono_ms();
     vf_challenge ch;
     vf_challenge_derive(cc, nonce, &ch);
     out->r.light_corr = NAN;
@@ -195,7 +189,7 @@ int vf_srv_challenge_check(vf_srv_worker *w, const vf_challenge_config *cc, cons
         out->r.reasons[out->r.n_reasons++] = "challenge.mismatch";   /* answered another challenge */
         out->r.met = 0;
     }
-    out->ms = mono_ms() - t0;
+    out->ms = vf_srv_mono_ms() - t0;
     if (detail) {
         cJSON_AddBoolToObject(detail, "met", out->r.met);
         cJSON *st = cJSON_AddArrayToObject(detail, "steps");

@@ -36,12 +36,6 @@ struct vf_srv_collections {
     int nprobe;
 };
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 vf_srv_collections *vf_srv_collections_create(size_t ivf_min, int nprobe) {
     vf_srv_collections *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -190,7 +184,7 @@ static void *build_main(void *arg) {
     }
     if (!ok) {
         fprintf(stderr, "veriface-server: collection %s: index build: %s (the current index stays)\n", x->id, err);
-        x->failed_at = mono_ms();
+        x->failed_at = (int64_t)vf_srv_mono_ms();
     }
     x->building = 0;
     pthread_mutex_unlock(&x->mu);
@@ -238,7 +232,7 @@ static int refresh_locked(coll_index *x, vf_srv_store *st) {
         if (rc) return -1;
         x->seen = last;
     }
-    if (x->ix && !x->building && (!x->failed_at || mono_ms() - x->failed_at > RETRY_MS)) {
+    if (x->ix && !x->building && (!x->failed_at || (int64_t)vf_srv_mono_ms() - x->failed_at > RETRY_MS)) {
         vf_faceindex_config fc = config_of(x, x->dim);
         size_t n = vf_faceindex_count(x->ix);
         int want_ivf = n >= fc.ivf_min && vf_faceindex_kind_of(x->ix) == VF_FACEINDEX_FLAT;

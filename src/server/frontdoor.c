@@ -212,12 +212,6 @@ struct vf_srv_door {
     double header_timeout, send_timeout, accept_pause_until;
 };
 
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void list_add(conn_list *l, vf_srv_conn *c) {
     c->next = NULL;
     c->prev = l->last;
@@ -310,7 +304,7 @@ static void answer(vf_srv_door *d, int fd, int status, const char *code, const c
     if (n >= sizeof out) n = sizeof out - 1;
     ssize_t w = send(fd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w;
-    vf_srv_metrics_request(d->s->metrics, "frontdoor", status, mono_s() - t0);
+    vf_srv_metrics_request(d->s->metrics, "frontdoor", status, vf_srv_mono_ms() / 1e3 - t0);
 }
 
 /* read and drop what is there; 1 = the peer closed (or failed) */
@@ -356,7 +350,7 @@ static void refuse(vf_srv_door *d, vf_srv_conn *c, int status, const char *code,
     pthread_mutex_lock(&d->mu);
     budget_release(d, c);
     pthread_mutex_unlock(&d->mu);
-    move(d, c, ST_LINGER, mono_s() + LINGER_S);
+    move(d, c, ST_LINGER, vf_srv_mono_ms() / 1e3 + LINGER_S);
 }
 
 static int is_result_route(const vf_srv_head *h) {
@@ -447,7 +441,7 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     int moved = 0;
     /* the deadline moves with every write (a slow network is not a stalled client), as
      * libmicrohttpd's idle timeout did for these files */
-#define STALLED() do { if (moved) move(d, c, ST_SEND, mono_s() + d->send_timeout); return; } while (0)
+#define STALLED() do { if (moved) move(d, c, ST_SEND, vf_srv_mono_ms() / 1e3 + d->send_timeout); return; } while (0)
     while (c->out_off < a->len) {
         ssize_t w = send(c->fd, a->head + c->out_off, a->len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR) continue;
@@ -470,7 +464,7 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     if (a->file >= 0) close(a->file);
     a->file = -1;
     if (!c->keep) {   /* Connection: close: the client reads the answer, then sees the end */
-        if (shutdown(c->fd, SHUT_WR)) conn_close(d, c); else move(d, c, ST_LINGER, mono_s() + LINGER_S);
+        if (shutdown(c->fd, SHUT_WR)) conn_close(d, c); else move(d, c, ST_LINGER, vf_srv_mono_ms() / 1e3 + LINGER_S);
         return;
     }
     /* kept alive and idle: it stops counting for its address (a browser keeps a few open between
@@ -479,7 +473,7 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     pthread_mutex_lock(&d->mu);
     slot_leave(d, c);
     pthread_mutex_unlock(&d->mu);
-    c->t0 = mono_s();
+    c->t0 = vf_srv_mono_ms() / 1e3;
     c->scanned = 0;
     move(d, c, ST_HEAD, c->t0 + d->header_timeout);
 }
@@ -512,13 +506,13 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
         if (r <= 0) { free(a.head); if (a.file >= 0) close(a.file); conn_close(d, c); return 1; }
         got += (size_t)r;
     }
-    vf_srv_metrics_request(d->s->metrics, "static", a.status, mono_s() - c->t0);
+    vf_srv_metrics_request(d->s->metrics, "static", a.status, vf_srv_mono_ms() / 1e3 - c->t0);
     c->served++;
     c->out = a;
     c->out_off = 0;
     c->file_off = 0;
     c->keep = keep;
-    move(d, c, ST_SEND, mono_s() + d->send_timeout);
+    move(d, c, ST_SEND, vf_srv_mono_ms() / 1e3 + d->send_timeout);
     on_send(d, c);
     return 1;
 }
@@ -570,7 +564,7 @@ static void reject_new(vf_srv_door *d, int fd, const struct sockaddr_in *sa, int
     c->t0 = t0;
     c->out.file = -1;
     c->state = ST_LINGER;
-    c->deadline = mono_s() + LINGER_S;
+    c->deadline = vf_srv_mono_ms() / 1e3 + LINGER_S;
     pthread_mutex_lock(&d->mu);
     d->open++;
     pthread_mutex_unlock(&d->mu);
@@ -590,12 +584,12 @@ static void on_accept(vf_srv_door *d) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* out of descriptors: make room, and pause accepting briefly rather than spin */
                 evict(d);
-                d->accept_pause_until = mono_s() + 0.05;
+                d->accept_pause_until = vf_srv_mono_ms() / 1e3 + 0.05;
                 epoll_ctl(d->ep, EPOLL_CTL_DEL, d->lfd, NULL);
             }
             return;
         }
-        double t0 = mono_s();
+        double t0 = vf_srv_mono_ms() / 1e3;
         if (fd >= d->n_fd || sa.sin_family != AF_INET) { close(fd); continue; }
         uint32_t a = sa.sin_addr.s_addr;
         int counted = per_addr(d, a);
@@ -641,7 +635,7 @@ static void *door_main(void *arg) {
     vf_srv_door *d = arg;
     struct epoll_event ev[64];
     for (;;) {
-        double now = mono_s(), next = now + 1;
+        double now = vf_srv_mono_ms() / 1e3, next = now + 1;
         for (int k = 0; k < 3; k++) if (d->list[k].first && d->list[k].first->deadline < next) next = d->list[k].first->deadline;
         if (d->accept_pause_until > 0 && d->accept_pause_until < next) next = d->accept_pause_until;
         int timeout = next > now ? (int)((next - now) * 1000) + 1 : 0;
@@ -664,7 +658,7 @@ static void *door_main(void *arg) {
                 if (ours && c->state == ST_LINGER) on_linger(d, c);
             }
         }
-        now = mono_s();
+        now = vf_srv_mono_ms() / 1e3;
         expire(d, now);
         if (d->accept_pause_until > 0 && now >= d->accept_pause_until) {
             d->accept_pause_until = 0;

@@ -7,16 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int vf_srv_rerun_run(vf_srv_worker *w, const vf_session_config *cfg, const vf_image_buffer *frames, const double *ts, int n,
                      vf_srv_rerun *o) {
     memset(o, 0, sizeof *o);
-    double t0 = now_ms();
+    double t0 = vf_srv_mono_ms();
     vf_session *s = NULL;
     if (vf_session_create(w->engine, cfg, &s)) return -1;
     int rc = 0;
@@ -43,7 +37,7 @@ int vf_srv_rerun_run(vf_srv_worker *w, const vf_session_config *cfg, const vf_im
         }
     }
     if (rc) vf_session_free(s); else o->session = s;
-    o->ms = now_ms() - t0;
+    o->ms = vf_srv_mono_ms() - t0;
     return rc;
 }
 

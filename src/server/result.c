@@ -47,12 +47,6 @@ typedef struct facts {
     vf_srv_photo photo;                /* the portrait of the server's best frame (jpeg NULL: none) */
 } facts;
 
-static double mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* A rejection: the error reply and its audit record. Returns 0 for `return reject(...)`. */
 static int reject(job *j, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int reject(job *j, int status, const char *code, const char *fmt, ...) {
@@ -85,7 +79,7 @@ static int session(job *j) {
     if (found < 0) return reject(j, 500, "storage", "session lookup failed");
     if (!found) return reject(j, 404, "unknown_session", "no such session");
     j->attempt = j->ss->attempt;
-    if (s->cfg.limits.per_session_per_min > 0 && !vf_srv_ratelimit_take(s->session_limit, j->id, mono_ms() / 1e3))
+    if (s->cfg.limits.per_session_per_min > 0 && !vf_srv_ratelimit_take(s->session_limit, j->id, vf_srv_mono_ms() / 1e3))
         return reject(j, 429, "rate_limited", "too many packages for this session");
     j->now = vf_srv_now_ms();
     return 1;
@@ -351,7 +345,7 @@ static cJSON *detail_json(job *j, facts *F, const vf_policy_result *pr, double t
     cJSON_AddItemToObject(d, "models", vf_srv_models_json(s));
     cJSON_AddStringToObject(d, "engine", vf_version());
     cJSON_AddStringToObject(d, "request_sha256", j->req_hash);
-    cJSON_AddNumberToObject(d, "decide_ms", mono_ms() - t0);
+    cJSON_AddNumberToObject(d, "decide_ms", vf_srv_mono_ms() - t0);
     return d;
 }
 
@@ -380,7 +374,7 @@ static cJSON *answer_json(const job *j, const vf_policy_result *pr, const char *
 static int conclude(job *j, int last) {
     vf_srv *s = j->s;
     vf_srv_session *ss = j->ss;
-    double t0 = mono_ms();
+    double t0 = vf_srv_mono_ms();
     facts *F = calloc(1, sizeof *F);
     if (!F) return reject(j, 500, "internal", "out of memory");
     if (!measure(j, F)) { facts_clear(F); free(F); return 0; }

@@ -236,6 +236,13 @@ static inline int vf_srv_valid_id(const char *id) {
     return n == 32;
 }
 
+/* A monotonic clock in ms (durations, deadlines, rate limits): never steps with the wall clock. */
+static inline double vf_srv_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* Server time, epoch ms (sessions, nonces, decisions). */
 static inline int64_t vf_srv_now_ms(void) {
     struct timespec ts;
