@@ -126,8 +126,8 @@ export interface EnginePath {
   worker: 'module' | 'classic';
   /** where video frames become RGBA: the worker's OffscreenCanvas, or the page's canvas */
   pixels: 'worker' | 'page';
-  /** where kept frames are JPEG-encoded; 'pending' in a lazy start's first info (checked once the
-   *  guidance engine is warm; the full engine's info has the answer) */
+  /** where kept frames are JPEG-encoded; 'pending' in a lazy start's first info (checked when the
+   *  full engine is built; its info has the answer) */
   jpeg: 'worker' | 'page' | 'pending';
   /** the worker src/preload.js started with the page (data-veriface-worker) and create() took over */
   prestarted: boolean;

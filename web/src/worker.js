@@ -240,7 +240,6 @@ async function adopt(opts) {
     heldFull = null;
     const info = await startFull();
     warmUp(engine);
-    await checkJpeg(path);
     path.prestarted = true;
     return { ...info, ms: info.ms + performance.now() - t0, path, timing: { ...timing } };
   }
@@ -305,6 +304,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   const buildFull = async () => {
     const bytes = await all;
     mark('models_all');
+    await checkJpeg(path);   // before the full engine: a lazy start asks it only after its first guidance
     const models = Object.fromEntries(roles.map((r, i) => [r.name, bytes[i]]));
     post({ event: 'progress', stage: 'models', loaded, total });
     // free the guidance engine first: its thread pool would otherwise hold pthreads the full
@@ -312,7 +312,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
     if (guide) { guide.close(); guide = null; }
     engine = Engine.create(M, models, n);
     mark('engine');
-    if (!lazy) { warmUp(engine); await checkJpeg(path); }
+    if (!lazy) warmUp(engine);
     post({ event: 'progress', stage: 'ready', loaded, total });
     return engineInfo(engine, t0, loaded, roles.every((r, i) => r.stage !== 'liveness' || bytes[i]), cached);
   };
@@ -323,8 +323,7 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   mark('models_guidance');
   guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
   mark('engine_guidance');
-  warmUp(guide);
-  checkJpeg(path);   // not awaited: path.jpeg is 'pending' in this first answer
+  warmUp(guide);   // path.jpeg stays 'pending' in this first answer (buildFull asks)
   post({ event: 'progress', stage: 'guidance', loaded, total });
   startFull = () => {
     clearTimeout(fullTimer);
@@ -444,9 +443,10 @@ const VF_MAX_KEPT = 8;   // VF_SESSION_MAX_CHOSEN
 
 /**
  * Does this worker's OffscreenCanvas encode JPEG? Sets p.jpeg to 'worker' or 'page' (once; a
- * promise). Asked only once an engine is built and warmed: the check's synchronous part (canvas,
- * convertToBlob) held this thread 0.33 s while a 4x slowed page was still loading (Chromium;
- * a software canvas made no difference), 0.02 s once the page waits.
+ * promise). Asked when the full engine is built (a lazy start: after its first guidance), and by
+ * the first kept frame at the latest: the check's synchronous part (canvas, convertToBlob) held
+ * this thread 0.22-0.33 s while a 4x slowed page was still loading (Chromium; a software canvas
+ * made no difference), 0.02 s once the page waits.
  */
 let jpegOk = null;
 function checkJpeg(p) {
