@@ -4,12 +4,14 @@
 // what it ran (lazy: true, defaults), or the full engine of a non-lazy one; other options get a
 // run of their own in that worker. Each case checks the page ran one engine worker and that the
 // engine works (the full engine's info: PAD on, the JPEG path decided). A page whose head lacks
-// the attribute starts its worker in create() as before.
+// the attribute starts its worker in create() as before. Firefox and WebKitGTK (engines.mjs) load
+// the page too: the takeover and a working engine, lazy (cold, then warm) and not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as lib from './lib.mjs';
+import * as eng from './engines.mjs';
 
 const skip = lib.skipReason();
 
@@ -101,3 +103,44 @@ test('a worker started with the page is taken over by create()', { skip: skip ? 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const name of ['firefox', 'webkit']) {
+  const why = skip || eng.engineSkip(name);
+  test(`in ${name}: the worker started with the page is taken over`, { skip: why ? `SKIP: ${why}` : false, timeout: 300000 }, async (t) => {
+    const dir = lib.tempDir();
+    const links = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
+    const web = path.join(dir, 'web');
+    fs.cpSync(lib.WEB, web, { recursive: true });
+    fs.writeFileSync(path.join(web, '__prestart__.js'), SCRIPT);
+    const server = await lib.startServer(dir, [], { staticDir: web });
+    const html = `<!doctype html><html lang="en"><title>prestart</title>${links.head}<script type="module" src="/__prestart__.js"></script></html>`;
+    // not isolated: one thread whatever cores the engine reports (an isolated page on 4 cores
+    // would default to the threaded build, which is never prestarted)
+    const proxy = await eng.startProxy(server.url, { dir, isolated: false, pages: { '/__test__/prestart.html': html } });
+    const browser = await eng.launchEngine(name);
+    try {
+      for (const [label, opts, lazy] of [['cold, lazy', { lazy: true, threads: 1 }, true], ['warm, lazy', { lazy: true, threads: 1 }, true], ['not lazy', { threads: 1 }, false]]) {
+        await t.test(label, async () => {
+          const p = await browser.newPage({ width: 800, height: 600 });
+          try {
+            await p.goto(`${proxy.url}/__test__/prestart.html?base=/${links.base}&opts=${encodeURIComponent(JSON.stringify(opts))}`);
+            await p.waitFor(() => window.result !== undefined, null, 60000);
+            const r = await p.evaluate(() => window.result);
+            assert.ok(!r.error, r.error);
+            assert.equal(r.worker.prestarted, true, JSON.stringify(r));
+            assert.equal(r.first.prestarted, true, JSON.stringify(r));
+            assert.equal(r.first.complete, !lazy);
+            assert.ok(r.full.complete && r.full.pad && ['worker', 'page'].includes(r.full.jpeg), JSON.stringify(r.full));
+          } finally {
+            await p.close();
+          }
+        });
+      }
+    } finally {
+      await browser.close();
+      await proxy.stop();
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
