@@ -65,8 +65,12 @@ test('a burst over capacity: 503 + Retry-After at once, no other 5xx, admitted l
     assert.ok(ok.length >= 2, `${ok.length} admitted`);
     // admitted: at most one ahead of it per worker -> about 2x a single request (the old server: N x)
     assert.ok(okMax < 3 * single + 500, `admitted request took ${okMax.toFixed(0)} ms (unloaded ${single.toFixed(0)} ms)`);
-    assert.ok(health.length >= 1 && health.every((x) => x.status === 200 && x.ms < 1000),
-      `/healthz during the burst: ${JSON.stringify(health.slice(0, 5))}`);
+    // never behind the burst (which takes about N / 2 single requests): under 1 s, or twice a single
+    // request on a machine slow enough for that to be more (the PostgreSQL pass on 2 busy cores once
+    // took 1.0x s)
+    const healthMax = Math.max(1000, 2 * single);
+    assert.ok(health.length >= 1 && health.every((x) => x.status === 200 && x.ms < healthMax),
+      `/healthz during the burst (bound ${healthMax.toFixed(0)} ms): ${JSON.stringify(health.slice(0, 5))}`);
   } finally {
     await srv.stop();
     srv.cleanup();
