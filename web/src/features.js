@@ -52,6 +52,16 @@ export async function canEncodeJpeg(scope = globalThis) {
   }
 }
 
+/** threads: 'auto' in this scope (the page's create(); a prestarted worker asks what the page
+ *  would): half the cores, at most 4, when cross-origin isolated, else 1 (the page's main thread
+ *  decodes and draws the video too; on 2 cores a second wasm thread made the per-frame pipeline
+ *  2-3x slower, measured in chromium). */
+export function defaultThreads(scope = globalThis) {
+  if (scope.crossOriginIsolated !== true) return 1;
+  const cores = (scope.navigator && scope.navigator.hardwareConcurrency) || 2;
+  return Math.max(1, Math.min(4, Math.ceil(cores / 2)));
+}
+
 /**
  * The builds to try, best first, for `threads` wanted and the features `f`, each with the reason it
  * was passed over: { order: [build...], skipped: [{ build, reason }] }. `force` (a build name)

@@ -8,7 +8,7 @@ import { FramePump, videoReady, readPixels, encodeOnPage } from './frames.js';
 import { FrameTiming, PageWatch, collectSignals } from './signals.js';
 import { signPackage, postPackage } from './package.js';
 import { parseChallenge, StepTracker, Tint, frameClock, CHALLENGE_MAX_SIDE } from './challenge.js';
-import { detectFeatures, planBuilds, BUILD_FILES } from './features.js';
+import { detectFeatures, planBuilds, defaultThreads, BUILD_FILES } from './features.js';
 
 export const WEB_VERSION = '0.1.0';
 
@@ -122,14 +122,6 @@ function startWorker(options) {
   } catch (e) {
     throw new VerifaceError('worker_failed', `no worker can start (${reason}; the classic worker ${url}: ${(e && e.message) || e})`);
   }
-}
-
-/** 'auto': half the cores, at most 4 (the page's main thread decodes and draws the video too;
- *  on 2 cores a second wasm thread made the per-frame pipeline 2-3x slower, measured in chromium). */
-function defaultThreads() {
-  if (globalThis.crossOriginIsolated !== true) return 1;
-  const cores = (globalThis.navigator && navigator.hardwareConcurrency) || 2;
-  return Math.max(1, Math.min(4, Math.ceil(cores / 2)));
 }
 
 /** The worker's stage times (epoch ms on its clock) as this page's performance.now() times, with

@@ -7,7 +7,7 @@
 import { Engine, Motion, checkRoles } from './engine.js';
 import { VerifaceError } from './errors.js';
 import { sha256Hex, toBase64 } from './bytes.js';
-import { detectFeatures, canEncodeJpeg, planBuilds, BUILD_FILES } from './features.js';
+import { detectFeatures, canEncodeJpeg, planBuilds, defaultThreads, BUILD_FILES } from './features.js';
 import { MODEL_CACHE, modelCacheKey, modelUrl as roleUrl, rolesUrl } from './models.js';
 import { WORKER_KIND, loadFactory } from './factory.js';
 
@@ -201,12 +201,8 @@ const PRESTART = 'veriface:prestart';
 let early = null;   // { opts, run }
 let fullPosted = null;   // the lazy full engine's event, once posted
 
-function pageDefaults(baseUrl) {
-  // as veriface.js create(): threads 'auto' (defaultThreads: half the cores, at most 4, when isolated)
-  const cores = (self.navigator && navigator.hardwareConcurrency) || 2;
-  const threads = self.crossOriginIsolated === true ? Math.max(1, Math.min(4, Math.ceil(cores / 2))) : 1;
-  return { baseUrl, threads, models: {}, lazy: true, build: null, offscreen: true };
-}
+/** What veriface.js create({ lazy: true }) sends with default options (threads 'auto'). */
+const pageDefaults = (baseUrl) => ({ baseUrl, threads: defaultThreads(self), models: {}, lazy: true, build: null, offscreen: true });
 const sameOpts = (a, b) => a.baseUrl === b.baseUrl && a.threads === b.threads && a.lazy === b.lazy && (a.build || null) === (b.build || null) &&
   (a.offscreen !== false) === (b.offscreen !== false) && JSON.stringify(a.models || {}) === JSON.stringify(b.models || {});
 
@@ -226,22 +222,20 @@ async function adopt(opts) {
   const e = early;
   early = null;
   if (e && sameOpts(e.opts, opts)) {
-    const info = await e.run;
+    const info = await e.run;   // info.path is `path`
     if (heldFull) { heldFull(); heldFull = null; }
     path.prestarted = true;
-    info.path = path;
     if (fullPosted) setTimeout(() => post(fullPosted), 0);   // after the answer: the page may have missed it
     return info;
   }
   if (e && opts.lazy !== true && sameOpts(e.opts, { ...opts, lazy: true })) {
     // not lazy (create()'s default): the prestarted run's module and models, and its full engine now
-    const t0 = performance.now();
     await e.run;
     heldFull = null;
-    const info = await startFull();
+    const info = await startFull();   // its ms count from the prestart; info.path is `path`
     warmUp(engine);
     path.prestarted = true;
-    return { ...info, ms: info.ms + performance.now() - t0, path, timing: { ...timing } };
+    return { ...info, timing: { ...timing } };
   }
   if (e) {
     await e.run.catch(() => {});
@@ -259,7 +253,8 @@ async function adopt(opts) {
 
 /**
  * Load the wasm and the models. Everything that needs nothing else starts at once, side by side:
- * models/roles.json, the first build's script and wasm (compiled as it streams), the JPEG check.
+ * models/roles.json and the first build's script and wasm (compiled as it streams); the JPEG
+ * check waits for the full engine (checkJpeg).
  * lazy: answer as soon as the detector and mesh are in (a guidance engine: quality feedback
  * starts while PAD and the embedder download), and build the full engine only once the first
  * frame was answered (its models take the worker a second or more: not before the first
