@@ -254,6 +254,18 @@ static int per_addr(const vf_srv_door *d, uint32_t a) {
     return d->per_ip > 0 && !(d->have_proxy && a == d->proxy);
 }
 
+/* A request takes a slot for its address unless its connection holds one already (a kept-alive
+ * connection gave its slot up while idle); 0 = the address is at its cap. */
+static int request_slot(vf_srv_door *d, vf_srv_conn *c) {
+    if (c->slot >= 0 || !per_addr(d, c->sa.sin_addr.s_addr)) return 1;
+    pthread_mutex_lock(&d->mu);
+    c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
+    pthread_mutex_unlock(&d->mu);
+    if (c->slot != -2) return 1;
+    c->slot = -1;
+    return 0;
+}
+
 /* under d->mu */
 static void budget_release(vf_srv_door *d, vf_srv_conn *c) {
     if (c->slot >= 0) d->slots[c->slot].reserved -= c->reserved;
@@ -304,7 +316,7 @@ static void answer(vf_srv_door *d, int fd, int status, const char *code, const c
     if (n >= sizeof out) n = sizeof out - 1;
     ssize_t w = send(fd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w;
-    vf_srv_metrics_request(d->s->metrics, "frontdoor", status, vf_srv_mono_ms() / 1e3 - t0);
+    vf_srv_metrics_request(d->s->metrics, "frontdoor", status, vf_srv_mono_s() - t0);
 }
 
 /* read and drop what is there; 1 = the peer closed (or failed) */
@@ -350,7 +362,7 @@ static void refuse(vf_srv_door *d, vf_srv_conn *c, int status, const char *code,
     pthread_mutex_lock(&d->mu);
     budget_release(d, c);
     pthread_mutex_unlock(&d->mu);
-    move(d, c, ST_LINGER, vf_srv_mono_ms() / 1e3 + LINGER_S);
+    move(d, c, ST_LINGER, vf_srv_mono_s() + LINGER_S);
 }
 
 static int is_result_route(const vf_srv_head *h) {
@@ -389,15 +401,9 @@ static int on_head(vf_srv_door *d, vf_srv_conn *c, uint32_t events) {
         refuse(d, c, 503, "overloaded", "too many verifications in progress, retry shortly", 1, R_OVERLOADED);
         return 1;
     }
-    if (c->slot < 0 && per_addr(d, c->sa.sin_addr.s_addr)) {   /* a kept-alive connection's next request */
-        pthread_mutex_lock(&d->mu);
-        c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
-        pthread_mutex_unlock(&d->mu);
-        if (c->slot == -2) {
-            c->slot = -1;
-            refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
-            return 1;
-        }
+    if (!request_slot(d, c)) {   /* a kept-alive connection's next request */
+        refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
+        return 1;
     }
     if (h.content_length > 0) {
         size_t n = (size_t)h.content_length;
@@ -441,7 +447,7 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     int moved = 0;
     /* the deadline moves with every write (a slow network is not a stalled client), as
      * libmicrohttpd's idle timeout did for these files */
-#define STALLED() do { if (moved) move(d, c, ST_SEND, vf_srv_mono_ms() / 1e3 + d->send_timeout); return; } while (0)
+#define STALLED() do { if (moved) move(d, c, ST_SEND, vf_srv_mono_s() + d->send_timeout); return; } while (0)
     while (c->out_off < a->len) {
         ssize_t w = send(c->fd, a->head + c->out_off, a->len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR) continue;
@@ -464,7 +470,7 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     if (a->file >= 0) close(a->file);
     a->file = -1;
     if (!c->keep) {   /* Connection: close: the client reads the answer, then sees the end */
-        if (shutdown(c->fd, SHUT_WR)) conn_close(d, c); else move(d, c, ST_LINGER, vf_srv_mono_ms() / 1e3 + LINGER_S);
+        if (shutdown(c->fd, SHUT_WR)) conn_close(d, c); else move(d, c, ST_LINGER, vf_srv_mono_s() + LINGER_S);
         return;
     }
     /* kept alive and idle: it stops counting for its address (a browser keeps a few open between
@@ -473,7 +479,7 @@ static void on_send(vf_srv_door *d, vf_srv_conn *c) {
     pthread_mutex_lock(&d->mu);
     slot_leave(d, c);
     pthread_mutex_unlock(&d->mu);
-    c->t0 = vf_srv_mono_ms() / 1e3;
+    c->t0 = vf_srv_mono_s();
     c->scanned = 0;
     move(d, c, ST_HEAD, c->t0 + d->header_timeout);
 }
@@ -487,17 +493,11 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
     if (rc < 0) { conn_close(d, c); return 1; }
     /* an answer in progress counts for its address (else one address could hold every connection
      * by reading slowly); the next head of a kept-alive connection takes its place again */
-    if (c->slot < 0 && per_addr(d, c->sa.sin_addr.s_addr)) {
-        pthread_mutex_lock(&d->mu);
-        c->slot = slot_take(d, c->sa.sin_addr.s_addr, 1);
-        pthread_mutex_unlock(&d->mu);
-        if (c->slot == -2) {
-            c->slot = -1;
-            free(a.head);
-            if (a.file >= 0) close(a.file);
-            refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
-            return 1;
-        }
+    if (!request_slot(d, c)) {
+        free(a.head);
+        if (a.file >= 0) close(a.file);
+        refuse(d, c, 503, "busy", "too many connections from this address, retry shortly", 1, R_PER_ADDRESS);
+        return 1;
     }
     /* the head leaves the socket (it was only peeked); what follows it is the next request's */
     for (size_t got = 0; got < head_len;) {
@@ -506,13 +506,13 @@ static int serve_static(vf_srv_door *d, vf_srv_conn *c, const vf_srv_head *h, si
         if (r <= 0) { free(a.head); if (a.file >= 0) close(a.file); conn_close(d, c); return 1; }
         got += (size_t)r;
     }
-    vf_srv_metrics_request(d->s->metrics, "static", a.status, vf_srv_mono_ms() / 1e3 - c->t0);
+    vf_srv_metrics_request(d->s->metrics, "static", a.status, vf_srv_mono_s() - c->t0);
     c->served++;
     c->out = a;
     c->out_off = 0;
     c->file_off = 0;
     c->keep = keep;
-    move(d, c, ST_SEND, vf_srv_mono_ms() / 1e3 + d->send_timeout);
+    move(d, c, ST_SEND, vf_srv_mono_s() + d->send_timeout);
     on_send(d, c);
     return 1;
 }
@@ -564,7 +564,7 @@ static void reject_new(vf_srv_door *d, int fd, const struct sockaddr_in *sa, int
     c->t0 = t0;
     c->out.file = -1;
     c->state = ST_LINGER;
-    c->deadline = vf_srv_mono_ms() / 1e3 + LINGER_S;
+    c->deadline = vf_srv_mono_s() + LINGER_S;
     pthread_mutex_lock(&d->mu);
     d->open++;
     pthread_mutex_unlock(&d->mu);
@@ -584,12 +584,12 @@ static void on_accept(vf_srv_door *d) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* out of descriptors: make room, and pause accepting briefly rather than spin */
                 evict(d);
-                d->accept_pause_until = vf_srv_mono_ms() / 1e3 + 0.05;
+                d->accept_pause_until = vf_srv_mono_s() + 0.05;
                 epoll_ctl(d->ep, EPOLL_CTL_DEL, d->lfd, NULL);
             }
             return;
         }
-        double t0 = vf_srv_mono_ms() / 1e3;
+        double t0 = vf_srv_mono_s();
         if (fd >= d->n_fd || sa.sin_family != AF_INET) { close(fd); continue; }
         uint32_t a = sa.sin_addr.s_addr;
         int counted = per_addr(d, a);
@@ -635,7 +635,7 @@ static void *door_main(void *arg) {
     vf_srv_door *d = arg;
     struct epoll_event ev[64];
     for (;;) {
-        double now = vf_srv_mono_ms() / 1e3, next = now + 1;
+        double now = vf_srv_mono_s(), next = now + 1;
         for (int k = 0; k < 3; k++) if (d->list[k].first && d->list[k].first->deadline < next) next = d->list[k].first->deadline;
         if (d->accept_pause_until > 0 && d->accept_pause_until < next) next = d->accept_pause_until;
         int timeout = next > now ? (int)((next - now) * 1000) + 1 : 0;
@@ -658,7 +658,7 @@ static void *door_main(void *arg) {
                 if (ours && c->state == ST_LINGER) on_linger(d, c);
             }
         }
-        now = vf_srv_mono_ms() / 1e3;
+        now = vf_srv_mono_s();
         expire(d, now);
         if (d->accept_pause_until > 0 && now >= d->accept_pause_until) {
             d->accept_pause_until = 0;

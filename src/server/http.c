@@ -106,7 +106,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (!cc) {
         cc = calloc(1, sizeof *cc);
         if (!cc) return MHD_NO;
-        cc->t0 = vf_srv_mono_ms() / 1e3;
+        cc->t0 = vf_srv_mono_s();
         *con_cls = cc;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         cc->conn = ci ? ci->socket_context : NULL;
@@ -116,7 +116,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             vf_srv_reply r = {0};
             r.fd = -1;
             vf_srv_reply_error(&r, 413, "body_too_large", "request body over %zu bytes", s->cfg.limits.max_body);
-            vf_srv_metrics_request(s->metrics, "other", 413, vf_srv_mono_ms() / 1e3 - cc->t0);
+            vf_srv_metrics_request(s->metrics, "other", 413, vf_srv_mono_s() - cc->t0);
             return send_reply(c, &r, 0, NULL);
         }
         if (n >= 1) {   /* the declared length, reserved from the body budget at the front door */
@@ -130,7 +130,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         size_t n = *upload_size;
         *upload_size = 0;
         /* the idle timeout resets on every byte: bound the whole upload too (slow-drip bodies) */
-        if (vf_srv_mono_ms() / 1e3 - cc->t0 > s->cfg.limits.request_timeout_s) return MHD_NO;
+        if (vf_srv_mono_s() - cc->t0 > s->cfg.limits.request_timeout_s) return MHD_NO;
         if (cc->too_large) return MHD_YES;
         if (!cc->body || cc->len + n > cc->cap) {
             cc->too_large = 1;
@@ -179,7 +179,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         r.route = "metrics";
         www_auth = "Bearer";
     } else if (s->cfg.limits.per_ip_rate > 0 && (!strncmp(url, "/v1/", 4) || !strncmp(url, "/demo/", 6)) &&
-               !vf_srv_ratelimit_take(s->ip_limit, remote, vf_srv_mono_ms() / 1e3)) {
+               !vf_srv_ratelimit_take(s->ip_limit, remote, vf_srv_mono_s())) {
         /* counted in the metrics, not audited: an audit write per flooded request would be the
          * amplification the limit exists to prevent */
         vf_srv_reply_error(&r, 429, "rate_limited", "too many requests from this address");
@@ -208,7 +208,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     enum MHD_Result ok = send_reply(c, &r, retry_after, www_auth);
     free(r.body);
     if (r.fd >= 0) close(r.fd);
-    vf_srv_metrics_request(s->metrics, route, status, vf_srv_mono_ms() / 1e3 - cc->t0);
+    vf_srv_metrics_request(s->metrics, route, status, vf_srv_mono_s() - cc->t0);
     return ok;
 }
 
@@ -334,8 +334,8 @@ int vf_srv_http_start(vf_srv *s, int *port_out, char *err, size_t es) {
 void vf_srv_http_stop(vf_srv *s) {
     vf_srv_door_stop(s->door);   /* no new connections; those still in the front door closed */
     /* requests in flight finish and their answers go out (bounded: a stalled client is cut off) */
-    double t0 = vf_srv_mono_ms() / 1e3;
-    while (s->door && vf_srv_door_open(s->door) > 0 && vf_srv_mono_ms() / 1e3 - t0 < 10) usleep(10000);
+    double t0 = vf_srv_mono_s();
+    while (s->door && vf_srv_door_open(s->door) > 0 && vf_srv_mono_s() - t0 < 10) usleep(10000);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     vf_srv_metrics_set_extra(s->metrics, NULL, NULL);

@@ -79,7 +79,7 @@ static int session(job *j) {
     if (found < 0) return reject(j, 500, "storage", "session lookup failed");
     if (!found) return reject(j, 404, "unknown_session", "no such session");
     j->attempt = j->ss->attempt;
-    if (s->cfg.limits.per_session_per_min > 0 && !vf_srv_ratelimit_take(s->session_limit, j->id, vf_srv_mono_ms() / 1e3))
+    if (s->cfg.limits.per_session_per_min > 0 && !vf_srv_ratelimit_take(s->session_limit, j->id, vf_srv_mono_s()))
         return reject(j, 429, "rate_limited", "too many packages for this session");
     j->now = vf_srv_now_ms();
     return 1;

@@ -242,6 +242,7 @@ static inline double vf_srv_mono_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+static inline double vf_srv_mono_s(void) { return vf_srv_mono_ms() / 1e3; }
 
 /* Server time, epoch ms (sessions, nonces, decisions). */
 static inline int64_t vf_srv_now_ms(void) {
