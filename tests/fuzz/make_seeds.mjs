@@ -85,16 +85,10 @@ function withExif(jpg, o, little) {   // APP1 EXIF with orientation o after SOI 
   p16(0x0112); p16(3); p32(1); p16(o); p16(0); p32(0);
   return Buffer.concat([jpg.subarray(0, 2), s, jpg.subarray(2)]);
 }
-function progressiveJpeg() {
+/** A byte array of tests/test_image.c (`static const uint8_t NAME[] = { ... }`, hex or decimal, with comments). */
+function testImageBytes(name) {
   const src = readFileSync(join(here, '../test_image.c'), 'utf8');
-  const m = /progressive_jpg\[\] = \{([^}]*)\}/.exec(src);
-  return Buffer.from(m[1].match(/0x[0-9a-f]{2}/g).map((x) => parseInt(x, 16)));
-}
-
-// tests/test_image.c's short_scan_jpg: an AC magnitude cut by the end marker (nothings/stb#1293)
-function shortScanJpeg() {
-  const src = readFileSync(join(here, '../test_image.c'), 'utf8');
-  const m = /short_scan_jpg\[\] = \{([^}]*)\}/.exec(src);
+  const m = new RegExp(`${name}\\[\\] = \\{([^}]*)\\}`).exec(src);
   return Buffer.from(m[1].replace(/\/\*[^]*?\*\//g, '').split(',').map((x) => x.trim()).filter(Boolean).map(Number));
 }
 
@@ -103,8 +97,8 @@ const tinyJpeg = jpeg(16, 16, 'yuvj420p');
 img('baseline_420.jpg', tinyJpeg);
 img('baseline_444.jpg', jpeg(16, 8, 'yuvj444p'));
 img('grey.jpg', jpeg(8, 8, 'gray'));
-img('progressive.jpg', progressiveJpeg());
-img('short_scan.jpg', shortScanJpeg());
+img('progressive.jpg', testImageBytes('progressive_jpg'));
+img('short_scan.jpg', testImageBytes('short_scan_jpg'));   // an AC magnitude cut by the end marker (nothings/stb#1293)
 img('exif_orient6_le.jpg', withExif(tinyJpeg, 6, true));
 img('exif_orient3_be.jpg', withExif(jpeg(8, 16, 'yuvj422p'), 3, false));
 img('rgb.png', png(8, 8));
