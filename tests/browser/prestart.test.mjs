@@ -5,7 +5,8 @@
 // run of their own in that worker. Each case checks the page ran one engine worker and that the
 // engine works (the full engine's info: PAD on, the JPEG path decided). A page whose head lacks
 // the attribute starts its worker in create() as before. Firefox and WebKitGTK (engines.mjs) load
-// the page too: the takeover and a working engine, lazy (cold, then warm) and not.
+// the page too: the takeover and a working engine, lazy (cold, then warm) and not. The camera
+// opened with the page (data-veriface-camera): below.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -96,6 +97,90 @@ test('a worker started with the page is taken over by create()', { skip: skip ? 
       const r = await run('__plain__.html', { lazy: true, threads: 1 });
       assert.equal(r.worker.prestarted, undefined);
       assert.equal(r.full.prestarted, false);
+    });
+  } finally {
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The camera opened with the page (data-veriface-camera): openCamera() with default options takes
+// that stream (the same stream, one getUserMedia of the package's, the camera's frames playing);
+// with other options the early stream is stopped and a new one opened; not taken in time, it is
+// stopped by itself.
+const CAMERA_SCRIPT = `
+const q = new URLSearchParams(location.search);
+window.result = (async () => {
+  const vf = await import(q.get('base') + 'src/index.js');
+  const early = window[Symbol.for('veriface.camera')];
+  if (!early) return { error: 'no early camera' };
+  const marked = performance.getEntriesByName('veriface:camera').length;
+  const mode = q.get('mode');
+  if (mode === 'expire') {
+    const s0 = await early.opening;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return { marked, expired: early.expired, states: s0.getTracks().map((t) => t.readyState), left: !!window[Symbol.for('veriface.camera')] };
+  }
+  const s0 = await early.opening;
+  const cam = await vf.openCamera(mode === 'other' ? { width: 640, height: 480 } : {});
+  const video = document.createElement('video');
+  video.muted = true; video.autoplay = true; video.srcObject = cam.stream;
+  document.body.appendChild(video);
+  await new Promise((resolve) => video.requestVideoFrameCallback(resolve));
+  const out = { marked, same: cam.stream.id === s0.id, earlyStates: s0.getTracks().map((t) => t.readyState),
+    states: cam.stream.getTracks().map((t) => t.readyState), calls: cam.info.getUserMediaCalls,
+    width: video.videoWidth, probe: cam.info.probe, left: !!window[Symbol.for('veriface.camera')] };
+  vf.stopStream(cam.stream);
+  return out;
+})().catch((e) => ({ error: (e.code || '') + ' ' + e.message }));
+`;
+
+test('the camera opened with the page is taken by openCamera()', { skip: skip ? `SKIP: ${skip}` : false, timeout: 120000 }, async (t) => {
+  const dir = lib.tempDir();
+  const web = path.join(dir, 'web');
+  fs.cpSync(lib.WEB, web, { recursive: true });
+  const links = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
+  const head = (attr) => links.head.replace(' data-veriface-fetch=', ` ${attr} data-veriface-fetch=`);
+  const page = (h) => `<!doctype html><html lang="en"><title>camera</title><link rel="icon" href="/favicon.svg">${h}<script type="module" src="/__camera__.js"></script><body></body></html>`;
+  fs.writeFileSync(path.join(web, '__camera__.html'), page(head('data-veriface-camera')));
+  fs.writeFileSync(path.join(web, '__expire__.html'), page(head('data-veriface-camera="300"')));
+  fs.writeFileSync(path.join(web, '__camera__.js'), CAMERA_SCRIPT);
+  const server = await lib.startServer(dir, [], { staticDir: web });
+  const browser = await lib.launchChromium(lib.makeY4m(dir));
+  const ctx = await browser.newContext();
+  const run = async (file, mode) => {
+    const p = await ctx.newPage();
+    const problems = lib.watchPage(p);
+    await p.goto(`${server.url}/${file}?base=/${links.base}&mode=${mode}`);
+    const r = await p.evaluate(() => window.result);
+    await p.close();
+    assert.ok(!r.error, r.error);
+    assert.deepEqual(problems, []);
+    assert.equal(r.marked, 1, 'preload.js asked for the camera');
+    assert.equal(r.left, false, 'the early camera is taken or dropped once');
+    return r;
+  };
+  try {
+    await t.test('default options: the early stream, playing', async () => {
+      const r = await run('__camera__.html', 'default');
+      assert.equal(r.same, true, JSON.stringify(r));
+      assert.equal(r.calls, 1, 'one getUserMedia of the package');
+      assert.deepEqual(r.states, ['live']);
+      assert.ok(r.width > 0, `the video plays: ${r.width}`);
+      assert.ok(r.probe && r.probe.got && r.probe.got.width === 640, `the probe ran on it: ${JSON.stringify(r.probe)}`);
+    });
+    await t.test('other options: the early stream stopped, a stream of their own', async () => {
+      const r = await run('__camera__.html', 'other');
+      assert.equal(r.same, false, JSON.stringify(r));
+      assert.equal(r.calls, 2, 'the early call and its own');
+      assert.deepEqual(r.earlyStates, ['ended']);
+      assert.deepEqual(r.states, ['live']);
+    });
+    await t.test('not taken: stopped after the attribute\'s milliseconds', async () => {
+      const r = await run('__expire__.html', 'expire');
+      assert.equal(r.expired, true);
+      assert.deepEqual(r.states, ['ended']);
     });
   } finally {
     await browser.close();

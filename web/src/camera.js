@@ -14,6 +14,30 @@ function media() {
   return md;
 }
 
+/**
+ * The camera src/preload.js opened as the page loaded (data-veriface-camera), when it asked
+ * exactly `asked`: its getUserMedia promise, taken once. Asked otherwise (or stopped already,
+ * not taken in time): that stream is stopped and null (the caller asks its own). A stream whose
+ * track has ended meanwhile is asked again.
+ */
+function takeEarly(asked) {
+  const cam = globalThis[EARLY];
+  if (!cam) return null;
+  delete globalThis[EARLY];
+  clearTimeout(cam.timer);
+  if (cam.asked !== JSON.stringify(asked) || cam.expired) {
+    getUserMediaCalls++;   // that call was the package's too
+    cam.opening.then(stopStream, () => {});
+    return null;
+  }
+  return cam.opening.then((s) => {
+    if (s.getVideoTracks().some((t) => t.readyState === 'live')) return s;
+    stopStream(s);
+    return media().getUserMedia(asked);
+  });
+}
+const EARLY = Symbol.for('veriface.camera');
+
 /** Video inputs as { deviceId, label, groupId }; labels are empty until camera permission is granted. */
 export async function listCameras() {
   const all = await media().enumerateDevices();
@@ -52,7 +76,8 @@ export async function openCamera({ deviceId, width = 1280, height = 720, frameRa
   let stream;
   getUserMediaCalls++;
   try {
-    stream = await media().getUserMedia({ video, audio: false });
+    const early = takeEarly({ video, audio: false });
+    stream = early ? await early : await media().getUserMedia({ video, audio: false });
   } catch (e) {
     // a remembered camera that is gone: forget it and use the default one
     if (id && !deviceId && e && (e.name === 'NotFoundError' || e.name === 'OverconstrainedError')) {
@@ -63,8 +88,11 @@ export async function openCamera({ deviceId, width = 1280, height = 720, frameRa
   }
   const track = stream.getVideoTracks()[0];
   const info = { requested, probe: null, devices: null, getUserMediaCalls };
-  if (probe && track.applyConstraints) info.probe = await probeTrack(track, { width: 640, height: 480 });
-  try { info.devices = (await listCameras()).length; } catch { info.devices = null; }
+  // side by side: each is a round trip to the browser, and the camera's first frame waits for both
+  const probed = probe && track.applyConstraints ? probeTrack(track, { width: 640, height: 480 }) : null;
+  const counted = listCameras().then((l) => l.length, () => null);
+  info.probe = await probed;
+  info.devices = await counted;
   const got = track.getSettings ? track.getSettings().deviceId : null;
   if (remember && got) rememberCamera(got);
   return { stream, track, info };

@@ -10,6 +10,7 @@
 // the detector and mesh from the Cache API or the network, the wasm build compiling);
 // Veriface.create() takes that worker over when its own would be the same file (veriface.js
 // startWorker). The worker fetches the models itself then, so no preload links are added.
+// With data-veriface-camera it also opens the camera (below; camera.js openCamera takes it).
 (() => {
   // as models.js names them (MODEL_CACHE, modelCacheKey): the worker's cache and keys
   const CACHE = 'veriface-models-v1';
@@ -17,6 +18,25 @@
   const script = document.currentScript;
   if (!script) return;
   const urls = (script.dataset.verifaceFetch || '').split(/\s+/).filter(Boolean).map((u) => new URL(u, new URL('../', script.src)).href);
+  // data-veriface-camera (a page that opens the camera as it loads, not on a click): the
+  // user-facing camera asked at once, with the constraints openCamera() asks by default
+  // (camera.js takeEarly compares them): the permission prompt and the camera's start run while
+  // the page's modules load. openCamera() takes this stream, once; not taken within the
+  // attribute's milliseconds (default 20000), its tracks are stopped.
+  const md = self.navigator && navigator.mediaDevices;
+  if (script.dataset.verifaceCamera !== undefined && md && md.getUserMedia) {
+    const asked = { video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, facingMode: 'user' }, audio: false };
+    const cam = { asked: JSON.stringify(asked), opening: null, timer: 0, expired: false };
+    try { cam.opening = md.getUserMedia(asked); } catch (e) { cam.opening = Promise.reject(e); }
+    cam.opening.catch(() => {});
+    cam.timer = setTimeout(() => {
+      cam.expired = true;
+      if (self[Symbol.for('veriface.camera')] === cam) delete self[Symbol.for('veriface.camera')];
+      cam.opening.then((s) => s.getTracks().forEach((t) => t.stop()), () => {});
+    }, Number(script.dataset.verifaceCamera) || 20000);
+    if (self.performance && performance.mark) performance.mark('veriface:camera');
+    self[Symbol.for('veriface.camera')] = cam;
+  }
   if (script.dataset.verifaceWorker !== undefined && self.Worker) {
     let read = false;   // as veriface.js hasModuleWorkers: the constructor reads `type` only if it knows it
     try { new Worker('http://[', { get type() { read = true; return 'module'; } }); } catch { /* the invalid URL */ }

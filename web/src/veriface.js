@@ -331,6 +331,11 @@ export class Veriface {
         document.body.appendChild(video);
       }
       if (stream && video.srcObject !== stream) video.srcObject = stream;
+      // the pump listens from now: the video's first frame is taken when it is presented, while
+      // the worker's session still starts (VideoFrames when the worker draws them itself,
+      // path.pixels 'worker'; bitmaps for the page's canvas)
+      const startedAt = Date.now();
+      pump = new FramePump(video, (t) => timing.frame(t), { videoFrame: !this._pagePixels });
       // a video that never gives a frame: a typed timeout, within the capture's own if shorter
       await videoReady(video, options.timeoutMs > 0 ? Math.min(10000, options.timeoutMs) : 10000);
       mark('video');
@@ -338,9 +343,6 @@ export class Veriface {
 
       ({ sid } = await opening);
       opening = null;
-      const startedAt = Date.now();
-      // VideoFrames when the worker draws them itself (path.pixels 'worker'); bitmaps for the page's canvas
-      pump = new FramePump(video, (t) => timing.frame(t), { videoFrame: !this._pagePixels });
       const needed = cfg.good_frames || 5;
       const cancelled = new Promise((_, reject) => {
         if (signal && signal.aborted) reject(abortError(signal));   // aborted while the camera or the session started

@@ -318,8 +318,11 @@ async function init({ baseUrl, threads, models: modelUrls = {}, lazy = false, bu
   mark('models_guidance');
   guide = Engine.create(M, Object.fromEntries(req.map(([r], k) => [r.name, got[k]])), n);
   mark('engine_guidance');
-  warmUp(guide);   // path.jpeg stays 'pending' in this first answer (buildFull asks)
-  post({ event: 'progress', stage: 'guidance', loaded, total });
+  // warmed in the next task, after this answer is posted: the page sets up its capture meanwhile
+  // (its first frame comes later than the warm-up's ~0.1 s, and waits for it in this worker)
+  const g = guide;
+  setTimeout(() => { if (guide === g) warmUp(g); }, 0);
+  post({ event: 'progress', stage: 'guidance', loaded, total });   // path.jpeg is still 'pending' (buildFull asks)
   startFull = () => {
     clearTimeout(fullTimer);
     if (fullReady) return fullReady;
