@@ -274,6 +274,9 @@ export const WEB_VERSION: string;
 
 export interface CameraDevice { deviceId: string; label: string; groupId: string }
 export function listCameras(): Promise<CameraDevice[]>;
+/** Opens a camera. The first call with default options takes the stream src/preload.js opened
+ *  as the page loaded, when its script tag has `data-veriface-camera` (web/README.md "A fast
+ *  start"); other options stop that stream and open their own. */
 export function openCamera(options?: CameraOptions): Promise<{ stream: MediaStream; track: MediaStreamTrack; info: CameraInfo }>;
 export function rememberCamera(deviceId: string | null): void;
 export function rememberedCamera(): string | null;

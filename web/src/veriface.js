@@ -94,13 +94,16 @@ function hasModuleWorkers() {
  * worker.js (or options.workerUrl) unless options.classicWorkerUrl says where. { worker, kind:
  * 'module' | 'classic', reason (why not the module worker) }; no worker at all is 'worker_failed'.
  */
+const OWN_WORKER = './worker.js';
 function startWorker(options) {
   let reason = null;
   // the worker src/preload.js started early (data-veriface-worker), when it is the one we would start
   const early = globalThis[Symbol.for('veriface.prestart')];
   if (early && !options.workerUrl && !options.classicWorkerUrl) {
     delete globalThis[Symbol.for('veriface.prestart')];
-    if (!early.failed && early.url === new URL('./worker.js', import.meta.url).href) return { worker: early.worker, kind: 'module', reason, prestarted: true };
+    // not `new URL('./worker.js', import.meta.url)` here: outside `new Worker(...)` Vite takes that
+    // literal for an asset and emits a second, unbundled copy of worker.js
+    if (!early.failed && early.url === new URL(OWN_WORKER, import.meta.url).href) return { worker: early.worker, kind: 'module', reason, prestarted: true };
     early.worker.terminate();
   }
   if (hasModuleWorkers()) {
