@@ -33,6 +33,7 @@ function takeEarly(asked) {
   return cam.opening.then((s) => {
     if (s.getVideoTracks().some((t) => t.readyState === 'live')) return s;
     stopStream(s);
+    getUserMediaCalls++;
     return media().getUserMedia(asked);
   });
 }
