@@ -16,16 +16,16 @@ function media() {
 
 /**
  * The camera src/preload.js opened as the page loaded (data-veriface-camera), when it asked
- * exactly `asked`: its getUserMedia promise, taken once. Asked otherwise (or stopped already,
- * not taken in time): that stream is stopped and null (the caller asks its own). A stream whose
- * track has ended meanwhile is asked again.
+ * exactly `asked`: its getUserMedia promise, taken once. Asked otherwise: that stream is stopped
+ * and null (the caller asks its own). Not taken in time, preload.js stopped it and removed it
+ * (nothing to take here). A stream whose track has ended meanwhile is asked again.
  */
 function takeEarly(asked) {
   const cam = globalThis[EARLY];
   if (!cam) return null;
   delete globalThis[EARLY];
   clearTimeout(cam.timer);
-  if (cam.asked !== JSON.stringify(asked) || cam.expired) {
+  if (cam.asked !== JSON.stringify(asked)) {
     getUserMediaCalls++;   // that call was the package's too
     cam.opening.then(stopStream, () => {});
     return null;
