@@ -241,8 +241,9 @@ async function oneLoad(browser, url, { cpu, net, loop = 0, ctx = null, trace = n
 // 0.67 against ~0.5 s. Neither profile's warm visit read a V8 code cache (BENCH_TRACE: the JS cache
 // is written on the second visit, the wasm is compiled again each time; a third visit was no
 // faster), so code caches are not the difference.
-const PERSISTENT = (process.env.BENCH_PROFILE || 'persistent') === 'persistent';
-if (!['persistent', 'incognito'].includes(process.env.BENCH_PROFILE || 'persistent')) throw new Error(`BENCH_PROFILE: persistent or incognito, not ${process.env.BENCH_PROFILE}`);
+const PROFILE = process.env.BENCH_PROFILE || 'persistent';
+if (!['persistent', 'incognito'].includes(PROFILE)) throw new Error(`BENCH_PROFILE: persistent or incognito, not ${PROFILE}`);
+const PERSISTENT = PROFILE === 'persistent';
 async function persistentContext(y4m) {
   const { chromium } = lib.loadPlaywright();
   const data = fs.mkdtempSync(path.join(dir, 'profile-'));
@@ -269,7 +270,7 @@ try {
   const y4m = lib.makeY4m(dir);
   let browser = await lib.launchChromium(y4m);
   out.version = browser.version();
-  out.profile = PERSISTENT ? 'persistent' : 'incognito';
+  out.profile = PROFILE;
   const cold = [], warm = [];
   for (let i = 0; i < (process.env.BENCH_FPS_ONLY ? 1 : RUNS); i++) {
     const c = await oneLoad(browser, server.url, { cpu: true, net: true, ctx: PERSISTENT ? await persistentContext(y4m) : null });
@@ -292,14 +293,17 @@ try {
       first_frame_worker_ms: r.firstFrameMs, ...(process.env.BENCH_RESOURCES ? { resources: r.resources, files: r.pkg } : {}) })),
   });
   out.cold = sum(cold); out.warm = sum(warm);
-  // frames analysed per second, throttled (CPU only: frames do not use the network) and not
-  browser = await lib.launchChromium(turnedY4m(dir));
-  for (const [tag, cpu] of FLOOR ? [] : [['throttled', true], ['unthrottled', false]]) {
-    const r = await oneLoad(browser, server.url, { cpu, net: false, loop: LOOP_MS });
-    await r.ctx.close();
-    out[`fps_${tag}`] = { fps: r.fps, worker_ms_per_frame: r.workerMs, build: r.build, threads: r.threads, error: r.error || null };
+  // frames analysed per second, throttled (CPU only: frames do not use the network) and not;
+  // the floor page analyses nothing
+  if (!FLOOR) {
+    browser = await lib.launchChromium(turnedY4m(dir));
+    for (const [tag, cpu] of [['throttled', true], ['unthrottled', false]]) {
+      const r = await oneLoad(browser, server.url, { cpu, net: false, loop: LOOP_MS });
+      await r.ctx.close();
+      out[`fps_${tag}`] = { fps: r.fps, worker_ms_per_frame: r.workerMs, build: r.build, threads: r.threads, error: r.error || null };
+    }
+    await browser.close();
   }
-  await browser.close();
 } finally {
   await server.stop();
   fs.rmSync(dir, { recursive: true, force: true });
