@@ -36,36 +36,57 @@ window.result = (async () => {
 })();
 `;
 
-test('a worker started with the page is taken over by create()', { skip: skip ? `SKIP: ${skip}` : false, timeout: 300000 }, async (t) => {
+/**
+ * The package and a test script served by the real server, in a Chromium context: `files(links)`
+ * names the pages to add (v/index.json's `links`), `body({ links, load })` runs the cases.
+ * load(file, query) opens a page, waits for window.result and checks it is no error and the page
+ * reported none; it returns { r, workers } (the URLs of the workers the page started).
+ */
+async function chromiumSite(script, files, body) {
   const dir = lib.tempDir();
   const web = path.join(dir, 'web');
   fs.cpSync(lib.WEB, web, { recursive: true });
   const links = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
-  assert.match(links.head, /src\/preload\.js" data-veriface-worker /, 'the package head starts the worker');
-  const page = (head) => `<!doctype html><html lang="en"><title>prestart</title><link rel="icon" href="/favicon.svg">${head}<script type="module" src="/__prestart__.js"></script></html>`;
-  fs.writeFileSync(path.join(web, '__prestart__.html'), page(links.head));
-  fs.writeFileSync(path.join(web, '__plain__.html'), page(links.head.replace(' data-veriface-worker', '')));
-  fs.writeFileSync(path.join(web, '__prestart__.js'), SCRIPT);
+  for (const [name, html] of Object.entries(files(links))) fs.writeFileSync(path.join(web, name), html);
+  fs.writeFileSync(path.join(web, '__script__.js'), script);
   const server = await lib.startServer(dir, [], { staticDir: web });
   const browser = await lib.launchChromium(lib.makeY4m(dir));
   const ctx = await browser.newContext();
-  const run = async (file, opts) => {
+  const load = async (file, query) => {
     const p = await ctx.newPage();
     const problems = lib.watchPage(p);
     const workers = [];
     p.on('worker', (w) => workers.push(w.url()));
-    await p.goto(`${server.url}/${file}?base=/${links.base}&opts=${encodeURIComponent(JSON.stringify(opts))}`);
+    await p.goto(`${server.url}/${file}?base=/${links.base}&${query}`);
     const r = await p.evaluate(() => window.result);
     await p.close();
     assert.ok(!r.error, r.error);
     assert.deepEqual(problems, []);
-    // the engine's workers (no pthreads here: one thread), whichever started them
-    assert.equal(workers.filter((u) => /\/src\/worker\.js$/.test(u)).length, 1, `one engine worker: ${workers}`);
-    assert.ok(r.full.complete && r.full.pad, `the full engine, PAD on: ${JSON.stringify(r.full)}`);
-    assert.ok(['worker', 'page'].includes(r.full.jpeg), `JPEG path decided: ${r.full.jpeg}`);
-    return r;
+    return { r, workers };
   };
   try {
+    await body({ links, load });
+  } finally {
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+const page = (title, head) => `<!doctype html><html lang="en"><title>${title}</title><link rel="icon" href="/favicon.svg">${head}<script type="module" src="/__script__.js"></script><body></body></html>`;
+
+test('a worker started with the page is taken over by create()', { skip: skip ? `SKIP: ${skip}` : false, timeout: 300000 }, async (t) => {
+  await chromiumSite(SCRIPT, (links) => {
+    assert.match(links.head, /src\/preload\.js" data-veriface-worker /, 'the package head starts the worker');
+    return { '__prestart__.html': page('prestart', links.head), '__plain__.html': page('prestart', links.head.replace(' data-veriface-worker', '')) };
+  }, async ({ links, load }) => {
+    const run = async (file, opts) => {
+      const { r, workers } = await load(file, `opts=${encodeURIComponent(JSON.stringify(opts))}`);
+      // the engine's workers (no pthreads here: one thread), whichever started them
+      assert.equal(workers.filter((u) => /\/src\/worker\.js$/.test(u)).length, 1, `one engine worker: ${workers}`);
+      assert.ok(r.full.complete && r.full.pad, `the full engine, PAD on: ${JSON.stringify(r.full)}`);
+      assert.ok(['worker', 'page'].includes(r.full.jpeg), `JPEG path decided: ${r.full.jpeg}`);
+      return r;
+    };
     // twice each: cold (an empty cache), then warm
     for (const visit of ['cold', 'warm']) {
       await t.test(`${visit}: lazy, as the prestart ran: its run`, async () => {
@@ -98,11 +119,7 @@ test('a worker started with the page is taken over by create()', { skip: skip ? 
       assert.equal(r.worker.prestarted, undefined);
       assert.equal(r.full.prestarted, false);
     });
-  } finally {
-    await browser.close();
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 // The camera opened with the page (data-veriface-camera): openCamera() with default options takes
@@ -137,31 +154,16 @@ window.result = (async () => {
 `;
 
 test('the camera opened with the page is taken by openCamera()', { skip: skip ? `SKIP: ${skip}` : false, timeout: 120000 }, async (t) => {
-  const dir = lib.tempDir();
-  const web = path.join(dir, 'web');
-  fs.cpSync(lib.WEB, web, { recursive: true });
-  const links = JSON.parse(fs.readFileSync(path.join(lib.WEB, 'v/index.json'), 'utf8'));
-  const head = (attr) => links.head.replace(' data-veriface-fetch=', ` ${attr} data-veriface-fetch=`);
-  const page = (h) => `<!doctype html><html lang="en"><title>camera</title><link rel="icon" href="/favicon.svg">${h}<script type="module" src="/__camera__.js"></script><body></body></html>`;
-  fs.writeFileSync(path.join(web, '__camera__.html'), page(head('data-veriface-camera')));
-  fs.writeFileSync(path.join(web, '__expire__.html'), page(head('data-veriface-camera="300"')));
-  fs.writeFileSync(path.join(web, '__camera__.js'), CAMERA_SCRIPT);
-  const server = await lib.startServer(dir, [], { staticDir: web });
-  const browser = await lib.launchChromium(lib.makeY4m(dir));
-  const ctx = await browser.newContext();
-  const run = async (file, mode) => {
-    const p = await ctx.newPage();
-    const problems = lib.watchPage(p);
-    await p.goto(`${server.url}/${file}?base=/${links.base}&mode=${mode}`);
-    const r = await p.evaluate(() => window.result);
-    await p.close();
-    assert.ok(!r.error, r.error);
-    assert.deepEqual(problems, []);
-    assert.equal(r.marked, 1, 'preload.js asked for the camera');
-    assert.equal(r.left, false, 'the early camera is taken or dropped once');
-    return r;
-  };
-  try {
+  await chromiumSite(CAMERA_SCRIPT, (links) => {
+    const head = (attr) => links.head.replace(' data-veriface-fetch=', ` ${attr} data-veriface-fetch=`);
+    return { '__camera__.html': page('camera', head('data-veriface-camera')), '__expire__.html': page('camera', head('data-veriface-camera="300"')) };
+  }, async ({ load }) => {
+    const run = async (file, mode) => {
+      const { r } = await load(file, `mode=${mode}`);
+      assert.equal(r.marked, 1, 'preload.js asked for the camera');
+      assert.equal(r.left, false, 'the early camera is taken or dropped once');
+      return r;
+    };
     await t.test('default options: the early stream, playing', async () => {
       const r = await run('__camera__.html', 'default');
       assert.equal(r.same, true, JSON.stringify(r));
@@ -182,11 +184,7 @@ test('the camera opened with the page is taken by openCamera()', { skip: skip ? 
       assert.equal(r.expired, true);
       assert.deepEqual(r.states, ['ended']);
     });
-  } finally {
-    await browser.close();
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 for (const name of ['firefox', 'webkit']) {
