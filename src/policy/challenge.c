@@ -169,6 +169,10 @@ void vf_challenge_evaluate(const vf_challenge_config *c, const vf_challenge *ch,
         /* after a step, on the way back to the centre, the head may pass other directions (a look up
          * that drifts sideways): only a move that starts from the centre is a step */
         if (pc < 0 || need_centre) continue;
+        /* the step just done, again: a head that came back to about the centre and dipped once more
+         * (a pose near the centre's edge reads either side by a degree). It is no move towards
+         * another step, so it waits for the centre again rather than failing an honest user. */
+        if (k > 0 && pc == (int)ch->step[k - 1]) { need_centre = 1; continue; }
         if (pc != (int)ch->step[k]) { reason(o, "challenge.wrong_order"); break; }
         if (obs[i].t_ms - since > c->step_ms) break;     /* too late: incomplete below */
         o->step_at[k] = obs[i].t_ms;

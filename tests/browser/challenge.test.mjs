@@ -170,6 +170,7 @@ function serverSteps(ch, dir, frames) {
       if (pc && k > 0 && pc !== ch.steps[k - 1] && needCentre) reasons.add('challenge.wrong_order');
       continue;
     }
+    if (k > 0 && pc === ch.steps[k - 1]) { needCentre = true; continue; }   // the step just done, again
     if (pc !== ch.steps[k]) { reasons.add('challenge.wrong_order'); break; }
     if (o.t - since > ch.step_ms) break;
     since = o.t;

@@ -39,8 +39,10 @@ before(async () => {
   for (let i = 0; i < files.length; i += 50)   // the CLI takes up to 64 images a call
     out.push(...execFileSync(CLI, ['analyze', '--models', h.env.models, '--pad-models', h.env.padModels, ...files.slice(i, i + 50)],
       { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split('\n').map((l) => JSON.parse(l)));
-  pool = out.filter((r) => r.frame).map((r) => ({ path: r.image, face: r.frame.quality.face_count > 0,
-    cls: r.frame.quality.face_count > 0 ? poseClass(r.frame.quality.yaw, r.frame.quality.pitch) : null }));
+  pool = out.filter((r) => r.frame).map((r) => {
+    const q = r.frame.quality, face = q.face_count > 0;
+    return { path: r.image, face, yaw: face ? q.yaw : NaN, pitch: face ? q.pitch : NaN, cls: face ? poseClass(q.yaw, q.pitch) : null };
+  });
   S = await h.startServer({ limits: { per_ip_rate: 0 }, freshness: { timestamp_slack_ms: 30000 } }, { threads: 1 });
 });
 
@@ -50,36 +52,79 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A natural segment of the recording for one step: from facing the camera, past the step's angle,
- *  back to facing the camera (the first one in the video). */
-function segment(step) {
+/** The natural segments of the recording for one step: from facing the camera, past the step's
+ *  angle, back to facing the camera, the step being the first direction reached. */
+function segments(step) {
+  const out = [], seen = new Set();
   for (let p = 0; p < pool.length; p++) {
     if (pool[p].cls !== step) continue;
     let a = p, b = p;
     while (a > 0 && pool[a].cls !== 'centre') a--;
     while (b < pool.length - 1 && pool[b].cls !== 'centre') b++;
-    if (pool[a].cls !== 'centre' || pool[b].cls !== 'centre') continue;
-    // from the centre, the step must be the first direction reached
+    if (pool[a].cls !== 'centre' || pool[b].cls !== 'centre' || seen.has(a)) continue;
+    seen.add(a);
     const first = pool.slice(a, b + 1).find((f) => f.cls && f.cls !== 'centre');
-    if (first && first.cls === step) return pool.slice(a, b + 1).map((f) => f.path);
+    if (first && first.cls === step) out.push(pool.slice(a, b + 1));
   }
-  return null;
+  return out;
 }
 
-/** n consecutive frames facing the camera. */
+// The server measures the pose again, on the frames the simulator lit with this nonce's colours:
+// its angles differ from the CLI's on the unlit frames (0.6 degrees seen), so an answer whose
+// frames sit near a threshold (9.9 degrees from facing, say) passes or fails with the colours.
+// The server's step rule (src/policy/challenge.c) is replayed here with every frame's angles moved
+// by up to MARGIN degrees, and an answer is used only when it meets the steps under all of them.
+const MARGIN = 1.5;
+function stepsMet(frames, steps, dy, dp) {
+  let k = 0, needCentre = true;
+  for (let i = 0; i < frames.length && k < steps.length; i++) {
+    const f = frames[i];
+    if (!f.face) continue;
+    const c = poseClass(f.yaw + dy(i), f.pitch + dp(i));
+    if (c === 'centre') { needCentre = false; continue; }
+    if (c === null || needCentre) continue;
+    if (k > 0 && c === steps[k - 1]) { needCentre = true; continue; }   // the step just done, again
+    if (c !== steps[k]) return false;
+    k++;
+    needCentre = true;
+  }
+  return k === steps.length;
+}
+function robust(frames, steps) {
+  let seed = 1;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return (seed / 2147483648) * 2 - 1; };
+  const moves = [];
+  for (const y of [-MARGIN, 0, MARGIN]) for (const p of [-MARGIN, 0, MARGIN]) moves.push([() => y, () => p]);
+  for (let n = 0; n < 200; n++) {
+    const ys = frames.map(() => rnd() * MARGIN), ps = frames.map(() => rnd() * MARGIN);
+    moves.push([(i) => ys[i], (i) => ps[i]]);
+  }
+  return moves.every(([dy, dp]) => stepsMet(frames, steps, dy, dp));
+}
+
+/** n consecutive frames facing the camera, each by more than MARGIN. */
 function centreRun(n) {
-  for (let i = 0; i + n <= pool.length; i++) if (pool.slice(i, i + n).every((f) => f.cls === 'centre')) return pool.slice(i, i + n).map((f) => f.path);
+  const firm = (f) => f.face && Math.max(Math.abs(f.yaw), Math.abs(f.pitch)) < CENTRE - MARGIN;
+  for (let i = 0; i + n <= pool.length; i++) if (pool.slice(i, i + n).every(firm)) return pool.slice(i, i + n);
   return null;
 }
 
-/** The honest answer from the recording: facing the camera, then each step's natural segment. */
+/** The honest answer from the recording: facing the camera, then a natural segment for each step,
+ *  facing the camera again; no frame twice, and the steps met whatever the margin's noise. */
 function answerFrames(steps) {
-  const centre = centreRun(7);   // 4 before the steps, 3 after: never the same frame twice
-  const segs = steps.map(segment);
-  if (!centre || segs.some((s) => !s)) return null;
-  const used = new Set();
-  const frames = [...centre.slice(0, 4), ...segs.flat(), ...centre.slice(4)];
-  return frames.every((f) => !used.has(f) && used.add(f)) ? frames : null;
+  const centre = centreRun(7);   // 4 before the steps, 3 after
+  if (!centre) return null;
+  const choices = steps.map(segments);
+  const pick = (k, acc) => {
+    if (k === steps.length) {
+      const frames = [...centre.slice(0, 4), ...acc.flat(), ...centre.slice(4)];
+      const paths = frames.map((f) => f.path);
+      return new Set(paths).size === paths.length && robust(frames, steps) ? paths : null;
+    }
+    for (const seg of choices[k]) { const r = pick(k + 1, [...acc, seg]); if (r) return r; }
+    return null;
+  };
+  return pick(0, []);
 }
 
 function challengeJson(ch, frames, { gain = 0.12, t0 }) {
@@ -126,7 +171,7 @@ test('a recorded turn answering the steps without the screen light (injected vid
   const a = await attempt({}, 75, (ch, t0) => { const f = answerFrames(ch.steps); return f && challengeJson(ch, f, { t0, gain: 0 }); });
   if (a.skipped) return t.skip('the recording has no natural segment for one of the steps');
   const c = a.det.server.challenge;
-  assert.equal(c.met, false);
+  assert.equal(c.met, false, JSON.stringify(c));
   assert.ok(c.reasons.includes('challenge.light'), JSON.stringify(c));
   assert.notEqual(a.decision, 'approve');
   assert.ok(a.det.reasons.includes('challenge.failed'));
@@ -134,7 +179,7 @@ test('a recorded turn answering the steps without the screen light (injected vid
 
 test('frames picked from a recording (facing, then the peak of each step) -> discontinuous, not approved', async () => {
   const a = await attempt({}, 90, (ch, t0) => {
-    const centre = centreRun(5);
+    const centre = centreRun(5).map((f) => f.path);
     const peaks = ch.steps.map((st) => pool.find((f) => f.cls === st)?.path).filter(Boolean);
     return challengeJson(ch, [...centre.slice(0, 3), peaks[0], centre[3], peaks[1], centre[4]], { t0 });
   });

@@ -111,6 +111,18 @@ int main(void) {
     n = simulate(&a, rev, 2, t0, t0, 0.08f, 4, obs);
     vf_challenge_evaluate(&c, &a, obs, n, t0, VF_DEPTH_3D, &r);
     CHECK(!r.met && has(&r, "challenge.wrong_order"), "wrong order refused");
+    /* the first step made twice (back to about the centre, then the same dip again) before the
+     * second: an honest head, not a wrong order; a third direction in its place still is */
+    vf_direction twice[3] = {a.step[0], a.step[0], a.step[1]};
+    n = simulate(&a, twice, 3, t0, t0, 0.08f, 4, obs);
+    vf_challenge_evaluate(&c, &a, obs, n, t0, VF_DEPTH_3D, &r);
+    CHECK(r.met && r.steps_done == 2, "the step just done, again: met (%s)", r.n_reasons ? r.reasons[0] : "");
+    vf_direction other3 = (vf_direction)0;
+    while (other3 == a.step[0] || other3 == a.step[1]) other3 = (vf_direction)(other3 + 1);
+    vf_direction astray[3] = {a.step[0], other3, a.step[1]};
+    n = simulate(&a, astray, 3, t0, t0, 0.08f, 4, obs);
+    vf_challenge_evaluate(&c, &a, obs, n, t0, VF_DEPTH_3D, &r);
+    CHECK(!r.met && has(&r, "challenge.wrong_order"), "another direction between the steps: wrong order");
     n = simulate(&a, a.step, 1, t0, t0, 0.08f, 5, obs);
     vf_challenge_evaluate(&c, &a, obs, n, t0, VF_DEPTH_3D, &r);
     CHECK(!r.met && has(&r, "challenge.incomplete") && r.steps_done == 1, "one step of two: incomplete");
