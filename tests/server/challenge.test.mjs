@@ -69,12 +69,13 @@ function segments(step) {
   return out;
 }
 
-// The server measures the pose again, on the frames the simulator lit with this nonce's colours:
-// its angles differ from the CLI's on the unlit frames (0.6 degrees seen), so an answer whose
-// frames sit near a threshold (9.9 degrees from facing, say) passes or fails with the colours.
-// The server's step rule (src/policy/challenge.c) is replayed here with every frame's angles moved
-// by up to MARGIN degrees, and an answer is used only when it meets the steps under all of them.
-const MARGIN = 1.5;
+// The server measures the pose again, on the frames the simulator lit with this nonce's colours and
+// re-encoded: its angles differ from the CLI's on the unlit frames (measured on the 117 frames under
+// 6 colour sequences: 0.35 degrees median, 0.9 p90, 1.4 p99, 2.5 max), so an answer whose frames
+// sit near a threshold (9.9 degrees from facing, say) passes or fails with the colours. The server's
+// step rule (src/policy/challenge.c) is replayed here with every frame's angles moved by up to
+// MARGIN degrees, and an answer is used only when it meets the steps under all of them.
+const MARGIN = 2;
 function stepsMet(frames, steps, dy, dp) {
   let k = 0, needCentre = true;
   for (let i = 0; i < frames.length && k < steps.length; i++) {
@@ -138,7 +139,7 @@ function challengeJson(ch, frames, { gain = 0.12, t0 }) {
 async function attempt(config, start, make) {
   // a session whose challenge the recording can answer (it has no natural segment for some steps)
   let key, s, chal, createdAt;
-  for (let tries = 0; tries < 20 && !chal; tries++) {
+  for (let tries = 0; tries < 40 && !chal; tries++) {
     key = await h.newKey();
     s = (await h.createSession(S, key, { config: { liveness_type: 'active', ...config } })).body;
     assert.equal(s.challenge?.type, 'sequence', JSON.stringify(s));
