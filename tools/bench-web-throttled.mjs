@@ -58,10 +58,19 @@ const STATIC = !!process.env.BENCH_STATIC_PRELOAD;
 let HEAD = process.env.BENCH_NO_EARLY_CAMERA ? LINKS.head : LINKS.head.replace(' data-veriface-fetch=', ' data-veriface-camera data-veriface-fetch=');
 // BENCH_NO_PRESTART=1: src/preload.js without data-veriface-worker (create() starts the worker)
 if (process.env.BENCH_NO_PRESTART) HEAD = HEAD.replace(' data-veriface-worker', '');
+// The preview <video> is in the page's HTML, as on a capture page (laid out with the page's first
+// frame, before the modules run); BENCH_SCRIPT_VIDEO=1: created by the page's module instead (the
+// bench page before; its first layout, ~0.14 s of the 4x slowed main thread with the video's
+// styles, then fell in the camera's start).
+const SCRIPT_VIDEO = !!process.env.BENCH_SCRIPT_VIDEO;
+const BODY = SCRIPT_VIDEO ? '<body></body></html>' : '<body><video id="preview" muted playsinline autoplay></video></body></html>';
+const PREVIEW = SCRIPT_VIDEO
+  ? "Object.assign(document.body.appendChild(document.createElement('video')), { muted: true, playsInline: true, autoplay: true })"
+  : "document.getElementById('preview')";
 const PAGE = '<!doctype html><html lang="en"><title>bench</title>' +
   (PLAIN || STATIC ? MODULES.map((m) => `<link rel="modulepreload" href="${BASE}${m}">`).join('') : HEAD) +
   (STATIC ? LINKS.fetches.map((f) => `<link rel="preload" href="${BASE}${f}" as="fetch" crossorigin>`).join('') : '') +
-  '<script type="module" src="/__bench__.js"></script><body></body></html>';
+  '<script type="module" src="/__bench__.js"></script>' + BODY;
 /** The page: start at once, as an integrator's capture page does. */
 const SCRIPT = `
 const q = new URLSearchParams(location.search), loopMs = Number(q.get('loop') || 0);
@@ -73,10 +82,13 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
   // side by side, as a capture page should (web/README.md "A fast start"): the engine, the
   // server's session and the camera
   // the camera shown as it opens (the preview a capture page has): playing when the capture starts
-  const video = document.createElement('video');
-  video.muted = true; video.playsInline = true; video.autoplay = true;
-  document.body.appendChild(video);
-  const camIn = vf.openCamera({}).then((c) => { mark('camera_ready'); video.srcObject = c.stream; video.play().catch(() => {}); return c; });
+  const video = ${PREVIEW};
+  // the preview's start: given the stream, its first frame loaded, playing
+  for (const [ev, k] of [['loadstart', 'preview_stream'], ['loadeddata', 'preview_frame'], ['playing', 'preview_playing']]) video.addEventListener(ev, () => mark(k), { once: true });
+  // (openCamera({ video }) starts it as soon as the stream opens, while the track is probed;
+  // BENCH_LATE_PREVIEW=1: the preview given the stream once openCamera() resolves, as before)
+  const camIn = (${!!process.env.BENCH_LATE_PREVIEW} ? vf.openCamera({}).then((c) => { video.srcObject = c.stream; video.play().catch(() => {}); return c; })
+    : vf.openCamera({ video })).then((c) => { mark('camera_ready'); return c; });
   camIn.catch(() => {});
   const sessionIn = vf.createSessionKey().then(async (key) => ({ key, session: await vf.createDemoSession(location.origin, key.publicKeySpki, {}) }));
   sessionIn.then(() => mark('session_ready'), () => {});
@@ -105,6 +117,7 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
   out.workerMs = frames ? workerMs / frames : null;
   // when src/preload.js started the worker (data-veriface-worker), and the page's first paint-free milestones
   for (const m of performance.getEntriesByName('veriface:prestart')) out.marks.page_prestart = m.startTime;
+  for (const m of performance.getEntriesByName('veriface:camera_open')) out.marks.early_camera_open = m.startTime;
   const nav = performance.getEntriesByType('navigation')[0];
   if (nav) { out.marks.nav_response = nav.responseEnd; out.marks.nav_interactive = nav.domInteractive; }
   out.resources = performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd)]);
@@ -121,7 +134,7 @@ const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance
 // answer's arrival on the page.
 const FLOOR = !!process.env.BENCH_FLOOR;
 const FLOOR_PAGE = '<!doctype html><html lang="en"><title>floor</title><script async src="/__floor_pre__.js"></script>' +
-  '<script type="module" src="/__floor__.js"></script><body></body></html>';
+  '<script type="module" src="/__floor__.js"></script>' + BODY;
 const FLOOR_PRE = `self.floorWorker = new Worker('/__floor_worker__.js', { type: 'module' }); performance.mark('veriface:prestart');`;
 const FLOOR_WORKER = `onmessage = (e) => { const f = e.data.frame; const w = f.displayWidth; f.close(); postMessage({ w }); };`;
 const FLOOR_SCRIPT = `
@@ -129,9 +142,7 @@ const out = window.bench = { marks: {} };
 const mark = (k) => { if (out.marks[k] === undefined) out.marks[k] = performance.now(); };
 (async () => {
   mark('module');
-  const video = document.createElement('video');
-  video.muted = true; video.playsInline = true; video.autoplay = true;
-  document.body.appendChild(video);
+  const video = ${PREVIEW};
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
   mark('camera_open');
   video.srcObject = stream; video.play().catch(() => {});
@@ -251,7 +262,7 @@ async function persistentContext(y4m) {
     args: [...lib.CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${y4m}`] });
 }
 
-const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink', 'loading', 'netlog', 'toplevel', 'disabled-by-default-v8.compile', 'navigation'];
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink', 'loading', 'netlog', 'toplevel', 'disabled-by-default-v8.compile', 'navigation', 'blink.user_timing', 'media', 'webrtc', 'video_and_image_capture', 'disabled-by-default-video_and_image_capture'];
 const median = (a) => { const v = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y); return v.length ? v[Math.floor(v.length / 2)] : null; };
 const dir = lib.tempDir();
 // the package and the bench page, served as static files by the real server

@@ -140,12 +140,20 @@ window.result = (async () => {
     return { marked, expired: early.expired, states: s0.getTracks().map((t) => t.readyState), left: !!window[Symbol.for('veriface.camera')] };
   }
   const s0 = await early.opening;
-  const cam = await vf.openCamera(mode === 'other' ? { width: 640, height: 480 } : {});
-  const video = document.createElement('video');
-  video.muted = true; video.autoplay = true; video.srcObject = cam.stream;
-  document.body.appendChild(video);
+  const video = document.body.appendChild(document.createElement('video'));
+  // openCamera({ video }): the preview shows the stream before the track is probed
+  let shownAtProbe = null;
+  const applyConstraints = MediaStreamTrack.prototype.applyConstraints;
+  MediaStreamTrack.prototype.applyConstraints = function (c) {
+    if (shownAtProbe === null) shownAtProbe = video.srcObject === s0 && video.muted && !video.paused;
+    return applyConstraints.call(this, c);
+  };
+  const cam = await vf.openCamera(mode === 'other' ? { width: 640, height: 480 } : mode === 'video' ? { video } : {});
+  MediaStreamTrack.prototype.applyConstraints = applyConstraints;
+  const shown = video.srcObject === cam.stream;
+  if (!shown) { video.muted = true; video.autoplay = true; video.srcObject = cam.stream; }
   await new Promise((resolve) => video.requestVideoFrameCallback(resolve));
-  const out = { marked, same: cam.stream.id === s0.id, earlyStates: s0.getTracks().map((t) => t.readyState),
+  const out = { marked, same: cam.stream.id === s0.id, shown, shownAtProbe, earlyStates: s0.getTracks().map((t) => t.readyState),
     states: cam.stream.getTracks().map((t) => t.readyState), calls: cam.info.getUserMediaCalls,
     width: video.videoWidth, probe: cam.info.probe, left: !!window[Symbol.for('veriface.camera')] };
   vf.stopStream(cam.stream);
@@ -171,6 +179,15 @@ test('the camera opened with the page is taken by openCamera()', { skip: skip ? 
       assert.deepEqual(r.states, ['live']);
       assert.ok(r.width > 0, `the video plays: ${r.width}`);
       assert.ok(r.probe && r.probe.got && r.probe.got.width === 640, `the probe ran on it: ${JSON.stringify(r.probe)}`);
+      assert.equal(r.shown, false, 'no preview asked: the page shows the stream itself');
+    });
+    await t.test('default options and a preview: the early stream shown, playing, before the probe', async () => {
+      const r = await run('__camera__.html', 'video');
+      assert.equal(r.same, true, JSON.stringify(r));
+      assert.equal(r.calls, 1, 'one getUserMedia of the package');
+      assert.equal(r.shown, true, 'the preview shows the stream');
+      assert.equal(r.shownAtProbe, true, 'shown, muted and playing when the probe ran');
+      assert.ok(r.width > 0, `the video plays: ${r.width}`);
     });
     await t.test('other options: the early stream stopped, a stream of their own', async () => {
       const r = await run('__camera__.html', 'other');

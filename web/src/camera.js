@@ -65,10 +65,12 @@ function mapError(e) {
 /**
  * Open a camera. options: deviceId (else the remembered one when `remember`, else the user-facing
  * camera), width/height (ideal, default 1280x720), probe (default true: ask 640x480 with
- * applyConstraints and record what the track delivers), remember (store the deviceId that opened).
+ * applyConstraints and record what the track delivers), remember (store the deviceId that opened),
+ * video (a <video> that shows the stream as soon as it opens: its start, a tenth of a second or
+ * more on a slow device, then runs alongside the probe and the camera count instead of after them).
  * Returns { stream, track, info } where info holds the facts the signals need.
  */
-export async function openCamera({ deviceId, width = 1280, height = 720, frameRate = 30, probe = true, remember = false } = {}) {
+export async function openCamera({ deviceId, width = 1280, height = 720, frameRate = 30, probe = true, remember = false, video: preview = null } = {}) {
   const id = deviceId || (remember ? rememberedCamera() : null);
   const requested = { width, height, frameRate };
   const video = { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: frameRate } };
@@ -83,11 +85,12 @@ export async function openCamera({ deviceId, width = 1280, height = 720, frameRa
     // a remembered camera that is gone: forget it and use the default one
     if (id && !deviceId && e && (e.name === 'NotFoundError' || e.name === 'OverconstrainedError')) {
       forgetCamera();
-      return openCamera({ width, height, frameRate, probe, remember });
+      return openCamera({ width, height, frameRate, probe, remember, video: preview });
     }
     throw mapError(e);
   }
   const track = stream.getVideoTracks()[0];
+  if (preview) show(preview, stream);
   const info = { requested, probe: null, devices: null, getUserMediaCalls };
   // side by side: each is a round trip to the browser, and the camera's first frame waits for both
   const probed = probe && track.applyConstraints ? probeTrack(track, { width: 640, height: 480 }) : null;
@@ -111,6 +114,14 @@ export async function probeTrack(track, asked) {
   const s = track.getSettings ? track.getSettings() : {};
   out.got = { width: s.width || null, height: s.height || null };
   return out;
+}
+
+/** A <video> playing a camera stream inline and muted (autoplay rules allow that at once). */
+function show(video, stream) {
+  video.muted = true;
+  video.playsInline = true;
+  if (video.srcObject !== stream) video.srcObject = stream;
+  try { const p = video.play(); if (p && p.catch) p.catch(() => {}); } catch { /* it plays when shown */ }
 }
 
 export function stopStream(stream) {

@@ -167,7 +167,7 @@ export class VerifaceCaptureElement extends Base {
     this._running = (async () => {
       let stream = null;
       // the camera opens while the engine loads (both take seconds on a slow device)
-      const camIn = openCamera({ deviceId: this.deviceId, remember: this.rememberCamera === true });
+      const camIn = openCamera({ deviceId: this.deviceId, remember: this.rememberCamera === true, video: this._video });
       camIn.then((c) => { stream = c.stream; }, () => {});
       try {
         if (!this.veriface) {
@@ -218,7 +218,9 @@ export class VerifaceCaptureElement extends Base {
         throw err;
       } finally {
         if (stream) stopStream(stream);
-        else camIn.then((c) => stopStream(c.stream), () => {});   // failed before the camera was open
+        else {   // failed before the camera was open: stopped (and no longer shown) when it opens
+          camIn.then((c) => { stopStream(c.stream); if (this._video.srcObject === c.stream) this._video.srcObject = null; }, () => {});
+        }
         this._video.srcObject = null;
         this._abort = null;
         this._start.hidden = false;

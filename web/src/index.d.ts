@@ -193,7 +193,12 @@ export interface Guidance {
   challenge?: ChallengeProgress;
 }
 
-export interface CameraOptions { deviceId?: string; width?: number; height?: number; frameRate?: number; probe?: boolean; remember?: boolean }
+export interface CameraOptions {
+  deviceId?: string; width?: number; height?: number; frameRate?: number; probe?: boolean; remember?: boolean;
+  /** Shows the stream (muted, inline, playing) as soon as it opens, before the probe and the camera
+   *  count: the preview starts meanwhile, so the capture's first frame comes sooner. */
+  video?: HTMLVideoElement | null;
+}
 export interface CameraInfo {
   requested: { width: number; height: number; frameRate: number };
   probe: { asked: { width: number; height: number }; got: { width: number | null; height: number | null }; error: string | null } | null;

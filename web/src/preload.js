@@ -28,7 +28,7 @@
     const asked = { video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, facingMode: 'user' }, audio: false };
     const cam = { asked: JSON.stringify(asked), opening: null, timer: 0, expired: false };
     try { cam.opening = md.getUserMedia(asked); } catch (e) { cam.opening = Promise.reject(e); }
-    cam.opening.catch(() => {});
+    cam.opening.then(() => { if (self.performance && performance.mark) performance.mark('veriface:camera_open'); }, () => {});
     cam.timer = setTimeout(() => {
       cam.expired = true;
       if (self[Symbol.for('veriface.camera')] === cam) delete self[Symbol.for('veriface.camera')];

@@ -320,18 +320,19 @@ export class Veriface {
       // the source: a video element, a stream, or the camera
       let video = options.video, stream = options.stream || (video && video.srcObject instanceof MediaStream ? video.srcObject : null);
       let cameraInfo = options.cameraInfo || null;
-      if (!video && !stream) {
-        const cam = await openCamera(options.camera || {});
-        stream = owned.stream = cam.stream;
-        cameraInfo = cam.info;
-        mark('camera');
-      }
+      const camera = !video && !stream;
       if (!video) {
         video = owned.video = document.createElement('video');
         video.muted = true; video.playsInline = true; video.autoplay = true;
         // rendered (1 px, invisible) so requestVideoFrameCallback fires
         video.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;opacity:0;pointer-events:none';
         document.body.appendChild(video);
+      }
+      if (camera) {   // the video starts as soon as the camera opens, while it is probed
+        const cam = await openCamera({ ...(options.camera || {}), video });
+        stream = owned.stream = cam.stream;
+        cameraInfo = cam.info;
+        mark('camera');
       }
       if (stream && video.srcObject !== stream) video.srcObject = stream;
       // the pump listens from now: the video's first frame is taken when it is presented, while
