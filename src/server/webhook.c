@@ -117,7 +117,8 @@ int vf_srv_webhook_post(const vf_srv_webhook_config *c, const char *url, const c
         return -1;
     }
     if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && status)) {
-        snprintf(res->error, sizeof res->error, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
+        /* curl's message buffer is 256 bytes, ours 200: cut on purpose (the audit keeps the start) */
+        snprintf(res->error, sizeof res->error, "%.*s", (int)sizeof res->error - 1, cerr[0] ? cerr : curl_easy_strerror(cc));
         return -1;
     }
     if (status < 200 || status > 299) { snprintf(res->error, sizeof res->error, "answered HTTP %ld", status); return -1; }
