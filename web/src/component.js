@@ -182,8 +182,7 @@ export class VerifaceCaptureElement extends Base {
           this._progress(0);
         }
         this._say('starting');
-        const cam = await camIn;
-        this._video.srcObject = stream;
+        const cam = await camIn;   // already shown in this._video (openCamera's video option)
         const submitAttr = this.getAttribute('submit');
         const res = await this.veriface.capture({
           session: this.session, key: this.key, video: this._video, stream, cameraInfo: cam.info, signal: this._abort.signal,
